@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The connector interface: validate / snapshot / apply / verify / rollback, one
+ * file per kind behind this table (as curl does for TLS backends). Implementations
+ * run inside their integration's own worker process (connectors/worker.c) and hold
+ * only that integration's settings. Action contents are untrusted (they derive
+ * from alerts) and are validated again here. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/settings.h"
+#include "core/template.h"
+#include "util/error.h"
+
+typedef enum {
+        CONNECTOR_OP_VALIDATE, /* is this action well-formed for this integration? no side effect */
+        CONNECTOR_OP_SNAPSHOT, /* record the targets' current state (for rollback) */
+        CONNECTOR_OP_APPLY,    /* make the change */
+        CONNECTOR_OP_VERIFY,   /* is the change in effect? result.ok tells */
+        CONNECTOR_OP_ROLLBACK, /* restore the snapshot */
+        _CONNECTOR_OP_MAX,
+} connector_op;
+
+typedef struct connector_verb {
+        const char *name;        /* "block" */
+        unsigned target_kinds;   /* bit mask of (1u << target_kind) accepted; (1u << TARGET_NONE) = may have none */
+        bool reversible;         /* has snapshot and rollback for this verb */
+} connector_verb;
+
+typedef struct connector_action {
+        int64_t action_id;
+        const char *verb;
+        target_kind kind;
+        char *const *targets; /* normalised strings (see core/template.h) */
+        size_t n_targets;
+        const json_t *params;        /* object, never NULL */
+        const char *idempotency_key; /* 64 hex chars */
+        const json_t *snapshot;      /* ROLLBACK: what SNAPSHOT returned in data; else NULL */
+} connector_action;
+
+typedef struct connector_result {
+        bool ok;          /* VERIFY: the effect is present; others: the op succeeded */
+        char detail[512]; /* short human text, never a secret */
+        json_t *data;     /* SNAPSHOT: the state; others: optional summary; owned */
+} connector_result;
+
+typedef struct connector_kind {
+        const char *name;               /* "nft", "http", "exec", "notify" */
+        const connector_verb *verbs;    /* ends with {NULL} */
+        const setting_spec *settings;   /* ends with {NULL} */
+        /* Parent, at configuration load, after the table checks: cross-field and
+         * semantic checks (URL scheme, absolute paths). May be NULL. */
+        int (*check_settings)(const json_t *settings, bw_error *err);
+        /* Worker process: set up from settings. */
+        int (*open)(const json_t *settings, void **ret_state, bw_error *err);
+        void (*close)(void *state);
+        /* Worker process: one entry per op; NULL = not supported (snapshot and
+         * rollback absent => the kind is not reversible). Return 0 when the op ran
+         * (result->ok tells its outcome) or a negative errno when it could not. */
+        int (*ops[_CONNECTOR_OP_MAX])(void *state, const connector_action *a, connector_result *result);
+} connector_kind;
+
+/* Registry of all kinds (connectors/registry.c). NULL if unknown. */
+const connector_kind *connector_kind_find(const char *name);
+const connector_verb *connector_verb_find(const connector_kind *k, const char *verb);
+/* All kinds, NULL-terminated. */
+const connector_kind *const *connector_kinds(void);
+
+const char *connector_op_name(connector_op op);
+
+void connector_result_clear(connector_result *r);

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The daemon's side of the connector boundary: one worker process per configured
+ * integration (fork + exec of the daemon binary in worker mode), reached over a
+ * SOCK_SEQPACKET socketpair with the typed messages of connectors/ipc.h. A worker
+ * that crashes or exceeds a call's timeout is killed, the call fails, and the
+ * worker is restarted. Thread-safe: calls to one integration are serialised,
+ * different integrations run in parallel. Runs in the daemon (core). */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "core/integration.h"
+#include "connectors/connector.h"
+
+typedef struct connector_pool connector_pool;
+
+/* Starts one worker per integration (ints[0..n), which the pool copies). worker_exe is the program to exec
+ * (the daemon passes "/proc/self/exe"); it is run as
+ * `worker_exe --connector-worker` with the socket on fd 3 and must call
+ * connector_worker_main(3). Returns 0 and *ret, or a negative errno (logged). */
+int connector_pool_start(const integration_config *ints, size_t n, const char *worker_exe,
+                         connector_pool **ret);
+
+/* Runs op for action a on the named integration, waiting at most timeout_ms.
+ * Returns 0 with *result filled (caller clears), -ENOENT for an unknown
+ * integration, -ETIMEDOUT (worker killed and restarted), -EPIPE/-ECONNRESET
+ * (worker died; restarted), -EOPNOTSUPP if the kind lacks op, or another
+ * negative errno. */
+int connector_pool_call(connector_pool *p, const char *integration, connector_op op,
+                        const connector_action *a, unsigned timeout_ms, connector_result *result);
+
+/* Object: integration name -> {"kind", "pid", "up": bool, "restarts": n}. */
+json_t *connector_pool_status(connector_pool *p);
+
+/* True when every worker is up. */
+bool connector_pool_all_up(connector_pool *p);
+
+/* Stops all workers (SIGTERM, then SIGKILL after a grace period). Accepts NULL. */
+void connector_pool_stop(connector_pool *p);
+
+/* Entry point of a worker process: reads its INIT message (kind and settings)
+ * from fd, opens the connector and serves requests until the peer closes.
+ * Returns the process exit status. */
+int connector_worker_main(int fd);

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Every limit of Bulwark in one place (after SQLite's sqliteLimit.h). Each has a
+ * reason. There is no "0 means unlimited": configuration may lower the configurable
+ * ones within the bounds below, never lift them. */
+#pragma once
+
+/* --- HTTP API ------------------------------------------------------------ */
+
+/* One alert is a few hundred bytes; 64 KiB leaves room for a generous `raw`
+ * while bounding what an unauthenticated peer can make us buffer. */
+#define BW_ALERT_BODY_MAX_DEFAULT (64u * 1024u)
+#define BW_ALERT_BODY_MAX_CEILING (1024u * 1024u)
+
+/* Batch: up to 1,000 alerts per NDJSON request (SIEM pipelines), each line bounded
+ * by the single-alert limit; the body as a whole by this. */
+#define BW_BATCH_MAX_ALERTS 1000u
+#define BW_BATCH_BODY_MAX (8u * 1024u * 1024u)
+
+/* Bodies of the read-only and control routes: they carry no data. */
+#define BW_SMALL_BODY_MAX (4u * 1024u)
+
+/* Headers before authentication: MHD's per-connection pool also caps them. */
+#define BW_HTTP_CONN_MEMORY (64u * 1024u)
+/* Concurrent connections: bounded so a flood cannot exhaust descriptors. */
+#define BW_HTTP_MAX_CONNECTIONS 1024u
+/* Idle or slow connections are dropped after this many seconds. */
+#define BW_HTTP_CONN_TIMEOUT_S 30u
+
+/* The bearer token file: a token is 32-128 printable characters. */
+#define BW_TOKEN_FILE_MAX 4096u
+#define BW_TOKEN_MIN_LEN 32u
+#define BW_TOKEN_MAX_LEN 128u
+
+/* --- Alerts ---------------------------------------------------------------- */
+
+/* JSON nesting: an alert is flat apart from observables, labels and raw;
+ * deeper nesting is a parser-exhaustion attempt. */
+#define BW_ALERT_MAX_DEPTH 16u
+/* source/type: identifiers such as "suricata" or "ssh.bruteforce". */
+#define BW_ALERT_NAME_MAX 128u
+/* Observables per alert: bounded so one alert cannot make the engine allocate
+ * without limit. Blast-radius ceilings (governor) are separate and lower. */
+#define BW_ALERT_MAX_IPS 256u
+#define BW_ALERT_MAX_ACCOUNTS 256u
+#define BW_ALERT_MAX_HOSTS 256u
+/* Account names: POSIX/AD/LDAP user names fit in 256 characters. */
+#define BW_ACCOUNT_NAME_MAX 256u
+/* Host names: RFC 1035 total length. */
+#define BW_HOST_NAME_MAX 253u
+/* Labels: small key/value annotations used by playbook triggers. */
+#define BW_ALERT_MAX_LABELS 64u
+#define BW_LABEL_KEY_MAX 64u
+#define BW_LABEL_VALUE_MAX 256u
+/* observed_at must be within this distance of "now" (clock skew, replays). */
+#define BW_ALERT_MAX_CLOCK_SKEW_S (366LL * 24 * 3600)
+
+/* --- Queue and store ------------------------------------------------------- */
+
+/* Queue capacity: configurable within [1, this]; full => 503 + Retry-After. */
+#define BW_QUEUE_CAPACITY_DEFAULT 100000u
+#define BW_QUEUE_CAPACITY_MAX 10000000u
+/* Group commit: at most this many write jobs share one transaction, so one
+ * commit's latency stays bounded under load. */
+#define BW_STORE_GROUP_MAX 4096u
+/* Retry-After sent with 503 when the queue is full. */
+#define BW_QUEUE_RETRY_AFTER_S 1u
+/* A claimed alert whose worker has not finished it within this lease is handed
+ * to another worker (or instance). */
+#define BW_CLAIM_LEASE_S 300u
+
+/* --- Engine ---------------------------------------------------------------- */
+
+#define BW_WORKERS_DEFAULT 2u
+#define BW_WORKERS_MAX 64u
+/* Alerts a worker claims at once: amortises the claim transaction. */
+#define BW_CLAIM_BATCH 32u
+
+/* --- Configuration and playbooks ------------------------------------------- */
+
+#define BW_CONFIG_FILE_MAX (1024u * 1024u)
+#define BW_PLAYBOOK_FILE_MAX (256u * 1024u)
+#define BW_PLAYBOOKS_MAX 1024u
+#define BW_PLAYBOOK_STEPS_MAX 64u
+/* YAML nesting in configuration and playbooks. */
+#define BW_YAML_MAX_DEPTH 16u
+/* YAML nodes per document: bounds alias expansion ("billion laughs"). */
+#define BW_YAML_MAX_NODES 20000u
+/* Names: integrations, playbooks, step ids. [A-Za-z0-9._-], 1..64. */
+#define BW_NAME_MAX 64u
+#define BW_INTEGRATIONS_MAX 256u
+/* Template expressions (`alert.observables.ips`) are short paths. */
+#define BW_TEMPLATE_MAX 256u
+/* Playbook step params: a small flat map. */
+#define BW_PARAMS_MAX 32u
+#define BW_PARAM_VALUE_MAX 1024u
+
+/* --- Connectors ------------------------------------------------------------ */
+
+/* Per-call timeout bounds for validate/snapshot/apply/verify/rollback. */
+#define BW_CONNECTOR_TIMEOUT_MS_DEFAULT 5000u
+#define BW_CONNECTOR_TIMEOUT_MS_MAX 120000u
+/* One IPC message between the daemon and a connector worker. */
+#define BW_IPC_MSG_MAX (256u * 1024u)
+/* Captured output of an exec program and body of an HTTP reply. */
+#define BW_CONNECTOR_OUTPUT_MAX (64u * 1024u)
+/* Arguments an exec connector may pass to its program. */
+#define BW_EXEC_MAX_ARGS 64u
+/* A worker that crashes more than this many times a minute stays down (and
+ * /readyz says so) instead of restarting in a tight loop. */
+#define BW_WORKER_RESTARTS_PER_MIN 10u

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The daemon's metrics: lock-free counters and fixed-bucket latency histograms,
+ * rendered in the Prometheus text format for GET /metrics. Pure (no clocks: the
+ * callers pass durations). Shared by the api and engine threads of the daemon. */
+#pragma once
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+
+/* Why an alert was rejected (label "reason" of bulwark_alerts_rejected_total). */
+typedef enum {
+        REJECT_INVALID,     /* failed validation (400) */
+        REJECT_TOO_LARGE,   /* body over its limit (413) */
+        REJECT_QUEUE_FULL,  /* 503 */
+        REJECT_UNAUTHORIZED,/* 401 */
+        REJECT_STORE_ERROR, /* 500 */
+        _REJECT_REASON_MAX,
+} reject_reason;
+
+/* Outcome label of bulwark_actions_total. */
+typedef enum {
+        OUTCOME_APPLIED,
+        OUTCOME_FAILED,
+        OUTCOME_TIMEOUT,
+        OUTCOME_RECOVERED,   /* in doubt after a crash, verify found it applied */
+        OUTCOME_NOT_RUN,     /* level 1, 2 or 4: recorded only */
+        _OUTCOME_MAX,
+} action_outcome;
+
+/* Connector label: the kinds are a closed set known at compile time. */
+typedef enum {
+        METRIC_CONNECTOR_NFT,
+        METRIC_CONNECTOR_HTTP,
+        METRIC_CONNECTOR_EXEC,
+        METRIC_CONNECTOR_NOTIFY,
+        METRIC_CONNECTOR_OTHER,
+        _METRIC_CONNECTOR_MAX,
+} metric_connector;
+
+/* Upper bounds in microseconds; the last bucket is +Inf. */
+#define METRICS_HISTOGRAM_BUCKETS 14
+
+typedef struct histogram {
+        _Atomic uint64_t buckets[METRICS_HISTOGRAM_BUCKETS + 1];
+        _Atomic uint64_t count;
+        _Atomic uint64_t sum_us;
+} histogram;
+
+typedef struct bw_metrics {
+        _Atomic uint64_t alerts_accepted;
+        _Atomic uint64_t alerts_rejected[_REJECT_REASON_MAX];
+        _Atomic uint64_t alerts_processed;
+        _Atomic uint64_t executions;
+        _Atomic uint64_t actions[_METRIC_CONNECTOR_MAX][_OUTCOME_MAX];
+        _Atomic uint64_t worker_restarts;
+        histogram accept_latency;  /* request complete -> durable ack */
+        histogram action_latency;  /* connector apply call */
+        histogram e2e_latency;     /* alert received -> action applied */
+} bw_metrics;
+
+void metrics_init(bw_metrics *m);
+void histogram_observe(histogram *h, uint64_t us);
+metric_connector metric_connector_from_kind(const char *kind);
+
+/* Gauges sampled by the caller at scrape time. */
+typedef struct metrics_gauges {
+        uint64_t queue_depth;
+        uint64_t queue_in_flight;
+        uint64_t queue_capacity;
+        double oldest_queued_age_s;
+        unsigned workers_up, workers_total;
+} metrics_gauges;
+
+/* Appends the Prometheus exposition of m and g to out. Returns 0 or -EMSGSIZE/-ENOMEM. */
+int metrics_render(const bw_metrics *m, const metrics_gauges *g, buf *out);

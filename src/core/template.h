@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The restricted target template: a path into the alert (`alert.observables.ips`),
+ * never code and never string splicing. Pure; input (playbooks) is untrusted. */
+#pragma once
+
+#include <stddef.h>
+
+#include "core/alert.h"
+#include "util/error.h"
+
+typedef enum {
+        TEMPLATE_ALERT_SOURCE,   /* alert.source               -> one string */
+        TEMPLATE_ALERT_TYPE,     /* alert.type                 -> one string */
+        TEMPLATE_ALERT_SEVERITY, /* alert.severity             -> one string */
+        TEMPLATE_ALERT_IPS,      /* alert.observables.ips      -> IP list    */
+        TEMPLATE_ALERT_ACCOUNTS, /* alert.observables.accounts -> account list */
+        TEMPLATE_ALERT_HOSTS,    /* alert.observables.hosts    -> host list  */
+        TEMPLATE_ALERT_LABEL,    /* alert.labels.<key>         -> zero or one string */
+        _TEMPLATE_PATH_MAX,
+} template_path;
+
+/* What a value is; connectors declare which kinds each verb accepts. */
+typedef enum {
+        TARGET_NONE,
+        TARGET_IP,
+        TARGET_ACCOUNT,
+        TARGET_HOST,
+        TARGET_STRING,
+        _TARGET_KIND_MAX,
+} target_kind;
+
+typedef struct template_expr {
+        template_path path;
+        char label[BW_LABEL_KEY_MAX + 1]; /* for TEMPLATE_ALERT_LABEL */
+} template_expr;
+
+typedef struct template_value {
+        target_kind kind;
+        char **items; /* normalised strings, owned */
+        size_t n;
+} template_value;
+
+/* Parses an expression such as "alert.observables.ips" (len bytes, at most
+ * BW_TEMPLATE_MAX). Returns 0 or -EINVAL with *err (field left to the caller). */
+int template_parse(const char *s, size_t len, template_expr *ret, bw_error *err);
+
+/* The kind of value the expression yields. */
+target_kind template_kind(const template_expr *t);
+
+/* The canonical text of an expression (for dry runs and records). */
+const char *template_path_name(template_path p);
+
+/* Evaluates t against a; *ret receives copies (caller clears). Returns 0 or -ENOMEM. */
+int template_eval(const template_expr *t, const alert *a, template_value *ret);
+
+void template_value_clear(template_value *v);
+
+const char *target_kind_name(target_kind k);

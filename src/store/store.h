@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The storage interface. No SQL leaves src/store/: callers see queue, execution,
+ * action and read operations only, so a PostgreSQL backend can follow without
+ * touching them. Runs in the daemon (core).
+ *
+ * Writes go through ONE writer (per store) with group commit: concurrent write
+ * jobs are collected into one transaction, committed with synchronous=FULL, and
+ * each job's submitter is released only after the commit reached the disk. A job
+ * is a function that runs inside that transaction and composes store_tx_*
+ * operations, so several state changes (and, later, their audit entries) commit
+ * atomically together (DESIGN.md, invariant 7). Each job runs under its own
+ * savepoint: a failing job is rolled back alone and reports its error.
+ *
+ * Reads use separate read-only connections (WAL) and never wait for the writer. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct store store;
+typedef struct store_tx store_tx; /* valid only inside a write job */
+
+typedef struct store_options {
+        const char *path;        /* database file; created if missing */
+        unsigned queue_capacity; /* alerts queued or in flight, at most */
+} store_options;
+
+/* Opens (creating and migrating as needed), returns in-flight claims to the
+ * queue (their workers died with the previous process), and starts the writer.
+ * Returns 0 and *ret, or a negative errno. */
+int store_open(const store_options *o, store **ret);
+
+/* Stops the writer after the pending jobs and closes. Accepts NULL. */
+void store_close(store *s);
+
+/* Schema version after migrations (for tests and /readyz). */
+int store_schema_version(store *s);
+
+/* --- write jobs ------------------------------------------------------------- */
+
+typedef int (*store_job_fn)(store_tx *tx, void *userdata);
+
+/* Runs fn inside the next group-commit transaction and waits until that
+ * transaction is durable. Returns fn's result if it failed (its changes rolled
+ * back), a negative errno if the commit failed, else 0. Must not be called from
+ * inside a job. */
+int store_write(store *s, store_job_fn fn, void *userdata);
+
+/* --- durable queue ---------------------------------------------------------- */
+
+typedef struct store_alert_in {
+        const char *json; /* canonical alert JSON (core/alert.h alert_dump); copied */
+        size_t len;
+        int64_t received_at_ms;
+} store_alert_in;
+
+/* Called on the writer thread once the alerts' commit is durable (r == 0, ids[i]
+ * for alerts[i]) or failed (r < 0, ids NULL). Must not block or call store_write. */
+typedef void (*store_enqueue_cb)(void *userdata, int r, const int64_t *ids, size_t n);
+
+/* Queues n alerts atomically. Capacity is reserved before anything is written:
+ * if fewer than n slots are free, returns -ENOSPC and changes nothing. Otherwise
+ * returns 0 and cb runs later (exactly once). */
+int store_enqueue_async(store *s, const store_alert_in *alerts, size_t n, store_enqueue_cb cb,
+                        void *userdata);
+
+/* Synchronous form: returns 0 with ret_ids[0..n) after the commit is durable. */
+int store_enqueue(store *s, const store_alert_in *alerts, size_t n, int64_t *ret_ids);
+
+/* Free queue slots right now (capacity minus queued and in-flight alerts). */
+size_t store_queue_free(store *s);
+
+typedef struct store_claimed {
+        int64_t id;
+        char *json; /* as enqueued; owned */
+        size_t len;
+        int64_t received_at_ms;
+        unsigned attempts; /* 1 on first claim; >1 after a crash or lease expiry */
+} store_claimed;
+
+/* Claims up to max queued alerts, oldest first, waiting up to wait_ms for the
+ * first one to arrive. The claim is durable (a lease of BW_CLAIM_LEASE_S). Returns
+ * the number claimed (0 on timeout) with ret[0..n) filled, or a negative errno. */
+int store_claim(store *s, size_t max, unsigned wait_ms, store_claimed *ret);
+
+void store_claimed_clear(store_claimed *c, size_t n);
+
+/* Wakes every store_claim waiter (used at shutdown). */
+void store_wake_claimers(store *s);
+
+typedef struct store_queue_stats {
+        uint64_t queued;          /* waiting to be claimed */
+        uint64_t in_flight;       /* claimed, not finished */
+        int64_t oldest_queued_ms; /* received_at of the oldest queued alert, 0 if none */
+} store_queue_stats;
+
+int store_queue_stats_get(store *s, store_queue_stats *ret);
+
+/* --- executions and the action journal (inside write jobs) ------------------ */
+
+typedef enum {
+        EXEC_RUNNING,
+        EXEC_SUCCEEDED,     /* every action applied (or nothing to apply) */
+        EXEC_FAILED,        /* no action applied */
+        EXEC_PARTIAL,       /* some applied, some failed */
+        EXEC_RECORDED,      /* level 1-2 or awaiting approval: nothing was to run automatically */
+        _EXEC_STATUS_MAX,
+} exec_status;
+
+typedef enum {
+        ACTION_PLANNED,      /* rendered, not yet attempted */
+        ACTION_INTENT,       /* about to apply: durable before the connector is called */
+        ACTION_APPLIED,      /* apply succeeded (and verify, when the kind has it) */
+        ACTION_FAILED,       /* apply failed, timed out, or the worker died */
+        ACTION_SKIPPED,      /* not run: automation level 1 (alert only) */
+        ACTION_RECOMMENDED,  /* not run: level 2, awaits an analyst */
+        ACTION_AWAITING_APPROVAL, /* not run: level 4 */
+        _ACTION_STATE_MAX,
+} action_state;
+
+const char *exec_status_name(exec_status s);
+const char *action_state_name(action_state s);
+
+typedef struct store_action_plan {
+        const char *step_id;
+        const char *integration;
+        const char *connector; /* kind */
+        const char *verb;
+        const char *target_kind;  /* "ip", "account", ... */
+        const char *targets_json; /* JSON array of strings */
+        const char *params_json;  /* JSON object */
+        const char *idempotency_key; /* unique across all actions */
+        action_state initial_state;  /* PLANNED, SKIPPED, RECOMMENDED or AWAITING_APPROVAL */
+} store_action_plan;
+
+typedef struct store_action {
+        int64_t id;
+        char idempotency_key[65];
+        action_state state;
+        unsigned attempts; /* how many times it entered INTENT */
+} store_action;
+
+/* Creates the execution of (alert_id, playbook) with its actions, or, if it
+ * already exists (the alert was re-claimed after a crash), returns the existing
+ * one: *ret_exec_id and ret_actions[0..n) reflect what is in the store, in plan
+ * order. ret_actions has room for n. */
+int store_tx_exec_begin(store_tx *tx, int64_t alert_id, const char *playbook, int64_t playbook_version,
+                        unsigned level, const store_action_plan *plans, size_t n, int64_t *ret_exec_id,
+                        store_action *ret_actions);
+
+/* Moves an action to state (INTENT increments attempts). detail (may be NULL) is a
+ * short text kept with the action; result_json (may be NULL) a JSON object. */
+int store_tx_action_set(store_tx *tx, int64_t action_id, action_state state, const char *detail,
+                        const char *result_json);
+
+/* Marks the execution finished with status and a short summary. */
+int store_tx_exec_finish(store_tx *tx, int64_t exec_id, exec_status status, const char *summary);
+
+/* Marks a claimed alert done (it leaves the queue and frees its slot once the
+ * transaction commits). matched = number of playbooks that matched. */
+int store_tx_alert_done(store_tx *tx, int64_t alert_id, unsigned matched);
+
+/* --- reads (for the API) ---------------------------------------------------- */
+
+/* {"id","state","received_at","attempts","alert":{...},"executions":[ids]}.
+ * Returns 0 and a new reference, -ENOENT, or a negative errno. */
+int store_alert_get(store *s, int64_t id, json_t **ret);
+
+/* Newest first: [{"id","alert_id","playbook","playbook_version","level","status",
+ * "summary","created_at","finished_at"}], at most limit (1..1000), ids < before_id
+ * when before_id > 0 (pagination). */
+int store_exec_list(store *s, int64_t before_id, unsigned limit, json_t **ret);
+
+/* One execution with "actions": [{"id","step_id","integration","connector","verb",
+ * "target_kind","targets","params","state","attempts","detail","result",
+ * "idempotency_key","updated_at"}]. -ENOENT if absent. */
+int store_exec_get(store *s, int64_t id, json_t **ret);
+
+/* A tiny durable write through the writer, for /readyz ("store writable"). */
+int store_ping(store *s);

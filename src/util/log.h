@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Structured JSON-lines logging on stderr (journald picks it up): one object per
+ * line with ts, level, component, event and the ids involved. Used in all processes;
+ * thread-safe. Never pass secrets in fields. */
+#pragma once
+
+#include <jansson.h>
+
+typedef enum {
+        LOG_LEVEL_DEBUG,
+        LOG_LEVEL_INFO,
+        LOG_LEVEL_WARN,
+        LOG_LEVEL_ERROR,
+        _LOG_LEVEL_MAX,
+} log_level;
+
+/* Lines below this level are dropped (default INFO). */
+void log_set_min_level(log_level level);
+
+/* Emits one line. fields (may be NULL) is an object of extra keys such as
+ * alert_id, exec_id, action_id; it is consumed (reference stolen). */
+void log_json(log_level level, const char *component, const char *event, json_t *fields);
+
+/* Emits one line with a "msg" field. */
+void log_msg(log_level level, const char *component, const char *event, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
+
+/* Logs an error with errno text and returns r (negative errno), for
+ * `return log_errno(r, ...)` in the caller that decides (systemd's manner). */
+int log_errno(int r, const char *component, const char *event, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Bounded string helpers and strict number parsing (see strutil.h). */
+#include "util/strutil.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int str_copy(char *dst, size_t dstlen, const char *src) {
+        if (dstlen == 0)
+                return -ENAMETOOLONG;
+        size_t n = strlen(src);
+        if (n >= dstlen) {
+                memcpy(dst, src, dstlen - 1);
+                dst[dstlen - 1] = '\0';
+                return -ENAMETOOLONG;
+        }
+        memcpy(dst, src, n + 1);
+        return 0;
+}
+
+bool utf8_valid(const char *buf, size_t len) {
+        const unsigned char *s = (const unsigned char *)buf;
+        size_t i = 0;
+        while (i < len) {
+                unsigned c = s[i];
+                if (c == 0)
+                        return false;
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                }
+                unsigned need;
+                uint32_t cp, min;
+                if ((c & 0xE0) == 0xC0) {
+                        need = 1, cp = c & 0x1F, min = 0x80;
+                } else if ((c & 0xF0) == 0xE0) {
+                        need = 2, cp = c & 0x0F, min = 0x800;
+                } else if ((c & 0xF8) == 0xF0) {
+                        need = 3, cp = c & 0x07, min = 0x10000;
+                } else
+                        return false;
+                if (len - i <= need)
+                        return false;
+                for (unsigned k = 1; k <= need; k++) {
+                        if ((s[i + k] & 0xC0) != 0x80)
+                                return false;
+                        cp = (cp << 6) | (s[i + k] & 0x3F);
+                }
+                if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                        return false;
+                i += need + 1;
+        }
+        return true;
+}
+
+int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret) {
+        if (!s || !*s)
+                return -EINVAL;
+        if (min >= 0 && (*s == '-' || *s == '+'))
+                return -EINVAL;
+        if (*s == ' ' || *s == '\t' || *s == '\n')
+                return -EINVAL;
+        char *end = NULL;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno == ERANGE)
+                return -ERANGE;
+        if (errno != 0 || end == s || *end != '\0')
+                return -EINVAL;
+        if (v < min || v > max)
+                return -ERANGE;
+        *ret = (int64_t)v;
+        return 0;
+}
+
+bool str_charset_ok(const char *s, size_t len, size_t maxlen, const char *extra) {
+        if (len == 0 || len > maxlen)
+                return false;
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+                        continue;
+                if (c == 0 || !extra || !strchr(extra, c))
+                        return false;
+        }
+        return true;
+}
+
+char *str_dup_or_null(const char *s) {
+        return s ? strdup(s) : NULL;
+}

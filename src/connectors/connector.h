@@ -61,6 +61,9 @@ typedef struct connector_kind {
          * rollback absent => the kind is not reversible). Return 0 when the op ran
          * (result->ok tells its outcome) or a negative errno when it could not. */
         int (*ops[_CONNECTOR_OP_MAX])(void *state, const connector_action *a, connector_result *result);
+        /* Optional refinement of ops[] by an integration's settings (exec can
+         * verify only with a verify_program). NULL = ops[] alone decides. */
+        bool (*has_op)(const json_t *settings, connector_op op);
 } connector_kind;
 
 /* Registry of all kinds (connectors/registry.c). NULL if unknown. */
@@ -70,5 +73,10 @@ const connector_verb *connector_verb_find(const connector_kind *k, const char *v
 const connector_kind *const *connector_kinds(void);
 
 const char *connector_op_name(connector_op op);
+
+/* True if an integration of kind k with these settings supports op: ops[op] is
+ * set and has_op, if any, agrees. Callers use this, not ops[op] alone, to decide
+ * whether to verify or roll back. */
+bool connector_kind_has_op(const connector_kind *k, const json_t *settings, connector_op op);
 
 void connector_result_clear(connector_result *r);

@@ -66,12 +66,22 @@ const char *alert_severity_name(alert_severity s);
 int alert_severity_parse(const char *s, alert_severity *ret);
 
 /* Parses "192.0.2.1", "2001:db8::1", "192.0.2.0/24" (host bits cleared) with
- * inet_pton. Returns 0 or -EINVAL. */
+ * inet_pton. An IPv4-mapped IPv6 address ("::ffff:192.0.2.1", prefix >= 96) is
+ * normalised to its IPv4 form, so one host has one spelling (and lands in the
+ * IPv4 block set). Returns 0 or -EINVAL. */
 int ip_prefix_parse(const char *s, size_t len, ip_prefix *ret);
 
 /* Account names: 1..BW_ACCOUNT_NAME_MAX of [A-Za-z0-9._@$-], not starting with
  * '-' (so a name can never be read as an option by a program). */
 bool alert_account_name_valid(const char *s, size_t len);
+
+/* Alert source and type names (and playbook trigger types): 1..BW_ALERT_NAME_MAX
+ * of [A-Za-z0-9._:-]. */
+bool alert_name_valid(const char *s, size_t len);
+
+/* Label keys (alerts, playbook triggers, templates): 1..BW_LABEL_KEY_MAX of
+ * [A-Za-z0-9._-]. */
+bool alert_label_key_valid(const char *s, size_t len);
 
 /* Host names: RFC 1123 labels of [A-Za-z0-9-], 1..63 each, no leading or
  * trailing '-', joined by '.', total 1..BW_HOST_NAME_MAX. */

@@ -98,7 +98,7 @@ int metrics_render(const bw_metrics *m, const metrics_gauges *g, buf *out) {
                            "# TYPE bulwark_alerts_rejected_total counter\n",
                            (unsigned long long)g->queue_depth, (unsigned long long)g->queue_in_flight,
                            (unsigned long long)g->queue_capacity, g->oldest_queued_age_s, g->workers_up,
-                           g->workers_total, (unsigned long long)load(&m->worker_restarts),
+                           g->workers_total, (unsigned long long)g->worker_restarts,
                            (unsigned long long)load(&m->alerts_accepted),
                            (unsigned long long)load(&m->alerts_processed),
                            (unsigned long long)load(&m->executions));

@@ -54,7 +54,6 @@ typedef struct bw_metrics {
         _Atomic uint64_t alerts_processed;
         _Atomic uint64_t executions;
         _Atomic uint64_t actions[_METRIC_CONNECTOR_MAX][_OUTCOME_MAX];
-        _Atomic uint64_t worker_restarts;
         histogram accept_latency;  /* request complete -> durable ack */
         histogram action_latency;  /* connector apply call */
         histogram e2e_latency;     /* alert received -> action applied */
@@ -71,6 +70,7 @@ typedef struct metrics_gauges {
         uint64_t queue_capacity;
         double oldest_queued_age_s;
         unsigned workers_up, workers_total;
+        uint64_t worker_restarts;
 } metrics_gauges;
 
 /* Appends the Prometheus exposition of m and g to out. Returns 0 or -EMSGSIZE/-ENOMEM. */

@@ -59,8 +59,8 @@ typedef struct playbook {
 /* Parses one playbook. filename is used only in errors and records. Unknown keys,
  * wrong types, out-of-range values, bad action/template syntax and duplicate step
  * ids are errors with file:line:col. Does not check integrations (see
- * playbook_set in engine/). Returns 0 and *ret (free with playbook_free) or
- * -EINVAL with *err, or -ENOMEM. */
+ * playbook_check in config/playbooks.h). Returns 0 and *ret (free with
+ * playbook_free) or -EINVAL with *err, or -ENOMEM. */
 int playbook_parse(const char *data, size_t len, const char *filename, playbook **ret, bw_error *err);
 
 void playbook_free(playbook *p);

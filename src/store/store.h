@@ -45,7 +45,7 @@ typedef int (*store_job_fn)(store_tx *tx, void *userdata);
 /* Runs fn inside the next group-commit transaction and waits until that
  * transaction is durable. Returns fn's result if it failed (its changes rolled
  * back), a negative errno if the commit failed, else 0. Must not be called from
- * inside a job. */
+ * inside a job (-EDEADLK). */
 int store_write(store *s, store_job_fn fn, void *userdata);
 
 /* --- durable queue ---------------------------------------------------------- */
@@ -66,7 +66,8 @@ typedef void (*store_enqueue_cb)(void *userdata, int r, const int64_t *ids, size
 int store_enqueue_async(store *s, const store_alert_in *alerts, size_t n, store_enqueue_cb cb,
                         void *userdata);
 
-/* Synchronous form: returns 0 with ret_ids[0..n) after the commit is durable. */
+/* Synchronous form: returns 0 with ret_ids[0..n) after the commit is durable.
+ * Not from inside a job or an enqueue callback (-EDEADLK). */
 int store_enqueue(store *s, const store_alert_in *alerts, size_t n, int64_t *ret_ids);
 
 /* Free queue slots right now (capacity minus queued and in-flight alerts). */
@@ -145,13 +146,18 @@ typedef struct store_action {
 /* Creates the execution of (alert_id, playbook) with its actions, or, if it
  * already exists (the alert was re-claimed after a crash), returns the existing
  * one: *ret_exec_id and ret_actions[0..n) reflect what is in the store, in plan
- * order. ret_actions has room for n. */
+ * order. ret_actions has room for n. -ESTALE if the existing actions are not
+ * these plans (same idempotency keys, same order), -ENOENT for an unknown alert,
+ * -EEXIST if a key is already used elsewhere, -EINVAL for a malformed plan. */
 int store_tx_exec_begin(store_tx *tx, int64_t alert_id, const char *playbook, int64_t playbook_version,
                         unsigned level, const store_action_plan *plans, size_t n, int64_t *ret_exec_id,
                         store_action *ret_actions);
 
 /* Moves an action to state (INTENT increments attempts). detail (may be NULL) is a
- * short text kept with the action; result_json (may be NULL) a JSON object. */
+ * short text kept with the action; result_json (may be NULL) a JSON object. Both
+ * replace the previous ones (NULL clears); detail must be UTF-8 and is cut at
+ * 1 KiB. -EALREADY for APPLIED -> INTENT (never applied twice), -EINVAL for
+ * PLANNED (initial only), -ENOENT for an unknown action. */
 int store_tx_action_set(store_tx *tx, int64_t action_id, action_state state, const char *detail,
                         const char *result_json);
 
@@ -159,7 +165,8 @@ int store_tx_action_set(store_tx *tx, int64_t action_id, action_state state, con
 int store_tx_exec_finish(store_tx *tx, int64_t exec_id, exec_status status, const char *summary);
 
 /* Marks a claimed alert done (it leaves the queue and frees its slot once the
- * transaction commits). matched = number of playbooks that matched. */
+ * transaction commits). matched = number of playbooks that matched. Done twice is
+ * a no-op (a worker whose lease expired finishing late); -ENOENT if unknown. */
 int store_tx_alert_done(store_tx *tx, int64_t alert_id, unsigned matched);
 
 /* --- reads (for the API) ---------------------------------------------------- */

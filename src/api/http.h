@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What route handlers see of an HTTP request, and the helpers they answer with.
+ * Internal to api/. Runs in the daemon's HTTP threads. */
+#pragma once
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "util/buf.h"
+
+typedef struct api_shared {
+        store *store;
+        connector_pool *pool;
+        bw_metrics *metrics;
+        unsigned alert_body_max;
+        unsigned queue_capacity;
+        unsigned char token_hash[32];
+} api_shared;
+
+typedef struct request request;
+typedef enum MHD_Result (*route_fn)(request *req);
+
+/* Permissions, ahead of the access-control issue: every route names the one it
+ * needs; until users exist the bearer token holds all but PERM_PUBLIC. */
+typedef enum {
+        PERM_PUBLIC,
+        PERM_ALERTS_WRITE,
+        PERM_ALERTS_READ,
+        PERM_EXECUTIONS_READ,
+        PERM_METRICS_READ,
+        _PERM_MAX,
+} permission;
+
+typedef enum {
+        BODY_NONE,  /* BW_SMALL_BODY_MAX */
+        BODY_ALERT, /* the configured alert limit */
+        BODY_BATCH, /* BW_BATCH_BODY_MAX */
+        _BODY_LIMIT_MAX,
+} body_limit;
+
+typedef struct route {
+        const char *method;
+        const char *path;      /* a trailing "{id}" segment matches a positive integer */
+        permission perm;
+        body_limit body;
+        route_fn handle;       /* runs once the body is complete */
+        route_fn resume;       /* runs after an asynchronous completion; may be NULL */
+} route;
+
+struct request {
+        struct MHD_Connection *conn;
+        const route *route;
+        api_shared *api;
+        int64_t path_id;
+        buf body;
+        bool too_large;
+        bool handled;
+        int64_t t_complete_us;
+        /* Asynchronous completion (store commits): see request_wait/request_complete. */
+        pthread_mutex_t lock;
+        bool async_done, suspended;
+        int async_r;
+        int64_t *ids;
+        size_t n_ids;
+        void *state; /* handler-owned, released with state_free */
+        void (*state_free)(void *state);
+};
+
+/* The route table (routes.c). */
+const route *routes_match(const char *method, const char *path, int64_t *ret_id, bool *ret_path_known);
+
+/* Answers with a JSON body (reference stolen). */
+enum MHD_Result reply_json(request *req, unsigned status, json_t *body);
+/* Answers {"error":{"code","message","field"}}. */
+enum MHD_Result reply_error(request *req, unsigned status, const char *code, const char *field, const char *fmt,
+                            ...) __attribute__((format(printf, 5, 6)));
+/* Answers with a text body (copied). */
+enum MHD_Result reply_text(request *req, unsigned status, const char *content_type, const char *text, size_t len);
+
+/* Called by a handler after it started an asynchronous store operation whose
+ * callback calls request_complete: suspends the connection unless the callback
+ * already ran, in which case the route's resume handler answers at once. */
+enum MHD_Result request_wait(request *req);
+
+/* From the store's writer thread: records the result and resumes the connection.
+ * ids (may be NULL) are copied into req->ids, which must have room for n. */
+void request_complete(request *req, int r, const int64_t *ids, size_t n);
+
+/* Handlers (one file per resource). */
+enum MHD_Result handle_alert_post(request *req);
+enum MHD_Result resume_alert_post(request *req);
+enum MHD_Result handle_alert_batch(request *req);
+enum MHD_Result resume_alert_batch(request *req);
+enum MHD_Result handle_alert_get(request *req);
+enum MHD_Result handle_exec_list(request *req);
+enum MHD_Result handle_exec_get(request *req);
+enum MHD_Result handle_healthz(request *req);
+enum MHD_Result handle_readyz(request *req);
+enum MHD_Result handle_metrics(request *req);

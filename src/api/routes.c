@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The route table: method, path, permission, body limit and handlers of every
+ * route in one place (after Redis's command table). Runs in the HTTP threads. */
+#include <stdbool.h>
+#include <string.h>
+
+#include "api/http.h"
+#include "util/strutil.h"
+
+static const route route_table[] = {
+        {"POST", "/v1/alerts", PERM_ALERTS_WRITE, BODY_ALERT, handle_alert_post, resume_alert_post},
+        {"POST", "/v1/alerts/batch", PERM_ALERTS_WRITE, BODY_BATCH, handle_alert_batch, resume_alert_batch},
+        {"GET", "/v1/alerts/{id}", PERM_ALERTS_READ, BODY_NONE, handle_alert_get, NULL},
+        {"GET", "/v1/executions", PERM_EXECUTIONS_READ, BODY_NONE, handle_exec_list, NULL},
+        {"GET", "/v1/executions/{id}", PERM_EXECUTIONS_READ, BODY_NONE, handle_exec_get, NULL},
+        {"GET", "/healthz", PERM_PUBLIC, BODY_NONE, handle_healthz, NULL},
+        {"GET", "/readyz", PERM_PUBLIC, BODY_NONE, handle_readyz, NULL},
+        {"GET", "/metrics", PERM_METRICS_READ, BODY_NONE, handle_metrics, NULL},
+};
+
+/* Matches pattern against path; a final "{id}" matches a decimal id >= 1. */
+static bool path_matches(const char *pattern, const char *path, int64_t *ret_id) {
+        const char *brace = strstr(pattern, "{id}");
+        if (!brace)
+                return strcmp(pattern, path) == 0;
+        size_t prefix = (size_t)(brace - pattern);
+        if (strncmp(pattern, path, prefix) != 0)
+                return false;
+        int64_t id;
+        if (parse_int64(path + prefix, 1, INT64_MAX, &id) < 0)
+                return false;
+        *ret_id = id;
+        return true;
+}
+
+const route *routes_match(const char *method, const char *path, int64_t *ret_id, bool *ret_path_known) {
+        *ret_path_known = false;
+        for (size_t i = 0; i < sizeof(route_table) / sizeof(route_table[0]); i++) {
+                int64_t id = 0;
+                if (!path_matches(route_table[i].path, path, &id))
+                        continue;
+                *ret_path_known = true;
+                if (strcmp(route_table[i].method, method) == 0) {
+                        *ret_id = id;
+                        return &route_table[i];
+                }
+        }
+        return NULL;
+}

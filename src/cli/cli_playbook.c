@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `bulwark playbook lint|test`: offline checks and dry runs of playbooks; they
+ * touch nothing but the files they read. Runs in the CLI; playbooks, alerts and
+ * configuration files are untrusted. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli.h"
+#include "config/config.h"
+#include "config/playbooks.h"
+#include "connectors/connector.h"
+#include "core/alert.h"
+#include "core/limits.h"
+#include "core/playbook.h"
+#include "util/clock.h"
+#include "util/fileio.h"
+#include "util/strutil.h"
+
+static const char playbook_usage[] =
+        "usage: bulwark playbook lint DIR|FILE [--config FILE]\n"
+        "       bulwark playbook test FILE --alert ALERT.json [--config FILE] [--alert-id N]\n";
+
+/* Errors lint reports per run: enough for a directory of broken playbooks,
+ * bounded so a pathological one cannot make us allocate without limit. */
+#define PLAYBOOK_LINT_MAX_ERRORS 1000u
+
+typedef struct playbook_args {
+        const char *path;
+        const char *alert;
+        const char *config;
+        int64_t alert_id;
+} playbook_args;
+
+/* One line of the report on ctx->out; every piece may come from a file. */
+__attribute__((format(printf, 2, 3))) static void pb_line(const cli_ctx *ctx, const char *fmt, ...) {
+        char line[4096];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        cli_put_safe(ctx->out, line, false);
+        fputc('\n', ctx->out);
+}
+
+static int pb_load_config(const cli_ctx *ctx, const char *path, bw_config **ret) {
+        *ret = NULL;
+        if (!path)
+                return CLI_EXIT_OK;
+        bw_error e = {0};
+        int r = config_load(path, ret, &e);
+        if (r == -EINVAL)
+                return cli_fail_error(ctx, &e);
+        return r < 0 ? cli_fail_errno(ctx, r, "%s", path) : CLI_EXIT_OK;
+}
+
+static void pb_print_errors(const cli_ctx *ctx, const bw_error *errs, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                char line[1024];
+                bw_error_format(&errs[i], line, sizeof(line));
+                pb_line(ctx, "%s", line);
+        }
+}
+
+static int pb_parse_file(const char *path, playbook **ret, bw_error *err) {
+        char *data = NULL;
+        size_t len = 0;
+        int r = file_read_all(path, BW_PLAYBOOK_FILE_MAX, &data, &len);
+        if (r == -EFBIG)
+                return bw_error_set_at(err, path, 0, 0, "too_large", NULL, "larger than %u bytes",
+                                       BW_PLAYBOOK_FILE_MAX);
+        if (r < 0) {
+                bw_error_set_at(err, path, 0, 0, "unreadable", NULL, "%s", strerror(-r));
+                return r;
+        }
+        r = playbook_parse(data, len, path, ret, err);
+        free(data);
+        return r;
+}
+
+/* --- lint ------------------------------------------------------------------- */
+
+static int pb_lint(const cli_ctx *ctx, const playbook_args *args) {
+        bw_config *cfg = NULL;
+        int code = pb_load_config(ctx, args->config, &cfg);
+        if (code != CLI_EXIT_OK)
+                return code;
+        bw_error *errs = calloc(PLAYBOOK_LINT_MAX_ERRORS, sizeof(*errs));
+        if (!errs) {
+                config_free(cfg);
+                return cli_fail_errno(ctx, -ENOMEM, "playbook lint");
+        }
+        size_t nerrs = 0, nbooks = 0;
+        struct stat st;
+        int r = stat(args->path, &st) < 0 ? -errno : 0;
+        if (r == 0 && S_ISDIR(st.st_mode)) {
+                playbook_set *set = NULL;
+                r = playbook_set_load(args->path, cfg, &set, errs, PLAYBOOK_LINT_MAX_ERRORS, &nerrs);
+                if (r >= 0 || r == -EINVAL)
+                        nbooks = playbook_set_files(set);
+                playbook_set_free(set);
+        } else if (r == 0) {
+                playbook *p = NULL;
+                r = pb_parse_file(args->path, &p, &errs[0]);
+                nbooks = 1;
+                if (r == -EINVAL || r == -EFBIG)
+                        nerrs = 1;
+                else if (r == 0 && cfg)
+                        r = playbook_check(p, cfg, errs, PLAYBOOK_LINT_MAX_ERRORS, &nerrs);
+                playbook_free(p);
+        }
+        if (r < 0 && r != -EINVAL && nerrs == 0)
+                code = cli_fail_errno(ctx, r, "%s", args->path);
+        else {
+                pb_print_errors(ctx, errs, nerrs);
+                pb_line(ctx, "%zu playbook(s), %zu error(s)", nbooks, nerrs);
+                code = nerrs == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+        }
+        free(errs);
+        config_free(cfg);
+        return code;
+}
+
+/* --- test (dry run) ----------------------------------------------------------- */
+
+/* Cross-checks p against the configuration, printing every error on ctx->err. */
+static int pb_check(const cli_ctx *ctx, const playbook *p, const bw_config *cfg) {
+        bw_error *errs = calloc(PLAYBOOK_LINT_MAX_ERRORS, sizeof(*errs));
+        if (!errs)
+                return cli_fail_errno(ctx, -ENOMEM, "%s", p->file);
+        size_t n = 0;
+        int r = playbook_check(p, cfg, errs, PLAYBOOK_LINT_MAX_ERRORS, &n);
+        for (size_t i = 0; i < n; i++)
+                cli_fail_error(ctx, &errs[i]);
+        int code = n > 0 ? CLI_EXIT_FAIL : r < 0 ? cli_fail_errno(ctx, r, "%s", p->file) : CLI_EXIT_OK;
+        free(errs);
+        return code;
+}
+
+/* Prints why the trigger does not match, one reason per line, in the order
+ * playbook_matches checks them. */
+static void pb_explain_mismatch(const cli_ctx *ctx, const playbook *p, const alert *a) {
+        const playbook_trigger *t = &p->trigger;
+        if (strcmp(t->type, a->type) != 0)
+                pb_line(ctx, "  type: the alert is \"%s\", the trigger wants \"%s\"", a->type, t->type);
+        if (a->severity < t->min_severity)
+                pb_line(ctx, "  severity: the alert is %s, the trigger wants at least %s",
+                        alert_severity_name(a->severity), alert_severity_name(t->min_severity));
+        const char *key;
+        json_t *want;
+        json_object_foreach(t->labels, key, want) {
+                const char *have = json_string_value(json_object_get(a->labels, key));
+                if (have && json_string_value(want) && strcmp(have, json_string_value(want)) == 0)
+                        continue;
+                if (have)
+                        pb_line(ctx, "  label %s: the alert has \"%s\", the trigger wants \"%s\"", key, have,
+                                json_string_value(want));
+                else
+                        pb_line(ctx, "  label %s: the alert has none, the trigger wants \"%s\"", key,
+                                json_string_value(want));
+        }
+}
+
+static const char *pb_level_text(automation_level level) {
+        switch (level) {
+        case LEVEL_ALERT_ONLY:
+                return "alert only: record and notify, no action";
+        case LEVEL_RECOMMEND:
+                return "recommend: actions recorded, not run";
+        case LEVEL_AUTO_REVERSIBLE:
+                return "automatic: reversible actions run at once";
+        case LEVEL_AUTO_IRREVERSIBLE:
+                return "automatic after approval";
+        }
+        return "unknown";
+}
+
+/* What the engine would do with this action (mirrors its planning rules). */
+static const char *pb_engine_decision(const playbook *p, const rendered_action *ra, bool matched) {
+        if (!matched)
+                return "not run: the trigger does not match";
+        if (ra->step->has_targets && ra->targets.n == 0)
+                return "skipped: the alert carries nothing to act on";
+        switch (p->level) {
+        case LEVEL_ALERT_ONLY:
+                return "alert only";
+        case LEVEL_RECOMMEND:
+                return "recorded as recommendation";
+        case LEVEL_AUTO_REVERSIBLE:
+                return "would apply";
+        case LEVEL_AUTO_IRREVERSIBLE:
+                return "awaits approval";
+        }
+        return "unknown";
+}
+
+static const char *pb_reversible(const playbook_step *s) {
+        const connector_kind *k = connector_kind_find(s->connector);
+        const connector_verb *v = k ? connector_verb_find(k, s->verb) : NULL;
+        if (!v)
+                return "unknown connector verb";
+        return v->reversible ? "reversible" : "not reversible";
+}
+
+static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, const alert *a, int64_t alert_id,
+                           bool matched) {
+        rendered_action ra;
+        int r = playbook_render_step(p, i, a, alert_id, &ra);
+        if (r < 0)
+                return cli_fail_errno(ctx, r, "rendering step %s", p->steps[i].id);
+        const playbook_step *s = &p->steps[i];
+        char *params = json_dumps(ra.params, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!params) {
+                rendered_action_clear(&ra);
+                return cli_fail_errno(ctx, -ENOMEM, "rendering step %s", s->id);
+        }
+        pb_line(ctx, "action %zu: step %s", i + 1, s->id);
+        pb_line(ctx, "  integration: %s", s->integration);
+        pb_line(ctx, "  action: %s.%s (%s)", s->connector, s->verb, pb_reversible(s));
+        pb_line(ctx, "  target kind: %s", target_kind_name(ra.targets.kind));
+        fputs("  targets:", ctx->out);
+        for (size_t t = 0; t < ra.targets.n; t++) {
+                fputc(' ', ctx->out);
+                cli_put_safe(ctx->out, ra.targets.items[t], false);
+        }
+        fputs(ra.targets.n == 0 ? " (none)\n" : "\n", ctx->out);
+        pb_line(ctx, "  params: %s", params);
+        pb_line(ctx, "  idempotency key: %s", ra.idempotency_key);
+        pb_line(ctx, "  engine: %s", pb_engine_decision(p, &ra, matched));
+        free(params);
+        rendered_action_clear(&ra);
+        return CLI_EXIT_OK;
+}
+
+static int pb_load_alert(const cli_ctx *ctx, const char *path, alert **ret) {
+        char *data = NULL;
+        size_t len = 0;
+        int r = file_read_all(path, BW_ALERT_BODY_MAX_CEILING, &data, &len);
+        if (r == -EFBIG)
+                return cli_fail(ctx, "%s: larger than %u bytes", path, BW_ALERT_BODY_MAX_CEILING);
+        if (r < 0)
+                return cli_fail_errno(ctx, r, "%s", path);
+        bw_error e = {0};
+        r = alert_parse(data, len, clock_wall_ms(), ret, &e);
+        free(data);
+        if (r == -EINVAL) {
+                str_copy(e.file, sizeof(e.file), path);
+                return cli_fail_error(ctx, &e);
+        }
+        return r < 0 ? cli_fail_errno(ctx, r, "%s", path) : CLI_EXIT_OK;
+}
+
+static int pb_test(const cli_ctx *ctx, const playbook_args *args) {
+        playbook *p = NULL;
+        bw_config *cfg = NULL;
+        alert *a = NULL;
+        bw_error e = {0};
+        int r = pb_parse_file(args->path, &p, &e);
+        int code = r == -ENOMEM ? cli_fail_errno(ctx, r, "%s", args->path)
+                   : r < 0      ? cli_fail_error(ctx, &e)
+                                : pb_load_config(ctx, args->config, &cfg);
+        if (code == CLI_EXIT_OK && cfg)
+                code = pb_check(ctx, p, cfg);
+        if (code == CLI_EXIT_OK)
+                code = pb_load_alert(ctx, args->alert, &a);
+        if (code == CLI_EXIT_OK) {
+                bool matched = playbook_matches(p, a);
+                pb_line(ctx, "playbook: %s version %" PRId64 " (%s)", p->name, p->version, args->path);
+                pb_line(ctx, "automation level: %d (%s)", (int)p->level, pb_level_text(p->level));
+                pb_line(ctx, "alert: %s from %s, severity %s", a->type, a->source,
+                        alert_severity_name(a->severity));
+                pb_line(ctx, "trigger: %s", matched ? "match" : "no match");
+                if (!matched)
+                        pb_explain_mismatch(ctx, p, a);
+                for (size_t i = 0; i < p->n_steps && code == CLI_EXIT_OK; i++)
+                        code = pb_print_action(ctx, p, i, a, args->alert_id, matched);
+        }
+        alert_free(a);
+        config_free(cfg);
+        playbook_free(p);
+        return code;
+}
+
+int cli_playbook_main(const cli_ctx *ctx, int argc, char **argv) {
+        if (argc < 2)
+                return cli_usage(ctx, playbook_usage, "playbook: missing verb");
+        bool lint = strcmp(argv[1], "lint") == 0;
+        if (!lint && strcmp(argv[1], "test") != 0)
+                return cli_usage(ctx, playbook_usage, "playbook: unknown verb");
+        static const struct option options[] = {{"config", required_argument, NULL, 'c'},
+                                                {"alert", required_argument, NULL, 'a'},
+                                                {"alert-id", required_argument, NULL, 'i'},
+                                                {"help", no_argument, NULL, 'h'},
+                                                {0}};
+        playbook_args args = {0};
+        optind = 0;
+        int c;
+        while ((c = getopt_long(argc - 1, argv + 1, "h", options, NULL)) != -1) {
+                switch (c) {
+                case 'c':
+                        args.config = optarg;
+                        break;
+                case 'a':
+                        if (lint)
+                                return cli_usage(ctx, playbook_usage,
+                                                 "--alert is an option of playbook test");
+                        args.alert = optarg;
+                        break;
+                case 'i':
+                        if (lint || cli_parse_id(optarg, &args.alert_id) < 0)
+                                return cli_usage(ctx, playbook_usage,
+                                                 "--alert-id takes an alert id (playbook test)");
+                        break;
+                case 'h':
+                        fputs(playbook_usage, ctx->out);
+                        return CLI_EXIT_OK;
+                default:
+                        return cli_usage(ctx, playbook_usage, NULL);
+                }
+        }
+        if (argc - 1 - optind != 1)
+                return cli_usage(ctx, playbook_usage,
+                                 lint ? "playbook lint: expected one DIR or FILE"
+                                      : "playbook test: expected one FILE");
+        args.path = argv[1 + optind];
+        if (lint)
+                return pb_lint(ctx, &args);
+        if (!args.alert)
+                return cli_usage(ctx, playbook_usage, "playbook test: --alert ALERT.json is required");
+        return pb_test(ctx, &args);
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* bulwarkd: the daemon's main. Reads the configuration, playbooks and token,
+ * opens the store, starts one connector worker process per integration, the
+ * engine and the HTTP API, then waits for SIGTERM/SIGINT. Re-executed with
+ * --connector-worker it becomes a connector worker (connectors/worker.c). Thin:
+ * every decision lives in the components. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "config/config.h"
+#include "config/playbooks.h"
+#include "connectors/pool.h"
+#include "core/limits.h"
+#include "core/metrics.h"
+#include "engine/engine.h"
+#include "store/store.h"
+#include "util/fileio.h"
+#include "util/log.h"
+
+#define WORKER_FD 3
+#define MAX_REPORTED_ERRORS 64
+
+static void usage(FILE *f) {
+        fputs("usage: bulwarkd --config FILE [--check]\n"
+              "  --config FILE  the bulwark.yaml to run with\n"
+              "  --check        validate configuration and playbooks, then exit\n"
+              "  --version      print the version\n",
+              f);
+}
+
+/* Reads the bearer token (first line of a 0600 file) into a sodium-guarded buffer. */
+static int token_load(const char *path, char **ret) {
+        char *data = NULL;
+        size_t len = 0;
+        int r = file_read_secret(path, BW_TOKEN_FILE_MAX, &data, &len);
+        if (r < 0)
+                return r;
+        size_t n = strcspn(data, "\r\n");
+        bool printable = true;
+        for (size_t i = 0; i < n; i++)
+                printable &= data[i] > 0x20 && data[i] < 0x7f;
+        r = (n < BW_TOKEN_MIN_LEN || n > BW_TOKEN_MAX_LEN || !printable) ? -EBADMSG : 0;
+        if (r == 0) {
+                data[n] = '\0';
+                *ret = data;
+                return 0;
+        }
+        sodium_memzero(data, len);
+        free(data);
+        return r;
+}
+
+static void token_free(char *token) {
+        if (!token)
+                return;
+        sodium_memzero(token, strlen(token));
+        free(token);
+}
+
+static void print_errors(const bw_error *errs, size_t n) {
+        for (size_t i = 0; i < n && i < MAX_REPORTED_ERRORS; i++) {
+                char line[1024];
+                bw_error_format(&errs[i], line, sizeof(line));
+                fprintf(stderr, "bulwarkd: %s\n", line);
+        }
+}
+
+static int load_all(const char *config_path, bw_config **ret_cfg, playbook_set **ret_pbs) {
+        bw_error err;
+        bw_config *cfg = NULL;
+        int r = config_load(config_path, &cfg, &err);
+        if (r < 0) {
+                if (r == -EINVAL)
+                        print_errors(&err, 1);
+                else
+                        fprintf(stderr, "bulwarkd: %s: %s\n", config_path, strerror(-r));
+                return r;
+        }
+        bw_error errs[MAX_REPORTED_ERRORS];
+        size_t nerrs = 0;
+        playbook_set *pbs = NULL;
+        r = playbook_set_load(cfg->playbook_dir, cfg, &pbs, errs, MAX_REPORTED_ERRORS, &nerrs);
+        if (r < 0) {
+                if (nerrs)
+                        print_errors(errs, nerrs);
+                else
+                        fprintf(stderr, "bulwarkd: %s: %s\n", cfg->playbook_dir, strerror(-r));
+                config_free(cfg);
+                return r;
+        }
+        *ret_cfg = cfg;
+        *ret_pbs = pbs;
+        return 0;
+}
+
+static log_level parse_level(const char *s) {
+        if (strcmp(s, "debug") == 0)
+                return LOG_LEVEL_DEBUG;
+        if (strcmp(s, "warn") == 0)
+                return LOG_LEVEL_WARN;
+        if (strcmp(s, "error") == 0)
+                return LOG_LEVEL_ERROR;
+        return LOG_LEVEL_INFO;
+}
+
+static int run(const bw_config *cfg, const playbook_set *pbs) {
+        static bw_metrics metrics;
+        metrics_init(&metrics);
+        char *token = NULL;
+        store *st = NULL;
+        connector_pool *pool = NULL;
+        engine *eng = NULL;
+        api *srv = NULL;
+
+        int r = token_load(cfg->token_file, &token);
+        if (r < 0)
+                return log_errno(r, "daemon", "token.unusable",
+                                 "%s: the token file must be mode 0600 and hold %u-%u printable characters",
+                                 cfg->token_file, BW_TOKEN_MIN_LEN, BW_TOKEN_MAX_LEN);
+        if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
+                r = log_errno(-errno, "daemon", "data_dir.unusable", "%s", cfg->data_dir);
+                goto out;
+        }
+        store_options so = {.path = cfg->store_path, .queue_capacity = cfg->queue_capacity};
+        r = store_open(&so, &st);
+        if (r < 0) {
+                log_errno(r, "daemon", "store.open_failed", "%s", cfg->store_path);
+                goto out;
+        }
+        r = connector_pool_start(cfg->integrations, cfg->n_integrations, "/proc/self/exe", &pool);
+        if (r < 0) {
+                log_errno(r, "daemon", "connectors.start_failed", "connector workers did not start");
+                goto out;
+        }
+        engine_deps ed = {.store = st, .pool = pool, .config = cfg, .playbooks = pbs, .metrics = &metrics};
+        r = engine_start(&ed, &eng);
+        if (r < 0) {
+                log_errno(r, "daemon", "engine.start_failed", "engine did not start");
+                goto out;
+        }
+        api_options ao = {
+                .address = cfg->listen_address,
+                .port = cfg->listen_port,
+                .alert_body_max = cfg->alert_body_max,
+                .queue_capacity = cfg->queue_capacity,
+                .token = token,
+                .threads = 2,
+        };
+        api_deps ad = {.store = st, .pool = pool, .metrics = &metrics};
+        r = api_start(&ao, &ad, &srv);
+        token_free(token);
+        token = NULL;
+        if (r < 0) {
+                log_errno(r, "daemon", "api.start_failed", "cannot listen on %s port %u", cfg->listen_address,
+                          cfg->listen_port);
+                goto out;
+        }
+        log_json(LOG_LEVEL_INFO, "daemon", "daemon.ready",
+                 json_pack("{ss si si si si}", "listen", cfg->listen_address, "port", (int)cfg->listen_port,
+                           "playbooks", (int)pbs->n, "integrations", (int)cfg->n_integrations, "workers",
+                           (int)cfg->workers));
+
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        int sig = 0;
+        sigwait(&set, &sig);
+        log_json(LOG_LEVEL_INFO, "daemon", "daemon.stopping", json_pack("{si}", "signal", sig));
+        r = 0;
+out:
+        api_stop(srv);
+        engine_stop(eng);
+        connector_pool_stop(pool);
+        store_close(st);
+        token_free(token);
+        return r;
+}
+
+int main(int argc, char **argv) {
+        if (argc == 2 && strcmp(argv[1], "--connector-worker") == 0)
+                return connector_worker_main(WORKER_FD);
+
+        static const struct option opts[] = {
+                {"config", required_argument, NULL, 'c'},
+                {"check", no_argument, NULL, 'k'},
+                {"version", no_argument, NULL, 'V'},
+                {"help", no_argument, NULL, 'h'},
+                {0},
+        };
+        const char *config_path = NULL;
+        bool check_only = false;
+        int c;
+        while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'c':
+                        config_path = optarg;
+                        break;
+                case 'k':
+                        check_only = true;
+                        break;
+                case 'V':
+                        puts("bulwarkd " BULWARK_VERSION);
+                        return 0;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (!config_path || optind != argc) {
+                usage(stderr);
+                return 2;
+        }
+        if (sodium_init() < 0) {
+                fputs("bulwarkd: libsodium failed to initialise\n", stderr);
+                return 1;
+        }
+        /* Signals are taken synchronously by sigwait in the main thread; every
+         * thread started later inherits the mask. A dead peer is an error, not a
+         * signal. */
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        pthread_sigmask(SIG_BLOCK, &set, NULL);
+        signal(SIGPIPE, SIG_IGN);
+
+        bw_config *cfg = NULL;
+        playbook_set *pbs = NULL;
+        if (load_all(config_path, &cfg, &pbs) < 0)
+                return 2;
+        log_set_min_level(parse_level(cfg->log_level));
+        int r = 0;
+        if (check_only)
+                printf("%s: configuration and %zu playbook(s) are valid\n", config_path, pbs->n);
+        else
+                r = run(cfg, pbs);
+        playbook_set_free(pbs);
+        config_free(cfg);
+        return r < 0 ? 1 : 0;
+}

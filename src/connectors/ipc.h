@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Every message between the daemon (connectors/pool.c) and a connector worker
+ * (connectors/worker.c), declared in one place. One message is one
+ * SOCK_SEQPACKET packet: a fixed header then a JSON object body, at most
+ * BW_IPC_MSG_MAX bytes in all. Receivers check the size, the header and the
+ * body's exact shape (strict unpack) before use; the worker is the less trusted
+ * side, so a malformed message from it is fatal to it. Runs in both processes. */
+#pragma once
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "connectors/connector.h"
+#include "util/error.h"
+
+#define IPC_MAGIC 0x31435742u /* "BWC1" in memory order on little-endian hosts */
+
+/* The conversation: INIT -> INIT_OK | INIT_ERROR, then REQUEST n -> REPLY n, until
+ * the daemon closes the socket. */
+typedef enum {
+        IPC_INIT,       /* daemon -> worker {"name", "kind", "settings"} */
+        IPC_INIT_OK,    /* worker -> daemon {} */
+        IPC_INIT_ERROR, /* worker -> daemon {"rc", "code", "field", "message"} */
+        IPC_REQUEST,    /* daemon -> worker {"op", "action": {...}} */
+        IPC_REPLY,      /* worker -> daemon {"rc", "ok", "detail", "data"?} */
+        _IPC_MSG_TYPE_MAX,
+} ipc_msg_type;
+
+typedef struct ipc_header {
+        uint32_t magic;  /* IPC_MAGIC */
+        uint32_t type;   /* ipc_msg_type */
+        uint32_t seq;    /* REPLY n answers REQUEST n; INIT messages use 0 */
+        uint32_t length; /* bytes of JSON that follow; header + length <= BW_IPC_MSG_MAX */
+} ipc_header;
+
+/* Sends one message without blocking (the protocol is strictly request/reply, so
+ * the peer's queue is empty). Returns 0, -EMSGSIZE if the encoded body would
+ * exceed BW_IPC_MSG_MAX (nothing sent), -ENOMEM, or the socket's -errno. */
+int ipc_send(int fd, ipc_msg_type type, uint32_t seq, const json_t *body);
+
+/* Receives one message (blocking; callers poll first). Returns 0 with the type,
+ * seq and body (an object, caller's reference); -ECONNRESET at end of stream;
+ * -EMSGSIZE for a packet over BW_IPC_MSG_MAX; -EBADMSG for a bad header, a
+ * length mismatch, passed descriptors or a body that is not a JSON object; or the
+ * socket's -errno. */
+int ipc_recv(int fd, ipc_msg_type *ret_type, uint32_t *ret_seq, json_t **ret_body);
+
+/* INIT. unpack: borrowed pointers into body. */
+json_t *ipc_init_pack(const char *name, const char *kind, const json_t *settings);
+int ipc_init_unpack(const json_t *body, const char **ret_name, const char **ret_kind,
+                    const json_t **ret_settings);
+
+/* INIT_ERROR: why open failed (rc < 0 and, for -EINVAL, the bw_error). */
+json_t *ipc_init_error_pack(int rc, const bw_error *err);
+int ipc_init_error_unpack(const json_t *body, int *ret_rc, bw_error *ret_err);
+
+/* REQUEST. Returns 0 and *ret, -EINVAL for an action that breaks connector.h's
+ * contract (NULL verb, key, params or target, unknown op or target kind), or
+ * -ENOMEM. */
+int ipc_request_pack(connector_op op, const connector_action *a, json_t **ret);
+
+/* A decoded REQUEST: action points into the owned copies below. */
+typedef struct ipc_request {
+        connector_op op;
+        connector_action action;
+        char **targets;
+        json_t *body; /* keeps verb, key, params and snapshot alive */
+} ipc_request;
+
+int ipc_request_unpack(const json_t *body, ipc_request *ret);
+void ipc_request_clear(ipc_request *r);
+
+/* REPLY: rc is the op's return (0 or a negative errno); result is meaningful for
+ * rc == 0 (and detail explains an error). unpack fills *ret_result (caller
+ * clears) and rejects rc outside [-4095, 0]. */
+json_t *ipc_reply_pack(int rc, const connector_result *result);
+int ipc_reply_unpack(const json_t *body, int *ret_rc, connector_result *ret_result);

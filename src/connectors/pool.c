@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The daemon's side of the connector boundary (see pool.h): spawns one worker
+ * process per integration, serialises calls to each, and kills, reaps and
+ * restarts a worker that times out, dies or sends a malformed message. Runs in
+ * the daemon; every byte from a worker is untrusted. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "connectors/conn_limits.h"
+#include "connectors/ipc.h"
+#include "connectors/pool.h"
+#include "util/clock.h"
+#include "util/log.h"
+
+/* The descriptor the worker finds its socket on (pool.h). */
+#define POOL_WORKER_FD 3
+
+typedef struct pool_worker {
+        pthread_mutex_t lock;   /* one call in flight; guards everything below except the atomics */
+        integration_config cfg; /* own copy; settings deep-copied */
+        const connector_kind *kind;
+        int fd;    /* our end of the socketpair; -1 without a worker */
+        int pidfd; /* readable once the worker exits; -1 without a worker */
+        pid_t pid; /* 0 without a worker */
+        uint32_t seq;
+        bool down; /* restart budget exhausted: stays down until the pool restarts */
+        int64_t restart_ms[BW_WORKER_RESTARTS_PER_MIN]; /* ring of recent restart times */
+        size_t n_restart_ms, next_restart_ms;
+        /* Read by status and readiness probes without waiting for a call. */
+        _Atomic int pid_seen;
+        atomic_bool up;
+        atomic_uint restarts;
+} pool_worker;
+
+/* A fork request handed to the spawner thread. */
+typedef struct pool_spawn {
+        int child_fd;
+        pid_t pid;
+        int r;
+        bool done;
+} pool_spawn;
+
+struct connector_pool {
+        char *exe;
+        pool_worker *workers;
+        size_t n; /* initialised entries of workers */
+        /* Every worker is forked by this one long-lived thread: PR_SET_PDEATHSIG
+         * fires when the *thread* that forked the worker exits, so forking from
+         * a caller's thread would kill the worker with that thread. */
+        pthread_t spawner;
+        bool spawner_started;
+        pthread_mutex_t spawn_lock;
+        pthread_cond_t spawn_cond;
+        pool_spawn *spawn_req;
+        bool spawn_stop;
+};
+
+static unsigned pool_timeout(const pool_worker *w) {
+        return w->cfg.timeout_ms ? w->cfg.timeout_ms : BW_CONNECTOR_TIMEOUT_MS_DEFAULT;
+}
+
+/* In the child between fork and exec: async-signal-safe calls only. */
+static _Noreturn void pool_child(int fd, const char *exe) {
+        char *const argv[] = {(char *)exe, (char *)"--connector-worker", NULL};
+        char *const envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *)"LANG=C", NULL};
+        sigset_t none;
+        sigemptyset(&none);
+        /* The daemon blocks SIGTERM/SIGINT for sigwait and a blocked mask
+         * survives exec: the worker must be stoppable. */
+        if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+                _exit(127);
+        /* Its own session: a terminal's ^C goes to the daemon, which stops the workers in order. */
+        setsid();
+        if (fd == POOL_WORKER_FD ? fcntl(fd, F_SETFD, 0) < 0 : dup2(fd, POOL_WORKER_FD) < 0)
+                _exit(127);
+        if (close_range(POOL_WORKER_FD + 1, ~0U, 0) < 0)
+                _exit(127);
+        execve(exe, argv, envp);
+        _exit(127);
+}
+
+static void *pool_spawner(void *arg) {
+        connector_pool *p = arg;
+        pthread_mutex_lock(&p->spawn_lock);
+        for (;;) {
+                while (!p->spawn_req && !p->spawn_stop)
+                        pthread_cond_wait(&p->spawn_cond, &p->spawn_lock);
+                if (!p->spawn_req)
+                        break;
+                pool_spawn *req = p->spawn_req;
+                pid_t pid = fork();
+                if (pid == 0)
+                        pool_child(req->child_fd, p->exe);
+                req->r = pid < 0 ? -errno : 0;
+                req->pid = pid;
+                req->done = true;
+                p->spawn_req = NULL;
+                pthread_cond_broadcast(&p->spawn_cond);
+        }
+        pthread_mutex_unlock(&p->spawn_lock);
+        return NULL;
+}
+
+static int pool_fork(connector_pool *p, int child_fd, pid_t *ret_pid) {
+        pool_spawn req = {.child_fd = child_fd};
+        pthread_mutex_lock(&p->spawn_lock);
+        while (p->spawn_req)
+                pthread_cond_wait(&p->spawn_cond, &p->spawn_lock);
+        p->spawn_req = &req;
+        pthread_cond_broadcast(&p->spawn_cond);
+        while (!req.done)
+                pthread_cond_wait(&p->spawn_cond, &p->spawn_lock);
+        pthread_mutex_unlock(&p->spawn_lock);
+        if (req.r == 0)
+                *ret_pid = req.pid;
+        return req.r;
+}
+
+static void pool_log_exit(const pool_worker *w, int status, log_level level, const char *why) {
+        json_t *f =
+                json_pack("{ss si ss}", "integration", w->cfg.name, "worker_pid", (int)w->pid, "why", why);
+        if (f && WIFEXITED(status))
+                json_object_set_new(f, "exit_status", json_integer(WEXITSTATUS(status)));
+        else if (f && WIFSIGNALED(status))
+                json_object_set_new(f, "signal", json_integer(WTERMSIG(status)));
+        log_json(level, "connectors", "worker.exited", f);
+}
+
+static void pool_forget(pool_worker *w) {
+        if (w->fd >= 0)
+                close(w->fd);
+        if (w->pidfd >= 0)
+                close(w->pidfd);
+        w->fd = w->pidfd = -1;
+        w->pid = 0;
+        atomic_store(&w->pid_seen, 0);
+        atomic_store(&w->up, false);
+}
+
+/* Kills (if still running) and reaps the worker. The pid cannot be reused
+ * before waitpid, so the kill cannot reach another process. */
+static void pool_reap(pool_worker *w, log_level level, const char *why) {
+        if (w->pid <= 0) {
+                pool_forget(w);
+                return;
+        }
+        kill(w->pid, SIGKILL);
+        int status = 0;
+        while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        pool_log_exit(w, status, level, why);
+        pool_forget(w);
+}
+
+/* Waits for one message until deadline (CLOCK_MONOTONIC ms). */
+static int pool_wait(pool_worker *w, int64_t deadline, ipc_msg_type *ret_type, uint32_t *ret_seq,
+                     json_t **ret_body) {
+        for (;;) {
+                int64_t left = deadline - clock_mono_ms();
+                if (left <= 0)
+                        return -ETIMEDOUT;
+                struct pollfd pfd = {.fd = w->fd, .events = POLLIN};
+                int n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+                if (n < 0 && errno != EINTR)
+                        return -errno;
+                if (n <= 0)
+                        continue;
+                if (pfd.revents & POLLIN)
+                        return ipc_recv(w->fd, ret_type, ret_seq, ret_body);
+                return -ECONNRESET;
+        }
+}
+
+/* The INIT handshake with a freshly spawned worker. */
+static int pool_init_worker(pool_worker *w, bw_error *err) {
+        json_t *body = ipc_init_pack(w->cfg.name, w->cfg.kind, w->cfg.settings);
+        if (!body)
+                return -ENOMEM;
+        int r = ipc_send(w->fd, IPC_INIT, 0, body);
+        json_decref(body);
+        if (r < 0)
+                return r;
+        ipc_msg_type type;
+        uint32_t seq;
+        json_t *reply = NULL;
+        r = pool_wait(w, clock_mono_ms() + pool_timeout(w), &type, &seq, &reply);
+        if (r < 0)
+                return r;
+        if (seq != 0)
+                r = -EBADMSG;
+        else if (type == IPC_INIT_OK)
+                r = json_object_size(reply) == 0 ? 0 : -EBADMSG;
+        else if (type != IPC_INIT_ERROR || ipc_init_error_unpack(reply, &r, err) < 0)
+                r = -EBADMSG;
+        json_decref(reply);
+        return r;
+}
+
+static int pool_spawn_worker(connector_pool *p, pool_worker *w, bw_error *err) {
+        int sv[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return -errno;
+        /* AF_UNIX refuses a packet larger than the sender's buffer; one message
+         * may be BW_IPC_MSG_MAX bytes (the kernel doubles the value it is given). */
+        int sndbuf = (int)BW_IPC_MSG_MAX;
+        if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0 ||
+            setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0) {
+                int r = -errno;
+                close(sv[0]);
+                close(sv[1]);
+                return r;
+        }
+        pid_t pid = 0;
+        int r = pool_fork(p, sv[1], &pid);
+        close(sv[1]);
+        if (r < 0) {
+                close(sv[0]);
+                return r;
+        }
+        w->fd = sv[0];
+        w->pid = pid;
+        w->seq = 0;
+        w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (w->pidfd < 0) {
+                r = -errno;
+                pool_reap(w, LOG_LEVEL_ERROR, "pidfd_open failed");
+                return r;
+        }
+        r = pool_init_worker(w, err);
+        if (r < 0) {
+                pool_reap(w, LOG_LEVEL_ERROR, "init failed");
+                return r;
+        }
+        atomic_store(&w->pid_seen, (int)pid);
+        atomic_store(&w->up, true);
+        return 0;
+}
+
+/* Starts a replacement worker, unless the integration already restarted
+ * BW_WORKER_RESTARTS_PER_MIN times within the last minute: then it stays down
+ * rather than restart in a tight loop, and readiness says so. */
+static int pool_restart(connector_pool *p, pool_worker *w) {
+        int64_t now = clock_mono_ms();
+        if (w->n_restart_ms == BW_WORKER_RESTARTS_PER_MIN &&
+            now - w->restart_ms[w->next_restart_ms] < BW_WORKER_RESTART_WINDOW_MS) {
+                w->down = true;
+                log_json(LOG_LEVEL_ERROR, "connectors", "worker.down",
+                         json_pack("{ss si}", "integration", w->cfg.name, "restarts_per_min",
+                                   (int)BW_WORKER_RESTARTS_PER_MIN));
+                return -EHOSTDOWN;
+        }
+        w->restart_ms[w->next_restart_ms] = now;
+        w->next_restart_ms = (w->next_restart_ms + 1) % BW_WORKER_RESTARTS_PER_MIN;
+        if (w->n_restart_ms < BW_WORKER_RESTARTS_PER_MIN)
+                w->n_restart_ms++;
+        atomic_fetch_add(&w->restarts, 1);
+        bw_error err = {0};
+        int r = pool_spawn_worker(p, w, &err);
+        if (r < 0)
+                return log_errno(r, "connectors", "worker.restart_failed", "%s: %s%s%s", w->cfg.name,
+                                 err.field, err.field[0] ? ": " : "", err.message);
+        log_json(LOG_LEVEL_INFO, "connectors", "worker.restarted",
+                 json_pack("{ss si si}", "integration", w->cfg.name, "worker_pid", (int)w->pid, "restarts",
+                           (int)atomic_load(&w->restarts)));
+        return 0;
+}
+
+/* Before a call: a worker that exited, closed its socket or spoke unasked since
+ * the last call is reaped and replaced, so the call does not go to a corpse. */
+static int pool_ready(connector_pool *p, pool_worker *w) {
+        if (w->down)
+                return -EHOSTDOWN;
+        if (w->pid > 0) {
+                struct pollfd pfd[2] = {{.fd = w->fd, .events = POLLIN}, {.fd = w->pidfd, .events = POLLIN}};
+                int n = poll(pfd, 2, 0);
+                if (n == 0)
+                        return 0;
+                if (n < 0)
+                        return -errno;
+                pool_reap(w, LOG_LEVEL_WARN,
+                          pfd[1].revents ? "exited" : "unsolicited message or closed socket");
+        }
+        return pool_restart(p, w);
+}
+
+static pool_worker *pool_find(connector_pool *p, const char *name) {
+        for (size_t i = 0; i < p->n; i++)
+                if (strcmp(p->workers[i].cfg.name, name) == 0)
+                        return &p->workers[i];
+        return NULL;
+}
+
+/* A call failed at the transport: the worker is killed (fatal to it), reaped
+ * and replaced; the call's error is returned whatever the restart gives. */
+static int pool_fail(connector_pool *p, pool_worker *w, int r, const char *why) {
+        pool_reap(w, LOG_LEVEL_WARN, why);
+        pool_restart(p, w);
+        return r;
+}
+
+static int pool_exchange(connector_pool *p, pool_worker *w, const json_t *body, unsigned timeout_ms,
+                         connector_result *result) {
+        int r = pool_ready(p, w);
+        if (r < 0)
+                return r;
+        uint32_t seq = ++w->seq;
+        if (seq == 0) /* 0 belongs to INIT */
+                seq = ++w->seq;
+        r = ipc_send(w->fd, IPC_REQUEST, seq, body);
+        if (r == -EMSGSIZE)
+                return r; /* the action is too large; the worker is fine */
+        if (r < 0)
+                return pool_fail(p, w, -EPIPE, "send failed");
+        ipc_msg_type type;
+        uint32_t rseq;
+        json_t *reply = NULL;
+        r = pool_wait(w, clock_mono_ms() + timeout_ms, &type, &rseq, &reply);
+        if (r == -ETIMEDOUT)
+                return pool_fail(p, w, r, "call timed out");
+        if (r == -ECONNRESET)
+                return pool_fail(p, w, r, "connection lost");
+        if (r < 0)
+                return pool_fail(p, w, r == -ENOMEM ? r : -EBADMSG, "malformed message");
+        int rc = 0;
+        connector_result res = {0};
+        if (type != IPC_REPLY || rseq != seq || ipc_reply_unpack(reply, &rc, &res) < 0) {
+                json_decref(reply);
+                return pool_fail(p, w, -EBADMSG, "malformed reply");
+        }
+        json_decref(reply);
+        if (rc < 0) {
+                connector_result_clear(&res);
+                return rc;
+        }
+        *result = res;
+        return 0;
+}
+
+int connector_pool_call(connector_pool *p, const char *integration, connector_op op,
+                        const connector_action *a, unsigned timeout_ms, connector_result *result) {
+        if (!p || !integration || !a || !result || (unsigned)op >= _CONNECTOR_OP_MAX || timeout_ms == 0 ||
+            timeout_ms > BW_CONNECTOR_TIMEOUT_MS_MAX)
+                return -EINVAL;
+        pool_worker *w = pool_find(p, integration);
+        if (!w)
+                return -ENOENT;
+        if (!connector_kind_has_op(w->kind, w->cfg.settings, op))
+                return -EOPNOTSUPP;
+        json_t *body = NULL;
+        int r = ipc_request_pack(op, a, &body);
+        if (r < 0)
+                return r;
+        pthread_mutex_lock(&w->lock);
+        r = pool_exchange(p, w, body, timeout_ms, result);
+        pthread_mutex_unlock(&w->lock);
+        json_decref(body);
+        return r;
+}
+
+json_t *connector_pool_status(connector_pool *p) {
+        json_t *o = json_object();
+        for (size_t i = 0; o && p && i < p->n; i++) {
+                pool_worker *w = &p->workers[i];
+                json_t *s = json_pack("{ss si sb si}", "kind", w->cfg.kind, "pid", atomic_load(&w->pid_seen),
+                                      "up", atomic_load(&w->up), "restarts", (int)atomic_load(&w->restarts));
+                if (json_object_set_new(o, w->cfg.name, s) < 0) {
+                        json_decref(o);
+                        return NULL;
+                }
+        }
+        return o;
+}
+
+bool connector_pool_all_up(connector_pool *p) {
+        if (!p)
+                return false;
+        for (size_t i = 0; i < p->n; i++)
+                if (!atomic_load(&p->workers[i].up))
+                        return false;
+        return true;
+}
+
+/* Waits up to ms for the workers still running to exit, reaping those that do. */
+static void pool_wait_exits(connector_pool *p, unsigned ms, log_level level, const char *why) {
+        int64_t deadline = clock_mono_ms() + ms;
+        for (;;) {
+                struct pollfd pfd[BW_INTEGRATIONS_MAX];
+                pool_worker *ws[BW_INTEGRATIONS_MAX];
+                nfds_t n = 0;
+                for (size_t i = 0; i < p->n; i++)
+                        if (p->workers[i].pid > 0) {
+                                ws[n] = &p->workers[i];
+                                pfd[n++] = (struct pollfd){.fd = p->workers[i].pidfd, .events = POLLIN};
+                        }
+                int64_t left = deadline - clock_mono_ms();
+                if (n == 0 || left <= 0)
+                        return;
+                int k = poll(pfd, n, (int)left);
+                if (k < 0 && errno != EINTR)
+                        return;
+                for (nfds_t i = 0; k > 0 && i < n; i++)
+                        if (pfd[i].revents)
+                                pool_reap(ws[i], level, why);
+        }
+}
+
+void connector_pool_stop(connector_pool *p) {
+        if (!p)
+                return;
+        /* Calls in flight finish first; none starts afterwards. */
+        for (size_t i = 0; i < p->n; i++)
+                pthread_mutex_lock(&p->workers[i].lock);
+        /* End of stream asks each worker to close its connector and exit. */
+        for (size_t i = 0; i < p->n; i++) {
+                pool_worker *w = &p->workers[i];
+                if (w->fd >= 0)
+                        close(w->fd);
+                w->fd = -1;
+                atomic_store(&w->up, false);
+        }
+        pool_wait_exits(p, BW_WORKER_STOP_GRACE_MS, LOG_LEVEL_INFO, "stopped");
+        for (size_t i = 0; i < p->n; i++)
+                if (p->workers[i].pid > 0)
+                        kill(p->workers[i].pid, SIGTERM);
+        pool_wait_exits(p, BW_WORKER_STOP_GRACE_MS, LOG_LEVEL_WARN, "stopped by SIGTERM");
+        for (size_t i = 0; i < p->n; i++) {
+                pool_worker *w = &p->workers[i];
+                pool_reap(w, LOG_LEVEL_WARN, "stopped by SIGKILL");
+                json_decref(w->cfg.settings);
+                pthread_mutex_unlock(&w->lock);
+                pthread_mutex_destroy(&w->lock);
+        }
+        if (p->spawner_started) {
+                pthread_mutex_lock(&p->spawn_lock);
+                p->spawn_stop = true;
+                pthread_cond_broadcast(&p->spawn_cond);
+                pthread_mutex_unlock(&p->spawn_lock);
+                pthread_join(p->spawner, NULL);
+        }
+        pthread_cond_destroy(&p->spawn_cond);
+        pthread_mutex_destroy(&p->spawn_lock);
+        free(p->workers);
+        free(p->exe);
+        free(p);
+}
+
+static int pool_add(connector_pool *p, const integration_config *c) {
+        const connector_kind *k = connector_kind_find(c->kind);
+        if (!k)
+                return log_errno(-EINVAL, "connectors", "pool.bad_config", "%s: unknown connector kind %s",
+                                 c->name, c->kind);
+        if (pool_find(p, c->name))
+                return log_errno(-EINVAL, "connectors", "pool.bad_config", "%s: integration named twice",
+                                 c->name);
+        if (c->timeout_ms > BW_CONNECTOR_TIMEOUT_MS_MAX)
+                return log_errno(-EINVAL, "connectors", "pool.bad_config", "%s: timeout_ms above %u",
+                                 c->name, BW_CONNECTOR_TIMEOUT_MS_MAX);
+        json_t *settings = c->settings ? json_deep_copy(c->settings) : json_object();
+        if (!json_is_object(settings)) {
+                json_decref(settings);
+                return log_errno(settings ? -EINVAL : -ENOMEM, "connectors", "pool.bad_config",
+                                 "%s: settings must be an object", c->name);
+        }
+        pool_worker *w = &p->workers[p->n];
+        *w = (pool_worker){.cfg = *c, .kind = k, .fd = -1, .pidfd = -1};
+        w->cfg.settings = settings;
+        pthread_mutex_init(&w->lock, NULL);
+        p->n++;
+        return 0;
+}
+
+int connector_pool_start(const integration_config *ints, size_t n, const char *worker_exe,
+                         connector_pool **ret) {
+        if (!worker_exe || !ret || (n && !ints) || n > BW_INTEGRATIONS_MAX)
+                return log_errno(-EINVAL, "connectors", "pool.bad_config", "invalid pool arguments");
+        connector_pool *p = calloc(1, sizeof(*p));
+        if (!p)
+                return log_errno(-ENOMEM, "connectors", "pool.start_failed", "out of memory");
+        pthread_mutex_init(&p->spawn_lock, NULL);
+        pthread_cond_init(&p->spawn_cond, NULL);
+        p->exe = strdup(worker_exe);
+        p->workers = calloc(n ? n : 1, sizeof(pool_worker));
+        int r = p->exe && p->workers
+                        ? 0
+                        : log_errno(-ENOMEM, "connectors", "pool.start_failed", "out of memory");
+        for (size_t i = 0; r == 0 && i < n; i++)
+                r = pool_add(p, &ints[i]);
+        if (r == 0) {
+                r = -pthread_create(&p->spawner, NULL, pool_spawner, p);
+                if (r < 0)
+                        log_errno(r, "connectors", "pool.start_failed", "cannot start the spawner thread");
+                p->spawner_started = r == 0;
+        }
+        for (size_t i = 0; r == 0 && i < p->n; i++) {
+                pool_worker *w = &p->workers[i];
+                bw_error err = {0};
+                r = pool_spawn_worker(p, w, &err);
+                if (r < 0)
+                        log_json(LOG_LEVEL_ERROR, "connectors", "worker.start_failed",
+                                 json_pack("{ss ss ss ss si}", "integration", w->cfg.name, "kind",
+                                           w->cfg.kind, "field", err.field, "msg",
+                                           err.message[0] ? err.message : strerror(-r), "errno", -r));
+                else
+                        log_json(LOG_LEVEL_INFO, "connectors", "worker.started",
+                                 json_pack("{ss ss si}", "integration", w->cfg.name, "kind", w->cfg.kind,
+                                           "worker_pid", (int)w->pid));
+        }
+        if (r < 0) {
+                connector_pool_stop(p);
+                return r;
+        }
+        *ret = p;
+        return 0;
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The table of connector kinds and lookups in it; runs in the daemon and the
+ * workers; names looked up come from configuration and playbooks. */
+#include <string.h>
+
+#include "connectors/connector.h"
+#include "connectors/kind.h"
+
+static const connector_kind *const kinds[] = {
+        &nft_kind, &http_kind, &exec_kind, &notify_kind, NULL,
+};
+
+const connector_kind *connector_kind_find(const char *name) {
+        if (!name)
+                return NULL;
+        for (size_t i = 0; kinds[i]; i++)
+                if (strcmp(kinds[i]->name, name) == 0)
+                        return kinds[i];
+        return NULL;
+}
+
+const connector_verb *connector_verb_find(const connector_kind *k, const char *verb) {
+        if (!k || !verb)
+                return NULL;
+        for (const connector_verb *v = k->verbs; v->name; v++)
+                if (strcmp(v->name, verb) == 0)
+                        return v;
+        return NULL;
+}
+
+const connector_kind *const *connector_kinds(void) {
+        return kinds;
+}
+
+const char *connector_op_name(connector_op op) {
+        static const char *const names[_CONNECTOR_OP_MAX] = {
+                [CONNECTOR_OP_VALIDATE] = "validate", [CONNECTOR_OP_SNAPSHOT] = "snapshot",
+                [CONNECTOR_OP_APPLY] = "apply",       [CONNECTOR_OP_VERIFY] = "verify",
+                [CONNECTOR_OP_ROLLBACK] = "rollback",
+        };
+        return (unsigned)op < _CONNECTOR_OP_MAX ? names[op] : "?";
+}
+
+bool connector_kind_has_op(const connector_kind *k, const json_t *settings, connector_op op) {
+        if (!k || (unsigned)op >= _CONNECTOR_OP_MAX || !k->ops[op])
+                return false;
+        return !k->has_op || k->has_op(settings, op);
+}
+
+void connector_result_clear(connector_result *r) {
+        if (!r)
+                return;
+        json_decref(r->data);
+        *r = (connector_result){0};
+}

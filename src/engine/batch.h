@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A claimed batch of alerts as the engine works on it: each alert's matching
+ * playbooks (executions) and their rendered actions, with the journal state read
+ * back from the store and the outcome of running them. Internal to engine/. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "config/config.h"
+#include "config/playbooks.h"
+#include "connectors/pool.h"
+#include "core/metrics.h"
+#include "core/playbook.h"
+#include "store/store.h"
+
+typedef struct batch_action {
+        rendered_action rendered;
+        const integration_config *integration;
+        char *targets_json;
+        char *params_json;
+        action_state initial_state; /* by automation level, or SKIPPED without targets */
+        store_action stored;        /* as the store has it after exec_begin */
+        bool run;                   /* to be run by this worker now */
+        bool in_doubt;              /* was INTENT already: a previous process may have applied it */
+        /* Outcome, filled by execute_action when run. */
+        action_state final_state;
+        action_outcome outcome;
+        char detail[512];
+        char *result_json;
+} batch_action;
+
+typedef struct batch_exec {
+        const playbook *playbook;
+        int64_t exec_id;
+        batch_action *actions;
+        size_t n_actions;
+} batch_exec;
+
+typedef struct batch_alert {
+        store_claimed claimed;
+        alert *alert; /* NULL if the stored body no longer parses (logged) */
+        batch_exec *execs;
+        size_t n_execs;
+} batch_alert;
+
+/* Parses each claimed alert (taking ownership of claimed[i]'s contents), matches
+ * playbooks and renders every step. Returns 0 and *ret (free with batch_free) or
+ * -ENOMEM. */
+int plan_batch(const playbook_set *playbooks, const bw_config *config, store_claimed *claimed, size_t n,
+               batch_alert **ret);
+
+void batch_free(batch_alert *b, size_t n);
+
+/* Runs one action through its connector (in doubt: verify first; else validate,
+ * snapshot, apply, verify, and roll back if verify fails) and fills its outcome. */
+void execute_action(connector_pool *pool, batch_action *a, int64_t received_at_ms, bw_metrics *metrics);

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Engine worker threads: claim a batch, journal it, run its actions, record the
+ * outcome. The journal makes restarts safe: an execution and its actions are
+ * created (and actions to run put in INTENT) in one durable transaction before any
+ * connector is called; results, execution status and the alert's completion are
+ * written in a second one. A crash in between leaves the alert claimed and its
+ * actions in INTENT: the next claim verifies them before any retry. Runs in the
+ * daemon (core). */
+#include "engine/engine.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/limits.h"
+#include "engine/batch.h"
+#include "util/log.h"
+
+/* How long a worker blocks in store_claim before it re-checks for shutdown. */
+#define ENGINE_CLAIM_WAIT_MS 200u
+
+struct engine {
+        engine_deps deps;
+        pthread_t *threads;
+        size_t n_threads;
+        atomic_bool stopping;
+};
+
+typedef struct batch_job {
+        batch_alert *alerts;
+        size_t n;
+} batch_job;
+
+/* First transaction: create (or find again) every execution and move the actions
+ * this worker will run to INTENT. */
+static int job_begin(store_tx *tx, void *userdata) {
+        batch_job *job = userdata;
+        for (size_t i = 0; i < job->n; i++) {
+                batch_alert *ba = &job->alerts[i];
+                if (ba->n_execs == 0) {
+                        int r = store_tx_alert_done(tx, ba->claimed.id, 0);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                for (size_t e = 0; e < ba->n_execs; e++) {
+                        batch_exec *ex = &ba->execs[e];
+                        store_action_plan plans[BW_PLAYBOOK_STEPS_MAX];
+                        store_action stored[BW_PLAYBOOK_STEPS_MAX];
+                        for (size_t a = 0; a < ex->n_actions; a++) {
+                                const batch_action *act = &ex->actions[a];
+                                plans[a] = (store_action_plan){
+                                        .step_id = act->rendered.step->id,
+                                        .integration = act->integration->name,
+                                        .connector = act->integration->kind,
+                                        .verb = act->rendered.step->verb,
+                                        .target_kind = target_kind_name(act->rendered.targets.kind),
+                                        .targets_json = act->targets_json,
+                                        .params_json = act->params_json,
+                                        .idempotency_key = act->rendered.idempotency_key,
+                                        .initial_state = act->initial_state,
+                                };
+                        }
+                        int r = store_tx_exec_begin(tx, ba->claimed.id, ex->playbook->name, ex->playbook->version,
+                                                    (unsigned)ex->playbook->level, plans, ex->n_actions,
+                                                    &ex->exec_id, stored);
+                        if (r < 0)
+                                return r;
+                        for (size_t a = 0; a < ex->n_actions; a++) {
+                                batch_action *act = &ex->actions[a];
+                                act->stored = stored[a];
+                                act->final_state = stored[a].state;
+                                act->in_doubt = stored[a].state == ACTION_INTENT;
+                                act->run = stored[a].state == ACTION_PLANNED || act->in_doubt;
+                                if (stored[a].state == ACTION_PLANNED) {
+                                        r = store_tx_action_set(tx, stored[a].id, ACTION_INTENT, NULL, NULL);
+                                        if (r < 0)
+                                                return r;
+                                }
+                        }
+                }
+        }
+        return 0;
+}
+
+static exec_status exec_status_of(const batch_exec *ex, char *summary, size_t len) {
+        size_t applied = 0, failed = 0, other = 0;
+        for (size_t a = 0; a < ex->n_actions; a++) {
+                action_state st = ex->actions[a].final_state;
+                if (st == ACTION_APPLIED)
+                        applied++;
+                else if (st == ACTION_FAILED)
+                        failed++;
+                else
+                        other++;
+        }
+        snprintf(summary, len, "%zu applied, %zu failed, %zu not run (level %d)", applied, failed, other,
+                 (int)ex->playbook->level);
+        if (applied == 0 && failed == 0)
+                return EXEC_RECORDED;
+        if (failed == 0)
+                return EXEC_SUCCEEDED;
+        return applied ? EXEC_PARTIAL : EXEC_FAILED;
+}
+
+/* Second transaction: every result, every execution's status, the alerts done. */
+static int job_finish(store_tx *tx, void *userdata) {
+        batch_job *job = userdata;
+        for (size_t i = 0; i < job->n; i++) {
+                batch_alert *ba = &job->alerts[i];
+                if (ba->n_execs == 0)
+                        continue; /* finished in job_begin */
+                for (size_t e = 0; e < ba->n_execs; e++) {
+                        batch_exec *ex = &ba->execs[e];
+                        for (size_t a = 0; a < ex->n_actions; a++) {
+                                batch_action *act = &ex->actions[a];
+                                if (!act->run)
+                                        continue;
+                                int r = store_tx_action_set(tx, act->stored.id, act->final_state, act->detail,
+                                                            act->result_json);
+                                if (r < 0)
+                                        return r;
+                        }
+                        char summary[128];
+                        exec_status st = exec_status_of(ex, summary, sizeof(summary));
+                        int r = store_tx_exec_finish(tx, ex->exec_id, st, summary);
+                        if (r < 0)
+                                return r;
+                }
+                int r = store_tx_alert_done(tx, ba->claimed.id, (unsigned)ba->n_execs);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static void engine_process(engine *e, store_claimed *claimed, size_t n) {
+        batch_job job = {.n = n};
+        int r = plan_batch(e->deps.playbooks, e->deps.config, claimed, n, &job.alerts);
+        if (r < 0) {
+                store_claimed_clear(claimed, n);
+                log_errno(r, "engine", "batch.plan_failed", "could not plan %zu alerts; they stay claimed", n);
+                return;
+        }
+        r = store_write(e->deps.store, job_begin, &job);
+        if (r < 0) {
+                /* Nothing was journalled: the alerts stay claimed and return to the
+                 * queue when their lease expires or at restart. */
+                log_errno(r, "engine", "batch.begin_failed", "journal write failed for %zu alerts", n);
+                batch_free(job.alerts, n);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                batch_alert *ba = &job.alerts[i];
+                for (size_t x = 0; x < ba->n_execs; x++) {
+                        batch_exec *ex = &ba->execs[x];
+                        atomic_fetch_add_explicit(&e->deps.metrics->executions, 1, memory_order_relaxed);
+                        log_json(LOG_LEVEL_INFO, "engine", "execution.started",
+                                 json_pack("{sI sI ss sI si}", "alert_id", (json_int_t)ba->claimed.id, "exec_id",
+                                           (json_int_t)ex->exec_id, "playbook", ex->playbook->name,
+                                           "playbook_version", (json_int_t)ex->playbook->version, "automation_level",
+                                           (int)ex->playbook->level));
+                        for (size_t a = 0; a < ex->n_actions; a++) {
+                                batch_action *act = &ex->actions[a];
+                                if (act->run)
+                                        execute_action(e->deps.pool, act, ba->claimed.received_at_ms,
+                                                       e->deps.metrics);
+                                else if (act->initial_state != ACTION_PLANNED)
+                                        atomic_fetch_add_explicit(
+                                                &e->deps.metrics->actions[metric_connector_from_kind(
+                                                        act->integration->kind)][OUTCOME_NOT_RUN],
+                                                1, memory_order_relaxed);
+                        }
+                }
+        }
+        r = store_write(e->deps.store, job_finish, &job);
+        if (r < 0)
+                log_errno(r, "engine", "batch.finish_failed",
+                          "results of %zu alerts not recorded; they will be verified after the lease", n);
+        else
+                atomic_fetch_add_explicit(&e->deps.metrics->alerts_processed, n, memory_order_relaxed);
+        batch_free(job.alerts, n);
+}
+
+static void *engine_worker(void *userdata) {
+        engine *e = userdata;
+        store_claimed claimed[BW_CLAIM_BATCH];
+        while (!atomic_load(&e->stopping)) {
+                int n = store_claim(e->deps.store, BW_CLAIM_BATCH, ENGINE_CLAIM_WAIT_MS, claimed);
+                if (n < 0) {
+                        log_errno(n, "engine", "claim.failed", "claiming alerts failed");
+                        continue;
+                }
+                if (n > 0)
+                        engine_process(e, claimed, (size_t)n);
+        }
+        return NULL;
+}
+
+int engine_start(const engine_deps *deps, engine **ret) {
+        engine *e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        e->deps = *deps;
+        unsigned n = deps->config->workers ? deps->config->workers : 1;
+        e->threads = calloc(n, sizeof(*e->threads));
+        if (!e->threads) {
+                free(e);
+                return -ENOMEM;
+        }
+        for (unsigned i = 0; i < n; i++) {
+                int r = pthread_create(&e->threads[i], NULL, engine_worker, e);
+                if (r != 0) {
+                        engine_stop(e);
+                        return -r;
+                }
+                e->n_threads = i + 1;
+        }
+        *ret = e;
+        return 0;
+}
+
+void engine_stop(engine *e) {
+        if (!e)
+                return;
+        atomic_store(&e->stopping, true);
+        store_wake_claimers(e->deps.store);
+        for (size_t i = 0; i < e->n_threads; i++)
+                pthread_join(e->threads[i], NULL);
+        free(e->threads);
+        free(e);
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Planning a claimed batch: alerts -> matching playbooks -> rendered actions.
+ * Runs in the engine worker threads; the alert bodies were validated on arrival
+ * and are re-validated here (the store is trusted less than the code). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/batch.h"
+#include "util/log.h"
+
+static action_state initial_state_for(const playbook *p, const rendered_action *r) {
+        if (r->step->has_targets && r->targets.n == 0)
+                return ACTION_SKIPPED; /* the alert carries nothing to act on */
+        switch (p->level) {
+        case LEVEL_ALERT_ONLY:
+                return ACTION_SKIPPED;
+        case LEVEL_RECOMMEND:
+                return ACTION_RECOMMENDED;
+        case LEVEL_AUTO_REVERSIBLE:
+                return ACTION_PLANNED;
+        case LEVEL_AUTO_IRREVERSIBLE:
+        default:
+                /* Level 4 never runs without an approval (DESIGN.md, invariant 4). */
+                return ACTION_AWAITING_APPROVAL;
+        }
+}
+
+static int plan_action(const playbook *p, size_t step, const batch_alert *ba, const bw_config *config,
+                       batch_action *ret) {
+        int r = playbook_render_step(p, step, ba->alert, ba->claimed.id, &ret->rendered);
+        if (r < 0)
+                return r;
+        ret->integration = config_integration_find(config, p->steps[step].integration);
+        json_t *targets = json_array();
+        if (!targets)
+                return -ENOMEM;
+        for (size_t i = 0; i < ret->rendered.targets.n; i++)
+                if (json_array_append_new(targets, json_string(ret->rendered.targets.items[i])) < 0) {
+                        json_decref(targets);
+                        return -ENOMEM;
+                }
+        ret->targets_json = json_dumps(targets, JSON_COMPACT);
+        json_decref(targets);
+        ret->params_json = json_dumps(ret->rendered.params, JSON_COMPACT | JSON_SORT_KEYS);
+        if (!ret->targets_json || !ret->params_json)
+                return -ENOMEM;
+        ret->initial_state = initial_state_for(p, &ret->rendered);
+        return 0;
+}
+
+static int plan_alert(const playbook_set *playbooks, const bw_config *config, batch_alert *ba) {
+        bw_error err;
+        int r = alert_parse(ba->claimed.json, ba->claimed.len, ba->claimed.received_at_ms, &ba->alert, &err);
+        if (r < 0) {
+                log_json(LOG_LEVEL_ERROR, "engine", "alert.unparseable",
+                         json_pack("{sI ss ss}", "alert_id", (json_int_t)ba->claimed.id, "field", err.field,
+                                   "msg", err.message));
+                return 0;
+        }
+        size_t matched = 0;
+        for (size_t i = 0; i < playbooks->n; i++)
+                matched += playbook_matches(playbooks->items[i], ba->alert);
+        if (matched == 0)
+                return 0;
+        ba->execs = calloc(matched, sizeof(*ba->execs));
+        if (!ba->execs)
+                return -ENOMEM;
+        for (size_t i = 0; i < playbooks->n; i++) {
+                const playbook *p = playbooks->items[i];
+                if (!playbook_matches(p, ba->alert))
+                        continue;
+                batch_exec *ex = &ba->execs[ba->n_execs++];
+                ex->playbook = p;
+                ex->actions = calloc(p->n_steps, sizeof(*ex->actions));
+                if (!ex->actions)
+                        return -ENOMEM;
+                for (size_t s = 0; s < p->n_steps; s++) {
+                        r = plan_action(p, s, ba, config, &ex->actions[s]);
+                        ex->n_actions = s + 1;
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+int plan_batch(const playbook_set *playbooks, const bw_config *config, store_claimed *claimed, size_t n,
+               batch_alert **ret) {
+        batch_alert *b = calloc(n, sizeof(*b));
+        if (!b)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                b[i].claimed = claimed[i];
+                memset(&claimed[i], 0, sizeof(claimed[i]));
+        }
+        for (size_t i = 0; i < n; i++) {
+                int r = plan_alert(playbooks, config, &b[i]);
+                if (r < 0) {
+                        batch_free(b, n);
+                        return r;
+                }
+        }
+        *ret = b;
+        return 0;
+}
+
+void batch_free(batch_alert *b, size_t n) {
+        if (!b)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                for (size_t e = 0; e < b[i].n_execs; e++) {
+                        batch_exec *ex = &b[i].execs[e];
+                        for (size_t a = 0; a < ex->n_actions; a++) {
+                                rendered_action_clear(&ex->actions[a].rendered);
+                                free(ex->actions[a].targets_json);
+                                free(ex->actions[a].params_json);
+                                free(ex->actions[a].result_json);
+                        }
+                        free(ex->actions);
+                }
+                free(b[i].execs);
+                alert_free(b[i].alert);
+                store_claimed_clear(&b[i].claimed, 1);
+        }
+        free(b);
+}

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The private table every storage backend fills (after curl's TLS backends): store.c
+ * owns the writer thread, group commit, capacity and claim wake-ups, a backend owns
+ * its SQL. Runs in the daemon (core); its inputs come from the engine and the API,
+ * already validated by store.c. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "store/store.h"
+
+/* Limits of the store (to move into core/limits.h). */
+
+/* Read-only connections shared by the API threads: enough for concurrent reads
+ * on 2 cores, each holds its own page cache. */
+#define BW_STORE_READERS 4u
+/* How long a connection waits for a lock held by another process (an offline
+ * CLI tool) before the write fails with -EBUSY. */
+#define BW_STORE_BUSY_TIMEOUT_MS 5000
+/* summary and detail are short human texts; longer ones are cut at a UTF-8
+ * boundary so a chatty connector cannot bloat the journal. */
+#define BW_STORE_TEXT_MAX 1024u
+/* targets, params and result: one connector IPC message bounds what can be used. */
+#define BW_STORE_JSON_MAX (256u * 1024u)
+/* store_action.idempotency_key is a char[65]. */
+#define BW_STORE_IDEMPOTENCY_KEY_MAX 64u
+
+/* Each backend defines its own struct store_backend_db (curl's ssl_backend_data). */
+struct store_backend_db;
+
+/* One row of executions, for store_exec_row_json(). */
+typedef struct store_exec_row {
+        int64_t id;
+        int64_t alert_id;
+        const char *playbook;
+        int64_t playbook_version;
+        unsigned level;
+        const char *status;
+        const char *summary; /* NULL when unset */
+        int64_t created_at;
+        int64_t finished_at;
+        bool finished;
+} store_exec_row;
+
+/* One row of actions, for store_action_row_json(). JSON columns are text. */
+typedef struct store_action_row {
+        int64_t id;
+        const char *step_id;
+        const char *integration;
+        const char *connector;
+        const char *verb;
+        const char *target_kind;
+        const char *targets;
+        const char *params;
+        const char *state;
+        unsigned attempts;
+        const char *detail; /* NULL when unset */
+        const char *result; /* NULL when unset */
+        const char *idempotency_key;
+        int64_t updated_at;
+} store_action_row;
+
+/* One row of alerts, for store_alert_row_json(). */
+typedef struct store_alert_row {
+        int64_t id;
+        const char *state;
+        int64_t received_at;
+        unsigned attempts;
+        const char *body;
+        size_t body_len;
+} store_alert_row;
+
+typedef struct store_backend {
+        const char *name;
+        int schema_latest; /* the last migration this backend knows */
+
+        /* Opens, applies the migrations, and requeues the claims of a previous
+         * process. Returns 0 with *ret and *ret_active (queued + claimed alerts). */
+        int (*open)(const char *path, struct store_backend_db **ret, uint64_t *ret_active);
+        void (*close)(struct store_backend_db *db);
+        int (*schema_version)(struct store_backend_db *db);
+        unsigned (*migrations_applied)(struct store_backend_db *db);
+
+        /* Writer thread only: the group transaction and one savepoint per job.
+         * job_rollback fails when the whole transaction is gone (the engine rolled
+         * it back after an I/O error): the group then fails as one. */
+        int (*tx_begin)(struct store_backend_db *db);
+        int (*tx_commit)(struct store_backend_db *db);
+        void (*tx_rollback)(struct store_backend_db *db);
+        int (*job_begin)(struct store_backend_db *db);
+        int (*job_release)(struct store_backend_db *db);
+        int (*job_rollback)(struct store_backend_db *db);
+
+        /* Inside the writer's transaction. */
+        int (*alerts_insert)(struct store_backend_db *db, const store_alert_in *alerts, size_t n,
+                             int64_t *ret_ids);
+        /* Returns the number claimed (ret[0..n) filled, bodies owned) or -errno. */
+        int (*alerts_claim)(struct store_backend_db *db, size_t max, int64_t now_ms, int64_t lease_ms,
+                            store_claimed *ret);
+        /* Returns 1 if the alert left the queue, 0 if it was already done. */
+        int (*alert_done)(struct store_backend_db *db, int64_t alert_id, unsigned matched);
+        int (*exec_begin)(struct store_backend_db *db, int64_t alert_id, const char *playbook,
+                          int64_t playbook_version, unsigned level, const store_action_plan *plans, size_t n,
+                          int64_t now_ms, int64_t *ret_exec_id, store_action *ret_actions);
+        int (*action_state_get)(struct store_backend_db *db, int64_t action_id, action_state *ret);
+        int (*action_set)(struct store_backend_db *db, int64_t action_id, action_state state,
+                          const char *detail, size_t detail_len, const char *result_json, int64_t now_ms);
+        int (*exec_finish)(struct store_backend_db *db, int64_t exec_id, exec_status status,
+                           const char *summary, size_t summary_len, int64_t now_ms);
+        int (*ping)(struct store_backend_db *db, int64_t now_ms);
+
+        /* Any thread, on read-only connections. */
+        int (*alert_get)(struct store_backend_db *db, int64_t id, json_t **ret);
+        int (*exec_list)(struct store_backend_db *db, int64_t before_id, unsigned limit, json_t **ret);
+        int (*exec_get)(struct store_backend_db *db, int64_t id, json_t **ret);
+        int (*queue_stats)(struct store_backend_db *db, store_queue_stats *ret);
+} store_backend;
+
+extern const store_backend store_backend_sqlite;
+
+/* Shared by the backends, in store.c: one place for names and JSON shapes. */
+int store_action_state_from_name(const char *name, action_state *ret);
+int store_alert_row_json(const store_alert_row *row, json_t **ret);
+int store_exec_row_json(const store_exec_row *row, json_t **ret);
+int store_action_row_json(const store_action_row *row, json_t **ret);

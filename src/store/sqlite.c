@@ -1,0 +1,982 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The embedded SQLite backend of the store (WAL, synchronous=FULL, versioned
+ * migrations, cached statements); runs in the daemon (core), on the writer thread
+ * for writes and on API threads for reads, with inputs validated by store.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/backend.h"
+
+/* 'BWRK': marks the file as a Bulwark store so another application's database is
+ * never migrated by mistake. Migration 1 writes it. */
+#define SQ_APPLICATION_ID 1112953419
+/* Per-connection settings of the writer. synchronous=FULL: an alert is acknowledged
+ * only once its commit is on disk. foreign_keys is off by default. A 32 MiB page
+ * cache keeps the queue's hot pages and indexes. The WAL is copied back every 4096
+ * pages (16 MiB): bench_store showed no gain from larger values, and a checkpoint
+ * stalls the group that triggers it in proportion to its size. After it, the WAL
+ * file is truncated to 64 MiB. */
+static const char sq_writer_pragmas[] = "PRAGMA synchronous = FULL;"
+                                        "PRAGMA foreign_keys = ON;"
+                                        "PRAGMA temp_store = MEMORY;"
+                                        "PRAGMA cache_size = -32768;"
+                                        "PRAGMA wal_autocheckpoint = 4096;"
+                                        "PRAGMA journal_size_limit = 67108864;";
+/* Readers: an 8 MiB page cache each. */
+static const char sq_reader_pragmas[] = "PRAGMA cache_size = -8192;";
+
+/* Each migration is one transaction and ends by setting user_version to its own
+ * number; migrations are never edited once released, only appended. */
+static const char *const sq_migrations[] = {
+        /* 1: the durable queue, executions and the action journal. */
+        "PRAGMA application_id = 1112953419;"
+        "CREATE TABLE alerts ("
+        " id INTEGER PRIMARY KEY,"
+        " state TEXT NOT NULL CHECK (state IN ('queued', 'claimed', 'done')),"
+        " received_at INTEGER NOT NULL,"
+        " claimed_at INTEGER,"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " matched INTEGER NOT NULL DEFAULT 0,"
+        " body TEXT NOT NULL);"
+        /* The only index the enqueue path maintains: claims take the oldest queued. */
+        "CREATE INDEX alerts_queued ON alerts (id) WHERE state = 'queued';"
+        /* Touched by claims and completions only: finds expired leases. */
+        "CREATE INDEX alerts_claimed ON alerts (claimed_at) WHERE state = 'claimed';"
+        "CREATE TABLE executions ("
+        " id INTEGER PRIMARY KEY,"
+        " alert_id INTEGER NOT NULL REFERENCES alerts (id),"
+        " playbook TEXT NOT NULL,"
+        " playbook_version INTEGER NOT NULL,"
+        " level INTEGER NOT NULL,"
+        " status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'partial', 'recorded')),"
+        " summary TEXT,"
+        " created_at INTEGER NOT NULL,"
+        " finished_at INTEGER,"
+        " UNIQUE (alert_id, playbook));"
+        "CREATE TABLE actions ("
+        " id INTEGER PRIMARY KEY,"
+        " exec_id INTEGER NOT NULL REFERENCES executions (id),"
+        " seq INTEGER NOT NULL,"
+        " step_id TEXT NOT NULL,"
+        " integration TEXT NOT NULL,"
+        " connector TEXT NOT NULL,"
+        " verb TEXT NOT NULL,"
+        " target_kind TEXT NOT NULL,"
+        " targets TEXT NOT NULL,"
+        " params TEXT NOT NULL,"
+        " idempotency_key TEXT NOT NULL UNIQUE,"
+        " state TEXT NOT NULL CHECK (state IN ('planned', 'intent', 'applied', 'failed', 'skipped',"
+        " 'recommended', 'awaiting_approval')),"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " detail TEXT,"
+        " result TEXT,"
+        " updated_at INTEGER NOT NULL,"
+        " UNIQUE (exec_id, seq));"
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
+        "PRAGMA user_version = 1;",
+};
+
+#define SQ_SCHEMA_LATEST ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
+
+typedef enum {
+        SQ_BEGIN,
+        SQ_BEGIN_READ,
+        SQ_COMMIT,
+        SQ_ROLLBACK,
+        SQ_SAVEPOINT,
+        SQ_RELEASE,
+        SQ_ROLLBACK_TO,
+        SQ_ALERT_INSERT,
+        SQ_LEASE_EXPIRE,
+        SQ_CLAIM,
+        SQ_ALERT_DONE,
+        SQ_ALERT_EXISTS,
+        SQ_EXEC_FIND,
+        SQ_EXEC_INSERT,
+        SQ_ACTION_INSERT,
+        SQ_ACTIONS_OF_EXEC,
+        SQ_ACTION_STATE,
+        SQ_ACTION_UPDATE,
+        SQ_EXEC_FINISH,
+        SQ_PING,
+        SQ_ALERT_GET,
+        SQ_ALERT_EXECS,
+        SQ_EXEC_LIST,
+        SQ_EXEC_GET,
+        SQ_ACTIONS_GET,
+        SQ_QUEUE_STATS,
+        _SQ_MAX,
+} sq_stmt_id;
+
+#define SQ_EXEC_COLUMNS                                                                                     \
+        "id, alert_id, playbook, playbook_version, level, status, summary, created_at, finished_at"
+
+static const char *const sq_sql[_SQ_MAX] = {
+        [SQ_BEGIN] = "BEGIN IMMEDIATE",
+        [SQ_BEGIN_READ] = "BEGIN",
+        [SQ_COMMIT] = "COMMIT",
+        [SQ_ROLLBACK] = "ROLLBACK",
+        [SQ_SAVEPOINT] = "SAVEPOINT job",
+        [SQ_RELEASE] = "RELEASE job",
+        [SQ_ROLLBACK_TO] = "ROLLBACK TO job",
+        [SQ_ALERT_INSERT] = "INSERT INTO alerts (state, received_at, body) VALUES ('queued', ?1, ?2)",
+        [SQ_LEASE_EXPIRE] =
+                "UPDATE alerts SET state = 'queued' WHERE state = 'claimed' AND claimed_at <= ?1",
+        [SQ_CLAIM] = "UPDATE alerts SET state = 'claimed', claimed_at = ?1, attempts = attempts + 1"
+                     " WHERE id IN (SELECT id FROM alerts WHERE state = 'queued' ORDER BY id LIMIT ?2)"
+                     " RETURNING id, body, received_at, attempts",
+        [SQ_ALERT_DONE] = "UPDATE alerts SET state = 'done', matched = ?2 WHERE id = ?1 AND state <> 'done'",
+        [SQ_ALERT_EXISTS] = "SELECT 1 FROM alerts WHERE id = ?1",
+        [SQ_EXEC_FIND] = "SELECT id FROM executions WHERE alert_id = ?1 AND playbook = ?2",
+        [SQ_EXEC_INSERT] = "INSERT INTO executions (alert_id, playbook, playbook_version, level, status,"
+                           " created_at) VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
+        [SQ_ACTION_INSERT] = "INSERT INTO actions (exec_id, seq, step_id, integration, connector, verb,"
+                             " target_kind, targets, params, idempotency_key, state, updated_at)"
+                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        [SQ_ACTIONS_OF_EXEC] = "SELECT id, idempotency_key, state, attempts FROM actions WHERE exec_id = ?1"
+                               " ORDER BY seq",
+        [SQ_ACTION_STATE] = "SELECT state FROM actions WHERE id = ?1",
+        [SQ_ACTION_UPDATE] = "UPDATE actions SET state = ?2, attempts = attempts + ?3, detail = ?4,"
+                             " result = ?5, updated_at = ?6 WHERE id = ?1",
+        [SQ_EXEC_FINISH] = "UPDATE executions SET status = ?2, summary = ?3, finished_at = ?4 WHERE id = ?1",
+        [SQ_PING] = "INSERT INTO meta (key, value) VALUES ('ping', ?1)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [SQ_ALERT_GET] = "SELECT id, state, received_at, attempts, body FROM alerts WHERE id = ?1",
+        [SQ_ALERT_EXECS] = "SELECT id FROM executions WHERE alert_id = ?1 ORDER BY id",
+        [SQ_EXEC_LIST] =
+                "SELECT " SQ_EXEC_COLUMNS " FROM executions WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+        [SQ_EXEC_GET] = "SELECT " SQ_EXEC_COLUMNS " FROM executions WHERE id = ?1",
+        [SQ_ACTIONS_GET] = "SELECT id, step_id, integration, connector, verb, target_kind, targets, params,"
+                           " state, attempts, detail, result, idempotency_key, updated_at"
+                           " FROM actions WHERE exec_id = ?1 ORDER BY seq",
+        [SQ_QUEUE_STATS] = "SELECT (SELECT count(*) FROM alerts WHERE state = 'queued'),"
+                           " (SELECT count(*) FROM alerts WHERE state = 'claimed'),"
+                           " (SELECT received_at FROM alerts WHERE state = 'queued' ORDER BY id LIMIT 1)",
+};
+
+typedef struct sq_conn {
+        sqlite3 *db;
+        sqlite3_stmt *stmt[_SQ_MAX]; /* prepared on first use, kept until close */
+} sq_conn;
+
+struct store_backend_db {
+        sq_conn writer; /* used by one thread at a time: store_open's, then the writer's */
+        pthread_mutex_t readers_lock;
+        pthread_cond_t readers_free;
+        sq_conn readers[BW_STORE_READERS];
+        bool reader_busy[BW_STORE_READERS];
+        int schema_version;
+        unsigned migrations_applied;
+};
+
+static int sq_errno(int rc) {
+        switch (rc) {
+        case SQLITE_CONSTRAINT_UNIQUE:
+        case SQLITE_CONSTRAINT_PRIMARYKEY:
+                return -EEXIST;
+        case SQLITE_CONSTRAINT_FOREIGNKEY:
+                return -ENOENT;
+        }
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_ROW:
+        case SQLITE_DONE:
+                return 0;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_READONLY:
+                return -EROFS;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_IOERR:
+                return -EIO;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EBADMSG;
+        case SQLITE_CANTOPEN:
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_TOOBIG:
+                return -E2BIG;
+        default:
+                return -EINVAL;
+        }
+}
+
+static int sq_stmt(sq_conn *c, sq_stmt_id id, sqlite3_stmt **ret) {
+        if (!c->stmt[id]) {
+                int rc = sqlite3_prepare_v3(c->db, sq_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[id],
+                                            NULL);
+                if (rc != SQLITE_OK)
+                        return sq_errno(rc);
+        }
+        *ret = c->stmt[id];
+        return 0;
+}
+
+/* Binds parameters 1.. from a spec: 'i' int64_t, 't' NUL-terminated text or NULL,
+ * 'b' text and its size_t length (NULL binds NULL). The memory must outlive the
+ * step (SQLITE_STATIC). */
+static int sq_vbind(sqlite3_stmt *st, const char *spec, va_list ap) {
+        /* A spec that disagrees with the SQL is a bug in this file. */
+        if (strlen(spec) != (size_t)sqlite3_bind_parameter_count(st))
+                return -EINVAL;
+        int rc = SQLITE_OK;
+        for (int i = 1; *spec && rc == SQLITE_OK; spec++, i++) {
+                const char *text;
+                size_t len;
+                switch (*spec) {
+                case 'i':
+                        rc = sqlite3_bind_int64(st, i, va_arg(ap, int64_t));
+                        break;
+                case 't':
+                        text = va_arg(ap, const char *);
+                        rc = text ? sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC)
+                                  : sqlite3_bind_null(st, i);
+                        break;
+                case 'b':
+                        text = va_arg(ap, const char *);
+                        len = va_arg(ap, size_t);
+                        rc = text ? sqlite3_bind_text64(st, i, text, len, SQLITE_STATIC, SQLITE_UTF8)
+                                  : sqlite3_bind_null(st, i);
+                        break;
+                default:
+                        rc = SQLITE_MISUSE;
+                }
+        }
+        return sq_errno(rc);
+}
+
+/* Prepares (once per connection) and binds; the caller steps and resets. */
+static int sq_prep(sq_conn *c, sq_stmt_id id, sqlite3_stmt **ret, const char *spec, ...) {
+        sqlite3_stmt *st = NULL;
+        int r = sq_stmt(c, id, &st);
+        if (r < 0)
+                return r;
+        va_list ap;
+        va_start(ap, spec);
+        r = sq_vbind(st, spec, ap);
+        va_end(ap);
+        if (r < 0) {
+                sqlite3_reset(st);
+                return r;
+        }
+        *ret = st;
+        return 0;
+}
+
+/* Runs a statement that returns no rows. */
+static int sq_run(sq_conn *c, sq_stmt_id id, const char *spec, ...) {
+        sqlite3_stmt *st = NULL;
+        int r = sq_stmt(c, id, &st);
+        if (r < 0)
+                return r;
+        va_list ap;
+        va_start(ap, spec);
+        r = sq_vbind(st, spec, ap);
+        va_end(ap);
+        if (r >= 0) {
+                int rc = sqlite3_step(st);
+                r = rc == SQLITE_DONE ? 0 : sq_errno(rc);
+        }
+        sqlite3_reset(st);
+        return r;
+}
+
+static int sq_changes_or_enoent(sq_conn *c, int r) {
+        if (r < 0)
+                return r;
+        return sqlite3_changes(c->db) > 0 ? 0 : -ENOENT;
+}
+
+/* Reads a one-row integer pragma or query written in this file. */
+static int sq_query_int(sq_conn *c, const char *sql, int64_t *ret) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sq_errno(rc);
+        rc = sqlite3_step(st);
+        int r = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -EBADMSG : sq_errno(rc);
+        if (r >= 0)
+                *ret = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        return r;
+}
+
+static int sq_exec(sq_conn *c, const char *sql) {
+        return sq_errno(sqlite3_exec(c->db, sql, NULL, NULL, NULL));
+}
+
+/* --- connections ------------------------------------------------------------- */
+
+static void sq_conn_close(sq_conn *c) {
+        for (unsigned i = 0; i < _SQ_MAX; i++)
+                sqlite3_finalize(c->stmt[i]);
+        sqlite3_close(c->db);
+        *c = (sq_conn){0};
+}
+
+static int sq_conn_open(sq_conn *c, const char *path, int flags, const char *pragmas) {
+        /* NOMUTEX: each connection is used by one thread at a time (the writer, or a
+         * reader taken from the pool), so SQLite's per-call mutex is pure cost. */
+        int rc = sqlite3_open_v2(path, &c->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK) {
+                int sys = c->db ? sqlite3_system_errno(c->db) : 0;
+                int r = sys > 0 ? -sys : sq_errno(rc);
+                sq_conn_close(c);
+                return r;
+        }
+        sqlite3_extended_result_codes(c->db, 1);
+        sqlite3_busy_timeout(c->db, BW_STORE_BUSY_TIMEOUT_MS);
+        int r = sq_exec(c, pragmas);
+        if (r < 0)
+                sq_conn_close(c);
+        return r;
+}
+
+static int sq_writer_open(sq_conn *c, const char *path) {
+        /* SQLite creates files 0644 minus umask and gives the -wal and -shm files the
+         * mode of the database: creating it first makes all three private. */
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+        if (fd < 0)
+                return -errno;
+        close(fd);
+
+        return sq_conn_open(c, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, sq_writer_pragmas);
+}
+
+static int sq_set_wal(sq_conn *c) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(c->db, "PRAGMA journal_mode = WAL", -1, &st, NULL);
+        if (rc != SQLITE_OK)
+                return sq_errno(rc);
+        rc = sqlite3_step(st);
+        int r = rc == SQLITE_ROW ? 0 : sq_errno(rc);
+        /* A file system without shared memory support stays in rollback mode. */
+        if (r >= 0 && strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0)
+                r = -ENOTSUP;
+        sqlite3_finalize(st);
+        return r;
+}
+
+/* Runs before anything is written, WAL mode included: a database newer than this
+ * code, or another application's, is refused untouched. */
+static int sq_check_identity(sq_conn *c) {
+        int64_t version, app_id, objects;
+        int r = sq_query_int(c, "PRAGMA user_version", &version);
+        if (r >= 0)
+                r = sq_query_int(c, "PRAGMA application_id", &app_id);
+        if (r >= 0)
+                r = sq_query_int(c, "SELECT count(*) FROM sqlite_schema", &objects);
+        if (r < 0)
+                return r;
+        /* Newer than this code, or another application's database: never touch it. */
+        if (version > SQ_SCHEMA_LATEST || (app_id != 0 && app_id != SQ_APPLICATION_ID) ||
+            (app_id == 0 && objects > 0))
+                return -EPROTO;
+        return 0;
+}
+
+static int sq_migrate(struct store_backend_db *db) {
+        sq_conn *c = &db->writer;
+        int64_t version;
+        int r = sq_query_int(c, "PRAGMA user_version", &version);
+        if (r < 0)
+                return r;
+        while (version < SQ_SCHEMA_LATEST) {
+                r = sq_exec(c, "BEGIN IMMEDIATE");
+                if (r < 0)
+                        return r;
+                int64_t after = 0;
+                /* Another process may have migrated between the check and the lock. */
+                r = sq_query_int(c, "PRAGMA user_version", &version);
+                if (r >= 0 && version < SQ_SCHEMA_LATEST) {
+                        r = sq_exec(c, sq_migrations[version]);
+                        if (r >= 0)
+                                r = sq_query_int(c, "PRAGMA user_version", &after);
+                        /* A step that does not set its own number is a bug in this file. */
+                        if (r >= 0 && after != version + 1)
+                                r = -EPROTO;
+                        if (r >= 0)
+                                db->migrations_applied++;
+                }
+                if (r >= 0)
+                        r = sq_exec(c, "COMMIT");
+                if (r < 0) {
+                        if (!sqlite3_get_autocommit(c->db))
+                                sq_exec(c, "ROLLBACK");
+                        return r;
+                }
+                if (after > version)
+                        version = after;
+        }
+        db->schema_version = (int)version;
+        return 0;
+}
+
+static int sq_queue_counts(sq_conn *c, store_queue_stats *ret) {
+        sqlite3_stmt *st = NULL;
+        int r = sq_prep(c, SQ_QUEUE_STATS, &st, "");
+        if (r < 0)
+                return r;
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *ret = (store_queue_stats){
+                        .queued = (uint64_t)sqlite3_column_int64(st, 0),
+                        .in_flight = (uint64_t)sqlite3_column_int64(st, 1),
+                        .oldest_queued_ms = sqlite3_column_int64(st, 2), /* NULL reads as 0 */
+                };
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW ? 0 : sq_errno(rc);
+}
+
+/* Claims of the previous process go back to the queue: their workers are gone. */
+static int sq_recover(struct store_backend_db *db, uint64_t *ret_active) {
+        sq_conn *c = &db->writer;
+        store_queue_stats st;
+        int r = sq_run(c, SQ_BEGIN, "");
+        if (r < 0)
+                return r;
+        r = sq_run(c, SQ_LEASE_EXPIRE, "i", (int64_t)INT64_MAX);
+        if (r >= 0)
+                r = sq_queue_counts(c, &st);
+        if (r >= 0)
+                r = sq_run(c, SQ_COMMIT, "");
+        if (r < 0) {
+                if (!sqlite3_get_autocommit(c->db))
+                        sq_run(c, SQ_ROLLBACK, "");
+                return r;
+        }
+        *ret_active = st.queued + st.in_flight;
+        return 0;
+}
+
+static void sq_close(struct store_backend_db *db) {
+        if (!db)
+                return;
+        /* Readers first: the last connection checkpoints and removes the WAL. */
+        for (unsigned i = 0; i < BW_STORE_READERS; i++)
+                sq_conn_close(&db->readers[i]);
+        sq_conn_close(&db->writer);
+        pthread_cond_destroy(&db->readers_free);
+        pthread_mutex_destroy(&db->readers_lock);
+        free(db);
+}
+
+static int sq_open(const char *path, struct store_backend_db **ret, uint64_t *ret_active) {
+        /* NOMUTEX connections on several threads need a thread-safe library build. */
+        if (!sqlite3_threadsafe())
+                return -ENOTSUP;
+        struct store_backend_db *db = calloc(1, sizeof *db);
+        if (!db)
+                return -ENOMEM;
+        pthread_mutex_init(&db->readers_lock, NULL);
+        pthread_cond_init(&db->readers_free, NULL);
+        uint64_t active = 0;
+        int r = sq_writer_open(&db->writer, path);
+        if (r >= 0)
+                r = sq_check_identity(&db->writer);
+        if (r >= 0)
+                r = sq_set_wal(&db->writer);
+        if (r >= 0)
+                r = sq_migrate(db);
+        if (r >= 0)
+                r = sq_recover(db, &active);
+        for (unsigned i = 0; r >= 0 && i < BW_STORE_READERS; i++)
+                r = sq_conn_open(&db->readers[i], path, SQLITE_OPEN_READONLY, sq_reader_pragmas);
+        if (r < 0) {
+                sq_close(db);
+                return r;
+        }
+        *ret = db;
+        *ret_active = active;
+        return 0;
+}
+
+static int sq_schema_version(struct store_backend_db *db) {
+        return db->schema_version;
+}
+
+static unsigned sq_migrations_applied(struct store_backend_db *db) {
+        return db->migrations_applied;
+}
+
+/* --- the writer's transaction -------------------------------------------------- */
+
+static int sq_tx_begin(struct store_backend_db *db) {
+        return sq_run(&db->writer, SQ_BEGIN, "");
+}
+
+static int sq_tx_commit(struct store_backend_db *db) {
+        return sq_run(&db->writer, SQ_COMMIT, "");
+}
+
+static void sq_tx_rollback(struct store_backend_db *db) {
+        /* SQLite may already have rolled back after an I/O or disk-full error. */
+        if (!sqlite3_get_autocommit(db->writer.db))
+                sq_run(&db->writer, SQ_ROLLBACK, "");
+}
+
+static int sq_job_begin(struct store_backend_db *db) {
+        return sq_run(&db->writer, SQ_SAVEPOINT, "");
+}
+
+static int sq_job_release(struct store_backend_db *db) {
+        return sq_run(&db->writer, SQ_RELEASE, "");
+}
+
+static int sq_job_rollback(struct store_backend_db *db) {
+        if (sqlite3_get_autocommit(db->writer.db))
+                return -EIO;
+        int r = sq_run(&db->writer, SQ_ROLLBACK_TO, "");
+        if (r >= 0)
+                r = sq_run(&db->writer, SQ_RELEASE, "");
+        return r;
+}
+
+/* --- the queue ----------------------------------------------------------------- */
+
+static int sq_alerts_insert(struct store_backend_db *db, const store_alert_in *alerts, size_t n,
+                            int64_t *ret_ids) {
+        sq_conn *c = &db->writer;
+        sqlite3_stmt *st = NULL;
+        int r = sq_stmt(c, SQ_ALERT_INSERT, &st);
+        if (r < 0)
+                return r;
+        /* The hot path: one cached statement, two binds, no allocation. */
+        for (size_t i = 0; i < n; i++) {
+                int rc = sqlite3_bind_int64(st, 1, alerts[i].received_at_ms);
+                if (rc == SQLITE_OK)
+                        rc = sqlite3_bind_text64(st, 2, alerts[i].json, alerts[i].len, SQLITE_STATIC,
+                                                 SQLITE_UTF8);
+                if (rc == SQLITE_OK)
+                        rc = sqlite3_step(st);
+                sqlite3_reset(st);
+                if (rc != SQLITE_DONE)
+                        return sq_errno(rc);
+                ret_ids[i] = sqlite3_last_insert_rowid(c->db);
+        }
+        return 0;
+}
+
+static int sq_alerts_claim(struct store_backend_db *db, size_t max, int64_t now_ms, int64_t lease_ms,
+                           store_claimed *ret) {
+        sq_conn *c = &db->writer;
+        sqlite3_stmt *st = NULL;
+        int r = sq_run(c, SQ_LEASE_EXPIRE, "i", now_ms - lease_ms);
+        if (r >= 0)
+                r = sq_prep(c, SQ_CLAIM, &st, "ii", now_ms, (int64_t)max);
+        if (r < 0)
+                return r;
+        size_t n = 0;
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < max) {
+                const char *body = (const char *)sqlite3_column_text(st, 1);
+                size_t len = (size_t)sqlite3_column_bytes(st, 1);
+                char *copy = body ? malloc(len + 1) : NULL;
+                if (!copy) {
+                        rc = SQLITE_NOMEM;
+                        break;
+                }
+                memcpy(copy, body, len);
+                copy[len] = '\0';
+                ret[n++] = (store_claimed){
+                        .id = sqlite3_column_int64(st, 0),
+                        .json = copy,
+                        .len = len,
+                        .received_at_ms = sqlite3_column_int64(st, 2),
+                        .attempts = (unsigned)sqlite3_column_int64(st, 3),
+                };
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) {
+                store_claimed_clear(ret, n);
+                return rc == SQLITE_ROW ? -EBADMSG : sq_errno(rc);
+        }
+        return (int)n;
+}
+
+static int sq_alert_done(struct store_backend_db *db, int64_t alert_id, unsigned matched) {
+        sq_conn *c = &db->writer;
+        int r = sq_run(c, SQ_ALERT_DONE, "ii", alert_id, (int64_t)matched);
+        if (r < 0)
+                return r;
+        if (sqlite3_changes(c->db) > 0)
+                return 1;
+        /* Done twice (a worker whose lease expired finished late) changes nothing. */
+        sqlite3_stmt *st = NULL;
+        r = sq_prep(c, SQ_ALERT_EXISTS, &st, "i", alert_id);
+        if (r < 0)
+                return r;
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : sq_errno(rc);
+}
+
+/* --- executions and actions ---------------------------------------------------- */
+
+/* Walks the execution's actions in plan order. They must match the plan one for one
+ * (an engine restarted with a changed playbook must not mix two plans): -ESTALE
+ * otherwise. Fills ret (when non-NULL) as it goes. */
+static int sq_actions_scan(sq_conn *c, int64_t exec_id, const store_action_plan *plans, size_t n,
+                           store_action *ret) {
+        sqlite3_stmt *st = NULL;
+        int r = sq_prep(c, SQ_ACTIONS_OF_EXEC, &st, "i", exec_id);
+        if (r < 0)
+                return r;
+        size_t i = 0;
+        int rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *key = (const char *)sqlite3_column_text(st, 1);
+                if (i >= n || !key || strcmp(key, plans[i].idempotency_key) != 0) {
+                        r = -ESTALE;
+                        break;
+                }
+                if (ret) {
+                        ret[i].id = sqlite3_column_int64(st, 0);
+                        memcpy(ret[i].idempotency_key, key, strlen(key) + 1);
+                        r = store_action_state_from_name((const char *)sqlite3_column_text(st, 2),
+                                                         &ret[i].state);
+                        if (r < 0)
+                                break;
+                        ret[i].attempts = (unsigned)sqlite3_column_int64(st, 3);
+                }
+                i++;
+        }
+        sqlite3_reset(st);
+        if (r < 0)
+                return r;
+        if (rc != SQLITE_DONE)
+                return sq_errno(rc);
+        return i == n ? 0 : -ESTALE;
+}
+
+static int sq_exec_begin(struct store_backend_db *db, int64_t alert_id, const char *playbook,
+                         int64_t playbook_version, unsigned level, const store_action_plan *plans, size_t n,
+                         int64_t now_ms, int64_t *ret_exec_id, store_action *ret_actions) {
+        sq_conn *c = &db->writer;
+        sqlite3_stmt *st = NULL;
+        int r = sq_prep(c, SQ_EXEC_FIND, &st, "it", alert_id, playbook);
+        if (r < 0)
+                return r;
+        int64_t exec_id = 0;
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                exec_id = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE) {
+                r = sq_run(c, SQ_EXEC_INSERT, "itiii", alert_id, playbook, playbook_version, (int64_t)level,
+                           now_ms);
+                if (r < 0)
+                        return r;
+                exec_id = sqlite3_last_insert_rowid(c->db);
+                for (size_t i = 0; i < n && r >= 0; i++) {
+                        const store_action_plan *p = &plans[i];
+                        r = sq_run(c, SQ_ACTION_INSERT, "iittttttttti", exec_id, (int64_t)i, p->step_id,
+                                   p->integration, p->connector, p->verb, p->target_kind, p->targets_json,
+                                   p->params_json, p->idempotency_key, action_state_name(p->initial_state),
+                                   now_ms);
+                }
+                if (r < 0)
+                        return r;
+        } else if (rc != SQLITE_ROW)
+                return sq_errno(rc);
+
+        /* Check first, fill after: ret_actions is written only on success. */
+        r = sq_actions_scan(c, exec_id, plans, n, NULL);
+        if (r >= 0 && n > 0)
+                r = sq_actions_scan(c, exec_id, plans, n, ret_actions);
+        if (r < 0)
+                return r;
+        *ret_exec_id = exec_id;
+        return 0;
+}
+
+static int sq_action_state_get(struct store_backend_db *db, int64_t action_id, action_state *ret) {
+        sqlite3_stmt *st = NULL;
+        int r = sq_prep(&db->writer, SQ_ACTION_STATE, &st, "i", action_id);
+        if (r < 0)
+                return r;
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                r = store_action_state_from_name((const char *)sqlite3_column_text(st, 0), ret);
+        else
+                r = rc == SQLITE_DONE ? -ENOENT : sq_errno(rc);
+        sqlite3_reset(st);
+        return r;
+}
+
+static int sq_action_set(struct store_backend_db *db, int64_t action_id, action_state state,
+                         const char *detail, size_t detail_len, const char *result_json, int64_t now_ms) {
+        int r = sq_run(&db->writer, SQ_ACTION_UPDATE, "itibti", action_id, action_state_name(state),
+                       (int64_t)(state == ACTION_INTENT), detail, detail_len, result_json, now_ms);
+        return sq_changes_or_enoent(&db->writer, r);
+}
+
+static int sq_exec_finish(struct store_backend_db *db, int64_t exec_id, exec_status status,
+                          const char *summary, size_t summary_len, int64_t now_ms) {
+        int r = sq_run(&db->writer, SQ_EXEC_FINISH, "itbi", exec_id, exec_status_name(status), summary,
+                       summary_len, now_ms);
+        return sq_changes_or_enoent(&db->writer, r);
+}
+
+static int sq_ping(struct store_backend_db *db, int64_t now_ms) {
+        return sq_run(&db->writer, SQ_PING, "i", now_ms);
+}
+
+/* --- reads --------------------------------------------------------------------- */
+
+/* Takes a read connection and opens a read transaction, so the statements of one
+ * read see one snapshot. */
+static int sq_read_begin(struct store_backend_db *db, sq_conn **ret) {
+        pthread_mutex_lock(&db->readers_lock);
+        unsigned i;
+        for (;;) {
+                for (i = 0; i < BW_STORE_READERS && db->reader_busy[i]; i++)
+                        ;
+                if (i < BW_STORE_READERS)
+                        break;
+                pthread_cond_wait(&db->readers_free, &db->readers_lock);
+        }
+        db->reader_busy[i] = true;
+        pthread_mutex_unlock(&db->readers_lock);
+        int r = sq_run(&db->readers[i], SQ_BEGIN_READ, "");
+        if (r < 0) {
+                pthread_mutex_lock(&db->readers_lock);
+                db->reader_busy[i] = false;
+                pthread_cond_signal(&db->readers_free);
+                pthread_mutex_unlock(&db->readers_lock);
+                return r;
+        }
+        *ret = &db->readers[i];
+        return 0;
+}
+
+static void sq_read_end(struct store_backend_db *db, sq_conn *c) {
+        if (!sqlite3_get_autocommit(c->db))
+                sq_run(c, SQ_COMMIT, "");
+        pthread_mutex_lock(&db->readers_lock);
+        db->reader_busy[c - db->readers] = false;
+        pthread_cond_signal(&db->readers_free);
+        pthread_mutex_unlock(&db->readers_lock);
+}
+
+static const char *sq_text(sqlite3_stmt *st, int col) {
+        return (const char *)sqlite3_column_text(st, col);
+}
+
+static int sq_exec_row_json(sqlite3_stmt *st, json_t **ret) {
+        store_exec_row row = {
+                .id = sqlite3_column_int64(st, 0),
+                .alert_id = sqlite3_column_int64(st, 1),
+                .playbook = sq_text(st, 2),
+                .playbook_version = sqlite3_column_int64(st, 3),
+                .level = (unsigned)sqlite3_column_int64(st, 4),
+                .status = sq_text(st, 5),
+                .summary = sq_text(st, 6),
+                .created_at = sqlite3_column_int64(st, 7),
+                .finished = sqlite3_column_type(st, 8) != SQLITE_NULL,
+                .finished_at = sqlite3_column_int64(st, 8),
+        };
+        return store_exec_row_json(&row, ret);
+}
+
+static int sq_action_row_json(sqlite3_stmt *st, json_t **ret) {
+        store_action_row row = {
+                .id = sqlite3_column_int64(st, 0),
+                .step_id = sq_text(st, 1),
+                .integration = sq_text(st, 2),
+                .connector = sq_text(st, 3),
+                .verb = sq_text(st, 4),
+                .target_kind = sq_text(st, 5),
+                .targets = sq_text(st, 6),
+                .params = sq_text(st, 7),
+                .state = sq_text(st, 8),
+                .attempts = (unsigned)sqlite3_column_int64(st, 9),
+                .detail = sq_text(st, 10),
+                .result = sq_text(st, 11),
+                .idempotency_key = sq_text(st, 12),
+                .updated_at = sqlite3_column_int64(st, 13),
+        };
+        if (!row.targets || !row.params)
+                return -EBADMSG;
+        return store_action_row_json(&row, ret);
+}
+
+typedef int (*sq_row_json_fn)(sqlite3_stmt *st, json_t **ret);
+
+/* Steps a prepared statement and appends each row, turned into JSON, to arr. */
+static int sq_rows_append(sqlite3_stmt *st, sq_row_json_fn fn, json_t *arr) {
+        int r = 0, rc;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+                json_t *o;
+                r = fn(st, &o);
+                if (r >= 0 && json_array_append_new(arr, o) < 0)
+                        r = -ENOMEM;
+                if (r < 0)
+                        break;
+        }
+        sqlite3_reset(st);
+        if (r < 0)
+                return r;
+        return rc == SQLITE_DONE ? 0 : sq_errno(rc);
+}
+
+static int sq_id_json(sqlite3_stmt *st, json_t **ret) {
+        json_t *v = json_integer(sqlite3_column_int64(st, 0));
+        if (!v)
+                return -ENOMEM;
+        *ret = v;
+        return 0;
+}
+
+/* Runs the single-row statement and turns its row into JSON: -ENOENT if none. */
+static int sq_row_json(sqlite3_stmt *st, sq_row_json_fn fn, json_t **ret) {
+        int rc = sqlite3_step(st);
+        int r = rc == SQLITE_ROW ? fn(st, ret) : rc == SQLITE_DONE ? -ENOENT : sq_errno(rc);
+        sqlite3_reset(st);
+        return r;
+}
+
+static int sq_alert_row_json(sqlite3_stmt *st, json_t **ret) {
+        store_alert_row row = {
+                .id = sqlite3_column_int64(st, 0),
+                .state = sq_text(st, 1),
+                .received_at = sqlite3_column_int64(st, 2),
+                .attempts = (unsigned)sqlite3_column_int64(st, 3),
+                .body = sq_text(st, 4),
+                .body_len = (size_t)sqlite3_column_bytes(st, 4),
+        };
+        if (!row.body)
+                return -EBADMSG;
+        return store_alert_row_json(&row, ret);
+}
+
+static int sq_alert_get(struct store_backend_db *db, int64_t id, json_t **ret) {
+        sq_conn *c;
+        sqlite3_stmt *st = NULL;
+        json_t *o = NULL;
+        int r = sq_read_begin(db, &c);
+        if (r < 0)
+                return r;
+        r = sq_prep(c, SQ_ALERT_GET, &st, "i", id);
+        if (r >= 0)
+                r = sq_row_json(st, sq_alert_row_json, &o);
+        if (r >= 0)
+                r = sq_prep(c, SQ_ALERT_EXECS, &st, "i", id);
+        if (r >= 0)
+                r = sq_rows_append(st, sq_id_json, json_object_get(o, "executions"));
+        sq_read_end(db, c);
+        if (r < 0) {
+                json_decref(o);
+                return r;
+        }
+        *ret = o;
+        return 0;
+}
+
+static int sq_exec_list(struct store_backend_db *db, int64_t before_id, unsigned limit, json_t **ret) {
+        sq_conn *c;
+        sqlite3_stmt *st = NULL;
+        json_t *arr = json_array();
+        if (!arr)
+                return -ENOMEM;
+        int r = sq_read_begin(db, &c);
+        if (r < 0) {
+                json_decref(arr);
+                return r;
+        }
+        r = sq_prep(c, SQ_EXEC_LIST, &st, "ii", before_id > 0 ? before_id : INT64_MAX, (int64_t)limit);
+        if (r >= 0)
+                r = sq_rows_append(st, sq_exec_row_json, arr);
+        sq_read_end(db, c);
+        if (r < 0) {
+                json_decref(arr);
+                return r;
+        }
+        *ret = arr;
+        return 0;
+}
+
+static int sq_exec_get(struct store_backend_db *db, int64_t id, json_t **ret) {
+        sq_conn *c;
+        sqlite3_stmt *st = NULL;
+        json_t *o = NULL, *actions = json_array();
+        if (!actions)
+                return -ENOMEM;
+        int r = sq_read_begin(db, &c);
+        if (r < 0) {
+                json_decref(actions);
+                return r;
+        }
+        r = sq_prep(c, SQ_EXEC_GET, &st, "i", id);
+        if (r >= 0)
+                r = sq_row_json(st, sq_exec_row_json, &o);
+        if (r >= 0)
+                r = sq_prep(c, SQ_ACTIONS_GET, &st, "i", id);
+        if (r >= 0)
+                r = sq_rows_append(st, sq_action_row_json, actions);
+        sq_read_end(db, c);
+        if (r >= 0 && json_object_set_new(o, "actions", actions) < 0)
+                r = -ENOMEM;
+        else if (r < 0)
+                json_decref(actions);
+        if (r < 0) {
+                json_decref(o);
+                return r;
+        }
+        *ret = o;
+        return 0;
+}
+
+static int sq_queue_stats(struct store_backend_db *db, store_queue_stats *ret) {
+        sq_conn *c;
+        store_queue_stats st;
+        int r = sq_read_begin(db, &c);
+        if (r < 0)
+                return r;
+        r = sq_queue_counts(c, &st);
+        sq_read_end(db, c);
+        if (r < 0)
+                return r;
+        *ret = st;
+        return 0;
+}
+
+const store_backend store_backend_sqlite = {
+        .name = "sqlite",
+        .schema_latest = SQ_SCHEMA_LATEST,
+        .open = sq_open,
+        .close = sq_close,
+        .schema_version = sq_schema_version,
+        .migrations_applied = sq_migrations_applied,
+        .tx_begin = sq_tx_begin,
+        .tx_commit = sq_tx_commit,
+        .tx_rollback = sq_tx_rollback,
+        .job_begin = sq_job_begin,
+        .job_release = sq_job_release,
+        .job_rollback = sq_job_rollback,
+        .alerts_insert = sq_alerts_insert,
+        .alerts_claim = sq_alerts_claim,
+        .alert_done = sq_alert_done,
+        .exec_begin = sq_exec_begin,
+        .action_state_get = sq_action_state_get,
+        .action_set = sq_action_set,
+        .exec_finish = sq_exec_finish,
+        .ping = sq_ping,
+        .alert_get = sq_alert_get,
+        .exec_list = sq_exec_list,
+        .exec_get = sq_exec_get,
+        .queue_stats = sq_queue_stats,
+};

@@ -1,0 +1,255 @@
+# SPDX-License-Identifier: Apache-2.0
+"""End-to-end fixtures: each test gets its own network namespace (the test
+process itself enters it, so the daemon it starts, the nft sets it fills and the
+HTTP receivers it talks to all live there), a temporary directory with a
+configuration, a token and playbooks, and a real bulwarkd."""
+import ctypes
+import http.server
+import json
+import os
+import secrets
+import signal
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+BUILD = os.environ.get("BULWARK_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+BULWARKD = os.path.join(BUILD, "src", "cmd", "bulwarkd")
+BULWARK = os.path.join(BUILD, "src", "cli", "bulwark")
+SANITIZED = os.environ.get("BULWARK_SANITIZED") == "1"
+CLONE_NEWNET = 0x40000000
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(path):
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if _libc.setns(fd, CLONE_NEWNET) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), path)
+    finally:
+        os.close(fd)
+
+
+@pytest.fixture
+def netns():
+    """A fresh network namespace, entered by this process for the test."""
+    name = f"bw-e2e-{os.getpid()}-{secrets.token_hex(3)}"
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    home = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _setns(f"/run/netns/{name}")
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+        yield name
+    finally:
+        if _libc.setns(home, CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), "setns back failed")
+        os.close(home)
+        subprocess.run(["ip", "netns", "del", name], check=False)
+
+
+def nft_set(family="inet", table="bulwark", name="blocklist_v4"):
+    """The elements of a set in the current namespace, as a set of strings."""
+    out = subprocess.run(["nft", "-j", "list", "set", family, table, name],
+                         check=True, capture_output=True, text=True).stdout
+    elems = set()
+    for item in json.loads(out)["nftables"]:
+        for e in item.get("set", {}).get("elem", []):
+            if isinstance(e, str):
+                elems.add(e)
+            elif isinstance(e, dict) and "elem" in e:
+                v = e["elem"]["val"]
+                elems.add(v if isinstance(v, str) else f'{v["prefix"]["addr"]}/{v["prefix"]["len"]}')
+            elif isinstance(e, dict) and "prefix" in e:
+                elems.add(f'{e["prefix"]["addr"]}/{e["prefix"]["len"]}')
+    return elems
+
+
+PLAYBOOK_BLOCK = """\
+name: block-ssh
+version: 1
+author: alice
+trigger:
+  type: ssh.bruteforce
+  min_severity: high
+automation_level: 3
+steps:
+  - id: block
+    action: nft.block
+    integration: fw
+    targets: alert.observables.ips
+"""
+
+INTEGRATION_NFT = """\
+  - name: fw
+    kind: nft
+    settings:
+      table: bulwark
+"""
+
+
+class Daemon:
+    """One bulwarkd with its own directory, configuration and token."""
+
+    def __init__(self, tmp_path, integrations=INTEGRATION_NFT, playbooks=None, extra="", port=8080):
+        self.dir = tmp_path
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.token = secrets.token_hex(32)
+        self.token_file = tmp_path / "token"
+        self.token_file.write_text(self.token + "\n")
+        os.chmod(self.token_file, 0o600)
+        self.playbook_dir = tmp_path / "playbooks"
+        self.playbook_dir.mkdir(exist_ok=True)
+        for name, text in (playbooks if playbooks is not None else {"block.yaml": PLAYBOOK_BLOCK}).items():
+            (self.playbook_dir / name).write_text(text)
+        self.config = tmp_path / "bulwark.yaml"
+        self.config.write_text(
+            f"listen: 127.0.0.1:{port}\n"
+            f"data_dir: {tmp_path}/data\n"
+            f"playbook_dir: {self.playbook_dir}\n"
+            "api:\n"
+            f"  token_file: {self.token_file}\n"
+            f"{extra}"
+            "integrations:\n" + integrations)
+        self.log = tmp_path / "bulwarkd.log"
+        self.proc = None
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {self.token}"
+
+    def start(self, wait=True):
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([BULWARKD, "--config", str(self.config)],
+                                     stdout=self.logf, stderr=self.logf)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"bulwarkd exited with {self.proc.returncode}:\n{self.log.read_text()}")
+            try:
+                if requests.get(self.url + "/readyz", timeout=1).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("bulwarkd not ready:\n" + self.log.read_text())
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+        if self.proc:
+            self.logf.close()
+        rc = self.proc.returncode if self.proc else 0
+        self.proc = None
+        return rc
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.logf.close()
+        self.proc = None
+
+    # --- API helpers -------------------------------------------------------
+    def post_alert(self, alert, **kw):
+        body = alert if isinstance(alert, (bytes, str)) else json.dumps(alert)
+        return self.session.post(self.url + "/v1/alerts", data=body,
+                                 headers={"Content-Type": "application/json"}, timeout=10, **kw)
+
+    def get(self, path, **kw):
+        return self.session.get(self.url + path, timeout=10, **kw)
+
+    def wait_alert_done(self, alert_id, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            r = self.get(f"/v1/alerts/{alert_id}")
+            if r.status_code == 200 and r.json()["state"] == "done":
+                return r.json()
+            time.sleep(0.05)
+        raise AssertionError(f"alert {alert_id} not done:\n" + self.log.read_text()[-4000:])
+
+    def execution_of(self, alert_id):
+        doc = self.wait_alert_done(alert_id)
+        assert doc["executions"], f"alert {alert_id} matched no playbook"
+        return self.get(f"/v1/executions/{doc['executions'][0]}").json()
+
+    def log_lines(self):
+        out = []
+        for line in self.log.read_text().splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:
+                pass
+        return out
+
+
+@pytest.fixture
+def make_daemon(netns, tmp_path):
+    daemons = []
+
+    def make(**kw):
+        d = Daemon(tmp_path, **kw)
+        daemons.append(d)
+        return d
+
+    yield make
+    for d in daemons:
+        rc = d.stop()
+        if SANITIZED:
+            assert rc == 0, f"bulwarkd exited with {rc} under the sanitizers:\n{d.log.read_text()[-6000:]}"
+
+
+def ssh_alert(ip="203.0.113.7", severity="high", **extra):
+    a = {"source": "sshd", "type": "ssh.bruteforce", "severity": severity,
+         "observables": {"ips": [ip] if isinstance(ip, str) else ip}}
+    a.update(extra)
+    return a
+
+
+class Receiver:
+    """A real HTTP server on loopback that records every request."""
+
+    def __init__(self, status=200):
+        self.requests = []
+        self.status = status
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                body = self.rfile.read(n)
+                outer.requests.append({"method": "POST", "path": self.path,
+                                       "headers": dict(self.headers), "body": body})
+                self.send_response(outer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            do_PUT = do_POST
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver(netns):
+    r = Receiver()
+    yield r
+    r.close()

@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Connector workers are separate processes: a crashed one is restarted, a hung
+one is killed at its timeout and its action marked failed; each holds only its
+own integration's settings."""
+import os
+import signal
+import stat
+import time
+
+from conftest import INTEGRATION_NFT, nft_set, ssh_alert
+
+
+def worker_pids(d):
+    workers = d.get("/readyz").json()["checks"]["integrations"]["workers"]
+    return {name: w["pid"] for name, w in workers.items()}
+
+
+def test_each_integration_has_its_own_worker_process(make_daemon, tmp_path):
+    prog = tmp_path / "p"
+    prog.write_text("#!/bin/sh\nexit 0\n")
+    os.chmod(prog, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    integrations = INTEGRATION_NFT + f"""\
+  - name: runner
+    kind: exec
+    settings:
+      program: {prog}
+"""
+    d = make_daemon(integrations=integrations).start()
+    pids = worker_pids(d)
+    assert set(pids) == {"fw", "runner"}
+    assert pids["fw"] != pids["runner"]
+    for name, pid in pids.items():
+        with open(f"/proc/{pid}/status") as f:
+            ppid = int([x for x in f if x.startswith("PPid:")][0].split()[1])
+        assert ppid == d.proc.pid
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            assert f.read().split(b"\0")[1] == b"--connector-worker"
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = f.read()
+        assert d.token.encode() not in env
+
+
+def test_crashed_worker_is_restarted_and_work_continues(make_daemon):
+    d = make_daemon().start()
+    old = worker_pids(d)["fw"]
+    os.kill(old, signal.SIGKILL)
+    deadline = time.time() + 10
+    alert_id = d.post_alert(ssh_alert("192.0.2.150")).json()["id"]
+    ex = d.execution_of(alert_id)
+    # The call that met the dead worker may fail; the worker is back for the next.
+    if ex["status"] != "succeeded":
+        alert_id = d.post_alert(ssh_alert("192.0.2.151")).json()["id"]
+        ex = d.execution_of(alert_id)
+        assert ex["status"] == "succeeded", ex
+    while time.time() < deadline and worker_pids(d)["fw"] == old:
+        time.sleep(0.05)
+    new = worker_pids(d)["fw"]
+    assert new != old
+    status = d.get("/readyz").json()["checks"]["integrations"]["workers"]["fw"]
+    assert status["restarts"] >= 1 and status["up"] is True
+    assert nft_set() & {"192.0.2.150", "192.0.2.151"}
+
+
+def test_hung_worker_call_times_out_and_action_fails(make_daemon, tmp_path):
+    prog = tmp_path / "hang"
+    prog.write_text("#!/bin/sh\nsleep 30\n")
+    os.chmod(prog, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    integrations = INTEGRATION_NFT + f"""\
+  - name: hang
+    kind: exec
+    timeout_ms: 1000
+    settings:
+      program: {prog}
+      timeout_ms: 60000
+"""
+    book = """\
+name: hang
+version: 1
+trigger:
+  type: ssh.bruteforce
+automation_level: 3
+steps:
+  - id: hang
+    action: exec.run
+    integration: hang
+"""
+    d = make_daemon(integrations=integrations, playbooks={"h.yaml": book}).start()
+    old = worker_pids(d)["hang"]
+    ex = d.execution_of(d.post_alert(ssh_alert()).json()["id"])
+    assert ex["status"] == "failed"
+    action = ex["actions"][0]
+    assert action["state"] == "failed"
+    assert "timed out" in action["detail"].lower(), action
+    deadline = time.time() + 10
+    while time.time() < deadline and worker_pids(d)["hang"] == old:
+        time.sleep(0.05)
+    assert worker_pids(d)["hang"] != old

@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of the connector registry, the settings tables and checks, the
+ * generic action checks and the IPC messages (over a real socketpair). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn_test.h"
+#include "connectors/connector.h"
+#include "connectors/ipc.h"
+#include "connectors/kind.h"
+#include "core/limits.h"
+#include "util/strutil.h"
+
+static void test_registry_kinds_and_verbs(void **state) {
+        const char *names[] = {"nft", "http", "exec", "notify"};
+        const connector_kind *const *all = connector_kinds();
+        size_t n = 0;
+        while (all[n])
+                n++;
+        assert_int_equal(n, 4);
+        for (size_t i = 0; i < 4; i++) {
+                const connector_kind *k = connector_kind_find(names[i]);
+                assert_non_null(k);
+                assert_string_equal(k->name, names[i]);
+                assert_non_null(k->open);
+                assert_non_null(k->close);
+                assert_non_null(k->check_settings);
+                assert_non_null(k->ops[CONNECTOR_OP_VALIDATE]);
+                assert_non_null(k->ops[CONNECTOR_OP_APPLY]);
+        }
+        assert_null(connector_kind_find("ldap"));
+        assert_null(connector_kind_find(NULL));
+
+        const connector_kind *nft = connector_kind_find("nft");
+        const connector_verb *block = connector_verb_find(nft, "block");
+        assert_non_null(block);
+        assert_true(block->reversible);
+        assert_int_equal(block->target_kinds, 1u << TARGET_IP);
+        assert_non_null(connector_verb_find(nft, "unblock"));
+        assert_null(connector_verb_find(nft, "run"));
+        const connector_verb *run = connector_verb_find(connector_kind_find("exec"), "run");
+        assert_false(run->reversible);
+        assert_true(run->target_kinds & (1u << TARGET_NONE));
+        assert_true(run->target_kinds & (1u << TARGET_ACCOUNT));
+        assert_non_null(connector_verb_find(connector_kind_find("http"), "request"));
+        assert_non_null(connector_verb_find(connector_kind_find("notify"), "send"));
+
+        assert_string_equal(connector_op_name(CONNECTOR_OP_VALIDATE), "validate");
+        assert_string_equal(connector_op_name(CONNECTOR_OP_ROLLBACK), "rollback");
+        assert_string_equal(connector_op_name(_CONNECTOR_OP_MAX), "?");
+}
+
+/* Configuration validates against these tables alone: every entry must be complete. */
+static void test_settings_tables_are_complete(void **state) {
+        for (const connector_kind *const *k = connector_kinds(); *k; k++) {
+                for (const setting_spec *s = (*k)->settings; s->name; s++) {
+                        assert_true(s->type < _SETTING_TYPE_MAX);
+                        assert_true(s->min <= s->max);
+                        assert_non_null(s->help);
+                        assert_true(strlen(s->help) > 10);
+                        assert_ptr_equal(setting_spec_find((*k)->settings, s->name), s);
+                }
+        }
+        const setting_spec *url = setting_spec_find(connector_kind_find("http")->settings, "url");
+        assert_true(url->required);
+        assert_non_null(setting_spec_find(connector_kind_find("notify")->settings, "token_file"));
+        assert_null(setting_spec_find(connector_kind_find("notify")->settings, "headers"));
+        const setting_spec *t = setting_spec_find(connector_kind_find("nft")->settings, "default_timeout_s");
+        assert_int_equal(t->min, 1);
+        assert_int_equal(t->max, 2592000);
+        assert_int_equal(setting_spec_find(connector_kind_find("exec")->settings, "args")->max,
+                         BW_EXEC_MAX_ARGS);
+}
+
+static void test_has_op_follows_settings(void **state) {
+        const connector_kind *exec = connector_kind_find("exec");
+        json_t *without = json_pack("{ss}", "program", "/bin/true");
+        json_t *with = json_pack("{ss ss}", "program", "/bin/true", "verify_program", "/bin/true");
+        assert_false(connector_kind_has_op(exec, without, CONNECTOR_OP_VERIFY));
+        assert_true(connector_kind_has_op(exec, with, CONNECTOR_OP_VERIFY));
+        assert_true(connector_kind_has_op(exec, without, CONNECTOR_OP_APPLY));
+        assert_false(connector_kind_has_op(exec, with, CONNECTOR_OP_ROLLBACK));
+        assert_true(connector_kind_has_op(connector_kind_find("nft"), without, CONNECTOR_OP_ROLLBACK));
+        assert_false(connector_kind_has_op(connector_kind_find("http"), without, CONNECTOR_OP_SNAPSHOT));
+        json_decref(without);
+        json_decref(with);
+}
+
+/* check_settings of kind on JSON text: the return and the field it names. */
+static int check(const char *kind, const char *settings, bw_error *err) {
+        json_t *s = json_loads(settings, 0, NULL);
+        assert_non_null(s);
+        memset(err, 0, sizeof(*err));
+        int r = connector_kind_find(kind)->check_settings(s, err);
+        json_decref(s);
+        return r;
+}
+
+static void test_http_check_settings(void **state) {
+        bw_error err;
+        assert_int_equal(check("http", "{\"url\":\"https://edr.example/api\"}", &err), 0);
+        assert_int_equal(
+                check("http", "{\"url\":\"http://127.0.0.1:8080\",\"allow_http_loopback\":true}", &err), 0);
+        assert_int_equal(check("http", "{\"url\":\"http://[::1]:8080\",\"allow_http_loopback\":true}", &err),
+                         0);
+        /* https only, except loopback when asked for. */
+        assert_int_equal(
+                check("http", "{\"url\":\"http://192.0.2.1/x\",\"allow_http_loopback\":true}", &err),
+                -EINVAL);
+        assert_string_equal(err.field, "url");
+        assert_non_null(strstr(err.message, "https"));
+        assert_int_equal(check("http", "{\"url\":\"http://127.0.0.1:8080\"}", &err), -EINVAL);
+        assert_string_equal(err.field, "url");
+        assert_int_equal(
+                check("http", "{\"url\":\"http://localhost:80\",\"allow_http_loopback\":true}", &err),
+                -EINVAL);
+        assert_int_equal(check("notify", "{\"url\":\"ftp://files.example/\"}", &err), -EINVAL);
+        assert_string_equal(err.field, "url");
+        assert_int_equal(check("http", "{\"url\":\"https://user:pw@edr.example/\"}", &err), -EINVAL);
+        assert_non_null(strstr(err.message, "token_file"));
+        assert_int_equal(check("http", "{\"url\":\"https://edr.example\",\"path\":\"api\"}", &err), -EINVAL);
+        assert_string_equal(err.field, "path");
+        assert_int_equal(check("http", "{\"url\":\"https://edr.example\",\"method\":\"GET\"}", &err),
+                         -EINVAL);
+        assert_string_equal(err.field, "method");
+        assert_int_equal(check("http", "{\"url\":\"https://e.example\",\"token_file\":\"tok\"}", &err),
+                         -EINVAL);
+        assert_string_equal(err.field, "token_file");
+        assert_int_equal(
+                check("http", "{\"url\":\"https://e.example\",\"headers\":[\"X-Tenant: acme\"]}", &err), 0);
+        assert_int_equal(
+                check("http", "{\"url\":\"https://e.example\",\"headers\":[\"X-A: b\\r\\nX-B: c\"]}", &err),
+                -EINVAL);
+        assert_string_equal(err.field, "headers");
+        assert_int_equal(check("http",
+                               "{\"url\":\"https://e.example\",\"headers\":[\"ok: 1\",\"Bad Name: v\"]}",
+                               &err),
+                         -EINVAL);
+        assert_string_equal(err.field, "headers[1]");
+        assert_int_equal(
+                check("http", "{\"url\":\"https://e.example\",\"headers\":[\"content-length: 5\"]}", &err),
+                -EINVAL);
+        assert_string_equal(err.field, "headers[0]");
+        assert_int_equal(check("http",
+                               "{\"url\":\"https://e.example\",\"token_file\":\"/t\","
+                               "\"headers\":[\"Authorization: Basic x\"]}",
+                               &err),
+                         -EINVAL);
+        assert_string_equal(err.field, "headers[0]");
+        assert_int_equal(check("http", "{\"url\":\"https://e.example\",\"timeout_ms\":0}", &err), -EINVAL);
+        assert_string_equal(err.field, "timeout_ms");
+        assert_int_equal(check("notify", "{\"url\":\"https://e.example\",\"method\":\"PUT\"}", &err),
+                         -EINVAL);
+        assert_string_equal(err.field, "method");
+        assert_string_equal(err.code, "unknown_key");
+        assert_int_equal(check("notify", "{}", &err), -EINVAL);
+        assert_string_equal(err.field, "url");
+}
+
+static void test_nft_and_exec_check_settings(void **state) {
+        bw_error err;
+        assert_int_equal(check("nft", "{}", &err), 0);
+        assert_int_equal(
+                check("nft", "{\"family\":\"ip6\",\"table\":\"fw\",\"default_timeout_s\":60}", &err), 0);
+        assert_int_equal(check("nft", "{\"family\":\"arp\"}", &err), -EINVAL);
+        assert_string_equal(err.field, "family");
+        assert_int_equal(check("nft", "{\"table\":\"9lives\"}", &err), -EINVAL);
+        assert_string_equal(err.field, "table");
+        assert_int_equal(check("nft", "{\"table\":\"a;flush ruleset\"}", &err), -EINVAL);
+        assert_string_equal(err.field, "table");
+        assert_int_equal(check("nft", "{\"set_v4\":\"same\",\"set_v6\":\"same\"}", &err), -EINVAL);
+        assert_string_equal(err.field, "set_v6");
+        assert_int_equal(check("nft", "{\"default_timeout_s\":2592001}", &err), -EINVAL);
+        assert_string_equal(err.field, "default_timeout_s");
+        assert_int_equal(check("nft", "{\"create\":\"yes\"}", &err), -EINVAL);
+        assert_string_equal(err.field, "create");
+
+        assert_int_equal(check("exec", "{\"program\":\"/usr/local/bin/disable\",\"args\":[\"--x\"]}", &err),
+                         0);
+        assert_int_equal(check("exec", "{\"program\":\"bin/disable\"}", &err), -EINVAL);
+        assert_string_equal(err.field, "program");
+        assert_int_equal(check("exec", "{\"program\":\"/bin/true\",\"verify_program\":\"check\"}", &err),
+                         -EINVAL);
+        assert_string_equal(err.field, "verify_program");
+        assert_int_equal(check("exec", "{\"args\":[]}", &err), -EINVAL);
+        assert_string_equal(err.field, "program");
+        assert_string_equal(err.code, "missing");
+}
+
+static void test_action_checks_name_the_field(void **state) {
+        const connector_kind *exec = connector_kind_find("exec");
+        const connector_kind *nft = connector_kind_find("nft");
+        connector_result r = {0};
+        const char *ok_targets[] = {"alice", NULL};
+        test_action *t =
+                test_action_new("run", TARGET_ACCOUNT, ok_targets, "{\"reason\":\"x\",\"n\":3,\"b\":true}");
+        assert_int_equal(kind_check_action(exec, &t->a, &r), 0);
+        assert_int_equal(kind_check_action(nft, &t->a, &r), -EINVAL);
+        assert_non_null(strstr(r.detail, "verb"));
+        t->a.verb = "block";
+        assert_int_equal(kind_check_action(nft, &t->a, &r), -EINVAL);
+        assert_non_null(strstr(r.detail, "target_kind"));
+        test_action_free(t);
+
+        t = test_action_new("block", TARGET_IP, NULL, NULL);
+        assert_int_equal(kind_check_action(nft, &t->a, &r), -EINVAL);
+        assert_non_null(strstr(r.detail, "at least one target"));
+        test_action_free(t);
+
+        t = test_action_new("run", TARGET_NONE, NULL, "{\"nested\":{\"a\":1}}");
+        assert_int_equal(kind_check_action(exec, &t->a, &r), -EINVAL);
+        assert_non_null(strstr(r.detail, "params.nested"));
+        test_action_free(t);
+
+        const char *ctl[] = {"ok", "bad\nline", NULL};
+        t = test_action_new("run", TARGET_STRING, ctl, NULL);
+        assert_int_equal(kind_check_action(exec, &t->a, &r), -EINVAL);
+        assert_non_null(strstr(r.detail, "targets[1]"));
+        t->a.n_targets = 1;
+        t->a.idempotency_key = "ABC";
+        assert_int_equal(kind_check_action(exec, &t->a, &r), -EINVAL);
+        assert_non_null(strstr(r.detail, "idempotency_key"));
+        t->a.n_targets = 2;
+        test_action_free(t);
+
+        /* VALIDATE turns a rejection into ok = false, never an error. */
+        assert_int_equal(kind_validated(-EINVAL, &r), 0);
+        assert_int_equal(kind_validated(-ENOMEM, &r), -ENOMEM);
+        assert_int_equal(kind_validated(0, &r), 0);
+        assert_true(r.ok);
+}
+
+static void test_action_json_shape(void **state) {
+        const char *targets[] = {"ws-1", "ws-2", NULL};
+        test_action *t = test_action_new("request", TARGET_HOST, targets, "{\"reason\":\"malware\"}");
+        json_t *j = kind_action_json(&t->a, "bulwark.action");
+        assert_non_null(j);
+        assert_string_equal(json_object_iter_key(json_object_iter(j)), "event");
+        assert_int_equal(json_integer_value(json_object_get(j, "action_id")), 42);
+        assert_string_equal(json_string_value(json_object_get(j, "idempotency_key")), TEST_KEY);
+        assert_string_equal(json_string_value(json_object_get(j, "verb")), "request");
+        assert_string_equal(json_string_value(json_object_get(j, "target_kind")), "host");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(j, "targets"), 1)), "ws-2");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(j, "params"), "reason")),
+                            "malware");
+        json_decref(j);
+        j = kind_action_json(&t->a, NULL);
+        assert_null(json_object_get(j, "event"));
+        assert_int_equal(json_object_size(j), 6);
+        json_decref(j);
+        test_action_free(t);
+}
+
+static void test_utf8_scrub(void **state) {
+        char s[] = "ok \xc3\xa9 \xff bad \xe2\x82 end\xf0";
+        size_t len = sizeof(s) - 1;
+        s[2] = '\0';
+        kind_utf8_scrub(s, len);
+        assert_memory_equal(s, "ok?\xc3\xa9 ? bad ?? end?", len);
+}
+
+static void pair(int sv[2]) {
+        assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+        int sz = (int)BW_IPC_MSG_MAX;
+        assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)), 0);
+        assert_int_equal(setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)), 0);
+}
+
+static void test_ipc_round_trip(void **state) {
+        int sv[2];
+        pair(sv);
+        json_t *settings = json_pack("{ss}", "url", "https://e.example");
+        json_t *init = ipc_init_pack("edr", "http", settings);
+        assert_int_equal(ipc_send(sv[0], IPC_INIT, 0, init), 0);
+        ipc_msg_type type;
+        uint32_t seq;
+        json_t *body;
+        assert_int_equal(ipc_recv(sv[1], &type, &seq, &body), 0);
+        assert_int_equal(type, IPC_INIT);
+        const char *name, *kind;
+        const json_t *got;
+        assert_int_equal(ipc_init_unpack(body, &name, &kind, &got), 0);
+        assert_string_equal(name, "edr");
+        assert_string_equal(kind, "http");
+        assert_true(json_equal((json_t *)got, settings));
+        json_decref(body);
+        json_decref(init);
+        json_decref(settings);
+
+        /* A request of about 200 KiB (many targets) crosses in one packet. */
+        size_t n = 2000;
+        char **targets = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++) {
+                targets[i] = malloc(101);
+                memset(targets[i], 'a' + (int)(i % 26), 100);
+                targets[i][100] = '\0';
+        }
+        test_action *t = test_action_new("run", TARGET_STRING, (const char *const *)targets, "{\"k\":1}");
+        json_t *snap = json_pack("{s{s{sb}}}", "elements", "x", "present", 1);
+        t->a.snapshot = snap;
+        json_t *req;
+        assert_int_equal(ipc_request_pack(CONNECTOR_OP_ROLLBACK, &t->a, &req), 0);
+        assert_int_equal(ipc_send(sv[0], IPC_REQUEST, 7, req), 0);
+        json_decref(req);
+        assert_int_equal(ipc_recv(sv[1], &type, &seq, &body), 0);
+        assert_int_equal(type, IPC_REQUEST);
+        assert_int_equal(seq, 7);
+        ipc_request r;
+        assert_int_equal(ipc_request_unpack(body, &r), 0);
+        json_decref(body);
+        assert_int_equal(r.op, CONNECTOR_OP_ROLLBACK);
+        assert_int_equal(r.action.action_id, 42);
+        assert_string_equal(r.action.verb, "run");
+        assert_int_equal(r.action.kind, TARGET_STRING);
+        assert_int_equal(r.action.n_targets, n);
+        assert_string_equal(r.action.targets[1999], targets[1999]);
+        assert_string_equal(r.action.idempotency_key, TEST_KEY);
+        assert_true(json_equal((json_t *)r.action.snapshot, snap));
+        assert_int_equal(json_integer_value(json_object_get(r.action.params, "k")), 1);
+        ipc_request_clear(&r);
+        json_decref(snap);
+        test_action_free(t);
+        for (size_t i = 0; i < n; i++)
+                free(targets[i]);
+        free(targets);
+
+        connector_result res = {.ok = true, .data = json_pack("{si}", "added", 3)};
+        str_copy(res.detail, sizeof(res.detail), "done");
+        json_t *reply = ipc_reply_pack(0, &res);
+        assert_int_equal(ipc_send(sv[1], IPC_REPLY, 7, reply), 0);
+        json_decref(reply);
+        connector_result_clear(&res);
+        assert_int_equal(ipc_recv(sv[0], &type, &seq, &body), 0);
+        int rc = -1;
+        assert_int_equal(ipc_reply_unpack(body, &rc, &res), 0);
+        json_decref(body);
+        assert_int_equal(rc, 0);
+        assert_true(res.ok);
+        assert_string_equal(res.detail, "done");
+        assert_int_equal(json_integer_value(json_object_get(res.data, "added")), 3);
+        connector_result_clear(&res);
+
+        bw_error err = {0}, got_err;
+        bw_error_set(&err, "untrusted", "program", "writable by others");
+        json_t *e = ipc_init_error_pack(-EPERM, &err);
+        assert_int_equal(ipc_init_error_unpack(e, &rc, &got_err), 0);
+        assert_int_equal(rc, -EPERM);
+        assert_string_equal(got_err.field, "program");
+        assert_string_equal(got_err.message, "writable by others");
+        json_decref(e);
+        close(sv[0]);
+        close(sv[1]);
+}
+
+static void test_ipc_rejects_malformed(void **state) {
+        int sv[2];
+        pair(sv);
+        ipc_msg_type type;
+        uint32_t seq;
+        json_t *body = NULL;
+
+        /* Bad magic, bad type, a length that disagrees with the packet, not an object. */
+        ipc_header h = {.magic = 0xdeadbeef, .type = IPC_REPLY, .seq = 1, .length = 2};
+        char pkt[sizeof(h) + 2];
+        memcpy(pkt, &h, sizeof(h));
+        memcpy(pkt + sizeof(h), "{}", 2);
+        assert_int_equal(send(sv[1], pkt, sizeof(pkt), 0), (ssize_t)sizeof(pkt));
+        assert_int_equal(ipc_recv(sv[0], &type, &seq, &body), -EBADMSG);
+        h = (ipc_header){.magic = IPC_MAGIC, .type = _IPC_MSG_TYPE_MAX, .seq = 1, .length = 2};
+        memcpy(pkt, &h, sizeof(h));
+        assert_int_equal(send(sv[1], pkt, sizeof(pkt), 0), (ssize_t)sizeof(pkt));
+        assert_int_equal(ipc_recv(sv[0], &type, &seq, &body), -EBADMSG);
+        h = (ipc_header){.magic = IPC_MAGIC, .type = IPC_REPLY, .seq = 1, .length = 9};
+        memcpy(pkt, &h, sizeof(h));
+        assert_int_equal(send(sv[1], pkt, sizeof(pkt), 0), (ssize_t)sizeof(pkt));
+        assert_int_equal(ipc_recv(sv[0], &type, &seq, &body), -EBADMSG);
+        h.length = 2;
+        memcpy(pkt, &h, sizeof(h));
+        memcpy(pkt + sizeof(h), "[]", 2);
+        assert_int_equal(send(sv[1], pkt, sizeof(pkt), 0), (ssize_t)sizeof(pkt));
+        assert_int_equal(ipc_recv(sv[0], &type, &seq, &body), -EBADMSG);
+        assert_int_equal(send(sv[1], pkt, 3, 0), 3);
+        assert_int_equal(ipc_recv(sv[0], &type, &seq, &body), -EBADMSG);
+
+        /* A packet over BW_IPC_MSG_MAX is refused whole, not truncated into use. */
+        size_t big = BW_IPC_MSG_MAX + 100;
+        char *b = calloc(1, big);
+        h = (ipc_header){
+                .magic = IPC_MAGIC, .type = IPC_REPLY, .seq = 1, .length = (uint32_t)(big - sizeof(h))};
+        memcpy(b, &h, sizeof(h));
+        assert_int_equal(send(sv[1], b, big, 0), (ssize_t)big);
+        assert_int_equal(ipc_recv(sv[0], &type, &seq, &body), -EMSGSIZE);
+        free(b);
+
+        /* The sender refuses to build one. */
+        json_t *huge = json_object();
+        char *s = malloc(BW_IPC_MSG_MAX);
+        memset(s, 'x', BW_IPC_MSG_MAX - 1);
+        s[BW_IPC_MSG_MAX - 1] = '\0';
+        json_object_set_new(huge, "detail", json_string(s));
+        free(s);
+        assert_int_equal(ipc_send(sv[1], IPC_REPLY, 1, huge), -EMSGSIZE);
+        json_decref(huge);
+
+        /* Strict shapes: an unknown key, a positive rc, a missing field. */
+        json_t *extra = json_pack("{si sb ss si}", "rc", 0, "ok", 1, "detail", "", "extra", 1);
+        connector_result res;
+        int rc;
+        assert_int_equal(ipc_reply_unpack(extra, &rc, &res), -EBADMSG);
+        json_decref(extra);
+        json_t *positive = json_pack("{si sb ss}", "rc", 5, "ok", 1, "detail", "");
+        assert_int_equal(ipc_reply_unpack(positive, &rc, &res), -EBADMSG);
+        json_decref(positive);
+        json_t *missing = json_pack("{s{}}", "action");
+        ipc_request r;
+        assert_int_equal(ipc_request_unpack(missing, &r), -EBADMSG);
+        json_decref(missing);
+        json_t *bad_op =
+                json_pack("{ss s{sI ss ss s[] s{} ss}}", "op", "explode", "action", "id", (json_int_t)1,
+                          "verb", "run", "kind", "none", "targets", "params", "idempotency_key", TEST_KEY);
+        assert_int_equal(ipc_request_unpack(bad_op, &r), -EBADMSG);
+        json_decref(bad_op);
+
+        /* The packer refuses an action that breaks the contract. */
+        test_action *t = test_action_new("run", TARGET_NONE, NULL, NULL);
+        t->a.params = NULL;
+        json_t *req = NULL;
+        assert_int_equal(ipc_request_pack(CONNECTOR_OP_APPLY, &t->a, &req), -EINVAL);
+        t->a.params = t->params;
+        t->a.kind = _TARGET_KIND_MAX;
+        assert_int_equal(ipc_request_pack(CONNECTOR_OP_APPLY, &t->a, &req), -EINVAL);
+        assert_null(req);
+        test_action_free(t);
+
+        close(sv[1]);
+        assert_int_equal(ipc_recv(sv[0], &type, &seq, &body), -ECONNRESET);
+        close(sv[0]);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_registry_kinds_and_verbs),
+                cmocka_unit_test(test_settings_tables_are_complete),
+                cmocka_unit_test(test_has_op_follows_settings),
+                cmocka_unit_test(test_http_check_settings),
+                cmocka_unit_test(test_nft_and_exec_check_settings),
+                cmocka_unit_test(test_action_checks_name_the_field),
+                cmocka_unit_test(test_action_json_shape),
+                cmocka_unit_test(test_utf8_scrub),
+                cmocka_unit_test(test_ipc_round_trip),
+                cmocka_unit_test(test_ipc_rejects_malformed),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of the connector pool with real worker processes (the test worker
+ * executable runs connector_worker_main): calls reach the worker, a killed or
+ * hung worker is replaced, a malformed reply is fatal to its worker, restarts
+ * are rate-limited, and each worker's memory holds only its own settings. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conn_test.h"
+#include "connectors/pool.h"
+#include "core/limits.h"
+#include "util/strutil.h"
+
+static const char *worker_exe;
+static const char *bad_worker_exe;
+static char *dir;
+
+static int setup(void **state) {
+        dir = test_tmpdir();
+        return 0;
+}
+
+static int teardown(void **state) {
+        test_tmpdir_remove(dir);
+        return 0;
+}
+
+static integration_config integration(const char *name, const char *kind, const char *settings) {
+        integration_config c = {.timeout_ms = 5000};
+        str_copy(c.name, sizeof(c.name), name);
+        str_copy(c.kind, sizeof(c.kind), kind);
+        c.settings = json_loads(settings, 0, NULL);
+        assert_non_null(c.settings);
+        return c;
+}
+
+static void integrations_free(integration_config *c, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                json_decref(c[i].settings);
+}
+
+/* A /bin/sh script in the test directory (DIR is set for its body). */
+static char *script(const char *name, const char *body) {
+        char text[4096];
+        snprintf(text, sizeof(text), "#!/bin/sh\nDIR='%s'\n%s", dir, body);
+        return test_write_file(dir, name, text, 0755);
+}
+
+static json_t *status_of(connector_pool *p, const char *name) {
+        json_t *all = connector_pool_status(p);
+        json_t *one = json_incref(json_object_get(all, name));
+        json_decref(all);
+        assert_non_null(one);
+        return one;
+}
+
+static pid_t pid_of(connector_pool *p, const char *name) {
+        json_t *s = status_of(p, name);
+        pid_t pid = (pid_t)json_integer_value(json_object_get(s, "pid"));
+        json_decref(s);
+        return pid;
+}
+
+static int restarts_of(connector_pool *p, const char *name) {
+        json_t *s = status_of(p, name);
+        int n = (int)json_integer_value(json_object_get(s, "restarts"));
+        json_decref(s);
+        return n;
+}
+
+static int call(connector_pool *p, const char *name, connector_op op, const char *verb, target_kind kind,
+                const char *const *targets, unsigned timeout_ms, connector_result *res) {
+        test_action *t = test_action_new(verb, kind, targets, NULL);
+        *res = (connector_result){0};
+        int r = connector_pool_call(p, name, op, &t->a, timeout_ms, res);
+        test_action_free(t);
+        return r;
+}
+
+static char *exec_settings(const char *program) {
+        char *s = NULL;
+        if (asprintf(&s, "{\"program\":\"%s\"}", program) < 0)
+                abort();
+        return s;
+}
+
+/* PPid from /proc/pid/status. */
+static pid_t parent_of(pid_t pid) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        char *status = test_read_file(path);
+        assert_non_null(status);
+        char *p = strstr(status, "\nPPid:");
+        assert_non_null(p);
+        pid_t ppid = (pid_t)test_number(p + 6 + strspn(p + 6, " \t"));
+        free(status);
+        return ppid;
+}
+
+static void test_pool_runs_calls_in_worker_processes(void **state) {
+        char *prog = script("echo", "echo \"ran $*\"\n");
+        char *settings = exec_settings(prog);
+        integration_config ints[2] = {
+                integration("fw", "nft", "{\"table\":\"pool\"}"),
+                integration("runner", "exec", settings),
+        };
+        connector_pool *p = NULL;
+        assert_int_equal(connector_pool_start(ints, 2, worker_exe, &p), 0);
+        integrations_free(ints, 2);
+        assert_true(connector_pool_all_up(p));
+
+        pid_t fw = pid_of(p, "fw"), runner = pid_of(p, "runner");
+        assert_true(fw > 0 && runner > 0 && fw != runner && fw != getpid());
+        assert_int_equal(parent_of(fw), getpid());
+        char path[64], cmdline[4096];
+        snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)fw);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = read(fd, cmdline, sizeof(cmdline) - 1);
+        close(fd);
+        assert_true(n > 0);
+        cmdline[n] = '\0';
+        assert_string_equal(cmdline, worker_exe);
+        assert_string_equal(cmdline + strlen(cmdline) + 1, "--connector-worker");
+        json_t *st = status_of(p, "fw");
+        assert_string_equal(json_string_value(json_object_get(st, "kind")), "nft");
+        assert_true(json_is_true(json_object_get(st, "up")));
+        assert_int_equal(json_integer_value(json_object_get(st, "restarts")), 0);
+        json_decref(st);
+
+        connector_result res;
+        const char *ip[] = {"192.0.2.1", NULL};
+        assert_int_equal(call(p, "fw", CONNECTOR_OP_APPLY, "block", TARGET_IP, ip, 5000, &res), 0);
+        assert_true(res.ok);
+        connector_result_clear(&res);
+        json_t *set = test_nft_elements("inet", "pool", "blocklist_v4");
+        assert_non_null(json_object_get(set, "192.0.2.1"));
+        json_decref(set);
+        assert_int_equal(call(p, "fw", CONNECTOR_OP_SNAPSHOT, "block", TARGET_IP, ip, 5000, &res), 0);
+        assert_true(json_is_true(json_object_get(
+                json_object_get(json_object_get(res.data, "elements"), "192.0.2.1"), "present")));
+        connector_result_clear(&res);
+        const char *bad_ip[] = {"192.0.2.999", NULL};
+        assert_int_equal(call(p, "fw", CONNECTOR_OP_VALIDATE, "block", TARGET_IP, bad_ip, 5000, &res), 0);
+        assert_false(res.ok);
+        assert_non_null(strstr(res.detail, "targets[0]"));
+        connector_result_clear(&res);
+
+        const char *users[] = {"alice", NULL};
+        assert_int_equal(call(p, "runner", CONNECTOR_OP_APPLY, "run", TARGET_ACCOUNT, users, 5000, &res), 0);
+        assert_true(res.ok);
+        assert_string_equal(json_string_value(json_object_get(res.data, "output")), "ran alice\n");
+        connector_result_clear(&res);
+        /* Errors of the kind cross the boundary as errors. */
+        const char *opt[] = {"-x", NULL};
+        assert_int_equal(call(p, "runner", CONNECTOR_OP_APPLY, "run", TARGET_ACCOUNT, opt, 5000, &res),
+                         -EINVAL);
+        assert_int_equal(call(p, "nobody", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
+                         -ENOENT);
+        assert_int_equal(call(p, "runner", CONNECTOR_OP_SNAPSHOT, "run", TARGET_NONE, NULL, 5000, &res),
+                         -EOPNOTSUPP);
+        assert_int_equal(call(p, "runner", CONNECTOR_OP_VERIFY, "run", TARGET_NONE, NULL, 5000, &res),
+                         -EOPNOTSUPP);
+        assert_int_equal(call(p, "runner", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 0, &res), -EINVAL);
+
+        /* An action too large for one message is refused; the worker is unharmed. */
+        size_t count = 2000;
+        char **big = calloc(count + 1, sizeof(char *));
+        for (size_t i = 0; i < count; i++) {
+                big[i] = malloc(201);
+                memset(big[i], 'b', 200);
+                big[i][200] = '\0';
+        }
+        assert_int_equal(call(p, "runner", CONNECTOR_OP_APPLY, "run", TARGET_STRING,
+                              (const char *const *)big, 5000, &res),
+                         -EMSGSIZE);
+        for (size_t i = 0; i < count; i++)
+                free(big[i]);
+        free(big);
+        assert_int_equal(pid_of(p, "runner"), runner);
+        assert_int_equal(restarts_of(p, "runner"), 0);
+
+        connector_pool_stop(p);
+        /* Stopped workers are reaped: not even a zombie is left. */
+        assert_int_equal(kill(fw, 0), -1);
+        assert_int_equal(errno, ESRCH);
+        assert_int_equal(kill(runner, 0), -1);
+        free(settings);
+        free(prog);
+}
+
+static void test_pool_restarts_a_killed_worker(void **state) {
+        char *prog = script("ok", "exit 0\n");
+        char *settings = exec_settings(prog);
+        integration_config c = integration("runner", "exec", settings);
+        connector_pool *p = NULL;
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        integrations_free(&c, 1);
+        pid_t old = pid_of(p, "runner");
+        assert_int_equal(kill(old, SIGKILL), 0);
+        assert_true(test_wait_exit(old));
+        connector_result res;
+        assert_int_equal(call(p, "runner", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res), 0);
+        assert_true(res.ok);
+        connector_result_clear(&res);
+        pid_t now = pid_of(p, "runner");
+        assert_true(now > 0 && now != old);
+        assert_int_equal(restarts_of(p, "runner"), 1);
+        assert_true(connector_pool_all_up(p));
+        connector_pool_stop(p);
+        free(settings);
+        free(prog);
+}
+
+static void test_pool_times_out_a_hung_worker(void **state) {
+        char *prog = script("maybe-slow",
+                            "if [ \"$1\" = slow ]; then echo $$ > \"$DIR/sleeper\"; exec sleep 60; fi\n"
+                            "echo fast\n");
+        char settings[1024];
+        snprintf(settings, sizeof(settings), "{\"program\":\"%s\",\"timeout_ms\":60000}", prog);
+        integration_config c = integration("slow", "exec", settings);
+        connector_pool *p = NULL;
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        integrations_free(&c, 1);
+        pid_t old = pid_of(p, "slow");
+        connector_result res;
+        const char *slow[] = {"slow", NULL}, *fast[] = {"fast", NULL};
+        assert_int_equal(call(p, "slow", CONNECTOR_OP_APPLY, "run", TARGET_STRING, slow, 1000, &res),
+                         -ETIMEDOUT);
+        pid_t now = pid_of(p, "slow");
+        assert_true(now > 0 && now != old);
+        assert_int_equal(restarts_of(p, "slow"), 1);
+        assert_true(connector_pool_all_up(p));
+        /* The program the killed worker was running died with it. */
+        char path[512];
+        snprintf(path, sizeof(path), "%s/sleeper", dir);
+        char *sleeper = test_read_file(path);
+        assert_non_null(sleeper);
+        assert_true(test_number(sleeper) > 1);
+        assert_true(test_wait_exit((pid_t)test_number(sleeper)));
+        free(sleeper);
+        assert_int_equal(call(p, "slow", CONNECTOR_OP_APPLY, "run", TARGET_STRING, fast, 5000, &res), 0);
+        assert_true(res.ok);
+        assert_string_equal(json_string_value(json_object_get(res.data, "output")), "fast\n");
+        connector_result_clear(&res);
+        connector_pool_stop(p);
+        free(prog);
+}
+
+/* True if needle occurs in any readable mapping of pid (regions above 64 MiB,
+ * such as sanitizer shadow memory, are skipped: settings are never there). */
+static bool memory_contains(pid_t pid, const char *needle) {
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+        FILE *maps = fopen(path, "re");
+        snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+        int mem = open(path, O_RDONLY | O_CLOEXEC);
+        assert_non_null(maps);
+        assert_true(mem >= 0);
+        size_t nlen = strlen(needle), chunk = 1u << 20;
+        char *b = malloc(chunk + nlen);
+        bool found = false;
+        char line[512];
+        while (!found && fgets(line, sizeof(line), maps)) {
+                unsigned long start, end;
+                char perms[5];
+                if (sscanf(line, "%lx-%lx %4s", &start, &end, perms) != 3 || perms[0] != 'r' ||
+                    end - start > (64ul << 20) || strstr(line, "[vvar]") || strstr(line, "[vsyscall]"))
+                        continue;
+                for (unsigned long off = start; !found && off < end; off += chunk) {
+                        size_t want = end - off < chunk + nlen ? end - off : chunk + nlen;
+                        ssize_t n = pread(mem, b, want, (off_t)off);
+                        if (n <= 0)
+                                break;
+                        found = memmem(b, (size_t)n, needle, nlen) != NULL;
+                }
+        }
+        free(b);
+        close(mem);
+        fclose(maps);
+        return found;
+}
+
+static void test_pool_worker_holds_only_its_own_settings(void **state) {
+        char *prog = script("ok", "exit 0\n");
+        char marker_a[64], marker_b[64], sa[1024], sb[1024];
+        /* Built at run time so the markers are in no binary image. */
+        snprintf(marker_a, sizeof(marker_a), "bw-secret-A-%d-%lx", (int)getpid(), (unsigned long)random());
+        snprintf(marker_b, sizeof(marker_b), "bw-secret-B-%d-%lx", (int)getpid(), (unsigned long)random());
+        snprintf(sa, sizeof(sa), "{\"program\":\"%s\",\"args\":[\"--token=%s\"]}", prog, marker_a);
+        snprintf(sb, sizeof(sb), "{\"program\":\"%s\",\"args\":[\"--token=%s\"]}", prog, marker_b);
+        integration_config ints[2] = {integration("alpha", "exec", sa), integration("beta", "exec", sb)};
+        connector_pool *p = NULL;
+        assert_int_equal(connector_pool_start(ints, 2, worker_exe, &p), 0);
+        integrations_free(ints, 2);
+        pid_t a = pid_of(p, "alpha"), b = pid_of(p, "beta");
+        assert_true(memory_contains(a, marker_a));
+        assert_true(memory_contains(b, marker_b));
+        assert_false(memory_contains(b, marker_a));
+        assert_false(memory_contains(a, marker_b));
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/environ", (int)b);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        char env[4096];
+        ssize_t n = read(fd, env, sizeof(env));
+        close(fd);
+        assert_true(n > 0);
+        assert_null(memmem(env, (size_t)n, marker_a, strlen(marker_a)));
+        assert_non_null(memmem(env, (size_t)n, "PATH=", 5));
+        assert_null(memmem(env, (size_t)n, "HOME=", 5));
+        connector_pool_stop(p);
+        free(prog);
+}
+
+static void test_pool_malformed_reply_is_fatal_to_the_worker(void **state) {
+        const char *faults[] = {"bad-magic", "bad-seq", "bad-shape", "bad-rc"};
+        integration_config ints[4];
+        for (size_t i = 0; i < 4; i++)
+                ints[i] = integration(faults[i], "nft", "{}");
+        connector_pool *p = NULL;
+        assert_int_equal(connector_pool_start(ints, 4, bad_worker_exe, &p), 0);
+        integrations_free(ints, 4);
+        for (size_t i = 0; i < 4; i++) {
+                pid_t old = pid_of(p, faults[i]);
+                connector_result res;
+                const char *ip[] = {"192.0.2.1", NULL};
+                assert_int_equal(
+                        call(p, faults[i], CONNECTOR_OP_VALIDATE, "block", TARGET_IP, ip, 5000, &res),
+                        -EBADMSG);
+                assert_int_not_equal(pid_of(p, faults[i]), old);
+                assert_int_equal(restarts_of(p, faults[i]), 1);
+                assert_false(kill(old, 0) == 0);
+        }
+        connector_pool_stop(p);
+}
+
+static void test_pool_restart_budget(void **state) {
+        char *prog = script("ok", "exit 0\n");
+        char *settings = exec_settings(prog);
+        integration_config c = integration("flaky", "exec", settings);
+        connector_pool *p = NULL;
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        integrations_free(&c, 1);
+        connector_result res;
+        for (unsigned i = 0; i < BW_WORKER_RESTARTS_PER_MIN; i++) {
+                pid_t pid = pid_of(p, "flaky");
+                assert_int_equal(kill(pid, SIGKILL), 0);
+                assert_true(test_wait_exit(pid));
+                assert_int_equal(call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
+                                 0);
+                connector_result_clear(&res);
+        }
+        assert_int_equal(restarts_of(p, "flaky"), BW_WORKER_RESTARTS_PER_MIN);
+        pid_t pid = pid_of(p, "flaky");
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        assert_true(test_wait_exit(pid));
+        /* One crash too many within a minute: the integration stays down. */
+        assert_int_equal(call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
+                         -EHOSTDOWN);
+        assert_int_equal(call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
+                         -EHOSTDOWN);
+        assert_false(connector_pool_all_up(p));
+        json_t *st = status_of(p, "flaky");
+        assert_true(json_is_false(json_object_get(st, "up")));
+        assert_int_equal(json_integer_value(json_object_get(st, "pid")), 0);
+        json_decref(st);
+        assert_int_equal(restarts_of(p, "flaky"), BW_WORKER_RESTARTS_PER_MIN);
+        connector_pool_stop(p);
+        free(settings);
+        free(prog);
+}
+
+static void test_pool_start_refuses_bad_integrations(void **state) {
+        char *loose = test_write_file(dir, "loose", "#!/bin/sh\nexit 0\n", 0777);
+        char *settings = exec_settings(loose);
+        connector_pool *p = NULL;
+        /* The worker's open fails: start fails with its error, nothing is left running. */
+        integration_config c = integration("runner", "exec", settings);
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), -EPERM);
+        assert_null(p);
+        integrations_free(&c, 1);
+        c = integration("x", "ldap", "{}");
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), -EINVAL);
+        integrations_free(&c, 1);
+        integration_config two[2] = {integration("same", "nft", "{}"), integration("same", "nft", "{}")};
+        assert_int_equal(connector_pool_start(two, 2, worker_exe, &p), -EINVAL);
+        integrations_free(two, 2);
+        assert_null(p);
+        connector_pool_stop(NULL);
+        assert_int_equal(connector_pool_start(NULL, 0, worker_exe, &p), 0);
+        assert_true(connector_pool_all_up(p));
+        connector_pool_stop(p);
+        free(settings);
+        free(loose);
+}
+
+/* Output that grows sixfold when escaped into JSON no longer fits one message:
+ * the call fails, the worker stays. */
+static void test_pool_oversized_reply_is_an_error(void **state) {
+        char *prog = script("ctl", "head -c 65536 /dev/zero | tr '\\0' '\\001'\n");
+        char *settings = exec_settings(prog);
+        integration_config c = integration("runner", "exec", settings);
+        connector_pool *p = NULL;
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        integrations_free(&c, 1);
+        pid_t pid = pid_of(p, "runner");
+        connector_result res;
+        assert_int_equal(call(p, "runner", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res), -EMSGSIZE);
+        assert_int_equal(pid_of(p, "runner"), pid);
+        assert_int_equal(restarts_of(p, "runner"), 0);
+        connector_pool_stop(p);
+        free(settings);
+        free(prog);
+}
+
+typedef struct caller {
+        connector_pool *p;
+        int failures;
+} caller;
+
+static void *caller_main(void *arg) {
+        caller *c = arg;
+        for (int i = 0; i < 20; i++) {
+                char target[32];
+                snprintf(target, sizeof(target), "t%lx-%d", (unsigned long)pthread_self() & 0xffff, i);
+                const char *targets[] = {target, NULL};
+                test_action *t = test_action_new("run", TARGET_STRING, targets, NULL);
+                connector_result res = {0};
+                int r = connector_pool_call(c->p, "runner", CONNECTOR_OP_APPLY, &t->a, 5000, &res);
+                char want[64];
+                snprintf(want, sizeof(want), "%s\n", target);
+                if (r != 0 || !res.ok ||
+                    strcmp(json_string_value(json_object_get(res.data, "output")), want) != 0)
+                        c->failures++;
+                connector_result_clear(&res);
+                test_action_free(t);
+        }
+        return NULL;
+}
+
+/* Calls from several threads to one integration are serialised, and each
+ * caller gets its own reply. */
+static void test_pool_concurrent_calls(void **state) {
+        char *prog = script("echo1", "echo \"$1\"\n");
+        char *settings = exec_settings(prog);
+        integration_config c = integration("runner", "exec", settings);
+        connector_pool *p = NULL;
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        integrations_free(&c, 1);
+        pthread_t threads[4];
+        caller callers[4];
+        for (int i = 0; i < 4; i++) {
+                callers[i] = (caller){.p = p};
+                assert_int_equal(pthread_create(&threads[i], NULL, caller_main, &callers[i]), 0);
+        }
+        for (int i = 0; i < 4; i++) {
+                pthread_join(threads[i], NULL);
+                assert_int_equal(callers[i].failures, 0);
+        }
+        assert_int_equal(restarts_of(p, "runner"), 0);
+        connector_pool_stop(p);
+        free(settings);
+        free(prog);
+}
+
+int main(void) {
+        worker_exe = getenv("BW_TEST_WORKER");
+        bad_worker_exe = getenv("BW_TEST_BAD_WORKER");
+        if (!worker_exe || !bad_worker_exe) {
+                fprintf(stderr, "BW_TEST_WORKER and BW_TEST_BAD_WORKER must name the test workers\n");
+                return 1;
+        }
+        int r = test_enter_netns();
+        if (r < 0) {
+                fprintf(stderr, "cannot create a network namespace: %s\n", strerror(-r));
+                return 1;
+        }
+        srandom((unsigned)getpid());
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_pool_runs_calls_in_worker_processes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_restarts_a_killed_worker, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_times_out_a_hung_worker, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_worker_holds_only_its_own_settings, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_pool_malformed_reply_is_fatal_to_the_worker, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_pool_restart_budget, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_start_refuses_bad_integrations, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_oversized_reply_is_an_error, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_concurrent_calls, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of core/ (alerts, templates, playbooks): runs every group. */
+#include "core_tests.h"
+
+int main(void) {
+        int failed = 0;
+        failed += alert_tests();
+        failed += template_tests();
+        failed += playbook_tests();
+        return failed == 0 ? 0 : 1;
+}

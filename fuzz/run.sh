@@ -23,7 +23,14 @@ esac
 here=$(cd "$(dirname "$0")" && pwd)
 run_root=$here/corpus-run
 
-ninja -C "$builddir" >/dev/null
+# Only the harnesses (and what they link): the rest of the tree is not needed.
+mkdir -p "$run_root"
+if ! ninja -C "$builddir" fuzz/fuzz_alert fuzz/fuzz_template fuzz/fuzz_playbook fuzz/fuzz_config \
+        >"$run_root/build.log" 2>&1; then
+        echo "$0: building the harnesses failed; see $run_root/build.log" >&2
+        grep -E 'error|FAILED' "$run_root/build.log" | head -n 20 >&2
+        exit 2
+fi
 
 failed=""
 # name:max_len. The bounds follow the inputs' real limits: alerts and files are

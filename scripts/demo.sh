@@ -38,7 +38,7 @@ ip -n "$NS" link set lo up
 in_ns() { ip netns exec "$NS" "$@"; }
 
 echo "== starting bulwarkd in network namespace $NS (log: demo/bulwarkd.log)"
-in_ns "$BULWARKD" --config "$DIR/bulwark.yaml" >"$DIR/bulwarkd.log" 2>&1 &
+ip netns exec "$NS" "$BULWARKD" --config "$DIR/bulwark.yaml" </dev/null >"$DIR/bulwarkd.log" 2>&1 &
 echo $! >"$PIDFILE"
 
 export BULWARK_TOKEN_FILE="$DIR/token"

@@ -94,6 +94,7 @@ static int load_all(const char *config_path, bw_config **ret_cfg, playbook_set *
                         print_errors(errs, nerrs);
                 else
                         fprintf(stderr, "bulwarkd: %s: %s\n", cfg->playbook_dir, strerror(-r));
+                playbook_set_free(pbs); /* the playbooks that were valid, if any */
                 config_free(cfg);
                 return r;
         }
@@ -189,6 +190,9 @@ out:
 int main(int argc, char **argv) {
         if (argc == 2 && strcmp(argv[1], "--connector-worker") == 0)
                 return connector_worker_main(WORKER_FD);
+        /* Descriptors inherited from whoever started us (a shell, a CI runner's
+         * pipes) are not ours: close them before opening anything. */
+        close_range(3, ~0u, 0);
 
         static const struct option opts[] = {
                 {"config", required_argument, NULL, 'c'},

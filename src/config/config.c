@@ -112,12 +112,12 @@ static int parse_listen(const char *s, char *ret_addr, size_t addrlen, uint16_t 
         const char *port;
         int family;
         if (s[0] == '[') {
-                const char *close = strstr(s, "]:");
-                if (!close || (size_t)(close - s - 1) >= sizeof(host))
+                const char *end = strstr(s, "]:");
+                if (!end || (size_t)(end - s - 1) >= sizeof(host))
                         return -EINVAL;
-                memcpy(host, s + 1, (size_t)(close - s - 1));
-                host[close - s - 1] = '\0';
-                port = close + 2;
+                memcpy(host, s + 1, (size_t)(end - s - 1));
+                host[end - s - 1] = '\0';
+                port = end + 2;
                 family = AF_INET6;
         } else {
                 const char *colon = strrchr(s, ':');

@@ -53,7 +53,7 @@ static const setting_spec exec_settings[] = {
          "the program's process group is killed after this many milliseconds (default 5000)"},
         {"max_output", SETTING_INT, false, 1, BW_CONNECTOR_OUTPUT_MAX, NULL,
          "bytes of stdout and stderr kept; the rest is discarded (default 65536)"},
-        {NULL},
+        {0},
 };
 
 static int exec_check_settings(const json_t *settings, bw_error *err) {
@@ -387,7 +387,7 @@ static void exec_describe(const exec_run *run, const char *what, char *text, siz
 /* The run's summary for the record: exit status or signal, output, truncated. */
 static int exec_data(exec_run *run, connector_result *res) {
         kind_utf8_scrub(run->output.data, run->output.len);
-        json_t *d = json_pack("{ss# sb}", "output", run->output.data ? run->output.data : "",
+        json_t *d = json_pack("{ss% sb}", "output", run->output.data ? run->output.data : "",
                               run->output.len, "truncated", run->truncated);
         if (d && WIFEXITED(run->status))
                 json_object_set_new(d, "exit_status", json_integer(WEXITSTATUS(run->status)));
@@ -460,7 +460,7 @@ static bool exec_has_op(const json_t *settings, connector_op op) {
 
 static const connector_verb exec_verbs[] = {
         {"run", KIND_TARGETS_ANY, false},
-        {NULL},
+        {0},
 };
 
 const connector_kind exec_kind = {

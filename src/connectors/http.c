@@ -16,12 +16,12 @@ static const setting_spec http_settings[] = {
          "extra request headers, each \"Name: value\""},
         {"max_response", SETTING_INT, false, 1, BW_CONNECTOR_OUTPUT_MAX, NULL,
          "largest response body accepted, in bytes (default 65536)"},
-        {NULL},
+        {0},
 };
 
 static const connector_verb http_verbs[] = {
         {"request", KIND_TARGETS_ANY, false},
-        {NULL},
+        {0},
 };
 
 static int http_check_settings(const json_t *settings, bw_error *err) {

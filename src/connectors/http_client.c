@@ -158,12 +158,11 @@ static int http_client_check(const http_client_opts *o, bool *ret_plain, bw_erro
         if (o->path[0] && o->path[0] != '/')
                 return bw_error_set(err, "invalid", "path", "must start with /");
         if (o->path[0]) {
+                /* The URL actually requested must pass the same checks. */
                 buf full;
                 r = http_client_full_url(o, &full);
-                bool full_plain;
                 if (r == 0)
-                        r = http_client_check_url("path", full.data, o->allow_http_loopback, &full_plain,
-                                                  err);
+                        r = http_client_check_url("path", full.data, o->allow_http_loopback, &plain, err);
                 buf_free(&full);
                 if (r < 0)
                         return r;

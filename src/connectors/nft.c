@@ -71,7 +71,7 @@ static const setting_spec nft_settings[] = {
          "at start, create the table and sets if missing, never flushing existing ones (default true)"},
         {"default_timeout_s", SETTING_INT, false, 1, BW_NFT_TIMEOUT_S_MAX, NULL,
          "timeout of a block without timeout_s, in seconds (default none: permanent)"},
-        {NULL},
+        {0},
 };
 
 static const char *const nft_set_keys[_NFT_IP_MAX] = {"set_v4", "set_v6"};
@@ -639,7 +639,7 @@ static int nft_open(const json_t *settings, void **ret_state, bw_error *err) {
 static const connector_verb nft_verbs[] = {
         {"block", 1u << TARGET_IP, true},
         {"unblock", 1u << TARGET_IP, true},
-        {NULL},
+        {0},
 };
 
 const connector_kind nft_kind = {

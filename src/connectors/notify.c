@@ -9,12 +9,12 @@
 
 static const setting_spec notify_settings[] = {
         HTTP_CLIENT_SETTINGS,
-        {NULL},
+        {0},
 };
 
 static const connector_verb notify_verbs[] = {
         {"send", KIND_TARGETS_ANY, false},
-        {NULL},
+        {0},
 };
 
 static int notify_check_settings(const json_t *settings, bw_error *err) {

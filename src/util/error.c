@@ -10,6 +10,9 @@
 #include "util/strutil.h"
 
 static int error_vset(bw_error *e, const char *file, unsigned line, unsigned col, const char *code,
+                      const char *field, const char *fmt, va_list ap) __attribute__((format(printf, 7, 0)));
+
+static int error_vset(bw_error *e, const char *file, unsigned line, unsigned col, const char *code,
                       const char *field, const char *fmt, va_list ap) {
         if (!e)
                 return -EINVAL;

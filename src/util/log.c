@@ -58,6 +58,9 @@ void log_json(log_level level, const char *component, const char *event, json_t 
 }
 
 static void log_vmsg(log_level level, const char *component, const char *event, int r,
+                     const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static void log_vmsg(log_level level, const char *component, const char *event, int r,
                      const char *fmt, va_list ap) {
         char msg[1024];
         vsnprintf(msg, sizeof(msg), fmt, ap);

@@ -2,6 +2,7 @@
 /* Bounded string helpers and strict number parsing (see strutil.h). */
 #include "util/strutil.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,8 @@ int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret) {
                 return -EINVAL;
         if (min >= 0 && (*s == '-' || *s == '+'))
                 return -EINVAL;
-        if (*s == ' ' || *s == '\t' || *s == '\n')
+        /* strtoll would skip leading white space; a strict parser does not. */
+        if (isspace((unsigned char)*s))
                 return -EINVAL;
         char *end = NULL;
         errno = 0;

@@ -182,20 +182,29 @@ bool test_wait_exit(pid_t pid) {
         return n == 1;
 }
 
-pid_t test_spawn(char *const argv[]) {
+pid_t test_spawn(char *const argv[], const char *input) {
+        int in[2];
+        if (pipe2(in, O_CLOEXEC) < 0)
+                return -1;
         pid_t pid = fork();
         if (pid == 0) {
                 int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-                if (null < 0 || dup2(null, STDOUT_FILENO) < 0 || dup2(null, STDERR_FILENO) < 0)
+                if (null < 0 || dup2(in[0], STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
+                    dup2(null, STDERR_FILENO) < 0)
                         _exit(126);
                 execvp(argv[0], argv);
                 _exit(127);
         }
+        close(in[0]);
+        size_t len = input ? strlen(input) : 0;
+        if (pid > 0 && len && write(in[1], input, len) != (ssize_t)len)
+                abort();
+        close(in[1]);
         return pid;
 }
 
 int test_run(char *const argv[]) {
-        pid_t pid = test_spawn(argv);
+        pid_t pid = test_spawn(argv, NULL);
         int status;
         if (pid < 0 || waitpid(pid, &status, 0) < 0)
                 return -1;

@@ -54,8 +54,9 @@ int test_nft_cmd(const char *cmd);
  * exit status, or -1 if it could not run. */
 int test_run(char *const argv[]);
 
-/* Starts argv in the background (stdout and stderr on /dev/null); returns its pid. */
-pid_t test_spawn(char *const argv[]);
+/* Starts argv in the background with input (or nothing) on stdin, stdout and
+ * stderr on /dev/null; returns its pid. */
+pid_t test_spawn(char *const argv[], const char *input);
 
 /* Waits (bounded, 30 s) until the process pid has exited; true if it did. */
 bool test_wait_exit(pid_t pid);

@@ -417,7 +417,8 @@ static void test_pool_oversized_reply_is_an_error(void **state) {
         integrations_free(&c, 1);
         pid_t pid = pid_of(p, "runner");
         connector_result res;
-        assert_int_equal(call(p, "runner", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res), -EMSGSIZE);
+        assert_int_equal(call(p, "runner", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
+                         -EMSGSIZE);
         assert_int_equal(pid_of(p, "runner"), pid);
         assert_int_equal(restarts_of(p, "runner"), 0);
         connector_pool_stop(p);

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Unit tests of the API route table (api/routes.c): exact paths, the {id}
+ * segment's strict parsing, 404 versus 405, and that every route names a
+ * permission and only the health probes are public. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "api/http.h"
+
+static void test_exact_and_id_routes(void **state) {
+        int64_t id = 0;
+        bool known;
+        const route *r = routes_match("POST", "/v1/alerts", &id, &known);
+        assert_non_null(r);
+        assert_int_equal(r->perm, PERM_ALERTS_WRITE);
+        assert_int_equal(r->body, BODY_ALERT);
+        r = routes_match("GET", "/v1/executions/42", &id, &known);
+        assert_non_null(r);
+        assert_int_equal(id, 42);
+        assert_ptr_equal(r->handle, handle_exec_get);
+        r = routes_match("POST", "/v1/alerts/batch", &id, &known);
+        assert_non_null(r);
+        assert_int_equal(r->body, BODY_BATCH);
+}
+
+static void test_bad_ids_do_not_match(void **state) {
+        int64_t id = 0;
+        bool known;
+        const char *bad[] = {"/v1/alerts/0", "/v1/alerts/-1", "/v1/alerts/+1", "/v1/alerts/1x", "/v1/alerts/",
+                             "/v1/alerts/99999999999999999999", "/v1/alerts/1/2", "/v1/alerts/ 1"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                assert_null(routes_match("GET", bad[i], &id, &known));
+                assert_false(known);
+        }
+}
+
+static void test_wrong_method_is_known_path(void **state) {
+        int64_t id = 0;
+        bool known;
+        assert_null(routes_match("DELETE", "/v1/alerts", &id, &known));
+        assert_true(known);
+        assert_null(routes_match("GET", "/v1/nothing", &id, &known));
+        assert_false(known);
+}
+
+static void test_only_probes_are_public(void **state) {
+        const char *paths[] = {"/v1/alerts", "/v1/alerts/batch", "/v1/alerts/1", "/v1/executions",
+                               "/v1/executions/1", "/healthz", "/readyz", "/metrics"};
+        const char *methods[] = {"POST", "POST", "GET", "GET", "GET", "GET", "GET", "GET"};
+        for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+                int64_t id;
+                bool known;
+                const route *r = routes_match(methods[i], paths[i], &id, &known);
+                assert_non_null(r);
+                bool probe = strcmp(paths[i], "/healthz") == 0 || strcmp(paths[i], "/readyz") == 0;
+                assert_int_equal(r->perm == PERM_PUBLIC, probe);
+        }
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_exact_and_id_routes),
+                cmocka_unit_test(test_bad_ids_do_not_match),
+                cmocka_unit_test(test_wrong_method_is_known_path),
+                cmocka_unit_test(test_only_probes_are_public),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -7,7 +7,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 PYTHON     := /usr/bin/python3
 
-.PHONY: all deps build test unit e2e asan fuzz check demo demo-stop bench format clean
+.PHONY: all deps build lint test unit e2e asan fuzz check demo demo-stop bench format clean
 
 all: build
 
@@ -19,6 +19,9 @@ $(BUILD)/build.ninja:
 
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
+
+lint:
+	./scripts/lint.sh
 
 unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
@@ -49,7 +52,7 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 	meson test -C $(FUZZ_BUILD) --suite fuzz --print-errorlogs
 	./fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BUILD)
 
-check: unit e2e asan fuzz
+check: lint unit e2e asan fuzz
 	@echo "make check: all tests passed"
 
 demo: build

@@ -15,7 +15,7 @@
 #include "core/limits.h"
 #include "util/fileio.h"
 #include "util/strutil.h"
-#include "util/yamldoc.h"
+#include "core/yamldoc.h"
 
 #define CONFIG_NAME_EXTRA "._-"
 #define CONFIG_DEFAULT_LISTEN_ADDRESS "127.0.0.1"

@@ -16,7 +16,6 @@
 
 /* The lowest api.max_alert_body accepted: below 1 KiB a realistic alert no
  * longer fits. (Belongs in core/limits.h; kept here until the lead moves it.) */
-#define BW_ALERT_BODY_MAX_FLOOR 1024u
 
 typedef struct bw_config {
         char file[PATH_MAX];

@@ -15,7 +15,7 @@
 
 #include "connectors/connector.h"
 #include "util/fileio.h"
-#include "util/yamldoc.h"
+#include "core/yamldoc.h"
 
 /* Errors go to the caller's bounded array; once it is full they are dropped, but
  * the outcome still records that something failed. */

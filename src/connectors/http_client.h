@@ -9,7 +9,7 @@
 #include <jansson.h>
 #include <limits.h>
 
-#include "connectors/conn_limits.h"
+#include "core/limits.h"
 #include "connectors/connector.h"
 #include "core/settings.h"
 #include "util/error.h"

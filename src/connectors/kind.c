@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "connectors/conn_limits.h"
+#include "core/limits.h"
 #include "core/limits.h"
 #include "util/strutil.h"
 

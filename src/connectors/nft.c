@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "connectors/conn_limits.h"
+#include "core/limits.h"
 #include "connectors/kind.h"
 #include "util/strutil.h"
 

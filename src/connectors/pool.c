@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "connectors/conn_limits.h"
+#include "core/limits.h"
 #include "connectors/ipc.h"
 #include "connectors/pool.h"
 #include "util/clock.h"

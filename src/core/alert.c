@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "util/strutil.h"
-#include "util/yamldoc.h"
+#include "core/yamldoc.h"
 
 #define ALERT_NAME_EXTRA "._:-"
 #define ALERT_ACCOUNT_EXTRA "._@$-"

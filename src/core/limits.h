@@ -10,6 +10,8 @@
  * while bounding what an unauthenticated peer can make us buffer. */
 #define BW_ALERT_BODY_MAX_DEFAULT (64u * 1024u)
 #define BW_ALERT_BODY_MAX_CEILING (1024u * 1024u)
+/* The configurable alert limit may not go below this: a real alert needs it. */
+#define BW_ALERT_BODY_MAX_FLOOR 1024u
 
 /* Batch: up to 1,000 alerts per NDJSON request (SIEM pipelines), each line bounded
  * by the single-alert limit; the body as a whole by this. */
@@ -68,6 +70,21 @@
  * to another worker (or instance). */
 #define BW_CLAIM_LEASE_S 300u
 
+/* The store's read-only connections, lock waits and stored texts. */
+/* Read-only connections shared by the API threads: enough for concurrent reads
+ * on 2 cores, each holds its own page cache. */
+#define BW_STORE_READERS 4u
+/* How long a connection waits for a lock held by another process (an offline
+ * CLI tool) before the write fails with -EBUSY. */
+#define BW_STORE_BUSY_TIMEOUT_MS 5000
+/* summary and detail are short human texts; longer ones are cut at a UTF-8
+ * boundary so a chatty connector cannot bloat the journal. */
+#define BW_STORE_TEXT_MAX 1024u
+/* targets, params and result: one connector IPC message bounds what can be used. */
+#define BW_STORE_JSON_MAX (256u * 1024u)
+/* store_action.idempotency_key is a char[65]. */
+#define BW_STORE_IDEMPOTENCY_KEY_MAX 64u
+
 /* --- Engine ---------------------------------------------------------------- */
 
 #define BW_WORKERS_DEFAULT 2u
@@ -95,6 +112,40 @@
 #define BW_PARAM_VALUE_MAX 1024u
 
 /* --- Connectors ------------------------------------------------------------ */
+
+/* nft element timeouts: 30 days. A longer ban belongs in a managed list, not in
+ * a timed set element an alert created. */
+#define BW_NFT_TIMEOUT_S_MAX 2592000
+
+/* The widest prefix the nft connector blocks. The blast-radius ceilings count a
+ * prefix as one target, so a wider one would cover networks far beyond one
+ * attacker behind a single "IP". */
+#define BW_NFT_PREFIX_MIN_V4 16u
+#define BW_NFT_PREFIX_MIN_V6 32u
+
+/* A URL in integration settings: an API base is short; longer is a mistake or an
+ * attempt to smuggle data into logs. */
+#define BW_URL_MAX 2048u
+
+/* Extra HTTP headers per integration: a few API keys or tenant ids. */
+#define BW_HTTP_HEADERS_MAX 32u
+/* A header name: real ones are short; a long one is a mistake. */
+#define BW_HTTP_HEADER_NAME_MAX 64u
+
+/* One item of a string-list setting (core/settings.h); the configuration loader
+ * and the workers enforce the same bound. */
+#define BW_SETTING_LIST_ITEM_MAX 1024u
+
+/* One target string: the longest normalised targets (account names, label
+ * values) are 256 bytes. */
+#define BW_TARGET_MAX 256u
+
+/* Pool stop: a worker gets this long to exit after EOF, and as long again after
+ * SIGTERM, before SIGKILL. */
+#define BW_WORKER_STOP_GRACE_MS 2000u
+
+/* The window of BW_WORKER_RESTARTS_PER_MIN. */
+#define BW_WORKER_RESTART_WINDOW_MS 60000
 
 /* Per-call timeout bounds for validate/snapshot/apply/verify/rollback. */
 #define BW_CONNECTOR_TIMEOUT_MS_DEFAULT 5000u

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "util/strutil.h"
-#include "util/yamldoc.h"
+#include "core/yamldoc.h"
 
 #define PLAYBOOK_NAME_EXTRA "._-"
 /* connector and verb in "connector.verb": the name charset without the dot

@@ -11,23 +11,8 @@
 
 #include <jansson.h>
 
+#include "core/limits.h"
 #include "store/store.h"
-
-/* Limits of the store (to move into core/limits.h). */
-
-/* Read-only connections shared by the API threads: enough for concurrent reads
- * on 2 cores, each holds its own page cache. */
-#define BW_STORE_READERS 4u
-/* How long a connection waits for a lock held by another process (an offline
- * CLI tool) before the write fails with -EBUSY. */
-#define BW_STORE_BUSY_TIMEOUT_MS 5000
-/* summary and detail are short human texts; longer ones are cut at a UTF-8
- * boundary so a chatty connector cannot bloat the journal. */
-#define BW_STORE_TEXT_MAX 1024u
-/* targets, params and result: one connector IPC message bounds what can be used. */
-#define BW_STORE_JSON_MAX (256u * 1024u)
-/* store_action.idempotency_key is a char[65]. */
-#define BW_STORE_IDEMPOTENCY_KEY_MAX 64u
 
 /* Each backend defines its own struct store_backend_db (curl's ssl_backend_data). */
 struct store_backend_db;

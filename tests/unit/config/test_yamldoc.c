@@ -8,7 +8,7 @@
 
 #include "core/limits.h"
 #include "util/buf.h"
-#include "util/yamldoc.h"
+#include "core/yamldoc.h"
 
 static yamldoc *load_ok(const char *text) {
         yamldoc *d = NULL;

@@ -10,16 +10,12 @@
 #include <stdint.h>
 #include <yaml.h>
 
+#include "core/limits.h"
 #include "core/settings.h"
 #include "util/error.h"
 
 /* Field paths ("integrations[2].settings.url") are as long as bw_error.field. */
 #define YAMLDOC_PATH_MAX sizeof(((bw_error *)0)->field)
-
-/* Each item of a SETTING_STRING_LIST is 1..this many bytes (core/settings.h):
- * list items are arguments and header lines, never documents. (Belongs in
- * core/limits.h; kept here until the lead moves it.) */
-#define YAMLDOC_LIST_ITEM_MAX 1024u
 
 typedef struct yamldoc yamldoc;
 

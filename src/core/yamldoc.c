@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Strict YAML documents over libyaml (see yamldoc.h); parses untrusted
  * configuration and playbook files in the parent, the engine and the CLI. */
-#include "util/yamldoc.h"
+#include "core/yamldoc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -475,7 +475,7 @@ static int list_item(yamldoc *d, size_t index, yaml_node_t *item, const char *pa
                      bw_error *err) {
         const char *s;
         size_t len;
-        int r = yamldoc_get_string(d, item, path, 1, YAMLDOC_LIST_ITEM_MAX, &s, &len, err);
+        int r = yamldoc_get_string(d, item, path, 1, BW_SETTING_LIST_ITEM_MAX, &s, &len, err);
         if (r < 0)
                 return r;
         if (!yamldoc_text_valid(s, len))

@@ -1,0 +1,46 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Source rules that a compiler does not check (docs/coding-style.md):
+#  1. the dependency rule of docs/architecture.md: a folder of src/ includes only
+#     headers of the folders before it;
+#  2. banned functions (curl's list): sprintf, vsprintf, strcpy, strcat, gets,
+#     atoi, atol, system, popen;
+#  3. every source file starts with an SPDX line.
+set -eu
+cd "$(dirname "$0")/.."
+fail=0
+
+rank() {
+        case "$1" in
+        util) echo 0 ;; core) echo 1 ;; connectors) echo 2 ;; config) echo 3 ;; store) echo 4 ;;
+        engine) echo 5 ;; api) echo 6 ;; cmd | cli) echo 7 ;; *) echo 99 ;;
+        esac
+}
+
+for f in $(git ls-files 'src/*.c' 'src/*.h'); do
+        dir=$(echo "$f" | cut -d/ -f2)
+        mine=$(rank "$dir")
+        for inc in $(sed -n 's/^#include "\([a-z]*\)\/.*"/\1/p' "$f" | sort -u); do
+                theirs=$(rank "$inc")
+                if [ "$inc" != "$dir" ] && { [ "$theirs" -ge "$mine" ] || [ "$theirs" = 99 ]; }; then
+                        echo "$f: includes $inc/, which $dir/ may not use (docs/architecture.md)"
+                        fail=1
+                fi
+        done
+done
+
+banned='\b(sprintf|vsprintf|strcpy|strcat|gets|atoi|atol|system|popen)[[:space:]]*\('
+if git ls-files 'src/*.c' 'src/*.h' 'bench/*.c' | xargs grep -nE "$banned" | grep -vE '^\S+:[0-9]+:\s*(/\*|\*)'; then
+        echo "banned functions above (use util/strutil.h, util/buf.h, snprintf)"
+        fail=1
+fi
+
+for f in $(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'fuzz/*.c' 'bench/*.c'); do
+        if ! head -n 1 "$f" | grep -q 'SPDX-License-Identifier'; then
+                echo "$f: first line is not an SPDX line"
+                fail=1
+        fi
+done
+
+[ $fail = 0 ] && echo "lint: layering, banned functions and SPDX lines are clean"
+exit $fail

@@ -42,7 +42,13 @@ __attribute__((format(printf, 6, 7))) static void step_error(errlist *l, const p
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        bw_error_set_at(errlist_next(l), p->file, p->steps[i].line, p->steps[i].col, code, field, "%s", msg);
+        const playbook_step *s = &p->steps[i];
+        unsigned line = s->at_targets.line, col = s->at_targets.col;
+        if (strcmp(what, "action") == 0)
+                line = s->at_action.line, col = s->at_action.col;
+        else if (strcmp(what, "integration") == 0)
+                line = s->at_integration.line, col = s->at_integration.col;
+        bw_error_set_at(errlist_next(l), p->file, line, col, code, field, "%s", msg);
 }
 
 static void check_step(errlist *l, const playbook *p, size_t i, const bw_config *cfg) {

@@ -223,6 +223,18 @@ static int step_one(yamldoc *d, size_t index, yaml_node_t *node, const char *pat
         if (r < 0)
                 return r;
 
+        s->at_action.line = (unsigned)v[SK_ACTION]->start_mark.line + 1;
+        s->at_action.col = (unsigned)v[SK_ACTION]->start_mark.column + 1;
+        s->at_integration.line = (unsigned)v[SK_INTEGRATION]->start_mark.line + 1;
+        s->at_integration.col = (unsigned)v[SK_INTEGRATION]->start_mark.column + 1;
+        if (v[SK_TARGETS]) {
+                s->at_targets.line = (unsigned)v[SK_TARGETS]->start_mark.line + 1;
+                s->at_targets.col = (unsigned)v[SK_TARGETS]->start_mark.column + 1;
+        } else {
+                s->at_targets.line = s->line;
+                s->at_targets.col = s->col;
+        }
+
         char fpath[YAMLDOC_PATH_MAX];
         yamldoc_path_key(fpath, sizeof(fpath), path, "id");
         r = yamldoc_get_name(d, v[SK_ID], fpath, BW_NAME_MAX, PLAYBOOK_NAME_EXTRA, s->id, sizeof(s->id),

@@ -35,6 +35,11 @@ typedef struct playbook_step {
          * where expr is a scalar template (source, type, severity, label). */
         json_t *params;
         unsigned line, col; /* position of the step in its file */
+        /* Positions of the values cross-checked against the configuration later
+         * (config/playbooks.c), so those errors point at the value itself. */
+        struct {
+                unsigned line, col;
+        } at_action, at_integration, at_targets;
 } playbook_step;
 
 typedef struct playbook_trigger {

@@ -222,7 +222,7 @@ static void test_lint_with_config_checks_integrations(void **state) {
         capture c;
         char *argv[] = {"playbook", "lint", pbdir, "--config", config, NULL};
         assert_int_equal(run(&c, cli_playbook_main, 5, argv), CLI_EXIT_FAIL);
-        assert_non_null(strstr(c.out, "other.yaml:6:"));
+        assert_non_null(strstr(c.out, "other.yaml:8:"));
         assert_non_null(strstr(c.out, "no-such-fw"));
         assert_non_null(strstr(c.out, "2 playbook(s), 1 error(s)\n"));
         capture_free(&c);

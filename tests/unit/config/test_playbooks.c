@@ -98,10 +98,10 @@ static void test_reports_all_errors(void **state) {
         expect_at(&errs[0], dir, "c.yaml", 3, 13, "syntax", "");
         expect_at(&errs[1], dir, "d.yaml", 3, 1, "unknown_key", "colour");
         expect_at(&errs[2], dir, "e.yaml", 2, 7, "duplicate", "name");
-        expect_at(&errs[3], dir, "f.yaml", 5, 5, "unknown_integration", "steps[0].integration");
-        expect_at(&errs[4], dir, "f.yaml", 6, 5, "kind_mismatch", "steps[1].action");
-        expect_at(&errs[5], dir, "f.yaml", 7, 5, "unknown_verb", "steps[2].action");
-        expect_at(&errs[6], dir, "f.yaml", 8, 5, "bad_target_kind", "steps[3].targets");
+        expect_at(&errs[3], dir, "f.yaml", 5, 46, "unknown_integration", "steps[0].integration");
+        expect_at(&errs[4], dir, "f.yaml", 6, 22, "kind_mismatch", "steps[1].action");
+        expect_at(&errs[5], dir, "f.yaml", 7, 22, "unknown_verb", "steps[2].action");
+        expect_at(&errs[6], dir, "f.yaml", 8, 59, "bad_target_kind", "steps[3].targets");
         expect_at(&errs[7], dir, "f.yaml", 9, 5, "bad_target_kind", "steps[4].targets");
         /* The set still tells how many files were examined, and holds the good ones. */
         assert_non_null(s);

@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Start-up refuses bad configuration, bad playbooks and an exposed token file,
+naming file:line:col; `bulwark init` writes a set-up the daemon accepts."""
+import os
+import re
+import subprocess
+
+from conftest import BULWARK, BULWARKD, Daemon
+
+
+def check(config):
+    return subprocess.run([BULWARKD, "--config", str(config), "--check"], capture_output=True, text=True)
+
+
+def test_init_writes_a_setup_the_daemon_accepts(tmp_path):
+    setup = tmp_path / "setup"
+    subprocess.run([BULWARK, "init", str(setup)], check=True, capture_output=True)
+    assert oct(os.stat(setup / "token").st_mode & 0o777) == "0o600"
+    r = check(setup / "bulwark.yaml")
+    assert r.returncode == 0, r.stderr
+    assert "1 playbook(s) are valid" in r.stdout
+    again = subprocess.run([BULWARK, "init", str(setup)], capture_output=True, text=True)
+    assert again.returncode != 0  # never overwrites without --force
+
+
+def test_unknown_key_wrong_type_and_range_name_file_line_col(tmp_path):
+    d = Daemon(tmp_path)
+    text = "\n".join(x for x in d.config.read_text().splitlines() if not x.startswith("listen:")) + "\n"
+    for bad, line, field in [("workers: 0\n", 1, "workers"), ("workers: two\n", 1, "workers"),
+                             ("wrokers: 2\n", 1, "wrokers"),
+                             ("queue:\n  capacity: 99999999999\n", 2, "queue.capacity"),
+                             ("listen: 127.0.0.1:99999\n", 1, "listen"), ("listen: localhost:8080\n", 1, "listen")]:
+        d.config.write_text(bad + text)
+        r = check(d.config)
+        assert r.returncode == 2, (bad, r.stdout)
+        where = re.escape(f"{d.config}:{line}:") + r"\d+: " + re.escape(field)
+        assert re.search(where, r.stderr), (bad, r.stderr)
+
+
+def test_bad_integration_setting_names_its_line(tmp_path):
+    d = Daemon(tmp_path, integrations="  - name: fw\n    kind: nft\n    settings:\n      family: arp\n")
+    r = check(d.config)
+    assert r.returncode == 2
+    lines = d.config.read_text().splitlines()
+    want = [i + 1 for i, line in enumerate(lines) if "family: arp" in line][0]
+    assert f"{d.config}:{want}:" in r.stderr and "family" in r.stderr, r.stderr
+
+
+def test_bad_playbooks_are_all_reported(tmp_path):
+    bad1 = "name: one\nversion: 0\ntrigger:\n  type: x\nsteps:\n  - id: a\n    action: nft.block\n    integration: fw\n"
+    bad2 = ("name: two\nversion: 1\ntrigger:\n  type: x\nsteps:\n  - id: a\n    action: nft.block\n"
+            "    integration: nowhere\n    targets: alert.observables.ips\n")
+    d = Daemon(tmp_path, playbooks={"1.yaml": bad1, "2.yaml": bad2})
+    r = check(d.config)
+    assert r.returncode == 2
+    assert re.search(r"1\.yaml:2:\d+: version", r.stderr), r.stderr
+    assert re.search(r"2\.yaml:8:\d+: .*integration", r.stderr), r.stderr
+
+
+def test_token_file_readable_by_others_is_refused(netns, tmp_path):
+    d = Daemon(tmp_path)
+    os.chmod(d.token_file, 0o644)
+    d.start(wait=False)
+    assert d.proc.wait(timeout=10) != 0
+    d.logf.close()
+    d.proc = None
+    assert "token" in d.log.read_text()

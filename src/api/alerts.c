@@ -76,7 +76,9 @@ enum MHD_Result resume_alert_post(request *req) {
         if (req->async_r < 0)
                 return reply_enqueue_failed(req, req->async_r, 1);
         record_accepted(req, 1);
-        log_json(LOG_LEVEL_DEBUG, "api", "alert.accepted", json_pack("{sI}", "alert_id", (json_int_t)req->ids[0]));
+        if (log_enabled(LOG_LEVEL_DEBUG))
+                log_json(LOG_LEVEL_DEBUG, "api", "alert.accepted",
+                         json_pack("{sI}", "alert_id", (json_int_t)req->ids[0]));
         return reply_json(req, MHD_HTTP_ACCEPTED, json_pack("{sI ss}", "id", (json_int_t)req->ids[0], "status", "queued"));
 }
 

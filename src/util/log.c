@@ -23,8 +23,12 @@ void log_set_min_level(log_level level) {
         min_level = level;
 }
 
+bool log_enabled(log_level level) {
+        return level >= min_level && level < _LOG_LEVEL_MAX;
+}
+
 void log_json(log_level level, const char *component, const char *event, json_t *fields) {
-        if (level < min_level || level >= _LOG_LEVEL_MAX) {
+        if (!log_enabled(level)) {
                 json_decref(fields);
                 return;
         }

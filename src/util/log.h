@@ -5,6 +5,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 
 typedef enum {
         LOG_LEVEL_DEBUG,
@@ -16,6 +17,9 @@ typedef enum {
 
 /* Lines below this level are dropped (default INFO). */
 void log_set_min_level(log_level level);
+
+/* True if lines at this level are emitted: guards building fields on hot paths. */
+bool log_enabled(log_level level);
 
 /* Emits one line. fields (may be NULL) is an object of extra keys such as
  * alert_id, exec_id, action_id; it is consumed (reference stolen). */

@@ -533,10 +533,15 @@ static void lg_count_accepted(lg *g, const lg_conn *c, const http_reply *rep) {
         json_decref(root);
 }
 
-/* A request ended without a reply (connection lost): its alerts count as failed. */
-static void lg_request_failed(lg *g, size_t i) {
+/* A request ended without a usable reply: its alerts count as failed, and the
+ * connection is replaced. protocol: the reply was malformed (else the
+ * connection was lost). */
+static void lg_request_failed(lg *g, size_t i, bool protocol) {
         lg_conn *c = &g->conns[i];
-        g->st.transport_errors++;
+        if (protocol)
+                g->st.protocol_errors++;
+        else
+                g->st.transport_errors++;
         g->st.requests_done++;
         c->busy = false;
         lg_conn_close(g, i);
@@ -544,15 +549,24 @@ static void lg_request_failed(lg *g, size_t i) {
         g->idle[g->n_idle++] = i;
 }
 
+/* Bytes from the server when no request is in flight, or a malformed reply:
+ * the connection is dropped (and replaced when next needed). */
+static void lg_drop(lg *g, size_t i, bool protocol) {
+        if (g->conns[i].busy) {
+                lg_request_failed(g, i, protocol);
+                return;
+        }
+        if (protocol)
+                g->st.protocol_errors++;
+        lg_conn_close(g, i);
+}
+
 static void lg_read(lg *g, size_t i) {
         lg_conn *c = &g->conns[i];
-        for (;;) {
+        bool eof = false;
+        while (!eof) {
                 if (c->in_len == c->in_cap) {
-                        g->st.protocol_errors++;
-                        if (c->busy)
-                                lg_request_failed(g, i);
-                        else
-                                lg_conn_close(g, i);
+                        lg_drop(g, i, true);
                         return;
                 }
                 ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
@@ -560,28 +574,23 @@ static void lg_read(lg *g, size_t i) {
                         continue;
                 if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
                         break;
-                if (n <= 0) {
-                        /* The server may close an idle keep-alive connection: reconnect later. */
-                        if (c->busy)
-                                lg_request_failed(g, i);
-                        else
-                                lg_conn_close(g, i);
-                        return;
-                }
-                c->in_len += (size_t)n;
+                /* A server may answer and then close (or close an idle keep-alive
+                 * connection): use what arrived, then reconnect when needed. */
+                eof = n <= 0;
+                if (n > 0)
+                        c->in_len += (size_t)n;
         }
         http_reply rep;
         size_t body_max = g->o.mode == MODE_BATCH ? LG_BATCH_REPLY_MAX : LG_SINGLE_REPLY_MAX;
-        int r = http_parse(c->in, c->in_len, body_max, &rep);
-        if (r == 0)
+        int r = c->in_len > 0 ? http_parse(c->in, c->in_len, body_max, &rep) : 0;
+        if (r == 0) {
+                if (eof)
+                        lg_drop(g, i, c->in_len > 0);
                 return;
+        }
         /* No pipelining: bytes beyond one reply, or a reply with nothing asked, are a protocol error. */
         if (r < 0 || !c->busy || rep.total != c->in_len) {
-                g->st.protocol_errors++;
-                if (c->busy)
-                        lg_request_failed(g, i);
-                else
-                        lg_conn_close(g, i);
+                lg_drop(g, i, true);
                 return;
         }
         /* Probes (first < 0) only start the clock: they are not measured. */
@@ -595,7 +604,7 @@ static void lg_read(lg *g, size_t i) {
         }
         c->busy = false;
         c->in_len = 0;
-        if (rep.close) {
+        if (rep.close || eof) {
                 lg_conn_close(g, i);
                 g->st.reconnects++;
         }
@@ -675,7 +684,7 @@ static int lg_pump(lg *g, int64_t now) {
                         size_t i = g->idle[--g->n_idle];
                         int r = lg_send(g, i, -(++g->probes_sent), 1);
                         if (r < 0)
-                                lg_request_failed(g, i);
+                                lg_request_failed(g, i, false);
                         return 0;
                 } else {
                         due = (now - g->t0_us) * g->o.rate / 1000000 + 1;
@@ -698,7 +707,7 @@ static int lg_pump(lg *g, int64_t now) {
                 int r = lg_send(g, i, first, n);
                 if (r < 0) {
                         /* Could not even connect or write: count the request as failed. */
-                        lg_request_failed(g, i);
+                        lg_request_failed(g, i, false);
                         if (r != -EPIPE && r != -ECONNRESET && r != -ECONNREFUSED)
                                 return r;
                 }
@@ -749,7 +758,7 @@ static int lg_run(lg *g) {
                                 lg_monitor_read(g);
                         else if (g->conns[id].fd >= 0 && (evs[k].events & EPOLLOUT) && g->conns[id].busy) {
                                 if (lg_flush(g, id) < 0)
-                                        lg_request_failed(g, id);
+                                        lg_request_failed(g, id, false);
                         } else if (g->conns[id].fd >= 0 && (evs[k].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
                                 lg_read(g, id);
                 }
@@ -841,7 +850,8 @@ static json_t *lg_percentiles(int64_t *v, size_t n) {
                          (double)v[p99 - 1] / 1000.0, "max", (double)v[n - 1] / 1000.0);
 }
 
-static json_t *lg_results(lg *g, int run_error) {
+/* The results as one object; error (may be NULL) says why the run is incomplete. */
+static json_t *lg_results(lg *g, const char *error) {
         double elapsed = g->st.t_last_us > g->st.t_first_us
                                  ? (double)(g->st.t_last_us - g->st.t_first_us) / 1e6
                                  : 0.0;
@@ -884,8 +894,8 @@ static json_t *lg_results(lg *g, int run_error) {
                 json_object_set_new(o, "never_appeared", json_integer((json_int_t)missing));
                 free(lat);
         }
-        if (run_error < 0)
-                json_object_set_new(o, "error", json_string(strerror(-run_error)));
+        if (error)
+                json_object_set_new(o, "error", json_string(error));
         return o;
 }
 
@@ -911,11 +921,16 @@ int main(int argc, char **argv) {
                 return 1;
         }
         int run = lg_run(&g);
-        if (run == -ENOMSG)
-                fprintf(stderr, "bulwark-loadgen: no probe address appeared in the nft monitor output\n");
-        else if (run < 0)
-                fprintf(stderr, "bulwark-loadgen: %s\n", strerror(-run));
-        json_t *res = lg_results(&g, run);
+        const char *why = run == -ENOMSG      ? "no probe address appeared in the nft monitor output"
+                          : run == -ETIMEDOUT ? "--timeout reached before the run completed"
+                          : run < 0           ? strerror(-run)
+                                              : NULL;
+        /* A run in which the server took nothing measured nothing. */
+        if (!why && g.st.alerts_accepted == 0)
+                why = "the server accepted no alert (see the status counts)";
+        if (why)
+                fprintf(stderr, "bulwark-loadgen: %s\n", why);
+        json_t *res = lg_results(&g, why);
         lg_free(&g);
         if (!res || json_dumpf(res, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6)) < 0) {
                 json_decref(res);
@@ -923,5 +938,5 @@ int main(int argc, char **argv) {
         }
         fputc('\n', stdout);
         json_decref(res);
-        return run < 0 ? 1 : 0;
+        return why ? 1 : 0;
 }

@@ -115,7 +115,8 @@ stop_sampler() {
 start_daemon() {
         rm -rf "$SETUP/data"
         mkdir -m 0700 "$SETUP/data"
-        in_ns "$BULWARKD" --config "$SETUP/bulwark.yaml" >>"$TMP/bulwarkd.log" 2>&1 &
+        # Not through in_ns: $! must be bulwarkd itself (ip netns exec execs it).
+        ip netns exec "$NS" "$BULWARKD" --config "$SETUP/bulwark.yaml" >>"$TMP/bulwarkd.log" 2>&1 &
         DAEMON_PID=$!
         local i=0
         until in_ns curl -fsS -o /dev/null --max-time 1 http://127.0.0.1:8080/readyz 2>/dev/null; do
@@ -154,19 +155,19 @@ sed -i -e "s/^workers: .*/workers: $WORKERS/" -e "s/^  capacity: .*/  capacity: 
         -e "s/^log_level: .*/log_level: warn/" "$SETUP/bulwark.yaml"
 grep -q "^  capacity: $QUEUE_CAPACITY\$" "$SETUP/bulwark.yaml" || die "could not adjust the generated configuration"
 
-echo "== idle"
+echo "== $(date +%T) idle"
 start_daemon
 sleep 2
 rss_tree_kib "$DAEMON_PID" >"$TMP/rss_idle"
 
-echo "== single alerts: $SINGLE_CONNECTIONS connections, $SINGLE_TOTAL alerts"
+echo "== $(date +%T) single alerts: $SINGLE_CONNECTIONS connections, $SINGLE_TOTAL alerts"
 start_sampler "$TMP/rss_single"
 loadgen --mode single --connections "$SINGLE_CONNECTIONS" --total "$SINGLE_TOTAL" >"$TMP/single.json" ||
         die "loadgen failed: $(cat "$TMP/single.json")"
 stop_sampler
 stop_daemon
 
-echo "== batches: $BATCH_SIZE alerts per request, $BATCH_TOTAL alerts"
+echo "== $(date +%T) batches: $BATCH_SIZE alerts per request, $BATCH_TOTAL alerts"
 start_daemon
 start_sampler "$TMP/rss_batch"
 loadgen --mode batch --batch "$BATCH_SIZE" --total "$BATCH_TOTAL" >"$TMP/batch.json" ||
@@ -174,11 +175,11 @@ loadgen --mode batch --batch "$BATCH_SIZE" --total "$BATCH_TOTAL" >"$TMP/batch.j
 stop_sampler
 stop_daemon
 
-echo "== alert -> nft element latency: $LATENCY_RATE alerts/s for $LATENCY_SECONDS s"
+echo "== $(date +%T) alert -> nft element latency: $LATENCY_RATE alerts/s for $LATENCY_SECONDS s"
 start_daemon
 start_sampler "$TMP/rss_latency"
 mkfifo "$TMP/monitor"
-in_ns nft monitor new elements >"$TMP/monitor" &
+ip netns exec "$NS" nft monitor new elements >"$TMP/monitor" &
 MONITOR_PID=$!
 loadgen --mode latency --rate "$LATENCY_RATE" --duration "$LATENCY_SECONDS" --nft-fd 3 \
         3<"$TMP/monitor" >"$TMP/latency.json" || die "loadgen failed: $(cat "$TMP/latency.json")"

@@ -155,11 +155,11 @@ static void request_free(request *req) {
 }
 
 /* First call for a request: route, authenticate and check the announced size
- * before a single body byte is accepted. Returns true if it already answered. */
-static enum MHD_Result request_start(api *a, request *req, const char *url, const char *method, bool *answered) {
+ * before a single body byte is accepted (tighter limits before authentication).
+ * Answers at once (req->handled) when any of them fails. */
+static enum MHD_Result request_start(api *a, request *req, const char *url, const char *method) {
         bool known = false;
         req->route = routes_match(method, url, &req->path_id, &known);
-        *answered = true;
         if (!req->route) {
                 if (known)
                         return reply_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "",
@@ -167,8 +167,9 @@ static enum MHD_Result request_start(api *a, request *req, const char *url, cons
                 return reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "", "no such route");
         }
         if (!request_authorized(req)) {
-                atomic_fetch_add_explicit(&a->shared.metrics->alerts_rejected[REJECT_UNAUTHORIZED],
-                                          req->route->body == BODY_NONE ? 0 : 1, memory_order_relaxed);
+                if (req->route->perm == PERM_ALERTS_WRITE)
+                        atomic_fetch_add_explicit(&a->shared.metrics->alerts_rejected[REJECT_UNAUTHORIZED], 1,
+                                                  memory_order_relaxed);
                 log_json(LOG_LEVEL_WARN, "api", "request.unauthorized",
                          json_pack("{ss ss}", "method", method, "path", url));
                 return reply_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized", "",
@@ -184,7 +185,6 @@ static enum MHD_Result request_start(api *a, request *req, const char *url, cons
                                    "body of %lld bytes exceeds the limit of %zu", (long long)announced, max);
         }
         buf_init(&req->body, max);
-        *answered = false;
         return MHD_YES;
 }
 
@@ -198,12 +198,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 if (!req)
                         return MHD_NO;
                 *con_cls = req;
-                bool answered;
-                enum MHD_Result r = request_start(a, req, url, method, &answered);
-                return r;
+                return request_start(a, req, url, method);
         }
-        if (req->handled)
-                return MHD_YES; /* answered early (401/413): discard what follows */
+        if (req->handled) {
+                *upload_data_size = 0; /* answered early (401/413): discard what follows */
+                return MHD_YES;
+        }
         if (*upload_data_size > 0) {
                 if (!req->too_large && buf_append(&req->body, upload_data, *upload_data_size) < 0)
                         req->too_large = true; /* chunked body beyond the limit */

@@ -42,6 +42,14 @@ enum {
 
 #define CLI_DEFAULT_URL "http://127.0.0.1:8080"
 
+/* Errors `playbook lint` reports per run: enough for a directory of broken
+ * playbooks, bounded so a pathological one cannot make us allocate without limit. */
+#define CLI_LINT_MAX_ERRORS 1000u
+
+/* `init` draws the API token from 32 random bytes (64 hex characters), as much
+ * entropy as the daemon's token hash keeps. */
+#define CLI_INIT_TOKEN_BYTES 32u
+
 typedef struct cli_ctx {
         const char *url;        /* API base URL, never NULL */
         const char *token_file; /* NULL when neither --token-file nor BULWARK_TOKEN_FILE is set */

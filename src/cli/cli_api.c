@@ -227,10 +227,15 @@ int cli_api_request(cli_api *a, const char *method, const char *path, const char
         buf_init(&reply.body, CLI_RESPONSE_MAX);
         char errbuf[CURL_ERROR_SIZE] = "";
         r = api_setup(a, url, method, body, len, headers, &reply, errbuf);
+        if (r == -EINVAL)
+                bw_error_set(err, "invalid", "method", "unsupported method %s", method);
         if (r == 0) {
                 CURLcode c = curl_easy_perform(a->curl);
-                if (c == CURLE_FILESIZE_EXCEEDED)
-                        reply.too_large = true, c = CURLE_WRITE_ERROR;
+                /* A Content-Length over the cap stops the transfer before the body. */
+                if (c == CURLE_FILESIZE_EXCEEDED) {
+                        reply.too_large = true;
+                        c = CURLE_WRITE_ERROR;
+                }
                 if (c != CURLE_OK) {
                         r = api_errno_of(c, reply.too_large);
                         if (reply.too_large)

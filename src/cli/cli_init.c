@@ -22,9 +22,6 @@ static const char init_usage[] =
         "  writes DIR/bulwark.yaml, DIR/token, DIR/playbooks/block-ssh-bruteforce.yaml\n"
         "  and DIR/alerts/sample.json; --force overwrites existing files.\n";
 
-/* 32 random bytes: as much entropy as the API's token hash keeps. */
-#define INIT_TOKEN_BYTES 32u
-
 /* The generated files are small; this bounds each one's text. */
 #define INIT_FILE_MAX (16u * 1024u)
 
@@ -163,8 +160,8 @@ static int init_mkdir(const char *path, mode_t mode) {
 }
 
 static int init_write_token(const cli_ctx *ctx, const char *path, bool force) {
-        unsigned char raw[INIT_TOKEN_BYTES];
-        char text[INIT_TOKEN_BYTES * 2 + 2];
+        unsigned char raw[CLI_INIT_TOKEN_BYTES];
+        char text[CLI_INIT_TOKEN_BYTES * 2 + 2];
         randombytes_buf(raw, sizeof(raw));
         sodium_bin2hex(text, sizeof(text) - 1, raw, sizeof(raw));
         size_t len = strlen(text);

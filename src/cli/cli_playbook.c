@@ -26,10 +26,6 @@ static const char playbook_usage[] =
         "usage: bulwark playbook lint DIR|FILE [--config FILE]\n"
         "       bulwark playbook test FILE --alert ALERT.json [--config FILE] [--alert-id N]\n";
 
-/* Errors lint reports per run: enough for a directory of broken playbooks,
- * bounded so a pathological one cannot make us allocate without limit. */
-#define PLAYBOOK_LINT_MAX_ERRORS 1000u
-
 typedef struct playbook_args {
         const char *path;
         const char *alert;
@@ -90,7 +86,7 @@ static int pb_lint(const cli_ctx *ctx, const playbook_args *args) {
         int code = pb_load_config(ctx, args->config, &cfg);
         if (code != CLI_EXIT_OK)
                 return code;
-        bw_error *errs = calloc(PLAYBOOK_LINT_MAX_ERRORS, sizeof(*errs));
+        bw_error *errs = calloc(CLI_LINT_MAX_ERRORS, sizeof(*errs));
         if (!errs) {
                 config_free(cfg);
                 return cli_fail_errno(ctx, -ENOMEM, "playbook lint");
@@ -100,7 +96,7 @@ static int pb_lint(const cli_ctx *ctx, const playbook_args *args) {
         int r = stat(args->path, &st) < 0 ? -errno : 0;
         if (r == 0 && S_ISDIR(st.st_mode)) {
                 playbook_set *set = NULL;
-                r = playbook_set_load(args->path, cfg, &set, errs, PLAYBOOK_LINT_MAX_ERRORS, &nerrs);
+                r = playbook_set_load(args->path, cfg, &set, errs, CLI_LINT_MAX_ERRORS, &nerrs);
                 if (r >= 0 || r == -EINVAL)
                         nbooks = playbook_set_files(set);
                 playbook_set_free(set);
@@ -111,7 +107,7 @@ static int pb_lint(const cli_ctx *ctx, const playbook_args *args) {
                 if (r == -EINVAL || r == -EFBIG)
                         nerrs = 1;
                 else if (r == 0 && cfg)
-                        r = playbook_check(p, cfg, errs, PLAYBOOK_LINT_MAX_ERRORS, &nerrs);
+                        r = playbook_check(p, cfg, errs, CLI_LINT_MAX_ERRORS, &nerrs);
                 playbook_free(p);
         }
         if (r < 0 && r != -EINVAL && nerrs == 0)
@@ -130,11 +126,11 @@ static int pb_lint(const cli_ctx *ctx, const playbook_args *args) {
 
 /* Cross-checks p against the configuration, printing every error on ctx->err. */
 static int pb_check(const cli_ctx *ctx, const playbook *p, const bw_config *cfg) {
-        bw_error *errs = calloc(PLAYBOOK_LINT_MAX_ERRORS, sizeof(*errs));
+        bw_error *errs = calloc(CLI_LINT_MAX_ERRORS, sizeof(*errs));
         if (!errs)
                 return cli_fail_errno(ctx, -ENOMEM, "%s", p->file);
         size_t n = 0;
-        int r = playbook_check(p, cfg, errs, PLAYBOOK_LINT_MAX_ERRORS, &n);
+        int r = playbook_check(p, cfg, errs, CLI_LINT_MAX_ERRORS, &n);
         for (size_t i = 0; i < n; i++)
                 cli_fail_error(ctx, &errs[i]);
         int code = n > 0 ? CLI_EXIT_FAIL : r < 0 ? cli_fail_errno(ctx, r, "%s", p->file) : CLI_EXIT_OK;

@@ -15,7 +15,8 @@
  * - Errors: one line "bulwark: <message>" on stderr. An API refusal reads
  *   "bulwark: HTTP <status>: [<field>: ]<message>"; a rejected batch line
  *   "bulwark: <file>:<line>: [<field>: ]<message>" (the file's own numbering).
- * - alert send: the server's JSON reply on stdout (also on refusal).
+ * - alert send: the server's JSON reply on stdout (also on refusal); exit 0 on
+ *   any 2xx, so a batch with rejected lines exits 0 after listing them on stderr.
  * - exec list: a header "ID ALERT PLAYBOOK LEVEL STATUS CREATED" and one row
  *   per execution, columns separated by two or more spaces, CREATED in UTC
  *   (2026-11-22T10:00:00Z); with --json the server's reply as it came.

@@ -147,6 +147,14 @@
 /* The window of BW_WORKER_RESTARTS_PER_MIN. */
 #define BW_WORKER_RESTART_WINDOW_MS 60000
 
+/* nft host lookups go to the kernel over netlink. One request: two short
+ * messages naming a table and a set (at most BW_NAME_MAX bytes each) and one key
+ * of at most 16 bytes need under 400 bytes. One datagram of replies: a set's or
+ * an element's description is a few hundred bytes; netlink(7) recommends a
+ * page-sized buffer. */
+#define BW_NFT_NL_REQUEST_MAX 1024u
+#define BW_NFT_NL_REPLY_MAX 8192u
+
 /* Per-call timeout bounds for validate/snapshot/apply/verify/rollback. */
 #define BW_CONNECTOR_TIMEOUT_MS_DEFAULT 5000u
 #define BW_CONNECTOR_TIMEOUT_MS_MAX 120000u

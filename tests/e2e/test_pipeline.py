@@ -32,7 +32,7 @@ def test_ipv6_and_cidr_are_normalised_and_blocked(make_daemon):
     ex = d.execution_of(r.json()["id"])
     assert ex["status"] == "succeeded", ex
     assert ex["actions"][0]["targets"] == ["2001:db8::1", "198.51.100.0/24"]
-    assert "198.51.100.0/24" in nft_set()
+    assert "198.51.100.0/24" in nft_set(name="blocknets_v4")
     assert "2001:db8::1" in nft_set(name="blocklist_v6")
 
 

@@ -38,12 +38,14 @@ static enum MHD_Result reply_enqueue_failed(request *req, int r, size_t n) {
         }
         count_reject(req, REJECT_STORE_ERROR);
         log_errno(r, "api", "alert.store_failed", "could not store %zu alert(s)", n);
-        return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "", "the alert could not be stored");
+        return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "",
+                           "the alert could not be stored");
 }
 
 static void record_accepted(request *req, size_t n) {
         atomic_fetch_add_explicit(&req->api->metrics->alerts_accepted, n, memory_order_relaxed);
-        histogram_observe(&req->api->metrics->accept_latency, (uint64_t)(clock_mono_us() - req->t_complete_us));
+        histogram_observe(&req->api->metrics->accept_latency,
+                          (uint64_t)(clock_mono_us() - req->t_complete_us));
 }
 
 enum MHD_Result handle_alert_post(request *req) {
@@ -58,15 +60,16 @@ enum MHD_Result handle_alert_post(request *req) {
         }
         size_t len;
         char *json = alert_dump(a, &len);
-        alert_free(a);
         req->ids = calloc(1, sizeof(*req->ids));
         if (!json || !req->ids) {
                 free(json);
+                alert_free(a);
                 return MHD_NO;
         }
-        store_alert_in in = {.json = json, .len = len, .received_at_ms = now};
+        store_alert_in in = {.json = json, .len = len, .type = a->type, .received_at_ms = now};
         r = store_enqueue_async(req->api->store, &in, 1, on_enqueued, req);
         free(json);
+        alert_free(a);
         if (r < 0)
                 return reply_enqueue_failed(req, r, 1);
         return request_wait(req);
@@ -79,12 +82,13 @@ enum MHD_Result resume_alert_post(request *req) {
         if (log_enabled(LOG_LEVEL_DEBUG))
                 log_json(LOG_LEVEL_DEBUG, "api", "alert.accepted",
                          json_pack("{sI}", "alert_id", (json_int_t)req->ids[0]));
-        return reply_json(req, MHD_HTTP_ACCEPTED, json_pack("{sI ss}", "id", (json_int_t)req->ids[0], "status", "queued"));
+        return reply_json(req, MHD_HTTP_ACCEPTED,
+                          json_pack("{sI ss}", "id", (json_int_t)req->ids[0], "status", "queued"));
 }
 
 /* Per-line results of a batch, kept until the commit answers. */
 typedef struct batch_state {
-        json_t *results; /* array in line order; accepted lines get their id on resume */
+        json_t *results;        /* array in line order; accepted lines get their id on resume */
         size_t *accepted_index; /* results index of each enqueued alert */
         size_t n_accepted, n_rejected;
 } batch_state;
@@ -117,23 +121,29 @@ static int batch_parse(request *req, batch_state *b, store_alert_in *ins, int64_
                         bw_error err;
                         json_t *res;
                         if (len > req->api->alert_body_max)
-                                bw_error_set(&err, "too_large", "", "line of %zu bytes exceeds the alert limit of %u",
-                                             len, req->api->alert_body_max);
+                                bw_error_set(&err, "too_large", "",
+                                             "line of %zu bytes exceeds the alert limit of %u", len,
+                                             req->api->alert_body_max);
                         if (len <= req->api->alert_body_max && alert_parse(p, len, now, &a, &err) == 0) {
                                 size_t dlen;
                                 char *json = alert_dump(a, &dlen);
+                                char *type = strdup(a->type);
                                 alert_free(a);
-                                if (!json)
+                                if (!json || !type) {
+                                        free(json);
+                                        free(type);
                                         return -ENOMEM;
-                                ins[b->n_accepted] = (store_alert_in){json, dlen, now};
+                                }
+                                ins[b->n_accepted] = (store_alert_in){
+                                        .json = json, .len = dlen, .type = type, .received_at_ms = now};
                                 b->accepted_index[b->n_accepted++] = json_array_size(b->results);
                                 res = json_pack("{si}", "line", (int)line);
                         } else {
                                 count_reject(req, REJECT_INVALID);
                                 log_rejected(&err, line);
                                 b->n_rejected++;
-                                res = json_pack("{si s{ss ss ss}}", "line", (int)line, "error", "code", err.code,
-                                                "message", err.message, "field", err.field);
+                                res = json_pack("{si s{ss ss ss}}", "line", (int)line, "error", "code",
+                                                err.code, "message", err.message, "field", err.field);
                         }
                         if (!res || json_array_append_new(b->results, res) < 0)
                                 return -ENOMEM;
@@ -182,8 +192,10 @@ enum MHD_Result handle_alert_batch(request *req) {
                 r = store_enqueue_async(req->api->store, ins, b->n_accepted, on_enqueued, req);
                 ret = r < 0 ? reply_enqueue_failed(req, r, b->n_accepted) : request_wait(req);
         }
-        for (size_t i = 0; i < b->n_accepted; i++)
+        for (size_t i = 0; i < b->n_accepted; i++) {
                 free((char *)ins[i].json);
+                free((char *)ins[i].type);
+        }
         free(ins);
         return ret;
 }

@@ -596,7 +596,9 @@ static const char *host_item(const alert *a, size_t i) {
         return a->hosts[i];
 }
 
-json_t *alert_to_json(const alert *a) {
+/* The canonical tree. With share, labels and raw are the alert's own values (for
+ * a dump that is thrown away at once); without, independent copies. */
+static json_t *alert_tree(const alert *a, bool share) {
         char observed[40];
         rfc3339_format(a->observed_at_ms, observed, sizeof(observed));
         json_t *j = json_object(), *obs = json_object();
@@ -611,8 +613,8 @@ json_t *alert_to_json(const alert *a) {
         r |= json_object_set_new(j, "severity", json_string(alert_severity_name(a->severity)));
         r |= json_object_set_new(j, "observed_at", json_string(observed));
         r |= json_object_set(j, "observables", obs);
-        r |= json_object_set_new(j, "labels", json_deep_copy(a->labels));
-        r |= json_object_set_new(j, "raw", a->raw ? json_deep_copy(a->raw) : json_null());
+        r |= json_object_set_new(j, "labels", share ? json_incref(a->labels) : json_deep_copy(a->labels));
+        r |= json_object_set_new(j, "raw", !a->raw ? json_null() : share ? json_incref(a->raw) : json_deep_copy(a->raw));
         json_decref(obs);
         if (r != 0) {
                 json_decref(j);
@@ -621,8 +623,12 @@ json_t *alert_to_json(const alert *a) {
         return j;
 }
 
+json_t *alert_to_json(const alert *a) {
+        return alert_tree(a, false);
+}
+
 char *alert_dump(const alert *a, size_t *ret_len) {
-        json_t *j = alert_to_json(a);
+        json_t *j = alert_tree(a, true);
         if (!j)
                 return NULL;
         char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);

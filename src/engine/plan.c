@@ -49,7 +49,18 @@ static int plan_action(const playbook *p, size_t step, const batch_alert *ba, co
         return 0;
 }
 
+/* True if some playbook answers alerts of this type: the others are finished
+ * without being parsed again (most alerts a SIEM forwards match nothing). */
+static bool some_playbook_for(const playbook_set *playbooks, const char *type) {
+        for (size_t i = 0; i < playbooks->n; i++)
+                if (strcmp(playbooks->items[i]->trigger.type, type) == 0)
+                        return true;
+        return false;
+}
+
 static int plan_alert(const playbook_set *playbooks, const bw_config *config, batch_alert *ba) {
+        if (!some_playbook_for(playbooks, ba->claimed.type))
+                return 0;
         bw_error err;
         int r = alert_parse(ba->claimed.json, ba->claimed.len, ba->claimed.received_at_ms, &ba->alert, &err);
         if (r < 0) {

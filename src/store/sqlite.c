@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "store/backend.h"
+#include "util/strutil.h"
 
 /* 'BWRK': marks the file as a Bulwark store so another application's database is
  * never migrated by mistake. Migration 1 writes it. */
@@ -41,6 +42,7 @@ static const char *const sq_migrations[] = {
         " id INTEGER PRIMARY KEY,"
         " state TEXT NOT NULL CHECK (state IN ('queued', 'claimed', 'done')),"
         " received_at INTEGER NOT NULL,"
+        " type TEXT NOT NULL,"
         " claimed_at INTEGER,"
         " attempts INTEGER NOT NULL DEFAULT 0,"
         " matched INTEGER NOT NULL DEFAULT 0,"
@@ -126,12 +128,13 @@ static const char *const sq_sql[_SQ_MAX] = {
         [SQ_SAVEPOINT] = "SAVEPOINT job",
         [SQ_RELEASE] = "RELEASE job",
         [SQ_ROLLBACK_TO] = "ROLLBACK TO job",
-        [SQ_ALERT_INSERT] = "INSERT INTO alerts (state, received_at, body) VALUES ('queued', ?1, ?2)",
+        [SQ_ALERT_INSERT] =
+                "INSERT INTO alerts (state, received_at, body, type) VALUES ('queued', ?1, ?2, ?3)",
         [SQ_LEASE_EXPIRE] =
                 "UPDATE alerts SET state = 'queued' WHERE state = 'claimed' AND claimed_at <= ?1",
         [SQ_CLAIM] = "UPDATE alerts SET state = 'claimed', claimed_at = ?1, attempts = attempts + 1"
                      " WHERE id IN (SELECT id FROM alerts WHERE state = 'queued' ORDER BY id LIMIT ?2)"
-                     " RETURNING id, body, received_at, attempts",
+                     " RETURNING id, body, received_at, attempts, type",
         [SQ_ALERT_DONE] = "UPDATE alerts SET state = 'done', matched = ?2 WHERE id = ?1 AND state <> 'done'",
         [SQ_ALERT_EXISTS] = "SELECT 1 FROM alerts WHERE id = ?1",
         [SQ_EXEC_FIND] = "SELECT id FROM executions WHERE alert_id = ?1 AND playbook = ?2",
@@ -561,6 +564,8 @@ static int sq_alerts_insert(struct store_backend_db *db, const store_alert_in *a
                         rc = sqlite3_bind_text64(st, 2, alerts[i].json, alerts[i].len, SQLITE_STATIC,
                                                  SQLITE_UTF8);
                 if (rc == SQLITE_OK)
+                        rc = sqlite3_bind_text(st, 3, alerts[i].type, -1, SQLITE_STATIC);
+                if (rc == SQLITE_OK)
                         rc = sqlite3_step(st);
                 sqlite3_reset(st);
                 if (rc != SQLITE_DONE)
@@ -598,6 +603,8 @@ static int sq_alerts_claim(struct store_backend_db *db, size_t max, int64_t now_
                         .received_at_ms = sqlite3_column_int64(st, 2),
                         .attempts = (unsigned)sqlite3_column_int64(st, 3),
                 };
+                const char *type = (const char *)sqlite3_column_text(st, 4);
+                str_copy(ret[n - 1].type, sizeof(ret[n - 1].type), type ? type : "");
         }
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) {

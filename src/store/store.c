@@ -516,9 +516,13 @@ static int enqueue_submit(store *s, const store_alert_in *alerts, size_t n, bool
             __builtin_add_overflow(size, sizeof(enqueue_job), &size))
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                if (!alerts[i].json || alerts[i].len == 0)
+                if (!alerts[i].json || alerts[i].len == 0 || !alerts[i].type)
                         return -EINVAL;
-                if (copy && __builtin_add_overflow(bytes, alerts[i].len, &bytes))
+                size_t tlen = strnlen(alerts[i].type, BW_ALERT_NAME_MAX + 1);
+                if (tlen == 0 || tlen > BW_ALERT_NAME_MAX)
+                        return -EINVAL;
+                if (copy && (__builtin_add_overflow(bytes, alerts[i].len, &bytes) ||
+                             __builtin_add_overflow(bytes, tlen + 1, &bytes)))
                         return -ENOMEM;
         }
         if (__builtin_add_overflow(size, bytes, &size))
@@ -544,10 +548,14 @@ static int enqueue_submit(store *s, const store_alert_in *alerts, size_t n, bool
                 store_alert_in *a = (store_alert_in *)(ej->ids + n);
                 char *p = (char *)(a + n);
                 for (size_t i = 0; i < n; i++) {
+                        size_t tlen = strlen(alerts[i].type) + 1;
                         memcpy(p, alerts[i].json, alerts[i].len);
-                        a[i] = (store_alert_in){
-                                .json = p, .len = alerts[i].len, .received_at_ms = alerts[i].received_at_ms};
-                        p += alerts[i].len;
+                        memcpy(p + alerts[i].len, alerts[i].type, tlen);
+                        a[i] = (store_alert_in){.json = p,
+                                                .len = alerts[i].len,
+                                                .type = p + alerts[i].len,
+                                                .received_at_ms = alerts[i].received_at_ms};
+                        p += alerts[i].len + tlen;
                 }
                 ej->alerts = a;
         }

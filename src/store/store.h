@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/limits.h"
+
 typedef struct store store;
 typedef struct store_tx store_tx; /* valid only inside a write job */
 
@@ -53,6 +55,8 @@ int store_write(store *s, store_job_fn fn, void *userdata);
 typedef struct store_alert_in {
         const char *json; /* canonical alert JSON (core/alert.h alert_dump); copied */
         size_t len;
+        const char *type; /* the alert's type, 1..BW_ALERT_NAME_MAX bytes; copied. Lets
+                           * the engine skip alerts no playbook can match. */
         int64_t received_at_ms;
 } store_alert_in;
 
@@ -75,6 +79,7 @@ size_t store_queue_free(store *s);
 
 typedef struct store_claimed {
         int64_t id;
+        char type[BW_ALERT_NAME_MAX + 1];
         char *json; /* as enqueued; owned */
         size_t len;
         int64_t received_at_ms;
@@ -103,20 +108,20 @@ int store_queue_stats_get(store *s, store_queue_stats *ret);
 
 typedef enum {
         EXEC_RUNNING,
-        EXEC_SUCCEEDED,     /* every action applied (or nothing to apply) */
-        EXEC_FAILED,        /* no action applied */
-        EXEC_PARTIAL,       /* some applied, some failed */
-        EXEC_RECORDED,      /* level 1-2 or awaiting approval: nothing was to run automatically */
+        EXEC_SUCCEEDED, /* every action applied (or nothing to apply) */
+        EXEC_FAILED,    /* no action applied */
+        EXEC_PARTIAL,   /* some applied, some failed */
+        EXEC_RECORDED,  /* level 1-2 or awaiting approval: nothing was to run automatically */
         _EXEC_STATUS_MAX,
 } exec_status;
 
 typedef enum {
-        ACTION_PLANNED,      /* rendered, not yet attempted */
-        ACTION_INTENT,       /* about to apply: durable before the connector is called */
-        ACTION_APPLIED,      /* apply succeeded (and verify, when the kind has it) */
-        ACTION_FAILED,       /* apply failed, timed out, or the worker died */
-        ACTION_SKIPPED,      /* not run: automation level 1 (alert only) */
-        ACTION_RECOMMENDED,  /* not run: level 2, awaits an analyst */
+        ACTION_PLANNED,           /* rendered, not yet attempted */
+        ACTION_INTENT,            /* about to apply: durable before the connector is called */
+        ACTION_APPLIED,           /* apply succeeded (and verify, when the kind has it) */
+        ACTION_FAILED,            /* apply failed, timed out, or the worker died */
+        ACTION_SKIPPED,           /* not run: automation level 1 (alert only) */
+        ACTION_RECOMMENDED,       /* not run: level 2, awaits an analyst */
         ACTION_AWAITING_APPROVAL, /* not run: level 4 */
         _ACTION_STATE_MAX,
 } action_state;
@@ -129,9 +134,9 @@ typedef struct store_action_plan {
         const char *integration;
         const char *connector; /* kind */
         const char *verb;
-        const char *target_kind;  /* "ip", "account", ... */
-        const char *targets_json; /* JSON array of strings */
-        const char *params_json;  /* JSON object */
+        const char *target_kind;     /* "ip", "account", ... */
+        const char *targets_json;    /* JSON array of strings */
+        const char *params_json;     /* JSON object */
         const char *idempotency_key; /* unique across all actions */
         action_state initial_state;  /* PLANNED, SKIPPED, RECOMMENDED or AWAITING_APPROVAL */
 } store_action_plan;

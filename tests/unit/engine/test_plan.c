@@ -30,7 +30,8 @@ static playbook *book(int level, const char *name) {
         snprintf(text, sizeof(text),
                  "name: %s\nversion: 3\ntrigger:\n  type: ssh.bruteforce\n  min_severity: high\n"
                  "automation_level: %d\nsteps:\n"
-                 "  - id: block\n    action: nft.block\n    integration: fw\n    targets: alert.observables.ips\n"
+                 "  - id: block\n    action: nft.block\n    integration: fw\n    targets: "
+                 "alert.observables.ips\n"
                  "  - id: tell\n    action: notify.send\n    integration: chat\n",
                  name, level);
         playbook *p = NULL;
@@ -48,7 +49,8 @@ typedef struct fixture {
 static int setup(void **state) {
         fixture *f = calloc(1, sizeof(*f));
         bw_error err;
-        assert_int_equal(config_parse(config_text, strlen(config_text), "/tmp/bulwark.yaml", &f->cfg, &err), 0);
+        assert_int_equal(config_parse(config_text, strlen(config_text), "/tmp/bulwark.yaml", &f->cfg, &err),
+                         0);
         f->books[0] = book(1, "one");
         f->books[1] = book(2, "two");
         f->books[2] = book(3, "three");
@@ -68,20 +70,28 @@ static int teardown(void **state) {
         return 0;
 }
 
-static store_claimed claimed(int64_t id, const char *json) {
-        return (store_claimed){.id = id, .json = strdup(json), .len = strlen(json), .received_at_ms = 1795000000000,
-                               .attempts = 1};
+static store_claimed claimed(int64_t id, const char *type, const char *json) {
+        store_claimed c = {.id = id,
+                           .json = strdup(json),
+                           .len = strlen(json),
+                           .received_at_ms = 1795000000000,
+                           .attempts = 1};
+        snprintf(c.type, sizeof(c.type), "%s", type);
+        return c;
 }
 
 static void test_levels_set_initial_states(void **state) {
         fixture *f = *state;
-        store_claimed c[1] = {claimed(7, "{\"source\":\"sshd\",\"type\":\"ssh.bruteforce\",\"severity\":\"high\","
-                                         "\"observables\":{\"ips\":[\"192.0.2.1\",\"192.0.2.2\"]}}")};
+        store_claimed c[1] = {
+                claimed(7, "ssh.bruteforce",
+                        "{\"source\":\"sshd\",\"type\":\"ssh.bruteforce\",\"severity\":\"high\","
+                        "\"observables\":{\"ips\":[\"192.0.2.1\",\"192.0.2.2\"]}}")};
         batch_alert *b = NULL;
         assert_int_equal(plan_batch(&f->set, f->cfg, c, 1, &b), 0);
         assert_null(c[0].json); /* ownership moved into the batch */
         assert_int_equal(b[0].n_execs, 4);
-        const action_state want[4] = {ACTION_SKIPPED, ACTION_RECOMMENDED, ACTION_PLANNED, ACTION_AWAITING_APPROVAL};
+        const action_state want[4] = {ACTION_SKIPPED, ACTION_RECOMMENDED, ACTION_PLANNED,
+                                      ACTION_AWAITING_APPROVAL};
         for (size_t e = 0; e < 4; e++) {
                 batch_exec *ex = &b[0].execs[e];
                 assert_int_equal(ex->n_actions, 2);
@@ -99,29 +109,36 @@ static void test_levels_set_initial_states(void **state) {
 
 static void test_step_without_targets_in_alert_is_skipped(void **state) {
         fixture *f = *state;
-        store_claimed c[1] = {claimed(8, "{\"source\":\"sshd\",\"type\":\"ssh.bruteforce\",\"severity\":\"critical\"}")};
+        store_claimed c[1] = {
+                claimed(8, "ssh.bruteforce",
+                        "{\"source\":\"sshd\",\"type\":\"ssh.bruteforce\",\"severity\":\"critical\"}")};
         batch_alert *b = NULL;
         assert_int_equal(plan_batch(&f->set, f->cfg, c, 1, &b), 0);
         batch_exec *three = &b[0].execs[2];
         assert_string_equal(three->playbook->name, "three");
         assert_int_equal(three->actions[0].initial_state, ACTION_SKIPPED); /* nothing to block */
-        assert_int_equal(three->actions[1].initial_state, ACTION_PLANNED); /* a notification needs no target */
+        assert_int_equal(three->actions[1].initial_state,
+                         ACTION_PLANNED); /* a notification needs no target */
         batch_free(b, 1);
 }
 
 static void test_non_matching_and_unparseable_alerts_have_no_executions(void **state) {
         fixture *f = *state;
         store_claimed c[3] = {
-                claimed(9, "{\"source\":\"sshd\",\"type\":\"ssh.bruteforce\",\"severity\":\"medium\"}"),
-                claimed(10, "{\"source\":\"ids\",\"type\":\"port.scan\",\"severity\":\"critical\"}"),
-                claimed(11, "{\"source\":\"sshd\",\"type\":\"ssh.bruteforce\",\"severity\":\"high\",\"x\":1}"),
+                claimed(9, "ssh.bruteforce",
+                        "{\"source\":\"sshd\",\"type\":\"ssh.bruteforce\",\"severity\":\"medium\"}"),
+                claimed(10, "port.scan",
+                        "{\"source\":\"ids\",\"type\":\"port.scan\",\"severity\":\"critical\"}"),
+                claimed(11, "ssh.bruteforce",
+                        "{\"source\":\"sshd\",\"type\":\"ssh.bruteforce\",\"severity\":\"high\",\"x\":1}"),
         };
         batch_alert *b = NULL;
         assert_int_equal(plan_batch(&f->set, f->cfg, c, 3, &b), 0);
         for (size_t i = 0; i < 3; i++)
                 assert_int_equal(b[i].n_execs, 0);
-        assert_non_null(b[0].alert);
-        assert_null(b[2].alert); /* invalid body: logged, finished without action */
+        assert_non_null(b[0].alert); /* parsed: a playbook answers its type, not its severity */
+        assert_null(b[1].alert);     /* no playbook answers port.scan: not even parsed */
+        assert_null(b[2].alert);     /* invalid body: logged, finished without action */
         batch_free(b, 3);
 }
 

@@ -36,7 +36,7 @@ typedef struct worker {
 
 static void *single_main(void *arg) {
         worker *w = arg;
-        store_alert_in in = {.json = alert_json, .len = sizeof alert_json - 1};
+        store_alert_in in = {.json = alert_json, .len = sizeof alert_json - 1, .type = "ssh.bruteforce"};
         for (int i = 0; i < SINGLE_PER_THREAD && w->r == 0; i++) {
                 int64_t id;
                 in.received_at_ms = clock_wall_ms();
@@ -70,8 +70,10 @@ static void *batch_main(void *arg) {
         for (int b = 0; b < BATCHES_PER_THREAD && w->r == 0; b++) {
                 int64_t now = clock_wall_ms();
                 for (int i = 0; i < BATCH_SIZE; i++)
-                        in[i] = (store_alert_in){
-                                .json = alert_json, .len = sizeof alert_json - 1, .received_at_ms = now};
+                        in[i] = (store_alert_in){.json = alert_json,
+                                                 .len = sizeof alert_json - 1,
+                                                 .type = "ssh.bruteforce",
+                                                 .received_at_ms = now};
                 w->r = store_enqueue_async(w->s, in, BATCH_SIZE, batch_cb, &bw);
                 if (w->r == 0) {
                         while (sem_wait(&bw.done) < 0 && errno == EINTR)

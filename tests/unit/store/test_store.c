@@ -74,7 +74,10 @@ static void alert_body(char *buf, size_t len, int n) {
 static int64_t enqueue_one(store *s, int n) {
         char body[128];
         alert_body(body, sizeof body, n);
-        store_alert_in in = {.json = body, .len = strlen(body), .received_at_ms = 1700000000000 + n};
+        store_alert_in in = {.json = body,
+                             .len = strlen(body),
+                             .type = "ssh.bruteforce",
+                             .received_at_ms = 1700000000000 + n};
         int64_t id = 0;
         assert_int_equal(store_enqueue(s, &in, 1, &id), 0);
         assert_true(id > 0);
@@ -272,8 +275,10 @@ static void test_enqueue_survives_reopen(void **state) {
         store_alert_in in[3];
         for (int i = 0; i < 3; i++) {
                 alert_body(bodies[i], sizeof bodies[i], i);
-                in[i] = (store_alert_in){
-                        .json = bodies[i], .len = strlen(bodies[i]), .received_at_ms = 1000 + i};
+                in[i] = (store_alert_in){.json = bodies[i],
+                                         .len = strlen(bodies[i]),
+                                         .type = "ssh.bruteforce",
+                                         .received_at_ms = 1000 + i};
         }
         int64_t ids[3];
         assert_int_equal(store_enqueue(s, in, 3, ids), 0);
@@ -304,7 +309,17 @@ static void test_claim_oldest_first(void **state) {
         assert_int_equal(store_claim(s, 2, 0, c), 2);
         assert_int_equal(c[0].id, ids[0]);
         assert_int_equal(c[1].id, ids[1]);
+        assert_string_equal(c[0].type, "ssh.bruteforce"); /* the type comes back with the claim */
         store_claimed_clear(c, 2);
+
+        /* An alert without a type, or with one over its limit, is refused whole. */
+        char body[] = "{}", longtype[BW_ALERT_NAME_MAX + 2];
+        memset(longtype, 'a', sizeof longtype - 1);
+        longtype[sizeof longtype - 1] = '\0';
+        store_alert_in bad[2] = {{.json = body, .len = 2}, {.json = body, .len = 2, .type = longtype}};
+        int64_t id;
+        assert_int_equal(store_enqueue(s, &bad[0], 1, &id), -EINVAL);
+        assert_int_equal(store_enqueue(s, &bad[1], 1, &id), -EINVAL);
         assert_int_equal(store_claim(s, 10, 0, c), 3);
         for (int i = 0; i < 3; i++)
                 assert_int_equal(c[i].id, ids[2 + i]);
@@ -334,7 +349,8 @@ static void test_capacity_reserved_and_released_on_commit(void **state) {
         char b1[128], b2[128];
         alert_body(b1, sizeof b1, 3);
         alert_body(b2, sizeof b2, 4);
-        store_alert_in two[2] = {{.json = b1, .len = strlen(b1)}, {.json = b2, .len = strlen(b2)}};
+        store_alert_in two[2] = {{.json = b1, .len = strlen(b1), .type = "t"},
+                                 {.json = b2, .len = strlen(b2), .type = "t"}};
         int64_t ids[2];
         assert_int_equal(store_enqueue(s, two, 2, ids), -ENOSPC);
         assert_int_equal(store_enqueue_async(s, two, 2, enospc_cb, NULL), -ENOSPC);
@@ -506,7 +522,8 @@ static void test_enqueue_async_reports_ids(void **state) {
         store_alert_in in[3];
         for (int i = 0; i < 3; i++) {
                 alert_body(bodies[i], sizeof bodies[i], 10 + i);
-                in[i] = (store_alert_in){.json = bodies[i], .len = strlen(bodies[i]), .received_at_ms = 5};
+                in[i] = (store_alert_in){
+                        .json = bodies[i], .len = strlen(bodies[i]), .type = "t", .received_at_ms = 5};
         }
         assert_int_equal(store_enqueue_async(s, in, 3, async_cb, &ar), 0);
         /* The bodies were copied: the caller may reuse its buffers at once. */
@@ -683,7 +700,7 @@ static int job_nested_write(store_tx *tx, void *userdata) {
 static int job_enqueue_inside(store_tx *tx, void *userdata) {
         store *s = userdata;
         char body[] = "{}";
-        store_alert_in in = {.json = body, .len = 2};
+        store_alert_in in = {.json = body, .len = 2, .type = "t"};
         int64_t id;
         return store_enqueue(s, &in, 1, &id);
 }

@@ -10,6 +10,17 @@ set -eu
 cd "$(dirname "$0")/.."
 fail=0
 
+# The tracked files, or (outside a git checkout) the same patterns found on disk.
+files() {
+        if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+                git ls-files "$@"
+        else
+                for pat in "$@"; do
+                        find "$(dirname "$pat")" -name "$(basename "$pat")" -type f 2>/dev/null
+                done | sort -u
+        fi
+}
+
 rank() {
         case "$1" in
         util) echo 0 ;; core) echo 1 ;; connectors) echo 2 ;; config) echo 3 ;; store) echo 4 ;;
@@ -17,7 +28,7 @@ rank() {
         esac
 }
 
-for f in $(git ls-files 'src/*.c' 'src/*.h'); do
+for f in $(files 'src/*.c' 'src/*.h'); do
         dir=$(echo "$f" | cut -d/ -f2)
         mine=$(rank "$dir")
         for inc in $(sed -n 's/^#include "\([a-z]*\)\/.*"/\1/p' "$f" | sort -u); do
@@ -30,12 +41,12 @@ for f in $(git ls-files 'src/*.c' 'src/*.h'); do
 done
 
 banned='\b(sprintf|vsprintf|strcpy|strcat|gets|atoi|atol|system|popen)[[:space:]]*\('
-if git ls-files 'src/*.c' 'src/*.h' 'bench/*.c' | xargs grep -nE "$banned" | grep -vE '^\S+:[0-9]+:\s*(/\*|\*)'; then
+if files 'src/*.c' 'src/*.h' 'bench/*.c' | xargs grep -nE "$banned" | grep -vE '^\S+:[0-9]+:\s*(/\*|\*)'; then
         echo "banned functions above (use util/strutil.h, util/buf.h, snprintf)"
         fail=1
 fi
 
-for f in $(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'fuzz/*.c' 'bench/*.c'); do
+for f in $(files 'src/*.c' 'src/*.h' 'tests/*.c' 'fuzz/*.c' 'bench/*.c'); do
         if ! head -n 1 "$f" | grep -q 'SPDX-License-Identifier'; then
                 echo "$f: first line is not an SPDX line"
                 fail=1

@@ -417,6 +417,19 @@ static void nft_nl_parse(const struct nlmsghdr *h, nft_nl_reply *rep) {
 /* Sends the n (at most 2) messages of q, numbered from first, and reads until
  * each is acknowledged. Returns 0 with what the kernel said (its refusals are
  * in ret->err), or -errno if the exchange itself failed. */
+/* The next complete message at *off of a datagram of len bytes, or NULL (the
+ * NLMSG_OK/NLMSG_NEXT macros mix signed and unsigned lengths). */
+static const struct nlmsghdr *nft_nl_next(const unsigned char *base, size_t len, size_t *off) {
+        if (*off > len || len - *off < sizeof(struct nlmsghdr))
+                return NULL;
+        const struct nlmsghdr *h = (const struct nlmsghdr *)(const void *)(base + *off);
+        if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > len - *off)
+                return NULL;
+        size_t step = NLMSG_ALIGN(h->nlmsg_len);
+        *off = step > len - *off ? len : *off + step;
+        return h;
+}
+
 static int nft_nl_exchange(nft_state *s, const nft_nl_req *q, uint32_t first, size_t n, nft_nl_reply *ret) {
         if (q->overflow)
                 return -EMSGSIZE;
@@ -446,8 +459,8 @@ static int nft_nl_exchange(nft_state *s, const nft_nl_req *q, uint32_t first, si
                 /* Only the kernel (port 0) answers requests; any other sender is ignored. */
                 if (from.nl_pid != 0)
                         continue;
-                int left = (int)got;
-                for (const struct nlmsghdr *h = &buf.align; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
+                size_t off = 0;
+                for (const struct nlmsghdr *h; (h = nft_nl_next(buf.data, (size_t)got, &off)) != NULL;) {
                         /* A reply to an earlier request that timed out is skipped. */
                         uint32_t i = h->nlmsg_seq - first;
                         if (i >= n)

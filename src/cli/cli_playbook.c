@@ -14,6 +14,7 @@
 #include "cli/cli.h"
 #include "config/config.h"
 #include "config/playbooks.h"
+#include "core/governor.h"
 #include "connectors/connector.h"
 #include "core/alert.h"
 #include "core/limits.h"
@@ -177,11 +178,14 @@ static const char *pb_level_text(automation_level level) {
 }
 
 /* What the engine would do with this action (mirrors its planning rules). */
-static const char *pb_engine_decision(const playbook *p, const rendered_action *ra, bool matched) {
+static const char *pb_engine_decision(const playbook *p, const rendered_action *ra, bool matched,
+                                      governor_verdict verdict) {
         if (!matched)
                 return "not run: the trigger does not match";
         if (ra->step->has_targets && ra->targets.n == 0)
                 return "skipped: the alert carries nothing to act on";
+        if (verdict != GOVERNOR_ALLOW)
+                return "refused whole by the governor";
         switch (p->level) {
         case LEVEL_ALERT_ONLY:
                 return "alert only";
@@ -204,7 +208,7 @@ static const char *pb_reversible(const playbook_step *s) {
 }
 
 static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, const alert *a, int64_t alert_id,
-                           bool matched) {
+                           bool matched, const governor_policy *gp) {
         rendered_action ra;
         int r = playbook_render_step(p, i, a, alert_id, &ra);
         if (r < 0)
@@ -227,7 +231,12 @@ static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, cons
         fputs(ra.targets.n == 0 ? " (none)\n" : "\n", ctx->out);
         pb_line(ctx, "  params: %s", params);
         pb_line(ctx, "  idempotency key: %s", ra.idempotency_key);
-        pb_line(ctx, "  engine: %s", pb_engine_decision(p, &ra, matched));
+        governor_decision d = {.verdict = GOVERNOR_ALLOW};
+        if (ra.targets.n > 0) {
+                governor_check_targets(gp, ra.targets.kind, ra.targets.items, ra.targets.n, &d);
+                pb_line(ctx, "  governor: %s (%s)", governor_verdict_name(d.verdict), d.reason);
+        }
+        pb_line(ctx, "  engine: %s", pb_engine_decision(p, &ra, matched, d.verdict));
         free(params);
         rendered_action_clear(&ra);
         return CLI_EXIT_OK;
@@ -273,8 +282,12 @@ static int pb_test(const cli_ctx *ctx, const playbook_args *args) {
                 pb_line(ctx, "trigger: %s", matched ? "match" : "no match");
                 if (!matched)
                         pb_explain_mismatch(ctx, p, a);
+                /* Without --config, the compiled ceilings and no protected assets. */
+                governor_policy compiled;
+                governor_policy_init(&compiled);
+                const governor_policy *gp = cfg ? &cfg->governor : &compiled;
                 for (size_t i = 0; i < p->n_steps && code == CLI_EXIT_OK; i++)
-                        code = pb_print_action(ctx, p, i, a, args->alert_id, matched);
+                        code = pb_print_action(ctx, p, i, a, args->alert_id, matched, gp);
         }
         alert_free(a);
         config_free(cfg);

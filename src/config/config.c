@@ -2,6 +2,7 @@
 /* bulwark.yaml into a validated bw_config (see config.h); the file is untrusted.
  * Runs in the daemon's parent at start-up and in the CLI. */
 #include "config/config.h"
+#include "config/governor_config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,8 +24,8 @@
 #define CONFIG_DEFAULT_DATA_DIR "/var/lib/bulwark"
 #define CONFIG_DEFAULT_STORE_FILE "bulwark.db"
 
-static const char *const config_keys[] = {"listen", "data_dir",     "store",     "workers",      "queue",
-                                          "api",    "playbook_dir", "log_level", "integrations", NULL};
+static const char *const config_keys[] = {"listen",       "data_dir",  "store",        "workers",  "queue", "api",
+                                          "playbook_dir", "log_level", "integrations", "governor", NULL};
 enum {
         CK_LISTEN,
         CK_DATA_DIR,
@@ -35,6 +36,7 @@ enum {
         CK_PLAYBOOK_DIR,
         CK_LOG_LEVEL,
         CK_INTEGRATIONS,
+        CK_GOVERNOR,
         _CK_MAX
 };
 
@@ -393,6 +395,8 @@ static int config_from_doc(yamldoc *d, config_ctx *c, bw_error *err) {
                 r = parse_log_level(d, v[CK_LOG_LEVEL], cfg, err);
         if (r == 0 && v[CK_INTEGRATIONS])
                 r = parse_integrations(d, v[CK_INTEGRATIONS], cfg, err);
+        if (r == 0)
+                r = governor_config_parse(d, v[CK_GOVERNOR], &cfg->governor, err);
         return r;
 }
 
@@ -410,6 +414,8 @@ int config_parse(const char *data, size_t len, const char *filename, bw_config *
         if (r < 0)
                 return r;
         c.cfg = calloc(1, sizeof(*c.cfg));
+        if (c.cfg)
+                governor_policy_init(&c.cfg->governor);
         r = c.cfg ? config_from_doc(d, &c, err) : -ENOMEM;
         yamldoc_free(d);
         if (r == 0)
@@ -451,5 +457,6 @@ void config_free(bw_config *c) {
         for (size_t i = 0; i < c->n_integrations; i++)
                 json_decref(c->integrations[i].settings);
         free(c->integrations);
+        governor_policy_clear(&c->governor);
         free(c);
 }

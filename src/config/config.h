@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/governor.h"
 #include "core/integration.h"
 #include "util/error.h"
 
@@ -33,6 +34,7 @@ typedef struct bw_config {
         char log_level[8];           /* debug|info|warn|error, default info */
         integration_config *integrations;
         size_t n_integrations;
+        governor_policy governor; /* ceilings (lowered only) and protected assets */
 } bw_config;
 
 /* Parses configuration text. Relative paths are resolved against the directory

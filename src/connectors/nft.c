@@ -4,24 +4,17 @@
  * rollback scoped to the action's targets. Runs in its integration's worker;
  * targets derive from alerts and are parsed again here. */
 #include <arpa/inet.h>
-#include <endian.h>
 #include <errno.h>
-#include <linux/netfilter.h>
-#include <linux/netfilter/nf_tables.h>
-#include <linux/netfilter/nfnetlink.h>
-#include <linux/netlink.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include "core/limits.h"
 #include "connectors/kind.h"
+#include "connectors/nft_netlink.h"
 #include "util/strutil.h"
-
 
 typedef enum {
         NFT_IP_V4,
@@ -77,10 +70,8 @@ typedef struct nft_found {
 
 typedef struct nft_state {
         struct nft_ctx *ctx; /* one per worker, reused by every change and listing */
-        int nl;              /* NETLINK_NETFILTER socket for single-element lookups */
-        uint32_t nl_seq;
+        nft_netlink *nl;     /* single-element lookups in hash sets, set checks */
         char family[8];
-        uint8_t nfproto;
         char table[BW_NAME_MAX + 1];
         char set[_NFT_SET_MAX][BW_NAME_MAX + 1];
         bool has_set[_NFT_SET_MAX]; /* an ip table has no IPv6 sets, an ip6 table no IPv4 sets */
@@ -273,287 +264,6 @@ static json_t *nft_cmd_elements(const nft_state *s, const char *verb, nft_set_id
                          "name", s->set[id], "elem", elems);
 }
 
-/* --- Single-element lookups over netlink -------------------------------------- */
-
-/* libnftables 1.0.6 has no "get element" in its JSON input, and its text
- * command first loads every element of the set into its cache (30 ms at 20,000
- * elements, measured): as slow as a listing. The kernel answers
- * NFT_MSG_GETSETELEM with one hash lookup, so hash sets are asked directly over
- * netlink, and the answer carries the element's timeout and the time it has
- * left, to the millisecond. The requests are binary: the table and set names
- * come from settings checked against their charset, the family from a fixed
- * table and the key from the address parsed into its binary form; nothing from
- * an alert is spliced into them as text. */
-
-typedef struct nft_nl_req {
-        union {
-                struct nlmsghdr align;
-                unsigned char data[BW_NFT_NL_REQUEST_MAX];
-        } u;
-        size_t len;
-        bool overflow;
-} nft_nl_req;
-
-/* What the kernel answered to the messages of one request, in order. */
-typedef struct nft_nl_reply {
-        int err[2]; /* 0 or -errno, from each message's acknowledgement */
-        uint32_t set_flags, set_key_len;
-        uint64_t timeout_ms, expires_ms; /* of the element returned, 0 if none */
-} nft_nl_reply;
-
-static void *nft_nl_reserve(nft_nl_req *q, size_t len) {
-        size_t need = NLMSG_ALIGN(len);
-        if (q->overflow || need > sizeof(q->u.data) - q->len) {
-                q->overflow = true;
-                return NULL;
-        }
-        unsigned char *p = q->u.data + q->len;
-        memset(p, 0, need);
-        q->len += need;
-        return p;
-}
-
-/* Starts one message; returns its offset for nft_nl_end. */
-static size_t nft_nl_begin(nft_nl_req *q, uint16_t type, uint32_t seq, uint8_t family) {
-        size_t off = q->len;
-        struct nlmsghdr *h = nft_nl_reserve(q, NLMSG_HDRLEN);
-        struct nfgenmsg *g = nft_nl_reserve(q, sizeof(*g));
-        if (h && g) {
-                h->nlmsg_type = (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | type);
-                h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-                h->nlmsg_seq = seq;
-                g->nfgen_family = family;
-                g->version = NFNETLINK_V0;
-        }
-        return off;
-}
-
-static void nft_nl_end(nft_nl_req *q, size_t off) {
-        if (!q->overflow)
-                ((struct nlmsghdr *)(void *)(q->u.data + off))->nlmsg_len = (uint32_t)(q->len - off);
-}
-
-/* Appends one attribute; a nest (data NULL) is closed by nft_nl_nest_end with
- * the offset returned. */
-static size_t nft_nl_attr(nft_nl_req *q, uint16_t type, const void *data, size_t len) {
-        size_t off = q->len;
-        struct nlattr *a = nft_nl_reserve(q, NLA_HDRLEN);
-        unsigned char *p = data ? nft_nl_reserve(q, len) : NULL;
-        if (a && (p || !data)) {
-                a->nla_type = type;
-                a->nla_len = (uint16_t)(NLA_HDRLEN + len);
-                if (p)
-                        memcpy(p, data, len);
-        }
-        return off;
-}
-
-static void nft_nl_nest_end(nft_nl_req *q, size_t off) {
-        if (!q->overflow)
-                ((struct nlattr *)(void *)(q->u.data + off))->nla_len = (uint16_t)(q->len - off);
-}
-
-static void nft_nl_str(nft_nl_req *q, uint16_t type, const char *s) {
-        nft_nl_attr(q, type, s, strlen(s) + 1);
-}
-
-/* The payload of the first attribute of this type in p[0..len), or NULL. */
-static const unsigned char *nft_nla_find(const unsigned char *p, size_t len, uint16_t type,
-                                         size_t *ret_len) {
-        while (len >= NLA_HDRLEN) {
-                struct nlattr a;
-                memcpy(&a, p, sizeof(a));
-                if (a.nla_len < NLA_HDRLEN || a.nla_len > len)
-                        return NULL;
-                if ((a.nla_type & NLA_TYPE_MASK) == type) {
-                        *ret_len = a.nla_len - NLA_HDRLEN;
-                        return p + NLA_HDRLEN;
-                }
-                size_t step = NLA_ALIGN(a.nla_len);
-                if (step >= len)
-                        return NULL;
-                p += step;
-                len -= step;
-        }
-        return NULL;
-}
-
-/* A big-endian 32- or 64-bit attribute (nf_tables sends both so); 0 if absent. */
-static uint64_t nft_nla_uint(const unsigned char *p, size_t len, uint16_t type) {
-        size_t n = 0;
-        const unsigned char *v = nft_nla_find(p, len, type, &n);
-        if (v && n == sizeof(uint32_t)) {
-                uint32_t x;
-                memcpy(&x, v, sizeof(x));
-                return be32toh(x);
-        }
-        if (v && n == sizeof(uint64_t)) {
-                uint64_t x;
-                memcpy(&x, v, sizeof(x));
-                return be64toh(x);
-        }
-        return 0;
-}
-
-static void nft_nl_parse(const struct nlmsghdr *h, nft_nl_reply *rep) {
-        size_t head = NLMSG_LENGTH(sizeof(struct nfgenmsg));
-        if (h->nlmsg_len < head)
-                return;
-        const unsigned char *p = (const unsigned char *)h + head;
-        size_t len = h->nlmsg_len - head, n = 0;
-        if (h->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSET)) {
-                rep->set_flags = (uint32_t)nft_nla_uint(p, len, NFTA_SET_FLAGS);
-                rep->set_key_len = (uint32_t)nft_nla_uint(p, len, NFTA_SET_KEY_LEN);
-        } else if (h->nlmsg_type == (NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_NEWSETELEM)) {
-                const unsigned char *list = nft_nla_find(p, len, NFTA_SET_ELEM_LIST_ELEMENTS, &n);
-                const unsigned char *elem = list ? nft_nla_find(list, n, NFTA_LIST_ELEM, &n) : NULL;
-                if (elem) {
-                        rep->timeout_ms = nft_nla_uint(elem, n, NFTA_SET_ELEM_TIMEOUT);
-                        rep->expires_ms = nft_nla_uint(elem, n, NFTA_SET_ELEM_EXPIRATION);
-                }
-        }
-}
-
-/* Sends the n (at most 2) messages of q, numbered from first, and reads until
- * each is acknowledged. Returns 0 with what the kernel said (its refusals are
- * in ret->err), or -errno if the exchange itself failed. */
-/* The next complete message at *off of a datagram of len bytes, or NULL (the
- * NLMSG_OK/NLMSG_NEXT macros mix signed and unsigned lengths). */
-static const struct nlmsghdr *nft_nl_next(const unsigned char *base, size_t len, size_t *off) {
-        if (*off > len || len - *off < sizeof(struct nlmsghdr))
-                return NULL;
-        const struct nlmsghdr *h = (const struct nlmsghdr *)(const void *)(base + *off);
-        if (h->nlmsg_len < sizeof(*h) || h->nlmsg_len > len - *off)
-                return NULL;
-        size_t step = NLMSG_ALIGN(h->nlmsg_len);
-        *off = step > len - *off ? len : *off + step;
-        return h;
-}
-
-static int nft_nl_exchange(nft_state *s, const nft_nl_req *q, uint32_t first, size_t n, nft_nl_reply *ret) {
-        if (q->overflow)
-                return -EMSGSIZE;
-        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-        ssize_t sent = sendto(s->nl, q->u.data, q->len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
-        if (sent < 0)
-                return -errno;
-        if ((size_t)sent != q->len)
-                return -EIO;
-        nft_nl_reply rep = {0};
-        size_t acked = 0;
-        union {
-                struct nlmsghdr align;
-                unsigned char data[BW_NFT_NL_REPLY_MAX];
-        } buf;
-        while (acked < n) {
-                struct sockaddr_nl from = {0};
-                socklen_t fromlen = sizeof(from);
-                ssize_t got = recvfrom(s->nl, buf.data, sizeof(buf.data), MSG_TRUNC,
-                                       (struct sockaddr *)&from, &fromlen);
-                if (got < 0 && errno == EINTR)
-                        continue;
-                if (got < 0)
-                        return errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
-                if ((size_t)got > sizeof(buf.data))
-                        return -EMSGSIZE;
-                /* Only the kernel (port 0) answers requests; any other sender is ignored. */
-                if (from.nl_pid != 0)
-                        continue;
-                size_t off = 0;
-                for (const struct nlmsghdr *h; (h = nft_nl_next(buf.data, (size_t)got, &off)) != NULL;) {
-                        /* A reply to an earlier request that timed out is skipped. */
-                        uint32_t i = h->nlmsg_seq - first;
-                        if (i >= n)
-                                continue;
-                        if (h->nlmsg_type != NLMSG_ERROR) {
-                                nft_nl_parse(h, &rep);
-                                continue;
-                        }
-                        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
-                                return -EIO;
-                        struct nlmsgerr e;
-                        memcpy(&e, NLMSG_DATA(h), sizeof(e));
-                        rep.err[i] = e.error > 0 ? -EIO : e.error;
-                        acked++;
-                }
-        }
-        *ret = rep;
-        return 0;
-}
-
-static void nft_nl_get_set(const nft_state *s, nft_nl_req *q, nft_set_id id, uint32_t seq) {
-        size_t m = nft_nl_begin(q, NFT_MSG_GETSET, seq, s->nfproto);
-        nft_nl_str(q, NFTA_SET_TABLE, s->table);
-        nft_nl_str(q, NFTA_SET_NAME, s->set[id]);
-        nft_nl_end(q, m);
-}
-
-/* Asks for the set and the element in one request: the kernel answers ENOENT
- * both for an absent element and for a missing table or set, and the set's own
- * answer tells the two apart. Returns 0 with ret, or -errno with why. */
-static int nft_nl_lookup(nft_state *s, nft_set_id id, const nft_addr *a, nft_found *ret, char *why,
-                         size_t whylen) {
-        nft_nl_req q = {.len = 0};
-        uint32_t first = s->nl_seq;
-        s->nl_seq += 2;
-        nft_nl_get_set(s, &q, id, first);
-        size_t m = nft_nl_begin(&q, NFT_MSG_GETSETELEM, first + 1, s->nfproto);
-        nft_nl_str(&q, NFTA_SET_ELEM_LIST_TABLE, s->table);
-        nft_nl_str(&q, NFTA_SET_ELEM_LIST_SET, s->set[id]);
-        size_t list = nft_nl_attr(&q, NLA_F_NESTED | NFTA_SET_ELEM_LIST_ELEMENTS, NULL, 0);
-        size_t elem = nft_nl_attr(&q, NLA_F_NESTED | NFTA_LIST_ELEM, NULL, 0);
-        size_t key = nft_nl_attr(&q, NLA_F_NESTED | NFTA_SET_ELEM_KEY, NULL, 0);
-        nft_nl_attr(&q, NFTA_DATA_VALUE, a->bytes, nft_width(a->ip) / 8);
-        nft_nl_nest_end(&q, key);
-        nft_nl_nest_end(&q, elem);
-        nft_nl_nest_end(&q, list);
-        nft_nl_end(&q, m);
-        nft_nl_reply rep;
-        int r = nft_nl_exchange(s, &q, first, 2, &rep);
-        if (r < 0) {
-                snprintf(why, whylen, "netlink: %s", strerror(-r));
-                return r;
-        }
-        if (rep.err[0] < 0) {
-                snprintf(why, whylen, "the set cannot be read: %s", strerror(-rep.err[0]));
-                return rep.err[0];
-        }
-        if (rep.err[1] < 0 && rep.err[1] != -ENOENT) {
-                snprintf(why, whylen, "the lookup failed: %s", strerror(-rep.err[1]));
-                return rep.err[1];
-        }
-        *ret = rep.err[1] == 0
-                       ? nft_found_make((int64_t)(rep.timeout_ms / 1000), (int64_t)(rep.expires_ms / 1000))
-                       : (nft_found){0};
-        return 0;
-}
-
-/* The set exists and is of its kind: a hash or an interval set, with timeouts,
- * of the right address width. Returns 0, -ENOENT (missing) or another -errno,
- * with why. */
-static int nft_nl_check_set(nft_state *s, nft_set_id id, char *why, size_t whylen) {
-        nft_nl_req q = {.len = 0};
-        uint32_t seq = s->nl_seq++;
-        nft_nl_get_set(s, &q, id, seq);
-        nft_nl_reply rep;
-        int r = nft_nl_exchange(s, &q, seq, 1, &rep);
-        if (r == 0)
-                r = rep.err[0];
-        if (r < 0) {
-                snprintf(why, whylen, "%s", r == -ENOENT ? "does not exist" : strerror(-r));
-                return r;
-        }
-        bool interval = nft_sets[id].interval;
-        if (((rep.set_flags & NFT_SET_INTERVAL) != 0) != interval || !(rep.set_flags & NFT_SET_TIMEOUT) ||
-            rep.set_key_len != nft_width(nft_sets[id].ip) / 8) {
-                snprintf(why, whylen, "must be %s set of IPv%c addresses with flags %s",
-                         interval ? "an interval" : "a hash", nft_sets[id].ip == NFT_IP_V4 ? '4' : '6',
-                         interval ? "interval, timeout" : "timeout only");
-                return -EINVAL;
-        }
-        return 0;
-}
-
 /* --- Listings of interval sets -------------------------------------------------- */
 
 static void nft_listing_clear(nft_listing *l) {
@@ -616,7 +326,14 @@ static int nft_find(nft_state *s, const nft_addr *a, const char *target, nft_lis
         char why[256];
         int r;
         if (!nft_sets[id].interval) {
-                r = nft_nl_lookup(s, id, a, ret, why, sizeof(why));
+                nft_netlink_elem k;
+                r = nft_netlink_lookup(s->nl, s->set[id], a->bytes, nft_width(a->ip) / 8, &k, why,
+                                       sizeof(why));
+                if (r > 0)
+                        *ret = nft_found_make((int64_t)(k.timeout_ms / 1000),
+                                              (int64_t)(k.expires_ms / 1000));
+                else if (r == 0)
+                        *ret = (nft_found){0};
         } else {
                 r = l[id].loaded ? 0 : nft_listing_load(s, id, &l[id], why, sizeof(why));
                 const nft_elem *e = r == 0 ? nft_listing_find(&l[id], a) : NULL;
@@ -626,7 +343,7 @@ static int nft_find(nft_state *s, const nft_addr *a, const char *target, nft_lis
         if (r < 0 && r != -ENOMEM)
                 kind_result(res, false, "looking up %s in %s %s %s: %s", target, s->family, s->table,
                             s->set[id], why);
-        return r;
+        return r < 0 ? r : 0;
 }
 
 static void nft_listings_clear(nft_listing l[_NFT_SET_MAX]) {
@@ -972,8 +689,7 @@ static void nft_close(void *state) {
                 return;
         if (s->ctx)
                 nft_ctx_free(s->ctx);
-        if (s->nl >= 0)
-                close(s->nl);
+        nft_netlink_close(s->nl);
         free(s);
 }
 
@@ -1006,6 +722,22 @@ static int nft_create(nft_state *s, char *why, size_t whylen) {
         return r;
 }
 
+/* The set exists and is of its kind: a hash or an interval set, with timeouts,
+ * of the right address width. Returns 0, -ENOENT (missing) or another -errno,
+ * with why. */
+static int nft_check_set(nft_state *s, nft_set_id id, char *why, size_t whylen) {
+        bool interval = nft_sets[id].interval;
+        uint32_t flags = NFT_SET_TIMEOUT | (interval ? NFT_SET_INTERVAL : 0);
+        int r = nft_netlink_check_set(s->nl, s->set[id], flags, NFT_SET_INTERVAL | NFT_SET_TIMEOUT,
+                                      nft_width(nft_sets[id].ip) / 8, why, whylen);
+        if (r != -EMEDIUMTYPE)
+                return r;
+        snprintf(why, whylen, "must be %s set of IPv%c addresses with flags %s",
+                 interval ? "an interval" : "a hash", nft_sets[id].ip == NFT_IP_V4 ? '4' : '6',
+                 interval ? "interval, timeout" : "timeout only");
+        return -EINVAL;
+}
+
 /* Creates what is missing (if create), then checks each set: a set of the
  * wrong kind, e.g. an interval set left by an older version where hosts go, is
  * named with its setting, which a refused create alone would not say. */
@@ -1016,7 +748,7 @@ static int nft_prepare(nft_state *s, bool create, bw_error *err) {
                 return created;
         for (nft_set_id id = 0; id < _NFT_SET_MAX; id++) {
                 char why[256];
-                int r = s->has_set[id] ? nft_nl_check_set(s, id, why, sizeof(why)) : 0;
+                int r = s->has_set[id] ? nft_check_set(s, id, why, sizeof(why)) : 0;
                 if (r == -ENOENT && created < 0)
                         continue;
                 if (r < 0) {
@@ -1032,19 +764,6 @@ static int nft_prepare(nft_state *s, bool create, bw_error *err) {
         return created;
 }
 
-static int nft_nl_open(nft_state *s) {
-        s->nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
-        if (s->nl < 0)
-                return -errno;
-        /* The pool kills a worker whose call outlives its timeout; this bound
-         * only keeps a lost reply from blocking forever. */
-        struct timeval tv = {.tv_sec = BW_CONNECTOR_TIMEOUT_MS_MAX / 1000};
-        if (setsockopt(s->nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
-                return -errno;
-        s->nl_seq = 1;
-        return 0;
-}
-
 static int nft_open(const json_t *settings, void **ret_state, bw_error *err) {
         nft_opts o;
         int r = nft_read_opts(settings, &o, err);
@@ -1053,11 +772,7 @@ static int nft_open(const json_t *settings, void **ret_state, bw_error *err) {
         nft_state *s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
-        s->nl = -1;
         str_copy(s->family, sizeof(s->family), o.family);
-        s->nfproto = strcmp(o.family, "inet") == 0 ? NFPROTO_INET
-                     : strcmp(o.family, "ip") == 0 ? NFPROTO_IPV4
-                                                   : NFPROTO_IPV6;
         str_copy(s->table, sizeof(s->table), o.table);
         for (nft_set_id id = 0; id < _NFT_SET_MAX; id++) {
                 str_copy(s->set[id], sizeof(s->set[id]), o.set[id]);
@@ -1072,7 +787,10 @@ static int nft_open(const json_t *settings, void **ret_state, bw_error *err) {
                         r = -ENOMEM;
         }
         if (r == 0) {
-                r = nft_nl_open(s);
+                uint8_t nfproto = strcmp(o.family, "inet") == 0 ? NFPROTO_INET
+                                  : strcmp(o.family, "ip") == 0 ? NFPROTO_IPV4
+                                                                : NFPROTO_IPV6;
+                r = nft_netlink_open(nfproto, s->table, &s->nl);
                 if (r < 0)
                         bw_error_set(err, "open_failed", "", "netlink socket: %s", strerror(-r));
         }

@@ -56,6 +56,19 @@
 /* observed_at must be within this distance of "now" (clock skew, replays). */
 #define BW_ALERT_MAX_CLOCK_SKEW_S (366LL * 24 * 3600)
 
+/* --- Governor ---------------------------------------------------------------- */
+
+/* Blast-radius ceilings per action (seed practice, "Hard-Coded Limits"; DESIGN.md
+ * invariant 2), compiled in: configuration may lower them, never raise them, and
+ * an action over its ceiling is refused whole, never truncated. */
+#define BW_CEILING_IPS 50u
+#define BW_CEILING_ACCOUNTS 20u
+#define BW_CEILING_HOSTS 5u
+/* Entries in each protected-asset list: gateways, break-glass accounts and core
+ * hosts are a short list; a long one is a mistake (and each action is checked
+ * against every entry). */
+#define BW_PROTECTED_MAX 256u
+
 /* --- Queue and store ------------------------------------------------------- */
 
 /* Queue capacity: configurable within [1, this]; full => 503 + Retry-After. */

@@ -26,6 +26,7 @@ typedef enum {
         OUTCOME_TIMEOUT,
         OUTCOME_RECOVERED,   /* in doubt after a crash, verify found it applied */
         OUTCOME_NOT_RUN,     /* level 1, 2 or 4: recorded only */
+        OUTCOME_DENIED,      /* refused by the governor */
         _OUTCOME_MAX,
 } action_outcome;
 

@@ -62,11 +62,12 @@ static int job_begin(store_tx *tx, void *userdata) {
                                         .params_json = act->params_json,
                                         .idempotency_key = act->rendered.idempotency_key,
                                         .initial_state = act->initial_state,
+                                        .detail = act->initial_state == ACTION_DENIED ? act->detail : NULL,
                                 };
                         }
-                        int r = store_tx_exec_begin(tx, ba->claimed.id, ex->playbook->name, ex->playbook->version,
-                                                    (unsigned)ex->playbook->level, plans, ex->n_actions,
-                                                    &ex->exec_id, stored);
+                        int r = store_tx_exec_begin(tx, ba->claimed.id, ex->playbook->name,
+                                                    ex->playbook->version, (unsigned)ex->playbook->level,
+                                                    plans, ex->n_actions, &ex->exec_id, stored);
                         if (r < 0)
                                 return r;
                         for (size_t a = 0; a < ex->n_actions; a++) {
@@ -87,20 +88,22 @@ static int job_begin(store_tx *tx, void *userdata) {
 }
 
 static exec_status exec_status_of(const batch_exec *ex, char *summary, size_t len) {
-        size_t applied = 0, failed = 0, other = 0;
+        size_t applied = 0, failed = 0, denied = 0, other = 0;
         for (size_t a = 0; a < ex->n_actions; a++) {
                 action_state st = ex->actions[a].final_state;
                 if (st == ACTION_APPLIED)
                         applied++;
                 else if (st == ACTION_FAILED)
                         failed++;
+                else if (st == ACTION_DENIED)
+                        denied++;
                 else
                         other++;
         }
-        snprintf(summary, len, "%zu applied, %zu failed, %zu not run (level %d)", applied, failed, other,
-                 (int)ex->playbook->level);
+        snprintf(summary, len, "%zu applied, %zu failed, %zu denied by the governor, %zu not run (level %d)",
+                 applied, failed, denied, other, (int)ex->playbook->level);
         if (applied == 0 && failed == 0)
-                return EXEC_RECORDED;
+                return denied ? EXEC_DENIED : EXEC_RECORDED;
         if (failed == 0)
                 return EXEC_SUCCEEDED;
         return applied ? EXEC_PARTIAL : EXEC_FAILED;
@@ -119,8 +122,8 @@ static int job_finish(store_tx *tx, void *userdata) {
                                 batch_action *act = &ex->actions[a];
                                 if (!act->run)
                                         continue;
-                                int r = store_tx_action_set(tx, act->stored.id, act->final_state, act->detail,
-                                                            act->result_json);
+                                int r = store_tx_action_set(tx, act->stored.id, act->final_state,
+                                                            act->detail, act->result_json);
                                 if (r < 0)
                                         return r;
                         }
@@ -137,12 +140,26 @@ static int job_finish(store_tx *tx, void *userdata) {
         return 0;
 }
 
+/* An action recorded without running: counted, and a governor refusal logged. */
+static void record_not_run(engine *e, const batch_exec *ex, const batch_action *act) {
+        bool denied = act->initial_state == ACTION_DENIED;
+        metric_connector mc = metric_connector_from_kind(act->integration->kind);
+        atomic_fetch_add_explicit(&e->deps.metrics->actions[mc][denied ? OUTCOME_DENIED : OUTCOME_NOT_RUN],
+                                  1, memory_order_relaxed);
+        if (denied)
+                log_json(LOG_LEVEL_WARN, "governor", "action.denied",
+                         json_pack("{sI sI ss ss ss}", "exec_id", (json_int_t)ex->exec_id, "action_id",
+                                   (json_int_t)act->stored.id, "playbook", ex->playbook->name, "integration",
+                                   act->integration->name, "reason", act->detail));
+}
+
 static void engine_process(engine *e, store_claimed *claimed, size_t n) {
         batch_job job = {.n = n};
         int r = plan_batch(e->deps.playbooks, e->deps.config, claimed, n, &job.alerts);
         if (r < 0) {
                 store_claimed_clear(claimed, n);
-                log_errno(r, "engine", "batch.plan_failed", "could not plan %zu alerts; they stay claimed", n);
+                log_errno(r, "engine", "batch.plan_failed", "could not plan %zu alerts; they stay claimed",
+                          n);
                 return;
         }
         r = store_write(e->deps.store, job_begin, &job);
@@ -159,9 +176,10 @@ static void engine_process(engine *e, store_claimed *claimed, size_t n) {
                         batch_exec *ex = &ba->execs[x];
                         atomic_fetch_add_explicit(&e->deps.metrics->executions, 1, memory_order_relaxed);
                         log_json(LOG_LEVEL_INFO, "engine", "execution.started",
-                                 json_pack("{sI sI ss sI si}", "alert_id", (json_int_t)ba->claimed.id, "exec_id",
-                                           (json_int_t)ex->exec_id, "playbook", ex->playbook->name,
-                                           "playbook_version", (json_int_t)ex->playbook->version, "automation_level",
+                                 json_pack("{sI sI ss sI si}", "alert_id", (json_int_t)ba->claimed.id,
+                                           "exec_id", (json_int_t)ex->exec_id, "playbook",
+                                           ex->playbook->name, "playbook_version",
+                                           (json_int_t)ex->playbook->version, "automation_level",
                                            (int)ex->playbook->level));
                         for (size_t a = 0; a < ex->n_actions; a++) {
                                 batch_action *act = &ex->actions[a];
@@ -169,10 +187,7 @@ static void engine_process(engine *e, store_claimed *claimed, size_t n) {
                                         execute_action(e->deps.pool, act, ba->claimed.received_at_ms,
                                                        e->deps.metrics);
                                 else if (act->initial_state != ACTION_PLANNED)
-                                        atomic_fetch_add_explicit(
-                                                &e->deps.metrics->actions[metric_connector_from_kind(
-                                                        act->integration->kind)][OUTCOME_NOT_RUN],
-                                                1, memory_order_relaxed);
+                                        record_not_run(e, ex, act);
                         }
                 }
         }

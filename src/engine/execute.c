@@ -27,7 +27,8 @@ static bool kind_has(const action_call *c, connector_op op) {
 /* Runs op; returns 0 and *res when the op ran, else a negative errno. */
 static int call_op(action_call *c, connector_op op, connector_result *res) {
         *res = (connector_result){0};
-        return connector_pool_call(c->pool, c->integration->name, op, &c->action, c->integration->timeout_ms, res);
+        return connector_pool_call(c->pool, c->integration->name, op, &c->action, c->integration->timeout_ms,
+                                   res);
 }
 
 static void finish(batch_action *a, action_state state, action_outcome outcome, const char *fmt, ...)
@@ -80,7 +81,8 @@ static bool recover_in_doubt(action_call *c, batch_action *a) {
         int r = call_op(c, CONNECTOR_OP_VERIFY, &res);
         bool decided = true;
         if (r < 0)
-                finish(a, ACTION_FAILED, OUTCOME_FAILED, "in doubt after a restart; verify failed: %s", strerror(-r));
+                finish(a, ACTION_FAILED, OUTCOME_FAILED, "in doubt after a restart; verify failed: %s",
+                       strerror(-r));
         else if (res.ok)
                 finish(a, ACTION_APPLIED, OUTCOME_RECOVERED, "applied before a restart (verified)");
         else
@@ -95,7 +97,8 @@ static void run_fresh(action_call *c, batch_action *a, int64_t received_at_ms, b
         if (kind_has(c, CONNECTOR_OP_VALIDATE)) {
                 r = call_op(c, CONNECTOR_OP_VALIDATE, &res);
                 if (r < 0 || !res.ok) {
-                        finish(a, ACTION_FAILED, OUTCOME_FAILED, "validate rejected: %s", why_failed(r, &res));
+                        finish(a, ACTION_FAILED, OUTCOME_FAILED, "validate rejected: %s",
+                               why_failed(r, &res));
                         connector_result_clear(&res);
                         return;
                 }
@@ -119,8 +122,8 @@ static void run_fresh(action_call *c, batch_action *a, int64_t received_at_ms, b
         histogram_observe(&metrics->action_latency, (uint64_t)(clock_mono_us() - t0));
         if (r < 0 || !res.ok) {
                 const char *rolled = roll_back(c, snapshot);
-                finish(a, ACTION_FAILED, r == -ETIMEDOUT ? OUTCOME_TIMEOUT : OUTCOME_FAILED, "apply failed: %s; %s",
-                       why_failed(r, &res), rolled);
+                finish(a, ACTION_FAILED, r == -ETIMEDOUT ? OUTCOME_TIMEOUT : OUTCOME_FAILED,
+                       "apply failed: %s; %s", why_failed(r, &res), rolled);
                 record_result(a, snapshot, NULL);
                 connector_result_clear(&res);
                 json_decref(snapshot);
@@ -156,15 +159,16 @@ void execute_action(connector_pool *pool, batch_action *a, int64_t received_at_m
                 .pool = pool,
                 .integration = a->integration,
                 .kind = connector_kind_find(a->integration->kind),
-                .action = {
-                        .action_id = a->stored.id,
-                        .verb = step->verb,
-                        .kind = a->rendered.targets.kind,
-                        .targets = a->rendered.targets.items,
-                        .n_targets = a->rendered.targets.n,
-                        .params = a->rendered.params,
-                        .idempotency_key = a->rendered.idempotency_key,
-                },
+                .action =
+                        {
+                                .action_id = a->stored.id,
+                                .verb = step->verb,
+                                .kind = a->rendered.targets.kind,
+                                .targets = a->rendered.targets.items,
+                                .n_targets = a->rendered.targets.n,
+                                .params = a->rendered.params,
+                                .idempotency_key = a->rendered.idempotency_key,
+                        },
         };
         if (!(a->in_doubt && recover_in_doubt(&c, a)))
                 run_fresh(&c, a, received_at_ms, metrics);

@@ -3,9 +3,11 @@
  * Runs in the engine worker threads; the alert bodies were validated on arrival
  * and are re-validated here (the store is trusted less than the code). */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/governor.h"
 #include "engine/batch.h"
 #include "util/log.h"
 
@@ -46,6 +48,19 @@ static int plan_action(const playbook *p, size_t step, const batch_alert *ba, co
         if (!ret->targets_json || !ret->params_json)
                 return -ENOMEM;
         ret->initial_state = initial_state_for(p, &ret->rendered);
+        if (ret->initial_state != ACTION_SKIPPED && ret->rendered.targets.n > 0) {
+                /* The governor judges every action with targets, at every level: an
+                 * over-ceiling recommendation is as refused as an automatic action. */
+                governor_decision d;
+                if (governor_check_targets(&config->governor, ret->rendered.targets.kind,
+                                           ret->rendered.targets.items, ret->rendered.targets.n,
+                                           &d) != GOVERNOR_ALLOW) {
+                        ret->initial_state = ACTION_DENIED;
+                        ret->final_state = ACTION_DENIED;
+                        snprintf(ret->detail, sizeof(ret->detail), "%s: %s",
+                                 governor_verdict_name(d.verdict), d.reason);
+                }
+        }
         return 0;
 }
 

@@ -57,7 +57,8 @@ static const char *const sq_migrations[] = {
         " playbook TEXT NOT NULL,"
         " playbook_version INTEGER NOT NULL,"
         " level INTEGER NOT NULL,"
-        " status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'partial', 'recorded')),"
+        " status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'partial', 'recorded',"
+        " 'denied')),"
         " summary TEXT,"
         " created_at INTEGER NOT NULL,"
         " finished_at INTEGER,"
@@ -75,7 +76,7 @@ static const char *const sq_migrations[] = {
         " params TEXT NOT NULL,"
         " idempotency_key TEXT NOT NULL UNIQUE,"
         " state TEXT NOT NULL CHECK (state IN ('planned', 'intent', 'applied', 'failed', 'skipped',"
-        " 'recommended', 'awaiting_approval')),"
+        " 'recommended', 'awaiting_approval', 'denied')),"
         " attempts INTEGER NOT NULL DEFAULT 0,"
         " detail TEXT,"
         " result TEXT,"
@@ -141,8 +142,8 @@ static const char *const sq_sql[_SQ_MAX] = {
         [SQ_EXEC_INSERT] = "INSERT INTO executions (alert_id, playbook, playbook_version, level, status,"
                            " created_at) VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
         [SQ_ACTION_INSERT] = "INSERT INTO actions (exec_id, seq, step_id, integration, connector, verb,"
-                             " target_kind, targets, params, idempotency_key, state, updated_at)"
-                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                             " target_kind, targets, params, idempotency_key, state, updated_at, detail)"
+                             " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
         [SQ_ACTIONS_OF_EXEC] = "SELECT id, idempotency_key, state, attempts FROM actions WHERE exec_id = ?1"
                                " ORDER BY seq",
         [SQ_ACTION_STATE] = "SELECT state FROM actions WHERE id = ?1",
@@ -690,10 +691,10 @@ static int sq_exec_begin(struct store_backend_db *db, int64_t alert_id, const ch
                 exec_id = sqlite3_last_insert_rowid(c->db);
                 for (size_t i = 0; i < n && r >= 0; i++) {
                         const store_action_plan *p = &plans[i];
-                        r = sq_run(c, SQ_ACTION_INSERT, "iittttttttti", exec_id, (int64_t)i, p->step_id,
+                        r = sq_run(c, SQ_ACTION_INSERT, "iitttttttttit", exec_id, (int64_t)i, p->step_id,
                                    p->integration, p->connector, p->verb, p->target_kind, p->targets_json,
                                    p->params_json, p->idempotency_key, action_state_name(p->initial_state),
-                                   now_ms);
+                                   now_ms, p->detail);
                 }
                 if (r < 0)
                         return r;

@@ -73,7 +73,7 @@ struct store {
 
 static const char *const exec_status_names[_EXEC_STATUS_MAX] = {
         [EXEC_RUNNING] = "running", [EXEC_SUCCEEDED] = "succeeded", [EXEC_FAILED] = "failed",
-        [EXEC_PARTIAL] = "partial", [EXEC_RECORDED] = "recorded",
+        [EXEC_PARTIAL] = "partial", [EXEC_RECORDED] = "recorded", [EXEC_DENIED] = "denied",
 };
 
 static const char *const action_state_names[_ACTION_STATE_MAX] = {
@@ -84,6 +84,7 @@ static const char *const action_state_names[_ACTION_STATE_MAX] = {
         [ACTION_SKIPPED] = "skipped",
         [ACTION_RECOMMENDED] = "recommended",
         [ACTION_AWAITING_APPROVAL] = "awaiting_approval",
+        [ACTION_DENIED] = "denied",
 };
 
 const char *exec_status_name(exec_status st) {
@@ -228,10 +229,14 @@ static bool plan_ok(const store_action_plan *p) {
         case ACTION_SKIPPED:
         case ACTION_RECOMMENDED:
         case ACTION_AWAITING_APPROVAL:
+        case ACTION_DENIED:
                 break;
         default:
                 return false;
         }
+        size_t detail_len;
+        if (p->detail && (text_keep_len(p->detail, &detail_len) < 0 || detail_len != strlen(p->detail)))
+                return false;
         return name_ok(p->step_id) && name_ok(p->integration) && name_ok(p->connector) && name_ok(p->verb) &&
                name_ok(p->target_kind) && idempotency_key_ok(p->idempotency_key) &&
                json_text_ok(p->targets_json, JSON_ARRAY, true) &&

@@ -112,6 +112,7 @@ typedef enum {
         EXEC_FAILED,    /* no action applied */
         EXEC_PARTIAL,   /* some applied, some failed */
         EXEC_RECORDED,  /* level 1-2 or awaiting approval: nothing was to run automatically */
+        EXEC_DENIED,    /* the governor refused every action that was to run */
         _EXEC_STATUS_MAX,
 } exec_status;
 
@@ -123,6 +124,7 @@ typedef enum {
         ACTION_SKIPPED,           /* not run: automation level 1 (alert only) */
         ACTION_RECOMMENDED,       /* not run: level 2, awaits an analyst */
         ACTION_AWAITING_APPROVAL, /* not run: level 4 */
+        ACTION_DENIED,            /* refused whole by the governor (ceiling, protected asset); detail says why */
         _ACTION_STATE_MAX,
 } action_state;
 
@@ -138,7 +140,8 @@ typedef struct store_action_plan {
         const char *targets_json;    /* JSON array of strings */
         const char *params_json;     /* JSON object */
         const char *idempotency_key; /* unique across all actions */
-        action_state initial_state;  /* PLANNED, SKIPPED, RECOMMENDED or AWAITING_APPROVAL */
+        action_state initial_state;  /* PLANNED, SKIPPED, RECOMMENDED, AWAITING_APPROVAL or DENIED */
+        const char *detail;          /* why, for a state other than PLANNED; may be NULL; <= 1 KiB UTF-8 */
 } store_action_plan;
 
 typedef struct store_action {

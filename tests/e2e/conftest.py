@@ -83,6 +83,20 @@ steps:
     targets: alert.observables.ips
 """
 
+# Disables the alert's accounts through the exec integration "ad" (level 3).
+PLAYBOOK_LOCK_ACCOUNTS = """\
+name: lock-account
+version: 1
+trigger:
+  type: account.compromised
+automation_level: 3
+steps:
+  - id: disable
+    action: exec.run
+    integration: ad
+    targets: alert.observables.accounts
+"""
+
 INTEGRATION_NFT = """\
   - name: fw
     kind: nft
@@ -204,6 +218,13 @@ def make_daemon(netns, tmp_path):
         rc = d.stop()
         if SANITIZED:
             assert rc == 0, f"bulwarkd exited with {rc} under the sanitizers:\n{d.log.read_text()[-6000:]}"
+
+
+def write_program(path, body):
+    """A real program for the exec connector: a /bin/sh script, mode 0755."""
+    path.write_text("#!/bin/sh\n" + body)
+    os.chmod(path, 0o755)
+    return path
 
 
 def ssh_alert(ip="203.0.113.7", severity="high", **extra):

@@ -3,21 +3,13 @@
 kill -9 mid-burst loses no acknowledged alert and applies no action twice."""
 import collections
 import concurrent.futures
-import json
-import os
-import stat
 import threading
 import time
 
 import requests
 
-from conftest import INTEGRATION_NFT, nft_set, ssh_alert
+from conftest import INTEGRATION_NFT, nft_set, ssh_alert, write_program
 
-
-def write_program(path, body):
-    path.write_text("#!/bin/sh\n" + body)
-    os.chmod(path, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
-    return path
 
 
 def test_full_queue_answers_503_and_keeps_what_it_accepted(make_daemon, tmp_path):

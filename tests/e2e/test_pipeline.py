@@ -3,10 +3,8 @@
 connector worker processes, a real nftables set, a real HTTP receiver, a real
 program."""
 import json
-import os
-import stat
 
-from conftest import PLAYBOOK_BLOCK, INTEGRATION_NFT, nft_set, ssh_alert
+from conftest import PLAYBOOK_LOCK_ACCOUNTS, PLAYBOOK_BLOCK, INTEGRATION_NFT, nft_set, ssh_alert, write_program
 
 
 def test_alert_blocks_ip_in_real_nft_set(make_daemon):
@@ -157,11 +155,6 @@ steps:
     assert "500" in ex["actions"][0]["detail"]
 
 
-def write_program(path, body):
-    path.write_text("#!/bin/sh\n" + body)
-    os.chmod(path, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
-    return path
-
 
 def test_exec_step_runs_a_real_program_with_argv_and_clean_env(make_daemon, tmp_path):
     out = tmp_path / "ran.txt"
@@ -175,19 +168,7 @@ def test_exec_step_runs_a_real_program_with_argv_and_clean_env(make_daemon, tmp_
       program: {prog}
       args: ["--disable"]
 """
-    book = """\
-name: lock-account
-version: 1
-trigger:
-  type: account.compromised
-automation_level: 3
-steps:
-  - id: disable
-    action: exec.run
-    integration: ad
-    targets: alert.observables.accounts
-"""
-    d = make_daemon(integrations=integrations, playbooks={"a.yaml": book}).start()
+    d = make_daemon(integrations=integrations, playbooks={"a.yaml": PLAYBOOK_LOCK_ACCOUNTS}).start()
     alert = {"source": "idp", "type": "account.compromised", "severity": "critical",
              "observables": {"accounts": ["j.doe@example.com", "svc_backup$"]}}
     ex = d.execution_of(d.post_alert(alert).json()["id"])

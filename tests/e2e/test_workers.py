@@ -4,10 +4,9 @@ one is killed at its timeout and its action marked failed; each holds only its
 own integration's settings."""
 import os
 import signal
-import stat
 import time
 
-from conftest import INTEGRATION_NFT, nft_set, ssh_alert
+from conftest import INTEGRATION_NFT, nft_set, ssh_alert, write_program
 
 
 def worker_pids(d):
@@ -16,9 +15,7 @@ def worker_pids(d):
 
 
 def test_each_integration_has_its_own_worker_process(make_daemon, tmp_path):
-    prog = tmp_path / "p"
-    prog.write_text("#!/bin/sh\nexit 0\n")
-    os.chmod(prog, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    prog = write_program(tmp_path / "p", "exit 0\n")
     integrations = INTEGRATION_NFT + f"""\
   - name: runner
     kind: exec
@@ -62,9 +59,7 @@ def test_crashed_worker_is_restarted_and_work_continues(make_daemon):
 
 
 def test_hung_worker_call_times_out_and_action_fails(make_daemon, tmp_path):
-    prog = tmp_path / "hang"
-    prog.write_text("#!/bin/sh\nsleep 30\n")
-    os.chmod(prog, stat.S_IRWXU | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH)
+    prog = write_program(tmp_path / "hang", "sleep 30\n")
     integrations = INTEGRATION_NFT + f"""\
   - name: hang
     kind: exec

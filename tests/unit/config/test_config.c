@@ -177,6 +177,40 @@ static void test_type_and_range_errors(void **state) {
         expect_error(REQUIRED "integrations: {name: x}\n", 3, 15, "wrong_type", "integrations");
 }
 
+static void test_governor_section(void **state) {
+        bw_config *c = parse_ok(REQUIRED);
+        assert_int_equal(c->governor.ceiling[TARGET_IP], BW_CEILING_IPS); /* compiled by default */
+        assert_int_equal(c->governor.ceiling[TARGET_HOST], BW_CEILING_HOSTS);
+        config_free(c);
+        c = parse_ok(REQUIRED "governor:\n"
+                              "  ceilings: {ips: 10, hosts: 1}\n"
+                              "  protected:\n"
+                              "    ips: [192.0.2.1, \"2001:db8::/32\"]\n"
+                              "    accounts: [administrator, \"break-glass-*\"]\n"
+                              "    hosts: [\"gw-?.corp.example\"]\n");
+        assert_int_equal(c->governor.ceiling[TARGET_IP], 10);
+        assert_int_equal(c->governor.ceiling[TARGET_ACCOUNT], BW_CEILING_ACCOUNTS);
+        assert_int_equal(c->governor.ceiling[TARGET_HOST], 1);
+        assert_int_equal(c->governor.n_protected_ips, 2);
+        assert_string_equal(c->governor.protected_ips[1].text, "2001:db8::/32");
+        assert_int_equal(c->governor.n_protected_accounts, 2);
+        assert_string_equal(c->governor.protected_accounts[1], "break-glass-*");
+        assert_string_equal(c->governor.protected_hosts[0], "gw-?.corp.example");
+        config_free(c);
+
+        /* Configuration may lower a compiled ceiling, never raise it. */
+        expect_error(REQUIRED "governor: {ceilings: {ips: 51}}\n", 3, 28, "out_of_range",
+                     "governor.ceilings.ips");
+        expect_error(REQUIRED "governor: {ceilings: {accounts: 0}}\n", 3, 33, "out_of_range",
+                     "governor.ceilings.accounts");
+        expect_error(REQUIRED "governor: {ceilings: {routers: 1}}\n", 3, 23, "unknown_key",
+                     "governor.ceilings.routers");
+        expect_error(REQUIRED "governor:\n  protected:\n    ips: [10.0.0.1, 10.0.0.300]\n", 5, 21, "invalid",
+                     "governor.protected.ips[1]");
+        expect_error(REQUIRED "governor:\n  protected:\n    accounts: [\"a b\"]\n", 5, 16, "bad_charset",
+                     "governor.protected.accounts[0]");
+}
+
 static void test_listen_errors(void **state) {
         static const char *const bad[] = {
                 "localhost:8080", "127.0.0.1:0",   "127.0.0.1:65536", "[::1]8080",
@@ -300,6 +334,7 @@ int config_tests(void) {
                 cmocka_unit_test(test_key_errors),
                 cmocka_unit_test(test_type_and_range_errors),
                 cmocka_unit_test(test_listen_errors),
+                cmocka_unit_test(test_governor_section),
                 cmocka_unit_test(test_integration_errors),
                 cmocka_unit_test(test_settings_errors),
                 cmocka_unit_test(test_load_file),

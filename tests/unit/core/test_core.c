@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of core/ (alerts, templates, playbooks): runs every group. */
+/* Unit tests of core/ (alerts, templates, playbooks, governor): runs every group. */
 #include "core_tests.h"
 
 int main(void) {
@@ -7,5 +7,6 @@ int main(void) {
         failed += alert_tests();
         failed += template_tests();
         failed += playbook_tests();
+        failed += governor_tests();
         return failed == 0 ? 0 : 1;
 }

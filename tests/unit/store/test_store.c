@@ -981,10 +981,34 @@ static void test_reads_of_missing_ids(void **state) {
         assert_int_equal(st.queued + st.in_flight, 0);
 }
 
+/* A governor refusal is journalled with its reason; a reason that is not UTF-8
+ * is refused with the whole plan. */
+static void test_denied_action_keeps_its_reason(void **state) {
+        fixture *f = *state;
+        store *s = open_store(f, 10);
+        int64_t alert = enqueue_one(s, 1);
+        store_action_plan plans[1] = {plan("block", "idem-d", ACTION_DENIED)};
+        plans[0].detail = "over_ceiling: 60 ip targets exceed the ceiling of 50 per action; refused whole";
+        exec_job e = {.alert_id = alert, .playbook = "ssh-block", .plans = plans, .n = 1};
+        assert_int_equal(store_write(s, job_exec_begin, &e), 0);
+        assert_int_equal(e.actions[0].state, ACTION_DENIED);
+        json_t *o = read_exec(s, e.exec_id);
+        json_t *a = json_array_get(json_object_get(o, "actions"), 0);
+        assert_string_equal(json_string_value(json_object_get(a, "state")), "denied");
+        assert_string_equal(json_string_value(json_object_get(a, "detail")), plans[0].detail);
+        json_decref(o);
+
+        int64_t other = enqueue_one(s, 2);
+        store_action_plan bad[1] = {plan("block", "idem-e", ACTION_DENIED)};
+        bad[0].detail = "\xff\xfe";
+        exec_job e2 = {.alert_id = other, .playbook = "ssh-block", .plans = bad, .n = 1};
+        assert_int_equal(store_write(s, job_exec_begin, &e2), -EINVAL);
+}
+
 static void test_names(void **state) {
-        const char *exec_names[] = {"running", "succeeded", "failed", "partial", "recorded"};
-        const char *action_names[] = {"planned", "intent",      "applied",          "failed",
-                                      "skipped", "recommended", "awaiting_approval"};
+        const char *exec_names[] = {"running", "succeeded", "failed", "partial", "recorded", "denied"};
+        const char *action_names[] = {"planned", "intent",      "applied",           "failed",
+                                      "skipped", "recommended", "awaiting_approval", "denied"};
         for (int i = 0; i < _EXEC_STATUS_MAX; i++)
                 assert_string_equal(exec_status_name((exec_status)i), exec_names[i]);
         for (int i = 0; i < _ACTION_STATE_MAX; i++)
@@ -1046,6 +1070,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_long_detail_is_cut_on_a_character, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reads_have_documented_shape, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reads_of_missing_ids, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_denied_action_keeps_its_reason, setup, teardown),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test_setup_teardown(test_descriptors_are_cloexec, setup, teardown),
         };

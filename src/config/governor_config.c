@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The `governor:` section of bulwark.yaml (see governor_config.h). The file is
+ * untrusted: every value is checked, with file:line:col on error. Runs in the
+ * parent at start-up and in the CLI. */
+#include "config/governor_config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/limits.h"
+
+static const char *const governor_keys[] = {"ceilings", "protected", NULL};
+enum { GK_CEILINGS, GK_PROTECTED, _GK_MAX };
+
+/* One key per target kind that has a ceiling. */
+static const char *const ceiling_keys[] = {"ips", "accounts", "hosts", NULL};
+static const char *const protected_keys[] = {"ips", "accounts", "hosts", NULL};
+static const target_kind key_kinds[] = {TARGET_IP, TARGET_ACCOUNT, TARGET_HOST};
+
+/* Patterns: the names' own characters plus fnmatch's * ? [ ] ! (no '/' or
+ * spaces: nothing a name could contain). */
+#define PATTERN_EXTRA "._@$-*?[]!"
+
+static int parse_ceilings(yamldoc *d, yaml_node_t *node, governor_policy *p, bw_error *err) {
+        yaml_node_t *v[3];
+        int r = yamldoc_fields(d, node, "governor.ceilings", ceiling_keys, v, err);
+        for (size_t k = 0; r == 0 && k < 3; k++) {
+                if (!v[k])
+                        continue;
+                char path[64];
+                snprintf(path, sizeof(path), "governor.ceilings.%s", ceiling_keys[k]);
+                unsigned compiled = governor_ceiling_compiled(key_kinds[k]);
+                int64_t max;
+                r = yamldoc_get_int(d, v[k], path, 0, INT64_MAX, &max, err);
+                if (r == 0 && (max < 1 || max > compiled))
+                        r = yamldoc_error(d, v[k], err, "out_of_range", path,
+                                          "may only lower the compiled ceiling: 1..%u", compiled);
+                if (r == 0)
+                        r = governor_policy_lower(p, key_kinds[k], (unsigned)max);
+        }
+        return r;
+}
+
+typedef struct protect_ctx {
+        governor_policy *policy;
+        target_kind kind;
+} protect_ctx;
+
+static int protect_one(yamldoc *d, size_t index, yaml_node_t *item, const char *path, void *userdata,
+                       bw_error *err) {
+        protect_ctx *c = userdata;
+        char value[BW_ACCOUNT_NAME_MAX + 1];
+        int r;
+        if (c->kind == TARGET_IP) {
+                r = yamldoc_get_name(d, item, path, 64, ".:/", value, sizeof(value), err);
+                ip_prefix ip;
+                if (r == 0 && ip_prefix_parse(value, strlen(value), &ip) < 0)
+                        return yamldoc_error(d, item, err, "invalid", path,
+                                             "not an IPv4/IPv6 address or prefix");
+                return r < 0 ? r : governor_policy_protect_ip(c->policy, &ip);
+        }
+        r = yamldoc_get_name(d, item, path, BW_ACCOUNT_NAME_MAX, PATTERN_EXTRA, value, sizeof(value), err);
+        if (r < 0)
+                return r;
+        return c->kind == TARGET_ACCOUNT ? governor_policy_protect_account(c->policy, value)
+                                         : governor_policy_protect_host(c->policy, value);
+}
+
+static int parse_protected(yamldoc *d, yaml_node_t *node, governor_policy *p, bw_error *err) {
+        yaml_node_t *v[3];
+        int r = yamldoc_fields(d, node, "governor.protected", protected_keys, v, err);
+        for (size_t k = 0; r == 0 && k < 3; k++) {
+                if (!v[k])
+                        continue;
+                char path[64];
+                snprintf(path, sizeof(path), "governor.protected.%s", protected_keys[k]);
+                protect_ctx c = {.policy = p, .kind = key_kinds[k]};
+                r = yamldoc_seq_foreach(d, v[k], path, 0, BW_PROTECTED_MAX, protect_one, &c, err);
+        }
+        return r;
+}
+
+int governor_config_parse(yamldoc *d, yaml_node_t *node, governor_policy *policy, bw_error *err) {
+        if (!node)
+                return 0;
+        yaml_node_t *v[_GK_MAX];
+        int r = yamldoc_fields(d, node, "governor", governor_keys, v, err);
+        if (r == 0 && v[GK_CEILINGS])
+                r = parse_ceilings(d, v[GK_CEILINGS], policy, err);
+        if (r == 0 && v[GK_PROTECTED])
+                r = parse_protected(d, v[GK_PROTECTED], policy, err);
+        return r;
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The governor's decision functions (see governor.h). Pure. */
+#include "core/governor.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/limits.h"
+
+static const char *const verdict_names[_GOVERNOR_VERDICT_MAX] = {
+        [GOVERNOR_ALLOW] = "allowed",
+        [GOVERNOR_DENY_CEILING] = "over_ceiling",
+        [GOVERNOR_DENY_PROTECTED] = "protected_asset",
+};
+
+const char *governor_verdict_name(governor_verdict v) {
+        return (unsigned)v < _GOVERNOR_VERDICT_MAX ? verdict_names[v] : "?";
+}
+
+unsigned governor_ceiling_compiled(target_kind kind) {
+        switch (kind) {
+        case TARGET_IP:
+                return BW_CEILING_IPS;
+        case TARGET_ACCOUNT:
+                return BW_CEILING_ACCOUNTS;
+        case TARGET_HOST:
+                return BW_CEILING_HOSTS;
+        default:
+                return 0;
+        }
+}
+
+void governor_policy_init(governor_policy *p) {
+        *p = (governor_policy){0};
+        for (unsigned k = 0; k < _TARGET_KIND_MAX; k++)
+                p->ceiling[k] = governor_ceiling_compiled((target_kind)k);
+}
+
+int governor_policy_lower(governor_policy *p, target_kind kind, unsigned max) {
+        unsigned compiled = governor_ceiling_compiled(kind);
+        if (compiled == 0)
+                return -EINVAL;
+        if (max == 0 || max > compiled)
+                return -ERANGE;
+        p->ceiling[kind] = max;
+        return 0;
+}
+
+static int append_pattern(char ***list, size_t *n, const char *pattern) {
+        if (*n >= BW_PROTECTED_MAX)
+                return -ENOSPC;
+        char **grown = realloc(*list, (*n + 1) * sizeof(**list));
+        if (!grown)
+                return -ENOMEM;
+        *list = grown;
+        grown[*n] = strdup(pattern);
+        if (!grown[*n])
+                return -ENOMEM;
+        (*n)++;
+        return 0;
+}
+
+int governor_policy_protect_ip(governor_policy *p, const ip_prefix *ip) {
+        if (p->n_protected_ips >= BW_PROTECTED_MAX)
+                return -ENOSPC;
+        ip_prefix *grown = realloc(p->protected_ips, (p->n_protected_ips + 1) * sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        p->protected_ips = grown;
+        grown[p->n_protected_ips++] = *ip;
+        return 0;
+}
+
+int governor_policy_protect_account(governor_policy *p, const char *pattern) {
+        return append_pattern(&p->protected_accounts, &p->n_protected_accounts, pattern);
+}
+
+int governor_policy_protect_host(governor_policy *p, const char *pattern) {
+        return append_pattern(&p->protected_hosts, &p->n_protected_hosts, pattern);
+}
+
+static void free_patterns(char **list, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(list[i]);
+        free(list);
+}
+
+void governor_policy_clear(governor_policy *p) {
+        free(p->protected_ips);
+        free_patterns(p->protected_accounts, p->n_protected_accounts);
+        free_patterns(p->protected_hosts, p->n_protected_hosts);
+        p->protected_ips = NULL;
+        p->protected_accounts = p->protected_hosts = NULL;
+        p->n_protected_ips = p->n_protected_accounts = p->n_protected_hosts = 0;
+}
+
+bool ip_prefix_overlaps(const ip_prefix *a, const ip_prefix *b) {
+        if (a->family != b->family)
+                return false;
+        unsigned bits = a->prefix < b->prefix ? a->prefix : b->prefix;
+        unsigned bytes = bits / 8, rest = bits % 8;
+        if (memcmp(a->addr, b->addr, bytes) != 0)
+                return false;
+        if (rest == 0)
+                return true;
+        unsigned char mask = (unsigned char)(0xFFu << (8 - rest));
+        return (a->addr[bytes] & mask) == (b->addr[bytes] & mask);
+}
+
+static const char *matching_pattern(char *const *patterns, size_t n, const char *target) {
+        for (size_t i = 0; i < n; i++)
+                if (fnmatch(patterns[i], target, FNM_CASEFOLD) == 0)
+                        return patterns[i];
+        return NULL;
+}
+
+static governor_verdict decide(governor_decision *ret, governor_verdict v, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static governor_verdict decide(governor_decision *ret, governor_verdict v, const char *fmt, ...) {
+        ret->verdict = v;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(ret->reason, sizeof(ret->reason), fmt, ap);
+        va_end(ap);
+        return v;
+}
+
+/* The protected entry that target names, written into out; NULL if none. A
+ * target that does not parse as its kind is treated as protected: the governor
+ * never lets through what it cannot judge. */
+static const char *protected_entry(const governor_policy *p, target_kind kind, const char *target, char *out,
+                                   size_t len) {
+        if (kind == TARGET_IP) {
+                ip_prefix t;
+                if (ip_prefix_parse(target, strlen(target), &t) < 0)
+                        return "(unparseable address)";
+                for (size_t i = 0; i < p->n_protected_ips; i++)
+                        if (ip_prefix_overlaps(&t, &p->protected_ips[i])) {
+                                snprintf(out, len, "%s", p->protected_ips[i].text);
+                                return out;
+                        }
+                return NULL;
+        }
+        if (kind == TARGET_ACCOUNT)
+                return matching_pattern(p->protected_accounts, p->n_protected_accounts, target);
+        if (kind == TARGET_HOST)
+                return matching_pattern(p->protected_hosts, p->n_protected_hosts, target);
+        return NULL;
+}
+
+governor_verdict governor_check_targets(const governor_policy *p, target_kind kind, char *const *targets,
+                                        size_t n, governor_decision *ret) {
+        unsigned ceiling = p->ceiling[(unsigned)kind < _TARGET_KIND_MAX ? kind : TARGET_NONE];
+        if (ceiling > 0 && n > ceiling)
+                return decide(ret, GOVERNOR_DENY_CEILING,
+                              "%zu %s targets exceed the ceiling of %u per action; refused whole", n,
+                              target_kind_name(kind), ceiling);
+        for (size_t i = 0; i < n; i++) {
+                char entry[64];
+                const char *hit = protected_entry(p, kind, targets[i], entry, sizeof(entry));
+                if (hit)
+                        return decide(ret, GOVERNOR_DENY_PROTECTED,
+                                      "target %s is a protected asset (%s); refused whole", targets[i], hit);
+        }
+        return decide(ret, GOVERNOR_ALLOW, "within the ceiling, no protected asset");
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The governor's decision functions: pure, no I/O, no clock. Today it decides
+ * the blast-radius ceilings and the protected assets of one action; rate
+ * budgets, the circuit breaker and approvals join it (issue 3). Runs in the
+ * engine and in the CLI's dry run; the targets it judges come from alerts and
+ * are untrusted. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/alert.h"
+#include "core/template.h"
+
+typedef enum {
+        GOVERNOR_ALLOW,
+        GOVERNOR_DENY_CEILING,   /* more targets than the ceiling: refused whole */
+        GOVERNOR_DENY_PROTECTED, /* names a protected asset: refused whole */
+        _GOVERNOR_VERDICT_MAX,
+} governor_verdict;
+
+typedef struct governor_policy {
+        /* Per-action ceilings of TARGET_IP, TARGET_ACCOUNT and TARGET_HOST; never
+         * above BW_CEILING_* (governor_policy_lower enforces it). */
+        unsigned ceiling[_TARGET_KIND_MAX];
+        ip_prefix *protected_ips; /* an action naming an overlapping prefix is refused */
+        size_t n_protected_ips;
+        char **protected_accounts; /* fnmatch(3) patterns, case-insensitive */
+        size_t n_protected_accounts;
+        char **protected_hosts; /* fnmatch(3) patterns, case-insensitive */
+        size_t n_protected_hosts;
+} governor_policy;
+
+typedef struct governor_decision {
+        governor_verdict verdict;
+        char reason[256]; /* names the ceiling or the protected entry and the target */
+} governor_decision;
+
+/* The compiled ceilings and no protected assets. */
+void governor_policy_init(governor_policy *p);
+
+/* The compiled ceiling of a target kind (0 for kinds without one). */
+unsigned governor_ceiling_compiled(target_kind kind);
+
+/* Lowers the ceiling of kind to max. Returns 0, or -ERANGE if max is 0 or above
+ * the compiled ceiling (configuration may lower, never raise), -EINVAL for a kind
+ * without a ceiling. */
+int governor_policy_lower(governor_policy *p, target_kind kind, unsigned max);
+
+/* Appends a protected entry (copied). -ENOSPC beyond BW_PROTECTED_MAX, -ENOMEM. */
+int governor_policy_protect_ip(governor_policy *p, const ip_prefix *ip);
+int governor_policy_protect_account(governor_policy *p, const char *pattern);
+int governor_policy_protect_host(governor_policy *p, const char *pattern);
+
+/* Frees the protected lists; the policy is then empty (ceilings kept). */
+void governor_policy_clear(governor_policy *p);
+
+/* Decides whether an action on targets[0..n) of kind may run, checking the
+ * ceiling first, then every target against the protected lists. Fills *ret and
+ * returns its verdict. */
+governor_verdict governor_check_targets(const governor_policy *p, target_kind kind, char *const *targets,
+                                        size_t n, governor_decision *ret);
+
+const char *governor_verdict_name(governor_verdict v);
+
+/* True if prefixes a and b share an address (same family, and the shorter one
+ * contains the other). */
+bool ip_prefix_overlaps(const ip_prefix *a, const ip_prefix *b);

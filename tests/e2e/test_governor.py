@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The governor's first guarantees, against real nftables: blast-radius ceilings
+compiled in (configuration may only lower them) and protected assets. An action
+over its ceiling or naming a protected asset is refused whole, never truncated,
+and the execution says why."""
+
+from conftest import PLAYBOOK_LOCK_ACCOUNTS, INTEGRATION_NFT, nft_set, ssh_alert, write_program
+
+
+def many_ips(n, base="10.20"):
+    return [f"{base}.{i // 250}.{i % 250 + 1}" for i in range(n)]
+
+
+def test_alert_naming_60_ips_blocks_none(make_daemon):
+    d = make_daemon().start()
+    ips = many_ips(60)
+    ex = d.execution_of(d.post_alert(ssh_alert(ips)).json()["id"])
+    assert ex["status"] == "denied", ex
+    (action,) = ex["actions"]
+    assert action["state"] == "denied"
+    assert "60 ip targets exceed the ceiling of 50" in action["detail"]
+    assert not set(ips) & nft_set()
+    # 50 is within the ceiling and runs.
+    ok = d.execution_of(d.post_alert(ssh_alert(many_ips(50, "10.30"))).json()["id"])
+    assert ok["status"] == "succeeded"
+    assert set(many_ips(50, "10.30")) <= nft_set()
+    m = d.get("/metrics").text
+    assert 'bulwark_actions_total{connector="nft",outcome="denied"} 1' in m
+    denied = [x for x in d.log_lines() if x["event"] == "action.denied"]
+    assert denied and denied[0]["action_id"] == action["id"] and "ceiling" in denied[0]["reason"]
+
+
+def test_configuration_lowers_the_ceiling(make_daemon):
+    d = make_daemon(extra="governor:\n  ceilings:\n    ips: 3\n").start()
+    four = d.execution_of(d.post_alert(ssh_alert(many_ips(4))).json()["id"])
+    assert four["status"] == "denied"
+    assert "ceiling of 3" in four["actions"][0]["detail"]
+    three = d.execution_of(d.post_alert(ssh_alert(many_ips(3, "10.40"))).json()["id"])
+    assert three["status"] == "succeeded"
+    assert not set(many_ips(4)) & nft_set()
+    assert set(many_ips(3, "10.40")) <= nft_set()
+
+
+def test_a_ceiling_above_the_compiled_one_is_a_startup_error(make_daemon):
+    d = make_daemon(extra="governor:\n  ceilings:\n    ips: 500\n")
+    d.start(wait=False)
+    assert d.proc.wait(timeout=10) == 2
+    d.logf.close()
+    d.proc = None
+    assert "governor.ceilings.ips" in d.log.read_text() and "1..50" in d.log.read_text()
+
+
+def test_protected_ip_is_never_blocked(make_daemon):
+    d = make_daemon(extra="governor:\n  protected:\n    ips: [192.0.2.1, 198.51.100.0/24]\n").start()
+    for targets in (["203.0.113.50", "192.0.2.1"], ["198.51.100.77"], ["198.51.0.0/16"]):
+        ex = d.execution_of(d.post_alert(ssh_alert(targets)).json()["id"])
+        assert ex["status"] == "denied", ex
+        assert "protected asset" in ex["actions"][0]["detail"]
+    blocked = nft_set() | nft_set(name="blocknets_v4")
+    assert not {"203.0.113.50", "192.0.2.1", "198.51.100.77", "198.51.0.0/16"} & blocked
+    ok = d.execution_of(d.post_alert(ssh_alert("203.0.113.51")).json()["id"])
+    assert ok["status"] == "succeeded" and "203.0.113.51" in nft_set()
+
+
+def test_protected_account_pattern_stops_the_program(make_daemon, tmp_path):
+    ran = tmp_path / "ran"
+    prog = write_program(tmp_path / "disable", f'echo "$@" >> {ran}\n')
+    integrations = INTEGRATION_NFT + f"""\
+  - name: ad
+    kind: exec
+    settings:
+      program: {prog}
+"""
+    d = make_daemon(integrations=integrations, playbooks={"l.yaml": PLAYBOOK_LOCK_ACCOUNTS},
+                    extra="governor:\n  protected:\n    accounts: [\"break-glass-*\", administrator]\n").start()
+    alert = {"source": "idp", "type": "account.compromised", "severity": "high",
+             "observables": {"accounts": ["j.doe", "Break-Glass-02"]}}
+    ex = d.execution_of(d.post_alert(alert).json()["id"])
+    assert ex["status"] == "denied"
+    assert "Break-Glass-02" in ex["actions"][0]["detail"]
+    assert not ran.exists()
+    alert["observables"]["accounts"] = ["j.doe"]
+    ex = d.execution_of(d.post_alert(alert).json()["id"])
+    assert ex["status"] == "succeeded"
+    assert ran.read_text().split() == ["j.doe"]
+
+
+def test_dry_run_shows_the_governors_decision(tmp_path):
+    import json
+    import subprocess
+
+    from conftest import BULWARK, Daemon
+
+    d = Daemon(tmp_path, extra="governor:\n  protected:\n    ips: [192.0.2.1]\n")
+    book = d.playbook_dir / "block.yaml"
+
+    def dry_run(ips, config=True):
+        alert = tmp_path / "alert.json"
+        alert.write_text(json.dumps(ssh_alert(ips)))
+        args = [BULWARK, "playbook", "test", str(book), "--alert", str(alert)]
+        return subprocess.run(args + (["--config", str(d.config)] if config else []),
+                              capture_output=True, text=True, check=True).stdout
+
+    out = dry_run(many_ips(60), config=False)
+    assert "governor: over_ceiling (60 ip targets exceed the ceiling of 50" in out
+    assert "engine: refused whole by the governor" in out
+    out = dry_run(["192.0.2.1"])
+    assert "governor: protected_asset" in out and "refused whole" in out
+    out = dry_run(["203.0.113.9"])
+    assert "governor: allowed" in out and "engine: would apply" in out

@@ -233,7 +233,8 @@ static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, cons
         pb_line(ctx, "  idempotency key: %s", ra.idempotency_key);
         governor_decision d = {.verdict = GOVERNOR_ALLOW};
         if (ra.targets.n > 0) {
-                governor_check_targets(gp, ra.targets.kind, ra.targets.items, ra.targets.n, &d);
+                governor_check_targets(gp, s->connector, s->verb, ra.targets.kind, ra.targets.items, ra.targets.n,
+                                       &d);
                 pb_line(ctx, "  governor: %s (%s)", governor_verdict_name(d.verdict), d.reason);
         }
         pb_line(ctx, "  engine: %s", pb_engine_decision(p, &ra, matched, d.verdict));

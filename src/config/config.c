@@ -396,7 +396,7 @@ static int config_from_doc(yamldoc *d, config_ctx *c, bw_error *err) {
         if (r == 0 && v[CK_INTEGRATIONS])
                 r = parse_integrations(d, v[CK_INTEGRATIONS], cfg, err);
         if (r == 0)
-                r = governor_config_parse(d, v[CK_GOVERNOR], &cfg->governor, err);
+                r = governor_config_parse(d, v[CK_GOVERNOR], cfg, err);
         return r;
 }
 

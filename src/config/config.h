@@ -13,6 +13,7 @@
 
 #include "core/governor.h"
 #include "core/integration.h"
+#include "core/limits.h"
 #include "util/error.h"
 
 /* The lowest api.max_alert_body accepted: below 1 KiB a realistic alert no
@@ -34,7 +35,8 @@ typedef struct bw_config {
         char log_level[8];           /* debug|info|warn|error, default info */
         integration_config *integrations;
         size_t n_integrations;
-        governor_policy governor; /* ceilings (lowered only) and protected assets */
+        governor_policy governor;              /* ceilings (lowered only) and protected assets */
+        char governor_notify[BW_NAME_MAX + 1]; /* notify integration told of refusals; "" = none */
 } bw_config;
 
 /* Parses configuration text. Relative paths are resolved against the directory

@@ -8,10 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "connectors/connector.h"
 #include "core/limits.h"
 
-static const char *const governor_keys[] = {"ceilings", "protected", NULL};
-enum { GK_CEILINGS, GK_PROTECTED, _GK_MAX };
+static const char *const governor_keys[] = {"ceilings", "action_ceilings", "protected", "notify", NULL};
+enum { GK_CEILINGS, GK_ACTION_CEILINGS, GK_PROTECTED, GK_NOTIFY, _GK_MAX };
 
 /* One key per target kind that has a ceiling. */
 static const char *const ceiling_keys[] = {"ips", "accounts", "hosts", NULL};
@@ -22,14 +23,17 @@ static const target_kind key_kinds[] = {TARGET_IP, TARGET_ACCOUNT, TARGET_HOST};
  * spaces: nothing a name could contain). */
 #define PATTERN_EXTRA "._@$-*?[]!"
 
-static int parse_ceilings(yamldoc *d, yaml_node_t *node, governor_policy *p, bw_error *err) {
+/* A mapping {ips, accounts, hosts} of lowered ceilings, for every action
+ * (action == NULL) or for one action kind. */
+static int parse_ceilings(yamldoc *d, yaml_node_t *node, const char *base, const char *action,
+                          governor_policy *p, bw_error *err) {
         yaml_node_t *v[3];
-        int r = yamldoc_fields(d, node, "governor.ceilings", ceiling_keys, v, err);
+        int r = yamldoc_fields(d, node, base, ceiling_keys, v, err);
         for (size_t k = 0; r == 0 && k < 3; k++) {
                 if (!v[k])
                         continue;
-                char path[64];
-                snprintf(path, sizeof(path), "governor.ceilings.%s", ceiling_keys[k]);
+                char path[YAMLDOC_PATH_MAX];
+                yamldoc_path_key(path, sizeof(path), base, ceiling_keys[k]);
                 unsigned compiled = governor_ceiling_compiled(key_kinds[k]);
                 int64_t max;
                 r = yamldoc_get_int(d, v[k], path, 0, INT64_MAX, &max, err);
@@ -37,9 +41,39 @@ static int parse_ceilings(yamldoc *d, yaml_node_t *node, governor_policy *p, bw_
                         r = yamldoc_error(d, v[k], err, "out_of_range", path,
                                           "may only lower the compiled ceiling: 1..%u", compiled);
                 if (r == 0)
-                        r = governor_policy_lower(p, key_kinds[k], (unsigned)max);
+                        r = action ? governor_policy_lower_action(p, action, key_kinds[k], (unsigned)max)
+                                   : governor_policy_lower(p, key_kinds[k], (unsigned)max);
         }
         return r;
+}
+
+/* One entry of action_ceilings: "connector.verb" must name a real verb. */
+static int action_ceiling_one(yamldoc *d, const char *key, yaml_node_t *key_node, yaml_node_t *value,
+                              const char *path, void *userdata, bw_error *err) {
+        char connector[BW_NAME_MAX + 1];
+        const char *dot = strchr(key, '.');
+        const connector_kind *k = NULL;
+        if (dot && (size_t)(dot - key) < sizeof(connector)) {
+                memcpy(connector, key, (size_t)(dot - key));
+                connector[dot - key] = '\0';
+                k = connector_kind_find(connector);
+        }
+        if (!k || !connector_verb_find(k, dot + 1))
+                return yamldoc_error(d, key_node, err, "invalid", path,
+                                     "not an action kind: expected <connector>.<verb>, e.g. nft.block");
+        return parse_ceilings(d, value, path, key, userdata, err);
+}
+
+static int parse_notify(yamldoc *d, yaml_node_t *node, bw_config *cfg, bw_error *err) {
+        int r = yamldoc_get_name(d, node, "governor.notify", BW_NAME_MAX, "._-", cfg->governor_notify,
+                                 sizeof(cfg->governor_notify), err);
+        if (r < 0)
+                return r;
+        const integration_config *ic = config_integration_find(cfg, cfg->governor_notify);
+        if (!ic || strcmp(ic->kind, "notify") != 0)
+                return yamldoc_error(d, node, err, "invalid", "governor.notify",
+                                     "must name an integration of kind notify");
+        return 0;
 }
 
 typedef struct protect_ctx {
@@ -81,14 +115,19 @@ static int parse_protected(yamldoc *d, yaml_node_t *node, governor_policy *p, bw
         return r;
 }
 
-int governor_config_parse(yamldoc *d, yaml_node_t *node, governor_policy *policy, bw_error *err) {
+int governor_config_parse(yamldoc *d, yaml_node_t *node, bw_config *cfg, bw_error *err) {
         if (!node)
                 return 0;
         yaml_node_t *v[_GK_MAX];
         int r = yamldoc_fields(d, node, "governor", governor_keys, v, err);
         if (r == 0 && v[GK_CEILINGS])
-                r = parse_ceilings(d, v[GK_CEILINGS], policy, err);
+                r = parse_ceilings(d, v[GK_CEILINGS], "governor.ceilings", NULL, &cfg->governor, err);
+        if (r == 0 && v[GK_ACTION_CEILINGS])
+                r = yamldoc_map_foreach(d, v[GK_ACTION_CEILINGS], "governor.action_ceilings",
+                                        BW_ACTION_CEILINGS_MAX, action_ceiling_one, &cfg->governor, err);
         if (r == 0 && v[GK_PROTECTED])
-                r = parse_protected(d, v[GK_PROTECTED], policy, err);
+                r = parse_protected(d, v[GK_PROTECTED], &cfg->governor, err);
+        if (r == 0 && v[GK_NOTIFY])
+                r = parse_notify(d, v[GK_NOTIFY], cfg, err);
         return r;
 }

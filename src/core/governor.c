@@ -50,6 +50,48 @@ int governor_policy_lower(governor_policy *p, target_kind kind, unsigned max) {
         return 0;
 }
 
+int governor_policy_lower_action(governor_policy *p, const char *action, target_kind kind, unsigned max) {
+        unsigned compiled = governor_ceiling_compiled(kind);
+        if (compiled == 0)
+                return -EINVAL;
+        if (max == 0 || max > compiled)
+                return -ERANGE;
+        governor_action_ceiling *ac = NULL;
+        for (size_t i = 0; i < p->n_action_ceilings && !ac; i++)
+                if (strcmp(p->action_ceilings[i].action, action) == 0)
+                        ac = &p->action_ceilings[i];
+        if (!ac) {
+                if (p->n_action_ceilings >= BW_ACTION_CEILINGS_MAX)
+                        return -ENOSPC;
+                if (strlen(action) >= sizeof(ac->action))
+                        return -EINVAL;
+                governor_action_ceiling *grown =
+                        realloc(p->action_ceilings, (p->n_action_ceilings + 1) * sizeof(*grown));
+                if (!grown)
+                        return -ENOMEM;
+                p->action_ceilings = grown;
+                ac = &grown[p->n_action_ceilings++];
+                *ac = (governor_action_ceiling){0};
+                snprintf(ac->action, sizeof(ac->action), "%s", action);
+        }
+        ac->ceiling[kind] = max;
+        return 0;
+}
+
+/* The ceiling for kind of connector.verb: the policy's, or the action kind's if lower. */
+static unsigned ceiling_for(const governor_policy *p, const char *connector, const char *verb,
+                            target_kind kind) {
+        unsigned c = p->ceiling[kind];
+        char action[2 * BW_NAME_MAX + 2];
+        snprintf(action, sizeof(action), "%s.%s", connector, verb);
+        for (size_t i = 0; i < p->n_action_ceilings; i++) {
+                unsigned own = p->action_ceilings[i].ceiling[kind];
+                if (own && own < c && strcmp(p->action_ceilings[i].action, action) == 0)
+                        c = own;
+        }
+        return c;
+}
+
 static int append_pattern(char ***list, size_t *n, const char *pattern) {
         if (*n >= BW_PROTECTED_MAX)
                 return -ENOSPC;
@@ -90,6 +132,9 @@ static void free_patterns(char **list, size_t n) {
 }
 
 void governor_policy_clear(governor_policy *p) {
+        free(p->action_ceilings);
+        p->action_ceilings = NULL;
+        p->n_action_ceilings = 0;
         free(p->protected_ips);
         free_patterns(p->protected_accounts, p->n_protected_accounts);
         free_patterns(p->protected_hosts, p->n_protected_hosts);
@@ -153,13 +198,16 @@ static const char *protected_entry(const governor_policy *p, target_kind kind, c
         return NULL;
 }
 
-governor_verdict governor_check_targets(const governor_policy *p, target_kind kind, char *const *targets,
-                                        size_t n, governor_decision *ret) {
-        unsigned ceiling = p->ceiling[(unsigned)kind < _TARGET_KIND_MAX ? kind : TARGET_NONE];
+governor_verdict governor_check_targets(const governor_policy *p, const char *connector, const char *verb,
+                                        target_kind kind, char *const *targets, size_t n,
+                                        governor_decision *ret) {
+        if ((unsigned)kind >= _TARGET_KIND_MAX)
+                return decide(ret, GOVERNOR_DENY_PROTECTED, "unknown target kind; refused whole");
+        unsigned ceiling = ceiling_for(p, connector, verb, kind);
         if (ceiling > 0 && n > ceiling)
                 return decide(ret, GOVERNOR_DENY_CEILING,
-                              "%zu %s targets exceed the ceiling of %u per action; refused whole", n,
-                              target_kind_name(kind), ceiling);
+                              "%zu %s targets exceed the ceiling of %u per %s.%s action; refused whole", n,
+                              target_kind_name(kind), ceiling, connector, verb);
         for (size_t i = 0; i < n; i++) {
                 char entry[64];
                 const char *hit = protected_entry(p, kind, targets[i], entry, sizeof(entry));

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "core/alert.h"
+#include "core/limits.h"
 #include "core/template.h"
 
 typedef enum {
@@ -19,10 +20,18 @@ typedef enum {
         _GOVERNOR_VERDICT_MAX,
 } governor_verdict;
 
+/* Ceilings lowered for one action kind ("nft.block"); 0 = the policy's own. */
+typedef struct governor_action_ceiling {
+        char action[2 * BW_NAME_MAX + 2];
+        unsigned ceiling[_TARGET_KIND_MAX];
+} governor_action_ceiling;
+
 typedef struct governor_policy {
         /* Per-action ceilings of TARGET_IP, TARGET_ACCOUNT and TARGET_HOST; never
          * above BW_CEILING_* (governor_policy_lower enforces it). */
         unsigned ceiling[_TARGET_KIND_MAX];
+        governor_action_ceiling *action_ceilings; /* lower still, for one action kind */
+        size_t n_action_ceilings;
         ip_prefix *protected_ips; /* an action naming an overlapping prefix is refused */
         size_t n_protected_ips;
         char **protected_accounts; /* fnmatch(3) patterns, case-insensitive */
@@ -47,19 +56,25 @@ unsigned governor_ceiling_compiled(target_kind kind);
  * without a ceiling. */
 int governor_policy_lower(governor_policy *p, target_kind kind, unsigned max);
 
+/* Lowers the ceiling of kind for one action kind ("connector.verb") only; the
+ * lower of this and the policy's ceiling applies. Same errors, and -ENOSPC beyond
+ * BW_ACTION_CEILINGS_MAX action kinds. */
+int governor_policy_lower_action(governor_policy *p, const char *action, target_kind kind, unsigned max);
+
 /* Appends a protected entry (copied). -ENOSPC beyond BW_PROTECTED_MAX, -ENOMEM. */
 int governor_policy_protect_ip(governor_policy *p, const ip_prefix *ip);
 int governor_policy_protect_account(governor_policy *p, const char *pattern);
 int governor_policy_protect_host(governor_policy *p, const char *pattern);
 
-/* Frees the protected lists; the policy is then empty (ceilings kept). */
+/* Frees the protected lists and action ceilings; the policy's own ceilings stay. */
 void governor_policy_clear(governor_policy *p);
 
-/* Decides whether an action on targets[0..n) of kind may run, checking the
- * ceiling first, then every target against the protected lists. Fills *ret and
- * returns its verdict. */
-governor_verdict governor_check_targets(const governor_policy *p, target_kind kind, char *const *targets,
-                                        size_t n, governor_decision *ret);
+/* Decides whether the action connector.verb on targets[0..n) of kind may run,
+ * checking its ceiling first, then every target against the protected lists.
+ * Fills *ret and returns its verdict. */
+governor_verdict governor_check_targets(const governor_policy *p, const char *connector, const char *verb,
+                                        target_kind kind, char *const *targets, size_t n,
+                                        governor_decision *ret);
 
 const char *governor_verdict_name(governor_verdict v);
 

@@ -68,6 +68,8 @@
  * hosts are a short list; a long one is a mistake (and each action is checked
  * against every entry). */
 #define BW_PROTECTED_MAX 256u
+/* Action kinds with ceilings of their own: there are a handful of verbs. */
+#define BW_ACTION_CEILINGS_MAX 64u
 
 /* --- Queue and store ------------------------------------------------------- */
 

@@ -140,17 +140,53 @@ static int job_finish(store_tx *tx, void *userdata) {
         return 0;
 }
 
-/* An action recorded without running: counted, and a governor refusal logged. */
+/* Tells analysts of a refusal through the configured notify integration: the
+ * refused targets, and the reason in the (flat) params. */
+static void notify_denied(engine *e, const batch_exec *ex, const batch_action *act) {
+        const integration_config *ic =
+                config_integration_find(e->deps.config, e->deps.config->governor_notify);
+        json_t *params =
+                json_pack("{ss ss sI sI ss ss}", "event", "governor.denied", "playbook", ex->playbook->name,
+                          "exec_id", (json_int_t)ex->exec_id, "action_id", (json_int_t)act->stored.id,
+                          "integration", act->integration->name, "reason", act->detail);
+        if (!ic || !params) {
+                json_decref(params);
+                return;
+        }
+        connector_action note = {
+                .action_id = act->stored.id,
+                .verb = "send",
+                .kind = act->rendered.targets.kind,
+                .targets = act->rendered.targets.items,
+                .n_targets = act->rendered.targets.n,
+                .params = params,
+                .idempotency_key = act->rendered.idempotency_key,
+        };
+        connector_result res = {0};
+        int r = connector_pool_call(e->deps.pool, ic->name, CONNECTOR_OP_APPLY, &note, ic->timeout_ms, &res);
+        if (r < 0 || !res.ok)
+                log_json(LOG_LEVEL_ERROR, "governor", "notify.failed",
+                         json_pack("{sI ss ss}", "action_id", (json_int_t)act->stored.id, "integration",
+                                   ic->name, "detail", r < 0 ? strerror(-r) : res.detail));
+        connector_result_clear(&res);
+        json_decref(params);
+}
+
+/* An action recorded without running: counted; a governor refusal is logged and
+ * analysts are told. */
 static void record_not_run(engine *e, const batch_exec *ex, const batch_action *act) {
         bool denied = act->initial_state == ACTION_DENIED;
         metric_connector mc = metric_connector_from_kind(act->integration->kind);
         atomic_fetch_add_explicit(&e->deps.metrics->actions[mc][denied ? OUTCOME_DENIED : OUTCOME_NOT_RUN],
                                   1, memory_order_relaxed);
-        if (denied)
-                log_json(LOG_LEVEL_WARN, "governor", "action.denied",
-                         json_pack("{sI sI ss ss ss}", "exec_id", (json_int_t)ex->exec_id, "action_id",
-                                   (json_int_t)act->stored.id, "playbook", ex->playbook->name, "integration",
-                                   act->integration->name, "reason", act->detail));
+        if (!denied)
+                return;
+        log_json(LOG_LEVEL_WARN, "governor", "action.denied",
+                 json_pack("{sI sI ss ss ss}", "exec_id", (json_int_t)ex->exec_id, "action_id",
+                           (json_int_t)act->stored.id, "playbook", ex->playbook->name, "integration",
+                           act->integration->name, "reason", act->detail));
+        if (e->deps.config->governor_notify[0])
+                notify_denied(e, ex, act);
 }
 
 static void engine_process(engine *e, store_claimed *claimed, size_t n) {

@@ -52,7 +52,8 @@ static int plan_action(const playbook *p, size_t step, const batch_alert *ba, co
                 /* The governor judges every action with targets, at every level: an
                  * over-ceiling recommendation is as refused as an automatic action. */
                 governor_decision d;
-                if (governor_check_targets(&config->governor, ret->rendered.targets.kind,
+                const playbook_step *s = ret->rendered.step;
+                if (governor_check_targets(&config->governor, s->connector, s->verb, ret->rendered.targets.kind,
                                            ret->rendered.targets.items, ret->rendered.targets.n,
                                            &d) != GOVERNOR_ALLOW) {
                         ret->initial_state = ACTION_DENIED;

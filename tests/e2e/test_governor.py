@@ -18,7 +18,7 @@ def test_alert_naming_60_ips_blocks_none(make_daemon):
     assert ex["status"] == "denied", ex
     (action,) = ex["actions"]
     assert action["state"] == "denied"
-    assert "60 ip targets exceed the ceiling of 50" in action["detail"]
+    assert "60 ip targets exceed the ceiling of 50 per nft.block action" in action["detail"]
     assert not set(ips) & nft_set()
     # 50 is within the ceiling and runs.
     ok = d.execution_of(d.post_alert(ssh_alert(many_ips(50, "10.30"))).json()["id"])
@@ -102,9 +102,36 @@ def test_dry_run_shows_the_governors_decision(tmp_path):
                               capture_output=True, text=True, check=True).stdout
 
     out = dry_run(many_ips(60), config=False)
-    assert "governor: over_ceiling (60 ip targets exceed the ceiling of 50" in out
+    assert "governor: over_ceiling (60 ip targets exceed the ceiling of 50 per nft.block" in out
     assert "engine: refused whole by the governor" in out
     out = dry_run(["192.0.2.1"])
     assert "governor: protected_asset" in out and "refused whole" in out
     out = dry_run(["203.0.113.9"])
     assert "governor: allowed" in out and "engine: would apply" in out
+
+
+def test_action_kind_ceiling_and_analysts_notified(make_daemon, receiver):
+    import json
+
+    integrations = INTEGRATION_NFT + f"""\
+  - name: soc
+    kind: notify
+    settings:
+      url: http://127.0.0.1:{receiver.port}/soc
+      allow_http_loopback: true
+"""
+    d = make_daemon(integrations=integrations,
+                    extra="governor:\n  notify: soc\n  action_ceilings:\n    nft.block:\n      ips: 2\n").start()
+    ips = many_ips(3)
+    ex = d.execution_of(d.post_alert(ssh_alert(ips)).json()["id"])
+    assert ex["status"] == "denied"
+    assert "ceiling of 2 per nft.block action" in ex["actions"][0]["detail"]
+    assert not set(ips) & nft_set()
+    (note,) = receiver.requests
+    body = json.loads(note["body"])
+    assert body["params"]["event"] == "governor.denied"
+    assert body["params"]["action_id"] == ex["actions"][0]["id"]
+    assert body["targets"] == ips
+    assert "ceiling of 2" in body["params"]["reason"]
+    ok = d.execution_of(d.post_alert(ssh_alert(many_ips(2, "10.50"))).json()["id"])
+    assert ok["status"] == "succeeded" and len(receiver.requests) == 1

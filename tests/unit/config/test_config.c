@@ -209,6 +209,31 @@ static void test_governor_section(void **state) {
                      "governor.protected.ips[1]");
         expect_error(REQUIRED "governor:\n  protected:\n    accounts: [\"a b\"]\n", 5, 16, "bad_charset",
                      "governor.protected.accounts[0]");
+
+        /* Ceilings of one action kind, which must exist; the lower ceiling applies. */
+        c = parse_ok(REQUIRED
+                     "governor:\n  ceilings: {ips: 20}\n  action_ceilings:\n    nft.block: {ips: 5}\n");
+        governor_decision d;
+        char *six[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"};
+        assert_int_equal(governor_check_targets(&c->governor, "nft", "block", TARGET_IP, six, 6, &d),
+                         GOVERNOR_DENY_CEILING);
+        assert_int_equal(governor_check_targets(&c->governor, "nft", "unblock", TARGET_IP, six, 6, &d),
+                         GOVERNOR_ALLOW);
+        config_free(c);
+        expect_error(REQUIRED "governor:\n  action_ceilings:\n    nft.drop: {ips: 5}\n", 5, 5, "invalid",
+                     "governor.action_ceilings.nft.drop");
+        expect_error(REQUIRED "governor:\n  action_ceilings:\n    nft.block: {ips: 60}\n", 5, 22,
+                     "out_of_range", "governor.action_ceilings.nft.block.ips");
+
+        /* Refusals are told to a notify integration, which must be one. */
+        c = parse_ok(
+                REQUIRED
+                "integrations:\n  - {name: chat, kind: notify, settings: {url: \"https://c.example/h\"}}\n"
+                "governor: {notify: chat}\n");
+        assert_string_equal(c->governor_notify, "chat");
+        config_free(c);
+        expect_error(REQUIRED "integrations:\n  - {name: fw, kind: nft}\ngovernor: {notify: fw}\n", 5, 20,
+                     "invalid", "governor.notify");
 }
 
 static void test_listen_errors(void **state) {

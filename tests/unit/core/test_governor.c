@@ -31,9 +31,10 @@ static void test_compiled_ceilings(void **state) {
         governor_policy_init(&p);
         governor_decision d;
         char **t = ips(51);
-        assert_int_equal(governor_check_targets(&p, TARGET_IP, t, 50, &d), GOVERNOR_ALLOW);
-        assert_int_equal(governor_check_targets(&p, TARGET_IP, t, 51, &d), GOVERNOR_DENY_CEILING);
-        assert_non_null(strstr(d.reason, "51 ip targets exceed the ceiling of 50"));
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_IP, t, 50, &d), GOVERNOR_ALLOW);
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_IP, t, 51, &d),
+                         GOVERNOR_DENY_CEILING);
+        assert_non_null(strstr(d.reason, "51 ip targets exceed the ceiling of 50 per nft.block action"));
         free_targets(t, 51);
         char *accounts[21], *hosts[6];
         char names[21][16];
@@ -43,11 +44,14 @@ static void test_compiled_ceilings(void **state) {
         }
         for (int i = 0; i < 6; i++)
                 hosts[i] = names[i];
-        assert_int_equal(governor_check_targets(&p, TARGET_ACCOUNT, accounts, 20, &d), GOVERNOR_ALLOW);
-        assert_int_equal(governor_check_targets(&p, TARGET_ACCOUNT, accounts, 21, &d),
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_ACCOUNT, accounts, 20, &d),
+                         GOVERNOR_ALLOW);
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_ACCOUNT, accounts, 21, &d),
                          GOVERNOR_DENY_CEILING);
-        assert_int_equal(governor_check_targets(&p, TARGET_HOST, hosts, 5, &d), GOVERNOR_ALLOW);
-        assert_int_equal(governor_check_targets(&p, TARGET_HOST, hosts, 6, &d), GOVERNOR_DENY_CEILING);
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_HOST, hosts, 5, &d),
+                         GOVERNOR_ALLOW);
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_HOST, hosts, 6, &d),
+                         GOVERNOR_DENY_CEILING);
 }
 
 static void test_configuration_lowers_never_raises(void **state) {
@@ -60,8 +64,9 @@ static void test_configuration_lowers_never_raises(void **state) {
         assert_int_equal(governor_policy_lower(&p, TARGET_IP, 10), 0);
         governor_decision d;
         char **t = ips(11);
-        assert_int_equal(governor_check_targets(&p, TARGET_IP, t, 10, &d), GOVERNOR_ALLOW);
-        assert_int_equal(governor_check_targets(&p, TARGET_IP, t, 11, &d), GOVERNOR_DENY_CEILING);
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_IP, t, 10, &d), GOVERNOR_ALLOW);
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_IP, t, 11, &d),
+                         GOVERNOR_DENY_CEILING);
         free_targets(t, 11);
 }
 
@@ -77,20 +82,26 @@ static void test_protected_assets_refuse_the_whole_action(void **state) {
         assert_int_equal(governor_policy_protect_host(&p, "gw-*.corp.example"), 0);
         governor_decision d;
         char *a[] = {"203.0.113.9", "192.0.2.1"};
-        assert_int_equal(governor_check_targets(&p, TARGET_IP, a, 2, &d), GOVERNOR_DENY_PROTECTED);
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_IP, a, 2, &d),
+                         GOVERNOR_DENY_PROTECTED);
         assert_non_null(strstr(d.reason, "192.0.2.1"));
         char *wide[] = {"192.0.2.0/24"}; /* a network containing the gateway */
-        assert_int_equal(governor_check_targets(&p, TARGET_IP, wide, 1, &d), GOVERNOR_DENY_PROTECTED);
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_IP, wide, 1, &d),
+                         GOVERNOR_DENY_PROTECTED);
         char *inside[] = {"2001:db8:1:5::7"};
-        assert_int_equal(governor_check_targets(&p, TARGET_IP, inside, 1, &d), GOVERNOR_DENY_PROTECTED);
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_IP, inside, 1, &d),
+                         GOVERNOR_DENY_PROTECTED);
         char *near[] = {"192.0.2.2", "2001:db8:2::1"};
-        assert_int_equal(governor_check_targets(&p, TARGET_IP, near, 2, &d), GOVERNOR_ALLOW);
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_IP, near, 2, &d), GOVERNOR_ALLOW);
         char *acc[] = {"alice", "Break-Glass-01"}; /* case-insensitive */
-        assert_int_equal(governor_check_targets(&p, TARGET_ACCOUNT, acc, 2, &d), GOVERNOR_DENY_PROTECTED);
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_ACCOUNT, acc, 2, &d),
+                         GOVERNOR_DENY_PROTECTED);
         char *host[] = {"GW-1.corp.example"};
-        assert_int_equal(governor_check_targets(&p, TARGET_HOST, host, 1, &d), GOVERNOR_DENY_PROTECTED);
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_HOST, host, 1, &d),
+                         GOVERNOR_DENY_PROTECTED);
         char *garbage[] = {"not-an-ip"}; /* what the governor cannot judge, it refuses */
-        assert_int_equal(governor_check_targets(&p, TARGET_IP, garbage, 1, &d), GOVERNOR_DENY_PROTECTED);
+        assert_int_equal(governor_check_targets(&p, "nft", "block", TARGET_IP, garbage, 1, &d),
+                         GOVERNOR_DENY_PROTECTED);
         governor_policy_clear(&p);
         assert_int_equal(p.n_protected_ips, 0);
 }
@@ -128,7 +139,8 @@ static void test_property_never_over_ceiling_or_protected(void **state) {
                 size_t n = (size_t)rand() % 80;
                 size_t start = (size_t)rand() % 120;
                 governor_decision d;
-                if (governor_check_targets(&p, TARGET_IP, pool + start, n, &d) == GOVERNOR_ALLOW) {
+                if (governor_check_targets(&p, "nft", "block", TARGET_IP, pool + start, n, &d) ==
+                    GOVERNOR_ALLOW) {
                         assert_true(n <= ceiling);
                         for (size_t i = 0; i < n; i++) {
                                 ip_prefix t;

@@ -18,10 +18,11 @@ enum MHD_Result handle_readyz(request *req) {
         size_t free_slots = store_queue_free(s->store);
         bool workers_ok = connector_pool_all_up(s->pool);
         bool ready = store_ok && free_slots > 0 && workers_ok;
-        json_t *body = json_pack("{sb s{ss s{sb sI sI} s{sb so}}}", "ready", ready, "checks", "store",
-                                 store_ok ? "writable" : "NOT WRITABLE", "queue", "ok", free_slots > 0, "free",
-                                 (json_int_t)free_slots, "capacity", (json_int_t)s->queue_capacity, "integrations",
-                                 "ok", workers_ok, "workers", connector_pool_status(s->pool));
+        json_t *body =
+                json_pack("{sb s{ss s{sb sI sI} s{sb so}}}", "ready", ready, "checks", "store",
+                          store_ok ? "writable" : "NOT WRITABLE", "queue", "ok", free_slots > 0, "free",
+                          (json_int_t)free_slots, "capacity", (json_int_t)s->queue_capacity, "integrations",
+                          "ok", workers_ok, "workers", connector_pool_status(s->pool));
         return reply_json(req, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body);
 }
 
@@ -41,20 +42,27 @@ enum MHD_Result handle_metrics(request *req) {
         }
         json_decref(workers);
         int64_t now = clock_wall_ms();
+        json_t *breaker = NULL;
+        bool breaker_open =
+                store_breaker_get(s->store, &breaker) == 0 && json_is_true(json_object_get(breaker, "open"));
+        json_decref(breaker);
         metrics_gauges g = {
                 .queue_depth = qs.queued,
                 .queue_in_flight = qs.in_flight,
                 .queue_capacity = s->queue_capacity,
-                .oldest_queued_age_s = qs.oldest_queued_ms ? (double)(now - qs.oldest_queued_ms) / 1000.0 : 0.0,
+                .oldest_queued_age_s =
+                        qs.oldest_queued_ms ? (double)(now - qs.oldest_queued_ms) / 1000.0 : 0.0,
                 .workers_up = up,
                 .workers_total = total,
                 .worker_restarts = restarts,
+                .breaker_open = breaker_open,
         };
         buf out;
         buf_init(&out, 1024 * 1024);
         int r = metrics_render(s->metrics, &g, &out);
-        enum MHD_Result ret = r < 0 ? reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "", "render failed")
-                                    : reply_text(req, MHD_HTTP_OK, "text/plain; version=0.0.4", out.data, out.len);
+        enum MHD_Result ret =
+                r < 0 ? reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "", "render failed")
+                      : reply_text(req, MHD_HTTP_OK, "text/plain; version=0.0.4", out.data, out.len);
         buf_free(&out);
         return ret;
 }

@@ -13,6 +13,8 @@ static const route route_table[] = {
         {"GET", "/v1/alerts/{id}", PERM_ALERTS_READ, BODY_NONE, handle_alert_get, NULL},
         {"GET", "/v1/executions", PERM_EXECUTIONS_READ, BODY_NONE, handle_exec_list, NULL},
         {"GET", "/v1/executions/{id}", PERM_EXECUTIONS_READ, BODY_NONE, handle_exec_get, NULL},
+        {"GET", "/v1/breaker", PERM_BREAKER_READ, BODY_NONE, handle_breaker_get, NULL},
+        {"POST", "/v1/breaker/reset", PERM_BREAKER_RESET, BODY_NONE, handle_breaker_reset, NULL},
         {"GET", "/healthz", PERM_PUBLIC, BODY_NONE, handle_healthz, NULL},
         {"GET", "/readyz", PERM_PUBLIC, BODY_NONE, handle_readyz, NULL},
         {"GET", "/metrics", PERM_METRICS_READ, BODY_NONE, handle_metrics, NULL},

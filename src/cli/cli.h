@@ -29,9 +29,14 @@
  *   "  severity: ...", "  label <key>: ..."), then per step "action <i>: step
  *   <id>" with indented "integration:", "action: <connector>.<verb>
  *   (reversible|not reversible)", "target kind:", "targets:", "params:" (compact
- *   JSON, sorted keys), "idempotency key:" and "engine:" (would apply |
- *   recorded as recommendation | alert only | awaits approval | skipped: ... |
- *   not run: ...). */
+ *   JSON, sorted keys), "idempotency key:", "governor: <verdict> (<reason>)" when
+ *   the action has targets, and "engine:" (would apply | recorded as
+ *   recommendation | alert only | awaits approval | refused whole by the
+ *   governor | skipped: ... | not run: ...).
+ * - breaker status: "breaker: open|closed"; when open "reason: ..." and
+ *   "opened at: <UTC>"; when reset before "last reset: <UTC> by <actor>:
+ *   <reason>"; --json: the reply as it came. breaker reset: the same lines from
+ *   the reply. */
 
 /* Exit codes, stable for scripts: 0 success, 1 the operation failed (or the
  * server refused it), 2 bad arguments (usage printed). */
@@ -61,6 +66,7 @@ typedef struct cli_ctx {
 /* Noun entry points: argv[0] is the noun, argv[1] the verb. Each returns an exit
  * code and prints its own errors on ctx->err. */
 int cli_alert_main(const cli_ctx *ctx, int argc, char **argv);
+int cli_breaker_main(const cli_ctx *ctx, int argc, char **argv);
 int cli_exec_main(const cli_ctx *ctx, int argc, char **argv);
 int cli_init_main(const cli_ctx *ctx, int argc, char **argv);
 int cli_playbook_main(const cli_ctx *ctx, int argc, char **argv);

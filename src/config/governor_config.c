@@ -11,8 +11,10 @@
 #include "connectors/connector.h"
 #include "core/limits.h"
 
-static const char *const governor_keys[] = {"ceilings", "action_ceilings", "protected", "notify", NULL};
-enum { GK_CEILINGS, GK_ACTION_CEILINGS, GK_PROTECTED, GK_NOTIFY, _GK_MAX };
+static const char *const governor_keys[] = {"ceilings", "action_ceilings", "protected",
+                                            "notify",   "rate_limits",     NULL};
+enum { GK_CEILINGS, GK_ACTION_CEILINGS, GK_PROTECTED, GK_NOTIFY, GK_RATE_LIMITS, _GK_MAX };
+static const char *const rate_keys[] = {"per_minute", "per_hour", "per_day", NULL};
 
 /* One key per target kind that has a ceiling. */
 static const char *const ceiling_keys[] = {"ips", "accounts", "hosts", NULL};
@@ -47,21 +49,47 @@ static int parse_ceilings(yamldoc *d, yaml_node_t *node, const char *base, const
         return r;
 }
 
+/* True if key is "connector.verb" of a real verb. */
+static bool action_kind_known(const char *key) {
+        char connector[BW_NAME_MAX + 1];
+        const char *dot = strchr(key, '.');
+        if (!dot || (size_t)(dot - key) >= sizeof(connector))
+                return false;
+        memcpy(connector, key, (size_t)(dot - key));
+        connector[dot - key] = '\0';
+        const connector_kind *k = connector_kind_find(connector);
+        return k && connector_verb_find(k, dot + 1);
+}
+
 /* One entry of action_ceilings: "connector.verb" must name a real verb. */
 static int action_ceiling_one(yamldoc *d, const char *key, yaml_node_t *key_node, yaml_node_t *value,
                               const char *path, void *userdata, bw_error *err) {
-        char connector[BW_NAME_MAX + 1];
-        const char *dot = strchr(key, '.');
-        const connector_kind *k = NULL;
-        if (dot && (size_t)(dot - key) < sizeof(connector)) {
-                memcpy(connector, key, (size_t)(dot - key));
-                connector[dot - key] = '\0';
-                k = connector_kind_find(connector);
-        }
-        if (!k || !connector_verb_find(k, dot + 1))
+        if (!action_kind_known(key))
                 return yamldoc_error(d, key_node, err, "invalid", path,
                                      "not an action kind: expected <connector>.<verb>, e.g. nft.block");
         return parse_ceilings(d, value, path, key, userdata, err);
+}
+
+/* One entry of rate_limits: "global" or an action kind -> per_minute/hour/day. */
+static int rate_limit_one(yamldoc *d, const char *key, yaml_node_t *key_node, yaml_node_t *value,
+                          const char *path, void *userdata, bw_error *err) {
+        governor_policy *p = userdata;
+        if (strcmp(key, "global") != 0 && !action_kind_known(key))
+                return yamldoc_error(d, key_node, err, "invalid", path,
+                                     "expected global or an action kind such as nft.block");
+        yaml_node_t *v[_RATE_WINDOW_MAX];
+        int r = yamldoc_fields(d, value, path, rate_keys, v, err);
+        for (unsigned w = 0; r == 0 && w < _RATE_WINDOW_MAX; w++) {
+                if (!v[w])
+                        continue;
+                char wpath[YAMLDOC_PATH_MAX];
+                yamldoc_path_key(wpath, sizeof(wpath), path, rate_keys[w]);
+                int64_t limit;
+                r = yamldoc_get_int(d, v[w], wpath, 1, BW_RATE_LIMIT_MAX, &limit, err);
+                if (r == 0)
+                        r = governor_policy_rate_limit(p, key, (rate_window)w, (unsigned)limit);
+        }
+        return r;
 }
 
 static int parse_notify(yamldoc *d, yaml_node_t *node, bw_config *cfg, bw_error *err) {
@@ -127,6 +155,9 @@ int governor_config_parse(yamldoc *d, yaml_node_t *node, bw_config *cfg, bw_erro
                                         BW_ACTION_CEILINGS_MAX, action_ceiling_one, &cfg->governor, err);
         if (r == 0 && v[GK_PROTECTED])
                 r = parse_protected(d, v[GK_PROTECTED], &cfg->governor, err);
+        if (r == 0 && v[GK_RATE_LIMITS])
+                r = yamldoc_map_foreach(d, v[GK_RATE_LIMITS], "governor.rate_limits", BW_RATE_LIMITS_MAX,
+                                        rate_limit_one, &cfg->governor, err);
         if (r == 0 && v[GK_NOTIFY])
                 r = parse_notify(d, v[GK_NOTIFY], cfg, err);
         return r;

@@ -78,6 +78,41 @@ int governor_policy_lower_action(governor_policy *p, const char *action, target_
         return 0;
 }
 
+int64_t rate_window_ms(rate_window w) {
+        static const int64_t ms[_RATE_WINDOW_MAX] = {60000, 3600000, 86400000};
+        return (unsigned)w < _RATE_WINDOW_MAX ? ms[w] : 0;
+}
+
+const char *rate_window_name(rate_window w) {
+        static const char *const names[_RATE_WINDOW_MAX] = {"minute", "hour", "day"};
+        return (unsigned)w < _RATE_WINDOW_MAX ? names[w] : "?";
+}
+
+int governor_policy_rate_limit(governor_policy *p, const char *key, rate_window w, unsigned limit) {
+        if ((unsigned)w >= _RATE_WINDOW_MAX || strlen(key) >= sizeof(p->rate_limits[0].key))
+                return -EINVAL;
+        if (limit == 0 || limit > BW_RATE_LIMIT_MAX)
+                return -ERANGE;
+        governor_rate_limit *rl = NULL;
+        for (size_t i = 0; i < p->n_rate_limits && !rl; i++)
+                if (strcmp(p->rate_limits[i].key, key) == 0)
+                        rl = &p->rate_limits[i];
+        if (!rl) {
+                if (p->n_rate_limits >= BW_RATE_LIMITS_MAX)
+                        return -ENOSPC;
+                governor_rate_limit *grown =
+                        realloc(p->rate_limits, (p->n_rate_limits + 1) * sizeof(*grown));
+                if (!grown)
+                        return -ENOMEM;
+                p->rate_limits = grown;
+                rl = &grown[p->n_rate_limits++];
+                *rl = (governor_rate_limit){0};
+                snprintf(rl->key, sizeof(rl->key), "%s", key);
+        }
+        rl->per[w] = limit;
+        return 0;
+}
+
 /* The ceiling for kind of connector.verb: the policy's, or the action kind's if lower. */
 static unsigned ceiling_for(const governor_policy *p, const char *connector, const char *verb,
                             target_kind kind) {
@@ -135,6 +170,9 @@ void governor_policy_clear(governor_policy *p) {
         free(p->action_ceilings);
         p->action_ceilings = NULL;
         p->n_action_ceilings = 0;
+        free(p->rate_limits);
+        p->rate_limits = NULL;
+        p->n_rate_limits = 0;
         free(p->protected_ips);
         free_patterns(p->protected_accounts, p->n_protected_accounts);
         free_patterns(p->protected_hosts, p->n_protected_hosts);

@@ -26,12 +26,29 @@ typedef struct governor_action_ceiling {
         unsigned ceiling[_TARGET_KIND_MAX];
 } governor_action_ceiling;
 
+/* The windows of rate budgets. */
+typedef enum {
+        RATE_PER_MINUTE,
+        RATE_PER_HOUR,
+        RATE_PER_DAY,
+        _RATE_WINDOW_MAX,
+} rate_window;
+
+/* Actions allowed per window for "global" or one action kind ("nft.block");
+ * 0 = no limit for that window. */
+typedef struct governor_rate_limit {
+        char key[2 * BW_NAME_MAX + 2];
+        unsigned per[_RATE_WINDOW_MAX];
+} governor_rate_limit;
+
 typedef struct governor_policy {
         /* Per-action ceilings of TARGET_IP, TARGET_ACCOUNT and TARGET_HOST; never
          * above BW_CEILING_* (governor_policy_lower enforces it). */
         unsigned ceiling[_TARGET_KIND_MAX];
         governor_action_ceiling *action_ceilings; /* lower still, for one action kind */
         size_t n_action_ceilings;
+        governor_rate_limit *rate_limits; /* budgets the store enforces */
+        size_t n_rate_limits;
         ip_prefix *protected_ips; /* an action naming an overlapping prefix is refused */
         size_t n_protected_ips;
         char **protected_accounts; /* fnmatch(3) patterns, case-insensitive */
@@ -60,6 +77,14 @@ int governor_policy_lower(governor_policy *p, target_kind kind, unsigned max);
  * lower of this and the policy's ceiling applies. Same errors, and -ENOSPC beyond
  * BW_ACTION_CEILINGS_MAX action kinds. */
 int governor_policy_lower_action(governor_policy *p, const char *action, target_kind kind, unsigned max);
+
+/* Sets the limit of key ("global" or "connector.verb") for one window. -ERANGE
+ * for 0 or above BW_RATE_LIMIT_MAX, -ENOSPC beyond BW_RATE_LIMITS_MAX keys. */
+int governor_policy_rate_limit(governor_policy *p, const char *key, rate_window w, unsigned limit);
+
+/* The window's length in milliseconds and its name ("minute", "hour", "day"). */
+int64_t rate_window_ms(rate_window w);
+const char *rate_window_name(rate_window w);
 
 /* Appends a protected entry (copied). -ENOSPC beyond BW_PROTECTED_MAX, -ENOMEM. */
 int governor_policy_protect_ip(governor_policy *p, const ip_prefix *ip);

@@ -70,6 +70,11 @@
 #define BW_PROTECTED_MAX 256u
 /* Action kinds with ceilings of their own: there are a handful of verbs. */
 #define BW_ACTION_CEILINGS_MAX 64u
+/* Rate limits: "global" plus one per action kind. */
+#define BW_RATE_LIMITS_MAX 65u
+/* A rate limit's value: a million actions a day is far beyond any response
+ * workload; more is a typo. */
+#define BW_RATE_LIMIT_MAX 1000000u
 
 /* --- Queue and store ------------------------------------------------------- */
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util/buf.h"
@@ -72,6 +73,7 @@ typedef struct metrics_gauges {
         double oldest_queued_age_s;
         unsigned workers_up, workers_total;
         uint64_t worker_restarts;
+        bool breaker_open;
 } metrics_gauges;
 
 /* Appends the Prometheus exposition of m and g to out. Returns 0 or -EMSGSIZE/-ENOMEM. */

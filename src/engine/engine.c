@@ -9,11 +9,14 @@
 #include "engine/engine.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 
 #include "core/limits.h"
 #include "engine/batch.h"
@@ -30,9 +33,73 @@ struct engine {
 };
 
 typedef struct batch_job {
+        const engine *e;
         batch_alert *alerts;
         size_t n;
+        char breaker_opened[256]; /* why, if this batch opened the circuit breaker */
 } batch_job;
+
+/* The budgets one action is charged to: "global" and its own kind, each window
+ * that has a limit. Returns how many were written to out (and their windows to
+ * out_window). */
+static size_t budgets_for(const governor_policy *p, const char *action_kind, store_budget *out,
+                          rate_window *out_window) {
+        size_t n = 0;
+        for (size_t i = 0; i < p->n_rate_limits; i++) {
+                const governor_rate_limit *rl = &p->rate_limits[i];
+                if (strcmp(rl->key, "global") != 0 && strcmp(rl->key, action_kind) != 0)
+                        continue;
+                for (unsigned w = 0; w < _RATE_WINDOW_MAX; w++)
+                        if (rl->per[w]) {
+                                out_window[n] = (rate_window)w;
+                                out[n++] = (store_budget){.key = rl->key,
+                                                          .window_ms = rate_window_ms((rate_window)w),
+                                                          .limit = rl->per[w]};
+                        }
+        }
+        return n;
+}
+
+/* The last gate before INTENT, inside the journal's transaction: an open circuit
+ * breaker, or a spent rate budget (which opens it), turns the action into a
+ * recommendation. Budgets are charged here, in the store, so that concurrent
+ * workers never overspend (DESIGN.md, invariant 3). Returns the state to record. */
+static int budget_gate(store_tx *tx, batch_job *job, batch_action *act, action_state *ret) {
+        bool open;
+        int r = store_tx_breaker_is_open(tx, &open);
+        if (r < 0)
+                return r;
+        if (open) {
+                snprintf(act->detail, sizeof(act->detail),
+                         "circuit breaker open: degraded to a recommendation (an admin resets it)");
+                *ret = ACTION_RECOMMENDED;
+                return 0;
+        }
+        char kind[2 * BW_NAME_MAX + 2];
+        snprintf(kind, sizeof(kind), "%s.%s", act->rendered.step->connector, act->rendered.step->verb);
+        store_budget b[2 * _RATE_WINDOW_MAX];
+        rate_window win[2 * _RATE_WINDOW_MAX];
+        size_t n = budgets_for(&job->e->deps.config->governor, kind, b, win), full = 0;
+        r = store_tx_budget_reserve(tx, b, n, &full);
+        if (r < 0)
+                return r;
+        if (r == 1) {
+                *ret = ACTION_INTENT;
+                return 0;
+        }
+        char why[192];
+        snprintf(why, sizeof(why), "rate limit %s: %" PRIu64 " actions per %s spent", b[full].key,
+                 b[full].limit, rate_window_name(win[full]));
+        r = store_tx_breaker_open(tx, why);
+        if (r < 0)
+                return r;
+        if (r == 1)
+                snprintf(job->breaker_opened, sizeof(job->breaker_opened), "%s", why);
+        snprintf(act->detail, sizeof(act->detail), "%s; circuit breaker open: degraded to a recommendation",
+                 why);
+        *ret = ACTION_RECOMMENDED;
+        return 0;
+}
 
 /* First transaction: create (or find again) every execution and move the actions
  * this worker will run to INTENT. */
@@ -77,9 +144,16 @@ static int job_begin(store_tx *tx, void *userdata) {
                                 act->in_doubt = stored[a].state == ACTION_INTENT;
                                 act->run = stored[a].state == ACTION_PLANNED || act->in_doubt;
                                 if (stored[a].state == ACTION_PLANNED) {
-                                        r = store_tx_action_set(tx, stored[a].id, ACTION_INTENT, NULL, NULL);
+                                        action_state next;
+                                        r = budget_gate(tx, job, act, &next);
+                                        if (r == 0)
+                                                r = store_tx_action_set(
+                                                        tx, stored[a].id, next,
+                                                        next == ACTION_INTENT ? NULL : act->detail, NULL);
                                         if (r < 0)
                                                 return r;
+                                        act->run = next == ACTION_INTENT;
+                                        act->final_state = next;
                                 }
                         }
                 }
@@ -140,35 +214,43 @@ static int job_finish(store_tx *tx, void *userdata) {
         return 0;
 }
 
-/* Tells analysts of a refusal through the configured notify integration: the
- * refused targets, and the reason in the (flat) params. */
-static void notify_denied(engine *e, const batch_exec *ex, const batch_action *act) {
+/* Tells analysts through the configured notify integration (if any): params
+ * carry the event and its ids, targets the addresses or accounts concerned. */
+static void notify_analysts(engine *e, json_t *params, target_kind kind, char *const *targets, size_t n,
+                            const char *key, int64_t action_id) {
+        const bw_config *cfg = e->deps.config;
         const integration_config *ic =
-                config_integration_find(e->deps.config, e->deps.config->governor_notify);
-        json_t *params =
-                json_pack("{ss ss sI sI ss ss}", "event", "governor.denied", "playbook", ex->playbook->name,
-                          "exec_id", (json_int_t)ex->exec_id, "action_id", (json_int_t)act->stored.id,
-                          "integration", act->integration->name, "reason", act->detail);
-        if (!ic || !params) {
-                json_decref(params);
+                cfg->governor_notify[0] ? config_integration_find(cfg, cfg->governor_notify) : NULL;
+        if (!ic || !params)
                 return;
-        }
         connector_action note = {
-                .action_id = act->stored.id,
+                .action_id = action_id,
                 .verb = "send",
-                .kind = act->rendered.targets.kind,
-                .targets = act->rendered.targets.items,
-                .n_targets = act->rendered.targets.n,
+                .kind = kind,
+                .targets = targets,
+                .n_targets = n,
                 .params = params,
-                .idempotency_key = act->rendered.idempotency_key,
+                .idempotency_key = key,
         };
         connector_result res = {0};
         int r = connector_pool_call(e->deps.pool, ic->name, CONNECTOR_OP_APPLY, &note, ic->timeout_ms, &res);
         if (r < 0 || !res.ok)
                 log_json(LOG_LEVEL_ERROR, "governor", "notify.failed",
-                         json_pack("{sI ss ss}", "action_id", (json_int_t)act->stored.id, "integration",
-                                   ic->name, "detail", r < 0 ? strerror(-r) : res.detail));
+                         json_pack("{sI ss ss}", "action_id", (json_int_t)action_id, "integration", ic->name,
+                                   "detail", r < 0 ? strerror(-r) : res.detail));
         connector_result_clear(&res);
+}
+
+/* The circuit breaker opened in this batch: automatic execution has stopped
+ * until an admin resets it. */
+static void breaker_opened(engine *e, const char *why) {
+        log_json(LOG_LEVEL_ERROR, "governor", "breaker.opened", json_pack("{ss}", "reason", why));
+        unsigned char hash[32];
+        char key[65];
+        crypto_generichash(hash, sizeof(hash), (const unsigned char *)why, strlen(why), NULL, 0);
+        sodium_bin2hex(key, sizeof(key), hash, sizeof(hash));
+        json_t *params = json_pack("{ss ss}", "event", "governor.breaker_opened", "reason", why);
+        notify_analysts(e, params, TARGET_NONE, NULL, 0, key, 0);
         json_decref(params);
 }
 
@@ -185,12 +267,17 @@ static void record_not_run(engine *e, const batch_exec *ex, const batch_action *
                  json_pack("{sI sI ss ss ss}", "exec_id", (json_int_t)ex->exec_id, "action_id",
                            (json_int_t)act->stored.id, "playbook", ex->playbook->name, "integration",
                            act->integration->name, "reason", act->detail));
-        if (e->deps.config->governor_notify[0])
-                notify_denied(e, ex, act);
+        json_t *params =
+                json_pack("{ss ss sI sI ss ss}", "event", "governor.denied", "playbook", ex->playbook->name,
+                          "exec_id", (json_int_t)ex->exec_id, "action_id", (json_int_t)act->stored.id,
+                          "integration", act->integration->name, "reason", act->detail);
+        notify_analysts(e, params, act->rendered.targets.kind, act->rendered.targets.items,
+                        act->rendered.targets.n, act->rendered.idempotency_key, act->stored.id);
+        json_decref(params);
 }
 
 static void engine_process(engine *e, store_claimed *claimed, size_t n) {
-        batch_job job = {.n = n};
+        batch_job job = {.e = e, .n = n};
         int r = plan_batch(e->deps.playbooks, e->deps.config, claimed, n, &job.alerts);
         if (r < 0) {
                 store_claimed_clear(claimed, n);
@@ -206,6 +293,8 @@ static void engine_process(engine *e, store_claimed *claimed, size_t n) {
                 batch_free(job.alerts, n);
                 return;
         }
+        if (job.breaker_opened[0])
+                breaker_opened(e, job.breaker_opened);
         for (size_t i = 0; i < n; i++) {
                 batch_alert *ba = &job.alerts[i];
                 for (size_t x = 0; x < ba->n_execs; x++) {
@@ -222,7 +311,8 @@ static void engine_process(engine *e, store_claimed *claimed, size_t n) {
                                 if (act->run)
                                         execute_action(e->deps.pool, act, ba->claimed.received_at_ms,
                                                        e->deps.metrics);
-                                else if (act->initial_state != ACTION_PLANNED)
+                                else if (act->initial_state != ACTION_PLANNED ||
+                                         act->final_state == ACTION_RECOMMENDED)
                                         record_not_run(e, ex, act);
                         }
                 }

@@ -84,6 +84,21 @@ static const char *const sq_migrations[] = {
         " UNIQUE (exec_id, seq));"
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;"
         "PRAGMA user_version = 1;",
+        /* 2: rate budgets (one row per key, window length and window) and the
+         * circuit breaker (one row). */
+        "CREATE TABLE budgets ("
+        " key TEXT NOT NULL,"
+        " window_ms INTEGER NOT NULL,"
+        " window_start INTEGER NOT NULL,"
+        " used INTEGER NOT NULL,"
+        " PRIMARY KEY (key, window_ms, window_start)) WITHOUT ROWID;"
+        "CREATE TABLE breaker ("
+        " id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " open INTEGER NOT NULL,"
+        " reason TEXT, opened_at INTEGER,"
+        " reset_by TEXT, reset_reason TEXT, reset_at INTEGER);"
+        "INSERT INTO breaker (id, open) VALUES (1, 0);"
+        "PRAGMA user_version = 2;",
 };
 
 #define SQ_SCHEMA_LATEST ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
@@ -115,6 +130,13 @@ typedef enum {
         SQ_EXEC_GET,
         SQ_ACTIONS_GET,
         SQ_QUEUE_STATS,
+        SQ_BUDGET_USED,
+        SQ_BUDGET_ADD,
+        SQ_BUDGET_PRUNE,
+        SQ_BREAKER_STATE,
+        SQ_BREAKER_OPEN,
+        SQ_BREAKER_RESET,
+        SQ_BREAKER_GET,
         _SQ_MAX,
 } sq_stmt_id;
 
@@ -150,6 +172,18 @@ static const char *const sq_sql[_SQ_MAX] = {
         [SQ_ACTION_UPDATE] = "UPDATE actions SET state = ?2, attempts = attempts + ?3, detail = ?4,"
                              " result = ?5, updated_at = ?6 WHERE id = ?1",
         [SQ_EXEC_FINISH] = "UPDATE executions SET status = ?2, summary = ?3, finished_at = ?4 WHERE id = ?1",
+        [SQ_BUDGET_USED] =
+                "SELECT used FROM budgets WHERE key = ?1 AND window_ms = ?2 AND window_start = ?3",
+        [SQ_BUDGET_ADD] = "INSERT INTO budgets (key, window_ms, window_start, used) VALUES (?1, ?2, ?3, 1)"
+                          " ON CONFLICT (key, window_ms, window_start) DO UPDATE SET used = used + 1",
+        [SQ_BUDGET_PRUNE] = "DELETE FROM budgets WHERE key = ?1 AND window_ms = ?2 AND window_start < ?3",
+        [SQ_BREAKER_STATE] = "SELECT open FROM breaker WHERE id = 1",
+        [SQ_BREAKER_OPEN] =
+                "UPDATE breaker SET open = 1, reason = ?1, opened_at = ?2 WHERE id = 1 AND open = 0",
+        [SQ_BREAKER_RESET] = "UPDATE breaker SET open = 0, reset_by = ?1, reset_reason = ?2, reset_at = ?3"
+                             " WHERE id = 1 AND open = 1",
+        [SQ_BREAKER_GET] =
+                "SELECT open, reason, opened_at, reset_by, reset_reason, reset_at FROM breaker WHERE id = 1",
         [SQ_PING] = "INSERT INTO meta (key, value) VALUES ('ping', ?1)"
                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         [SQ_ALERT_GET] = "SELECT id, state, received_at, attempts, body FROM alerts WHERE id = ?1",
@@ -962,6 +996,108 @@ static int sq_queue_stats(struct store_backend_db *db, store_queue_stats *ret) {
         return 0;
 }
 
+/* --- rate budgets and the circuit breaker -------------------------------------- */
+
+static int sq_budget_used(sq_conn *c, const store_budget *b, int64_t start, uint64_t *ret) {
+        sqlite3_stmt *st = NULL;
+        int r = sq_prep(c, SQ_BUDGET_USED, &st, "tii", b->key, b->window_ms, start);
+        if (r < 0)
+                return r;
+        int rc = sqlite3_step(st);
+        *ret = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_errno(rc);
+}
+
+/* Fixed windows aligned on the epoch: the window of now starts at
+ * now - now % window_ms. All or nothing: every budget is checked before any is
+ * charged, and the writer's transaction makes check and charge one step. */
+static int sq_budget_reserve(struct store_backend_db *db, const store_budget *b, size_t n, int64_t now_ms,
+                             size_t *ret_full) {
+        sq_conn *c = &db->writer;
+        for (size_t i = 0; i < n; i++) {
+                uint64_t used;
+                int r = sq_budget_used(c, &b[i], now_ms - now_ms % b[i].window_ms, &used);
+                if (r < 0)
+                        return r;
+                if (used + 1 > b[i].limit) {
+                        *ret_full = i;
+                        return 0;
+                }
+        }
+        for (size_t i = 0; i < n; i++) {
+                int64_t start = now_ms - now_ms % b[i].window_ms;
+                int r = sq_run(c, SQ_BUDGET_ADD, "tii", b[i].key, b[i].window_ms, start);
+                if (r >= 0)
+                        r = sq_run(c, SQ_BUDGET_PRUNE, "tii", b[i].key, b[i].window_ms, start);
+                if (r < 0)
+                        return r;
+        }
+        return 1;
+}
+
+static int sq_breaker_is_open(struct store_backend_db *db, bool *ret) {
+        sqlite3_stmt *st = NULL;
+        int r = sq_prep(&db->writer, SQ_BREAKER_STATE, &st, "");
+        if (r < 0)
+                return r;
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+                *ret = sqlite3_column_int64(st, 0) != 0;
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -EBADMSG : sq_errno(rc);
+}
+
+static int sq_breaker_open(struct store_backend_db *db, const char *reason, int64_t now_ms) {
+        int r = sq_run(&db->writer, SQ_BREAKER_OPEN, "ti", reason, now_ms);
+        return r < 0 ? r : sqlite3_changes(db->writer.db) > 0;
+}
+
+static int sq_breaker_reset(struct store_backend_db *db, const char *actor, const char *reason,
+                            int64_t now_ms) {
+        int r = sq_run(&db->writer, SQ_BREAKER_RESET, "tti", actor, reason, now_ms);
+        if (r < 0)
+                return r;
+        return sqlite3_changes(db->writer.db) > 0 ? 0 : -EALREADY;
+}
+
+static json_t *sq_text_or_null(sqlite3_stmt *st, int col) {
+        const char *t = (const char *)sqlite3_column_text(st, col);
+        return t ? json_string(t) : json_null();
+}
+
+static json_t *sq_int_or_null(sqlite3_stmt *st, int col) {
+        return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null()
+                                                           : json_integer(sqlite3_column_int64(st, col));
+}
+
+static int sq_breaker_get(struct store_backend_db *db, json_t **ret) {
+        sq_conn *c;
+        int r = sq_read_begin(db, &c);
+        if (r < 0)
+                return r;
+        sqlite3_stmt *st = NULL;
+        r = sq_prep(c, SQ_BREAKER_GET, &st, "");
+        int rc = r < 0 ? SQLITE_ERROR : sqlite3_step(st);
+        json_t *o = NULL;
+        if (rc == SQLITE_ROW)
+                o = json_pack("{sb so so so so so}", "open", sqlite3_column_int64(st, 0) != 0, "reason",
+                              sq_text_or_null(st, 1), "opened_at", sq_int_or_null(st, 2), "reset_by",
+                              sq_text_or_null(st, 3), "reset_reason", sq_text_or_null(st, 4), "reset_at",
+                              sq_int_or_null(st, 5));
+        if (st)
+                sqlite3_reset(st);
+        sq_read_end(db, c);
+        if (r < 0)
+                return r;
+        if (rc != SQLITE_ROW)
+                return rc == SQLITE_DONE ? -EBADMSG : sq_errno(rc);
+        if (!o)
+                return -ENOMEM;
+        *ret = o;
+        return 0;
+}
+
 const store_backend store_backend_sqlite = {
         .name = "sqlite",
         .schema_latest = SQ_SCHEMA_LATEST,
@@ -987,4 +1123,9 @@ const store_backend store_backend_sqlite = {
         .exec_list = sq_exec_list,
         .exec_get = sq_exec_get,
         .queue_stats = sq_queue_stats,
+        .budget_reserve = sq_budget_reserve,
+        .breaker_is_open = sq_breaker_is_open,
+        .breaker_open = sq_breaker_open,
+        .breaker_reset = sq_breaker_reset,
+        .breaker_get = sq_breaker_get,
 };

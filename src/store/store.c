@@ -73,7 +73,7 @@ struct store {
 
 static const char *const exec_status_names[_EXEC_STATUS_MAX] = {
         [EXEC_RUNNING] = "running", [EXEC_SUCCEEDED] = "succeeded", [EXEC_FAILED] = "failed",
-        [EXEC_PARTIAL] = "partial", [EXEC_RECORDED] = "recorded", [EXEC_DENIED] = "denied",
+        [EXEC_PARTIAL] = "partial", [EXEC_RECORDED] = "recorded",   [EXEC_DENIED] = "denied",
 };
 
 static const char *const action_state_names[_ACTION_STATE_MAX] = {
@@ -767,6 +767,54 @@ int store_tx_alert_done(store_tx *tx, int64_t alert_id, unsigned matched) {
                 return r;
         tx->released += (uint64_t)r;
         return 0;
+}
+
+/* --- rate budgets and the circuit breaker ---------------------------------------- */
+
+int store_tx_budget_reserve(store_tx *tx, const store_budget *b, size_t n, size_t *ret_full) {
+        if (!tx || (n > 0 && (!b || !ret_full)))
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (!b[i].key || !b[i].key[0] || b[i].window_ms <= 0 || b[i].limit == 0)
+                        return -EINVAL;
+        return n == 0 ? 1 : tx->s->be->budget_reserve(tx->s->db, b, n, clock_wall_ms(), ret_full);
+}
+
+int store_tx_breaker_is_open(store_tx *tx, bool *ret_open) {
+        if (!tx || !ret_open)
+                return -EINVAL;
+        return tx->s->be->breaker_is_open(tx->s->db, ret_open);
+}
+
+int store_tx_breaker_open(store_tx *tx, const char *reason) {
+        size_t len;
+        if (!tx || !reason || text_keep_len(reason, &len) < 0 || len != strlen(reason))
+                return -EINVAL;
+        return tx->s->be->breaker_open(tx->s->db, reason, clock_wall_ms());
+}
+
+typedef struct breaker_reset_job {
+        const char *actor, *reason;
+} breaker_reset_job;
+
+static int breaker_reset_run(store_tx *tx, void *userdata) {
+        breaker_reset_job *j = userdata;
+        return tx->s->be->breaker_reset(tx->s->db, j->actor, j->reason, clock_wall_ms());
+}
+
+int store_breaker_reset(store *s, const char *actor, const char *reason) {
+        size_t a_len, r_len;
+        if (!s || !actor || !reason || !actor[0] || !reason[0] || text_keep_len(actor, &a_len) < 0 ||
+            a_len != strlen(actor) || text_keep_len(reason, &r_len) < 0 || r_len != strlen(reason))
+                return -EINVAL;
+        breaker_reset_job j = {.actor = actor, .reason = reason};
+        return store_write(s, breaker_reset_run, &j);
+}
+
+int store_breaker_get(store *s, json_t **ret) {
+        if (!s || !ret)
+                return -EINVAL;
+        return s->be->breaker_get(s->db, ret);
 }
 
 /* --- reads ---------------------------------------------------------------------- */

@@ -124,7 +124,7 @@ typedef enum {
         ACTION_SKIPPED,           /* not run: automation level 1 (alert only) */
         ACTION_RECOMMENDED,       /* not run: level 2, awaits an analyst */
         ACTION_AWAITING_APPROVAL, /* not run: level 4 */
-        ACTION_DENIED,            /* refused whole by the governor (ceiling, protected asset); detail says why */
+        ACTION_DENIED, /* refused whole by the governor (ceiling, protected asset); detail says why */
         _ACTION_STATE_MAX,
 } action_state;
 
@@ -176,6 +176,38 @@ int store_tx_exec_finish(store_tx *tx, int64_t exec_id, exec_status status, cons
  * transaction commits). matched = number of playbooks that matched. Done twice is
  * a no-op (a worker whose lease expired finishing late); -ENOENT if unknown. */
 int store_tx_alert_done(store_tx *tx, int64_t alert_id, unsigned matched);
+
+/* --- rate budgets and the circuit breaker ----------------------------------- */
+
+/* One rate budget: at most limit actions per fixed window of window_ms. */
+typedef struct store_budget {
+        const char *key;   /* "global" or an action kind such as "nft.block" */
+        int64_t window_ms; /* 60000, 3600000 or 86400000 */
+        uint64_t limit;    /* >= 1 */
+} store_budget;
+
+/* Inside a write job: charges one action to every budget of b[0..n) for the
+ * window containing now, all or nothing. Returns 1 when charged, 0 when one
+ * budget is spent (nothing charged; *ret_full = its index), or -errno. Budgets
+ * live in the store: they survive restarts, and concurrent workers (or
+ * instances) never overspend, since the check and the charge are one
+ * transaction of the single writer. */
+int store_tx_budget_reserve(store_tx *tx, const store_budget *b, size_t n, size_t *ret_full);
+
+/* Inside a write job: the breaker's state. */
+int store_tx_breaker_is_open(store_tx *tx, bool *ret_open);
+
+/* Inside a write job: opens the breaker with reason (<= 1 KiB UTF-8) unless it is
+ * open. Returns 1 if it opened now, 0 if it was already open, or -errno. */
+int store_tx_breaker_open(store_tx *tx, const char *reason);
+
+/* Closes an open breaker, recording who and why (durable on return). Returns 0,
+ * -EALREADY if it was not open, -EINVAL for an empty actor or reason. */
+int store_breaker_reset(store *s, const char *actor, const char *reason);
+
+/* {"open","reason","opened_at","reset_by","reset_reason","reset_at"}; unset fields
+ * are null. */
+int store_breaker_get(store *s, json_t **ret);
 
 /* --- reads (for the API) ---------------------------------------------------- */
 

@@ -234,6 +234,17 @@ def ssh_alert(ip="203.0.113.7", severity="high", **extra):
     return a
 
 
+def notify_integration(receiver, name="soc"):
+    """Integration YAML for a notify integration posting to a Receiver."""
+    return f"""\
+  - name: {name}
+    kind: notify
+    settings:
+      url: http://127.0.0.1:{receiver.port}/{name}
+      allow_http_loopback: true
+"""
+
+
 class Receiver:
     """A real HTTP server on loopback that records every request."""
 

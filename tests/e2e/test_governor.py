@@ -4,7 +4,7 @@ compiled in (configuration may only lower them) and protected assets. An action
 over its ceiling or naming a protected asset is refused whole, never truncated,
 and the execution says why."""
 
-from conftest import PLAYBOOK_LOCK_ACCOUNTS, INTEGRATION_NFT, nft_set, ssh_alert, write_program
+from conftest import notify_integration, PLAYBOOK_LOCK_ACCOUNTS, INTEGRATION_NFT, nft_set, ssh_alert, write_program
 
 
 def many_ips(n, base="10.20"):
@@ -113,13 +113,7 @@ def test_dry_run_shows_the_governors_decision(tmp_path):
 def test_action_kind_ceiling_and_analysts_notified(make_daemon, receiver):
     import json
 
-    integrations = INTEGRATION_NFT + f"""\
-  - name: soc
-    kind: notify
-    settings:
-      url: http://127.0.0.1:{receiver.port}/soc
-      allow_http_loopback: true
-"""
+    integrations = INTEGRATION_NFT + notify_integration(receiver)
     d = make_daemon(integrations=integrations,
                     extra="governor:\n  notify: soc\n  action_ceilings:\n    nft.block:\n      ips: 2\n").start()
     ips = many_ips(3)

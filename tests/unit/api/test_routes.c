@@ -49,9 +49,10 @@ static void test_wrong_method_is_known_path(void **state) {
 }
 
 static void test_only_probes_are_public(void **state) {
-        const char *paths[] = {"/v1/alerts", "/v1/alerts/batch", "/v1/alerts/1", "/v1/executions",
-                               "/v1/executions/1", "/healthz", "/readyz", "/metrics"};
-        const char *methods[] = {"POST", "POST", "GET", "GET", "GET", "GET", "GET", "GET"};
+        const char *paths[] = {"/v1/alerts",       "/v1/alerts/batch", "/v1/alerts/1", "/v1/executions",
+                               "/v1/executions/1", "/v1/breaker",      "/v1/breaker/reset", "/healthz",
+                               "/readyz",          "/metrics"};
+        const char *methods[] = {"POST", "POST", "GET", "GET", "GET", "GET", "POST", "GET", "GET", "GET"};
         for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
                 int64_t id;
                 bool known;

@@ -65,6 +65,22 @@ typedef struct fake_server {
 void fake_server_start(fake_server *s);
 void fake_server_stop(fake_server *s);
 
+/* The fixture of the tests that talk to the fake server: a temporary directory
+ * with a 0600 token file holding TEST_TOKEN, the server (200 "{}" by default) and
+ * a capture for the command's output. */
+#define TEST_TOKEN "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+typedef struct api_fixture {
+        char dir[TMPDIR_MAX];
+        char token_file[PATH_MAX];
+        fake_server server;
+        capture c;
+} api_fixture;
+
+int api_fixture_setup(void **state);
+int api_fixture_teardown(void **state);
+
 /* Test groups. */
 int offline_tests(void);
 int api_tests(void);
+int breaker_tests(void);

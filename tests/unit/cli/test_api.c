@@ -7,34 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOKEN "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-
-typedef struct api_fixture {
-        char dir[TMPDIR_MAX];
-        char token_file[PATH_MAX];
-        fake_server server;
-} api_fixture;
-
-static int api_setup(void **state) {
-        api_fixture *f = calloc(1, sizeof(*f));
-        assert_non_null(f);
-        tmpdir_make(f->dir);
-        file_put(f->dir, "token", TOKEN "\n", 0600, f->token_file);
-        f->server.status = 200;
-        f->server.reply = "{}";
-        fake_server_start(&f->server);
-        *state = f;
-        return 0;
-}
-
-static int api_teardown(void **state) {
-        api_fixture *f = *state;
-        fake_server_stop(&f->server);
-        tmpdir_remove(f->dir);
-        free(f);
-        return 0;
-}
-
 static int api_run(api_fixture *f, capture *c, int (*fn)(const cli_ctx *, int, char **), int argc,
                    char **argv) {
         capture_open(c, f->server.url, f->token_file);
@@ -59,7 +31,7 @@ static void test_alert_send_single(void **state) {
         assert_string_equal(c.err, "");
         assert_int_equal(f->server.n_requests, 1);
         assert_true(strncmp(f->server.head, "POST /v1/alerts HTTP/1.1\r\n", 26) == 0);
-        assert_non_null(strstr(f->server.head, "\r\nAuthorization: Bearer " TOKEN "\r\n"));
+        assert_non_null(strstr(f->server.head, "\r\nAuthorization: Bearer " TEST_TOKEN "\r\n"));
         assert_non_null(strstr(f->server.head, "\r\nContent-Type: application/json\r\n"));
         assert_int_equal(f->server.body_len, strlen(alert));
         assert_memory_equal(f->server.body, alert, strlen(alert));
@@ -135,7 +107,7 @@ static void test_exec_list_table(void **state) {
         char *argv[] = {"exec", "list", "--limit", "5", NULL};
         assert_int_equal(api_run(f, &c, cli_exec_main, 4, argv), CLI_EXIT_OK);
         assert_true(strncmp(f->server.head, "GET /v1/executions?limit=5 HTTP/1.1\r\n", 37) == 0);
-        assert_non_null(strstr(f->server.head, "\r\nAuthorization: Bearer " TOKEN "\r\n"));
+        assert_non_null(strstr(f->server.head, "\r\nAuthorization: Bearer " TEST_TOKEN "\r\n"));
         assert_string_equal(c.out,
                             "ID  ALERT  PLAYBOOK              LEVEL  STATUS     CREATED\n"
                             "12  40     block-ssh-bruteforce  3      succeeded  2026-11-18T11:06:40Z\n"
@@ -178,7 +150,7 @@ static void test_exec_show(void **state) {
 static void test_client_refusals(void **state) {
         api_fixture *f = *state;
         char loose[PATH_MAX], shortt[PATH_MAX];
-        file_put(f->dir, "loose", TOKEN "\n", 0644, loose);
+        file_put(f->dir, "loose", TEST_TOKEN "\n", 0644, loose);
         file_put(f->dir, "short", "abc\n", 0600, shortt);
         capture c;
         char *argv[] = {"exec", "show", "1", NULL};
@@ -247,14 +219,20 @@ static void test_unreachable(void **state) {
 
 int api_tests(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_alert_send_single, api_setup, api_teardown),
-                cmocka_unit_test_setup_teardown(test_alert_send_batch, api_setup, api_teardown),
-                cmocka_unit_test_setup_teardown(test_alert_send_error_names_field, api_setup, api_teardown),
-                cmocka_unit_test_setup_teardown(test_exec_list_table, api_setup, api_teardown),
-                cmocka_unit_test_setup_teardown(test_exec_show, api_setup, api_teardown),
-                cmocka_unit_test_setup_teardown(test_client_refusals, api_setup, api_teardown),
-                cmocka_unit_test_setup_teardown(test_reply_size_cap, api_setup, api_teardown),
-                cmocka_unit_test_setup_teardown(test_unreachable, api_setup, api_teardown),
+                cmocka_unit_test_setup_teardown(test_alert_send_single, api_fixture_setup,
+                                                api_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_alert_send_batch, api_fixture_setup,
+                                                api_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_alert_send_error_names_field, api_fixture_setup,
+                                                api_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_exec_list_table, api_fixture_setup,
+                                                api_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_exec_show, api_fixture_setup, api_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_client_refusals, api_fixture_setup,
+                                                api_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_reply_size_cap, api_fixture_setup,
+                                                api_fixture_teardown),
+                cmocka_unit_test_setup_teardown(test_unreachable, api_fixture_setup, api_fixture_teardown),
         };
         return cmocka_run_group_tests_name("cli_api", tests, NULL, NULL);
 }

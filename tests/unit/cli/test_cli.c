@@ -173,10 +173,33 @@ void fake_server_stop(fake_server *s) {
         s->body = NULL;
 }
 
+/* --- the fixture of the API tests ------------------------------------------------ */
+
+int api_fixture_setup(void **state) {
+        api_fixture *f = calloc(1, sizeof(*f));
+        assert_non_null(f);
+        tmpdir_make(f->dir);
+        file_put(f->dir, "token", TEST_TOKEN "\n", 0600, f->token_file);
+        f->server.status = 200;
+        f->server.reply = "{}";
+        fake_server_start(&f->server);
+        *state = f;
+        return 0;
+}
+
+int api_fixture_teardown(void **state) {
+        api_fixture *f = *state;
+        capture_free(&f->c);
+        fake_server_stop(&f->server);
+        tmpdir_remove(f->dir);
+        free(f);
+        return 0;
+}
+
 int main(void) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return 1;
-        int failed = offline_tests() + api_tests();
+        int failed = offline_tests() + api_tests() + breaker_tests();
         curl_global_cleanup();
         return failed == 0 ? 0 : 1;
 }

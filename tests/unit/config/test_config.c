@@ -225,6 +225,24 @@ static void test_governor_section(void **state) {
         expect_error(REQUIRED "governor:\n  action_ceilings:\n    nft.block: {ips: 60}\n", 5, 22,
                      "out_of_range", "governor.action_ceilings.nft.block.ips");
 
+        /* Rate limits: global or per action kind, per minute, hour and day. */
+        c = parse_ok(REQUIRED "governor:\n  rate_limits:\n    global: {per_minute: 100, per_day: 5000}\n"
+                              "    nft.block: {per_hour: 40}\n");
+        assert_int_equal(c->governor.n_rate_limits, 2);
+        assert_string_equal(c->governor.rate_limits[0].key, "global");
+        assert_int_equal(c->governor.rate_limits[0].per[RATE_PER_MINUTE], 100);
+        assert_int_equal(c->governor.rate_limits[0].per[RATE_PER_HOUR], 0);
+        assert_int_equal(c->governor.rate_limits[0].per[RATE_PER_DAY], 5000);
+        assert_string_equal(c->governor.rate_limits[1].key, "nft.block");
+        assert_int_equal(c->governor.rate_limits[1].per[RATE_PER_HOUR], 40);
+        config_free(c);
+        expect_error(REQUIRED "governor:\n  rate_limits:\n    everything: {per_minute: 1}\n", 5, 5,
+                     "invalid", "governor.rate_limits.everything");
+        expect_error(REQUIRED "governor:\n  rate_limits:\n    global: {per_minute: 0}\n", 5, 26,
+                     "out_of_range", "governor.rate_limits.global.per_minute");
+        expect_error(REQUIRED "governor:\n  rate_limits:\n    global: {per_week: 1}\n", 5, 14, "unknown_key",
+                     "governor.rate_limits.global.per_week");
+
         /* Refusals are told to a notify integration, which must be one. */
         c = parse_ok(
                 REQUIRED

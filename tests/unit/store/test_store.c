@@ -1005,6 +1005,96 @@ static void test_denied_action_keeps_its_reason(void **state) {
         assert_int_equal(store_write(s, job_exec_begin, &e2), -EINVAL);
 }
 
+typedef struct budget_job {
+        const store_budget *b;
+        size_t n, full;
+        int result;
+} budget_job;
+
+static int job_budget(store_tx *tx, void *userdata) {
+        budget_job *j = userdata;
+        j->result = store_tx_budget_reserve(tx, j->b, j->n, &j->full);
+        return j->result < 0 ? j->result : 0;
+}
+
+static int reserve(store *s, const store_budget *b, size_t n, size_t *full) {
+        budget_job j = {.b = b, .n = n};
+        assert_int_equal(store_write(s, job_budget, &j), 0);
+        *full = j.full;
+        return j.result;
+}
+
+/* Budgets are all or nothing, and survive a restart. */
+static void test_budgets_are_atomic_and_durable(void **state) {
+        fixture *f = *state;
+        store *s = open_store(f, 10);
+        store_budget minute = {.key = "global", .window_ms = 86400000, .limit = 3};
+        store_budget both[2] = {{.key = "nft.block", .window_ms = 86400000, .limit = 5}, minute};
+        size_t full = 99;
+        for (int i = 0; i < 3; i++)
+                assert_int_equal(reserve(s, &minute, 1, &full), 1);
+        assert_int_equal(reserve(s, both, 2, &full), 0);
+        assert_int_equal(full, 1); /* the global budget is spent ... */
+        store_budget block_only = both[0];
+        for (int i = 0; i < 5; i++) /* ... and nft.block was not charged for the refusal */
+                assert_int_equal(reserve(s, &block_only, 1, &full), 1);
+        assert_int_equal(reserve(s, &block_only, 1, &full), 0);
+        s = reopen_store(f, 10);
+        assert_int_equal(reserve(s, &minute, 1, &full), 0); /* still spent after a restart */
+        store_budget zero = {.key = "global", .window_ms = 60000, .limit = 0};
+        budget_job bad = {.b = &zero, .n = 1};
+        assert_int_equal(store_write(s, job_budget, &bad), -EINVAL);
+}
+
+typedef struct breaker_job {
+        const char *reason;
+        int opened;
+        bool open;
+} breaker_job;
+
+static int job_breaker(store_tx *tx, void *userdata) {
+        breaker_job *j = userdata;
+        j->opened = store_tx_breaker_open(tx, j->reason);
+        if (j->opened < 0)
+                return j->opened;
+        return store_tx_breaker_is_open(tx, &j->open);
+}
+
+static void test_breaker_opens_once_and_resets_with_a_reason(void **state) {
+        fixture *f = *state;
+        store *s = open_store(f, 10);
+        json_t *b = NULL;
+        assert_int_equal(store_breaker_get(s, &b), 0);
+        assert_false(json_is_true(json_object_get(b, "open")));
+        assert_true(json_is_null(json_object_get(b, "reason")));
+        json_decref(b);
+        assert_int_equal(store_breaker_reset(s, "admin", "nothing to reset"), -EALREADY);
+
+        breaker_job j = {.reason = "global per minute budget of 10 spent"};
+        assert_int_equal(store_write(s, job_breaker, &j), 0);
+        assert_int_equal(j.opened, 1);
+        assert_true(j.open);
+        breaker_job again = {.reason = "another"};
+        assert_int_equal(store_write(s, job_breaker, &again), 0);
+        assert_int_equal(again.opened, 0); /* already open: the first reason stays */
+
+        s = reopen_store(f, 10);
+        assert_int_equal(store_breaker_get(s, &b), 0);
+        assert_true(json_is_true(json_object_get(b, "open")));
+        assert_string_equal(json_string_value(json_object_get(b, "reason")), j.reason);
+        assert_true(json_integer_value(json_object_get(b, "opened_at")) > 0);
+        json_decref(b);
+
+        assert_int_equal(store_breaker_reset(s, "admin", ""), -EINVAL);
+        assert_int_equal(store_breaker_reset(s, "admin", "false positive storm, budget raised"), 0);
+        assert_int_equal(store_breaker_get(s, &b), 0);
+        assert_false(json_is_true(json_object_get(b, "open")));
+        assert_string_equal(json_string_value(json_object_get(b, "reset_by")), "admin");
+        assert_string_equal(json_string_value(json_object_get(b, "reset_reason")),
+                            "false positive storm, budget raised");
+        json_decref(b);
+}
+
 static void test_names(void **state) {
         const char *exec_names[] = {"running", "succeeded", "failed", "partial", "recorded", "denied"};
         const char *action_names[] = {"planned", "intent",      "applied",           "failed",
@@ -1071,6 +1161,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reads_have_documented_shape, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reads_of_missing_ids, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_denied_action_keeps_its_reason, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_budgets_are_atomic_and_durable, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_breaker_opens_once_and_resets_with_a_reason, setup,
+                                                teardown),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test_setup_teardown(test_descriptors_are_cloexec, setup, teardown),
         };

@@ -215,3 +215,19 @@ def test_logs_are_json_lines_with_ids(make_daemon):
     applied = [x for x in lines if x["event"] == "action.applied"]
     assert applied and applied[0]["action_id"] == ex["actions"][0]["id"]
     assert d.token not in d.log.read_text()
+
+
+def test_timed_block_expires_even_across_a_restart(make_daemon):
+    import time
+
+    book = PLAYBOOK_BLOCK + "    params:\n      timeout_s: 2\n"
+    d = make_daemon(playbooks={"b.yaml": book}).start()
+    ex = d.execution_of(d.post_alert(ssh_alert("192.0.2.77")).json()["id"])
+    applied_at = time.time()
+    assert ex["status"] == "succeeded" and ex["actions"][0]["params"] == {"timeout_s": 2}
+    assert "192.0.2.77" in nft_set()
+    d.stop()
+    d.start()  # the expiry is the kernel's: it does not depend on the daemon
+    while time.time() < applied_at + 2.5:
+        time.sleep(0.1)
+    assert "192.0.2.77" not in nft_set()

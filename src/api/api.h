@@ -13,12 +13,12 @@
 typedef struct api api;
 
 typedef struct api_options {
-        const char *address;     /* numeric IPv4 or IPv6 */
+        const char *address; /* numeric IPv4 or IPv6 */
         uint16_t port;
         unsigned alert_body_max; /* bytes, <= BW_ALERT_BODY_MAX_CEILING */
         unsigned queue_capacity;
-        const char *token;       /* bearer token; hashed at start, not kept */
-        unsigned threads;        /* HTTP threads (>= 1) */
+        const char *token; /* bearer token; hashed at start, not kept */
+        unsigned threads;  /* HTTP threads (>= 1) */
 } api_options;
 
 typedef struct api_deps {

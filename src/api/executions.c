@@ -20,7 +20,8 @@ enum MHD_Result handle_exec_list(request *req) {
         if (query_int(req, "limit", 1, 1000, &limit) < 0)
                 return reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid", "limit", "limit must be 1..1000");
         if (query_int(req, "before", 1, INT64_MAX, &before) < 0)
-                return reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid", "before", "before must be an execution id");
+                return reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid", "before",
+                                   "before must be an execution id");
         json_t *list = NULL;
         int r = store_exec_list(req->api->store, before, (unsigned)limit, &list);
         if (r < 0)

@@ -14,7 +14,16 @@ enum MHD_Result handle_healthz(request *req) {
 
 enum MHD_Result handle_readyz(request *req) {
         api_shared *s = req->api;
-        bool store_ok = store_ping(s->store) == 0;
+        int64_t now = clock_mono_ms(), last = atomic_load(&s->ping_at_ms);
+        bool store_ok;
+        if (last != 0 && now - last < 1000) {
+                store_ok = atomic_load(&s->ping_ok);
+        } else {
+                store_ok = store_ping(s->store) == 0;
+                atomic_store(&s->ping_ok, store_ok);
+                atomic_store(&s->ping_at_ms, now);
+        }
+        json_t *workers = connector_pool_status(s->pool);
         size_t free_slots = store_queue_free(s->store);
         bool workers_ok = connector_pool_all_up(s->pool);
         bool ready = store_ok && free_slots > 0 && workers_ok;
@@ -22,7 +31,7 @@ enum MHD_Result handle_readyz(request *req) {
                 json_pack("{sb s{ss s{sb sI sI} s{sb so}}}", "ready", ready, "checks", "store",
                           store_ok ? "writable" : "NOT WRITABLE", "queue", "ok", free_slots > 0, "free",
                           (json_int_t)free_slots, "capacity", (json_int_t)s->queue_capacity, "integrations",
-                          "ok", workers_ok, "workers", connector_pool_status(s->pool));
+                          "ok", workers_ok, "workers", workers ? workers : json_object());
         return reply_json(req, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body);
 }
 

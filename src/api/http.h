@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -19,6 +20,10 @@ typedef struct api_shared {
         unsigned alert_body_max;
         unsigned queue_capacity;
         unsigned char token_hash[32];
+        /* /readyz is public: its durable store ping runs at most once a second,
+         * later probes within the second reuse the answer. */
+        _Atomic int64_t ping_at_ms;
+        atomic_bool ping_ok;
 } api_shared;
 
 typedef struct request request;
@@ -46,11 +51,11 @@ typedef enum {
 
 typedef struct route {
         const char *method;
-        const char *path;      /* a trailing "{id}" segment matches a positive integer */
+        const char *path; /* a trailing "{id}" segment matches a positive integer */
         permission perm;
         body_limit body;
-        route_fn handle;       /* runs once the body is complete */
-        route_fn resume;       /* runs after an asynchronous completion; may be NULL */
+        route_fn handle; /* runs once the body is complete */
+        route_fn resume; /* runs after an asynchronous completion; may be NULL */
 } route;
 
 struct request {
@@ -78,10 +83,11 @@ const route *routes_match(const char *method, const char *path, int64_t *ret_id,
 /* Answers with a JSON body (reference stolen). */
 enum MHD_Result reply_json(request *req, unsigned status, json_t *body);
 /* Answers {"error":{"code","message","field"}}. */
-enum MHD_Result reply_error(request *req, unsigned status, const char *code, const char *field, const char *fmt,
-                            ...) __attribute__((format(printf, 5, 6)));
+enum MHD_Result reply_error(request *req, unsigned status, const char *code, const char *field,
+                            const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Answers with a text body (copied). */
-enum MHD_Result reply_text(request *req, unsigned status, const char *content_type, const char *text, size_t len);
+enum MHD_Result reply_text(request *req, unsigned status, const char *content_type, const char *text,
+                           size_t len);
 
 /* Called by a handler after it started an asynchronous store operation whose
  * callback calls request_complete: suspends the connection unless the callback

@@ -49,8 +49,10 @@ static enum MHD_Result reply_response(request *req, unsigned status, struct MHD_
         return r;
 }
 
-enum MHD_Result reply_text(request *req, unsigned status, const char *content_type, const char *text, size_t len) {
-        struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
+enum MHD_Result reply_text(request *req, unsigned status, const char *content_type, const char *text,
+                           size_t len) {
+        struct MHD_Response *resp =
+                MHD_create_response_from_buffer(len, (void *)text, MHD_RESPMEM_MUST_COPY);
         if (resp)
                 MHD_add_response_header(resp, "Content-Type", content_type);
         return reply_response(req, status, resp);
@@ -78,8 +80,8 @@ enum MHD_Result reply_json(request *req, unsigned status, json_t *body) {
         return reply_response(req, status, resp);
 }
 
-enum MHD_Result reply_error(request *req, unsigned status, const char *code, const char *field, const char *fmt,
-                            ...) {
+enum MHD_Result reply_error(request *req, unsigned status, const char *code, const char *field,
+                            const char *fmt, ...) {
         char msg[512];
         va_list ap;
         va_start(ap, fmt);
@@ -118,7 +120,8 @@ void request_complete(request *req, int r, const int64_t *ids, size_t n) {
 static bool request_authorized(const request *req) {
         if (req->route->perm == PERM_PUBLIC)
                 return true;
-        const char *h = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        const char *h =
+                MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         if (!h || strncmp(h, "Bearer ", 7) != 0)
                 return false;
         const char *token = h + 7;
@@ -168,15 +171,16 @@ static enum MHD_Result request_start(api *a, request *req, const char *url, cons
         }
         if (!request_authorized(req)) {
                 if (req->route->perm == PERM_ALERTS_WRITE)
-                        atomic_fetch_add_explicit(&a->shared.metrics->alerts_rejected[REJECT_UNAUTHORIZED], 1,
-                                                  memory_order_relaxed);
+                        atomic_fetch_add_explicit(&a->shared.metrics->alerts_rejected[REJECT_UNAUTHORIZED],
+                                                  1, memory_order_relaxed);
                 log_json(LOG_LEVEL_WARN, "api", "request.unauthorized",
                          json_pack("{ss ss}", "method", method, "path", url));
                 return reply_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized", "",
                                    "a valid bearer token is required");
         }
         size_t max = body_max(&a->shared, req->route->body);
-        const char *cl = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        const char *cl =
+                MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t announced;
         if (cl && parse_int64(cl, 0, INT64_MAX, &announced) == 0 && (uint64_t)announced > max) {
                 atomic_fetch_add_explicit(&a->shared.metrics->alerts_rejected[REJECT_TOO_LARGE], 1,
@@ -227,7 +231,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return r;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
         request_free(*con_cls);
         *con_cls = NULL;
 }
@@ -269,15 +274,16 @@ int api_start(const api_options *o, const api_deps *deps, api **ret) {
                 .alert_body_max = o->alert_body_max,
                 .queue_capacity = o->queue_capacity,
         };
-        crypto_generichash(a->shared.token_hash, sizeof(a->shared.token_hash), (const unsigned char *)o->token,
-                           strlen(o->token), NULL, 0);
-        a->mhd = MHD_start_daemon(
-                MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | family_flag, o->port, NULL, NULL,
-                on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
-                (unsigned)(o->threads ? o->threads : 1), MHD_OPTION_CONNECTION_LIMIT,
-                (unsigned)BW_HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)BW_HTTP_CONN_TIMEOUT_S,
-                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BW_HTTP_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED,
-                on_completed, a, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        crypto_generichash(a->shared.token_hash, sizeof(a->shared.token_hash),
+                           (const unsigned char *)o->token, strlen(o->token), NULL, 0);
+        a->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | family_flag,
+                                  o->port, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR,
+                                  (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
+                                  (unsigned)(o->threads ? o->threads : 1), MHD_OPTION_CONNECTION_LIMIT,
+                                  (unsigned)BW_HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+                                  (unsigned)BW_HTTP_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                  (size_t)BW_HTTP_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+                                  MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
         if (!a->mhd) {
                 sodium_memzero(a->shared.token_hash, sizeof(a->shared.token_hash));
                 free(a);
@@ -291,9 +297,11 @@ void api_stop(api *a) {
         if (!a)
                 return;
         MHD_quiesce_daemon(a->mhd);
-        /* Suspended connections wait for a commit the writer will still make; MHD
-         * must not be stopped while any is suspended. Bounded at 10 s. */
-        for (int i = 0; i < 1000 && atomic_load(&a->waiting) > 0; i++)
+        /* Suspended connections wait for a commit the writer will still make (the
+         * store closes after the API). MHD must not be stopped while any is
+         * suspended — it aborts, and a late resume would touch freed memory — so
+         * this waits for every one, however slow the disk. */
+        while (atomic_load(&a->waiting) > 0)
                 usleep(10000);
         MHD_stop_daemon(a->mhd);
         sodium_memzero(a->shared.token_hash, sizeof(a->shared.token_hash));

@@ -86,9 +86,14 @@
 #define BW_STORE_GROUP_MAX 4096u
 /* Retry-After sent with 503 when the queue is full. */
 #define BW_QUEUE_RETRY_AFTER_S 1u
-/* A claimed alert whose worker has not finished it within this lease is handed
- * to another worker (or instance). */
-#define BW_CLAIM_LEASE_S 300u
+/* A claimed alert whose worker has not renewed its claim within this lease is
+ * handed to another worker (or instance). Workers renew before each action, and
+ * one action's connector calls take at most 5 x BW_CONNECTOR_TIMEOUT_MS_MAX
+ * (600 s): the lease must outlast that, or a live worker's alert would run twice.
+ * (After a restart, claims are re-queued at once, whatever the lease.) */
+#define BW_CLAIM_LEASE_S 900u
+/* How often (at most) a worker renews the claims of the batch it works on. */
+#define BW_CLAIM_RENEW_S 60u
 
 /* The store's read-only connections, lock waits and stored texts. */
 /* Read-only connections shared by the API threads: enough for concurrent reads

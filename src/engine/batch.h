@@ -22,6 +22,10 @@ typedef struct batch_action {
         store_action stored;        /* as the store has it after exec_begin */
         bool run;                   /* to be run by this worker now */
         bool in_doubt;              /* was INTENT already: a previous process may have applied it */
+        /* In doubt, but the governor would not run it now (breaker open, denied,
+         * level lowered): verify only, and if absent record if_absent, never apply. */
+        bool verify_only;
+        action_state if_absent;
         /* Outcome, filled by execute_action when run. */
         action_state final_state;
         action_outcome outcome;

@@ -15,10 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
 #include "core/limits.h"
+#include "util/clock.h"
 #include "engine/batch.h"
 #include "util/log.h"
 
@@ -37,7 +39,25 @@ typedef struct batch_job {
         batch_alert *alerts;
         size_t n;
         char breaker_opened[256]; /* why, if this batch opened the circuit breaker */
+        int64_t renewed_ms;       /* monotonic time the batch's claims were last renewed */
 } batch_job;
+
+/* Keeps the batch's claims alive while its actions run (BW_CLAIM_LEASE_S): a
+ * batch of slow connector calls must not be handed to a second worker. */
+static void renew_claims(const engine *e, batch_job *job) {
+        int64_t now = clock_mono_ms();
+        if (now - job->renewed_ms < (int64_t)BW_CLAIM_RENEW_S * 1000)
+                return;
+        int64_t ids[BW_CLAIM_BATCH];
+        for (size_t i = 0; i < job->n; i++)
+                ids[i] = job->alerts[i].claimed.id;
+        int r = store_claims_renew(e->deps.store, ids, job->n);
+        if (r < 0)
+                log_errno(r, "engine", "claims.renew_failed", "could not renew the claims of %zu alerts",
+                          job->n);
+        else
+                job->renewed_ms = now;
+}
 
 /* The budgets one action is charged to: "global" and its own kind, each window
  * that has a limit. Returns how many were written to out (and their windows to
@@ -58,6 +78,27 @@ static size_t budgets_for(const governor_policy *p, const char *action_kind, sto
                         }
         }
         return n;
+}
+
+/* An action found in INTENT after a restart passes the governor again: if the
+ * current plan would not run it (denied, or a lower level) or the breaker is
+ * open, it is only verified — recorded as applied if it took effect, else as
+ * what the governor decides now — and never applied. */
+static int in_doubt_gate(store_tx *tx, batch_action *act) {
+        bool open;
+        int r = store_tx_breaker_is_open(tx, &open);
+        if (r < 0)
+                return r;
+        if (act->initial_state != ACTION_PLANNED) {
+                act->verify_only = true;
+                act->if_absent = act->initial_state;
+        } else if (open) {
+                act->verify_only = true;
+                act->if_absent = ACTION_RECOMMENDED;
+                snprintf(act->detail, sizeof(act->detail),
+                         "circuit breaker open: degraded to a recommendation (an admin resets it)");
+        }
+        return 0;
 }
 
 /* The last gate before INTENT, inside the journal's transaction: an open circuit
@@ -143,6 +184,11 @@ static int job_begin(store_tx *tx, void *userdata) {
                                 act->final_state = stored[a].state;
                                 act->in_doubt = stored[a].state == ACTION_INTENT;
                                 act->run = stored[a].state == ACTION_PLANNED || act->in_doubt;
+                                if (act->in_doubt) {
+                                        r = in_doubt_gate(tx, act);
+                                        if (r < 0)
+                                                return r;
+                                }
                                 if (stored[a].state == ACTION_PLANNED) {
                                         action_state next;
                                         r = budget_gate(tx, job, act, &next);
@@ -276,8 +322,43 @@ static void record_not_run(engine *e, const batch_exec *ex, const batch_action *
         json_decref(params);
 }
 
+static int job_dead_letter(store_tx *tx, void *userdata) {
+        const batch_job *job = userdata;
+        return store_tx_alert_done(tx, job->alerts[0].claimed.id, 0);
+}
+
+static void run_job(engine *e, batch_job *job);
+
+/* The first transaction failed. One alert must not hold its batch hostage:
+ * retry alone each; an alert whose journal is refused for good (its execution
+ * no longer matches the playbooks, -ESTALE; or invalid, -EINVAL) leaves the
+ * queue with an error logged. Other errors (I/O, a full disk) leave the alerts
+ * claimed: they come back at restart or when the lease expires. */
+static void begin_failed(engine *e, batch_job *job, int r) {
+        if (job->n > 1) {
+                log_errno(r, "engine", "batch.begin_failed",
+                          "journal write failed for %zu alerts; retrying each", job->n);
+                for (size_t i = 0; i < job->n; i++) {
+                        batch_job one = {
+                                .e = e, .alerts = &job->alerts[i], .n = 1, .renewed_ms = job->renewed_ms};
+                        run_job(e, &one);
+                }
+                return;
+        }
+        int64_t id = job->alerts[0].claimed.id;
+        if (r != -ESTALE && r != -EINVAL) {
+                log_json(LOG_LEVEL_ERROR, "engine", "alert.begin_failed",
+                         json_pack("{sI ss}", "alert_id", (json_int_t)id, "error", strerror(-r)));
+                return;
+        }
+        int d = store_write(e->deps.store, job_dead_letter, job);
+        log_json(LOG_LEVEL_ERROR, "engine", "alert.dead_letter",
+                 json_pack("{sI ss sb}", "alert_id", (json_int_t)id, "error", strerror(-r), "removed",
+                           d == 0));
+}
+
 static void engine_process(engine *e, store_claimed *claimed, size_t n) {
-        batch_job job = {.e = e, .n = n};
+        batch_job job = {.e = e, .n = n, .renewed_ms = clock_mono_ms()};
         int r = plan_batch(e->deps.playbooks, e->deps.config, claimed, n, &job.alerts);
         if (r < 0) {
                 store_claimed_clear(claimed, n);
@@ -285,18 +366,22 @@ static void engine_process(engine *e, store_claimed *claimed, size_t n) {
                           n);
                 return;
         }
-        r = store_write(e->deps.store, job_begin, &job);
+        run_job(e, &job);
+        batch_free(job.alerts, n);
+}
+
+/* Journals, runs and records one planned batch. */
+static void run_job(engine *e, batch_job *job) {
+        size_t n = job->n;
+        int r = store_write(e->deps.store, job_begin, job);
         if (r < 0) {
-                /* Nothing was journalled: the alerts stay claimed and return to the
-                 * queue when their lease expires or at restart. */
-                log_errno(r, "engine", "batch.begin_failed", "journal write failed for %zu alerts", n);
-                batch_free(job.alerts, n);
+                begin_failed(e, job, r);
                 return;
         }
-        if (job.breaker_opened[0])
-                breaker_opened(e, job.breaker_opened);
+        if (job->breaker_opened[0])
+                breaker_opened(e, job->breaker_opened);
         for (size_t i = 0; i < n; i++) {
-                batch_alert *ba = &job.alerts[i];
+                batch_alert *ba = &job->alerts[i];
                 for (size_t x = 0; x < ba->n_execs; x++) {
                         batch_exec *ex = &ba->execs[x];
                         atomic_fetch_add_explicit(&e->deps.metrics->executions, 1, memory_order_relaxed);
@@ -308,22 +393,22 @@ static void engine_process(engine *e, store_claimed *claimed, size_t n) {
                                            (int)ex->playbook->level));
                         for (size_t a = 0; a < ex->n_actions; a++) {
                                 batch_action *act = &ex->actions[a];
-                                if (act->run)
+                                if (act->run) {
+                                        renew_claims(e, job);
                                         execute_action(e->deps.pool, act, ba->claimed.received_at_ms,
                                                        e->deps.metrics);
-                                else if (act->initial_state != ACTION_PLANNED ||
-                                         act->final_state == ACTION_RECOMMENDED)
+                                } else if (act->initial_state != ACTION_PLANNED ||
+                                           act->final_state == ACTION_RECOMMENDED)
                                         record_not_run(e, ex, act);
                         }
                 }
         }
-        r = store_write(e->deps.store, job_finish, &job);
+        r = store_write(e->deps.store, job_finish, job);
         if (r < 0)
                 log_errno(r, "engine", "batch.finish_failed",
                           "results of %zu alerts not recorded; they will be verified after the lease", n);
         else
                 atomic_fetch_add_explicit(&e->deps.metrics->alerts_processed, n, memory_order_relaxed);
-        batch_free(job.alerts, n);
 }
 
 static void *engine_worker(void *userdata) {
@@ -333,6 +418,8 @@ static void *engine_worker(void *userdata) {
                 int n = store_claim(e->deps.store, BW_CLAIM_BATCH, ENGINE_CLAIM_WAIT_MS, claimed);
                 if (n < 0) {
                         log_errno(n, "engine", "claim.failed", "claiming alerts failed");
+                        /* Do not spin on a store that keeps failing. */
+                        nanosleep(&(struct timespec){.tv_nsec = ENGINE_CLAIM_WAIT_MS * 1000000L}, NULL);
                         continue;
                 }
                 if (n > 0)

@@ -170,8 +170,18 @@ void execute_action(connector_pool *pool, batch_action *a, int64_t received_at_m
                                 .idempotency_key = a->rendered.idempotency_key,
                         },
         };
-        if (!(a->in_doubt && recover_in_doubt(&c, a)))
+        bool decided = a->in_doubt && recover_in_doubt(&c, a);
+        if (decided) {
+                /* verify (or its absence) settled it */
+        } else if (a->verify_only) {
+                char why[sizeof(a->detail)];
+                memcpy(why, a->detail, sizeof(why));
+                finish(a, a->if_absent, a->if_absent == ACTION_DENIED ? OUTCOME_DENIED : OUTCOME_NOT_RUN,
+                       "not in effect after a restart and not run again: %s",
+                       why[0] ? why : action_state_name(a->if_absent));
+        } else {
                 run_fresh(&c, a, received_at_ms, metrics);
+        }
 
         metric_connector mc = metric_connector_from_kind(a->integration->kind);
         atomic_fetch_add_explicit(&metrics->actions[mc][a->outcome], 1, memory_order_relaxed);

@@ -97,6 +97,7 @@ typedef struct store_backend {
         int (*exec_finish)(struct store_backend_db *db, int64_t exec_id, exec_status status,
                            const char *summary, size_t summary_len, int64_t now_ms);
         int (*ping)(struct store_backend_db *db, int64_t now_ms);
+        int (*claims_renew)(struct store_backend_db *db, const int64_t *ids, size_t n, int64_t now_ms);
         /* 1 reserved, 0 full (*ret_full set, nothing charged), or -errno. */
         int (*budget_reserve)(struct store_backend_db *db, const store_budget *b, size_t n, int64_t now_ms,
                               size_t *ret_full);
@@ -104,7 +105,8 @@ typedef struct store_backend {
         /* 1 opened now, 0 was already open. */
         int (*breaker_open)(struct store_backend_db *db, const char *reason, int64_t now_ms);
         /* 0 closed now, -EALREADY if it was not open. */
-        int (*breaker_reset)(struct store_backend_db *db, const char *actor, const char *reason, int64_t now_ms);
+        int (*breaker_reset)(struct store_backend_db *db, const char *actor, const char *reason,
+                             int64_t now_ms);
 
         /* Any thread, on read-only connections. */
         int (*alert_get)(struct store_backend_db *db, int64_t id, json_t **ret);

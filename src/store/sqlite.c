@@ -130,6 +130,7 @@ typedef enum {
         SQ_EXEC_GET,
         SQ_ACTIONS_GET,
         SQ_QUEUE_STATS,
+        SQ_CLAIM_RENEW,
         SQ_BUDGET_USED,
         SQ_BUDGET_ADD,
         SQ_BUDGET_PRUNE,
@@ -172,6 +173,7 @@ static const char *const sq_sql[_SQ_MAX] = {
         [SQ_ACTION_UPDATE] = "UPDATE actions SET state = ?2, attempts = attempts + ?3, detail = ?4,"
                              " result = ?5, updated_at = ?6 WHERE id = ?1",
         [SQ_EXEC_FINISH] = "UPDATE executions SET status = ?2, summary = ?3, finished_at = ?4 WHERE id = ?1",
+        [SQ_CLAIM_RENEW] = "UPDATE alerts SET claimed_at = ?2 WHERE id = ?1 AND state = 'claimed'",
         [SQ_BUDGET_USED] =
                 "SELECT used FROM budgets WHERE key = ?1 AND window_ms = ?2 AND window_start = ?3",
         [SQ_BUDGET_ADD] = "INSERT INTO budgets (key, window_ms, window_start, used) VALUES (?1, ?2, ?3, 1)"
@@ -996,6 +998,15 @@ static int sq_queue_stats(struct store_backend_db *db, store_queue_stats *ret) {
         return 0;
 }
 
+static int sq_claims_renew(struct store_backend_db *db, const int64_t *ids, size_t n, int64_t now_ms) {
+        for (size_t i = 0; i < n; i++) {
+                int r = sq_run(&db->writer, SQ_CLAIM_RENEW, "ii", ids[i], now_ms);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* --- rate budgets and the circuit breaker -------------------------------------- */
 
 static int sq_budget_used(sq_conn *c, const store_budget *b, int64_t start, uint64_t *ret) {
@@ -1123,6 +1134,7 @@ const store_backend store_backend_sqlite = {
         .exec_list = sq_exec_list,
         .exec_get = sq_exec_get,
         .queue_stats = sq_queue_stats,
+        .claims_renew = sq_claims_renew,
         .budget_reserve = sq_budget_reserve,
         .breaker_is_open = sq_breaker_is_open,
         .breaker_open = sq_breaker_open,

@@ -692,6 +692,25 @@ int store_claim(store *s, size_t max, unsigned wait_ms, store_claimed *ret) {
         }
 }
 
+typedef struct renew_job {
+        const int64_t *ids;
+        size_t n;
+} renew_job;
+
+static int renew_run(store_tx *tx, void *userdata) {
+        renew_job *j = userdata;
+        return tx->s->be->claims_renew(tx->s->db, j->ids, j->n, clock_wall_ms());
+}
+
+int store_claims_renew(store *s, const int64_t *ids, size_t n) {
+        if (!s || (n > 0 && !ids))
+                return -EINVAL;
+        if (n == 0)
+                return 0;
+        renew_job j = {.ids = ids, .n = n};
+        return store_write(s, renew_run, &j);
+}
+
 void store_claimed_clear(store_claimed *c, size_t n) {
         for (size_t i = 0; c && i < n; i++) {
                 free(c[i].json);

@@ -93,6 +93,10 @@ int store_claim(store *s, size_t max, unsigned wait_ms, store_claimed *ret);
 
 void store_claimed_clear(store_claimed *c, size_t n);
 
+/* Renews the lease of claimed alerts ids[0..n) (durable on return): a worker
+ * busy with a long batch keeps its claims, so no other worker takes them. */
+int store_claims_renew(store *s, const int64_t *ids, size_t n);
+
 /* Wakes every store_claim waiter (used at shutdown). */
 void store_wake_claimers(store *s);
 

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
 """The durable queue: a full queue answers 503 and loses nothing accepted; a
-kill -9 mid-burst loses no acknowledged alert and applies no action twice."""
+kill -9 mid-burst loses no acknowledged alert and applies no action twice; an
+action left in doubt passes the governor again; one alert whose journal no
+longer matches its playbook leaves the queue instead of blocking it."""
 import collections
 import concurrent.futures
 import threading
@@ -8,8 +10,7 @@ import time
 
 import requests
 
-from conftest import INTEGRATION_NFT, nft_set, ssh_alert, write_program
-
+from conftest import INTEGRATION_NFT, PLAYBOOK_LOCK_ACCOUNTS, nft_set, ssh_alert, write_program
 
 
 def test_full_queue_answers_503_and_keeps_what_it_accepted(make_daemon, tmp_path):
@@ -136,3 +137,75 @@ steps:
         assert rec["state"] == "applied", rec
         record_keys.add(rec["idempotency_key"])
     assert record_keys <= set(counts)
+
+
+class HeldAction:
+    """An exec integration "ad" whose program records each run's idempotency key
+    in `started`, then holds until the file `hold` goes (so the daemon can be
+    killed while the action is in INTENT); `done` gets the key when it ends, and
+    a verify program checks `done`."""
+
+    def __init__(self, tmp_path):
+        self.started, self.hold, self.done = tmp_path / "started", tmp_path / "hold", tmp_path / "done"
+        self.hold.touch()
+        key = '"$BULWARK_IDEMPOTENCY_KEY"'
+        prog = write_program(tmp_path / "disable", f"echo {key} >> {self.started}; "
+                             f"while [ -f {self.hold} ]; do sleep 0.05; done; echo {key} >> {self.done}\n")
+        check = write_program(tmp_path / "check", f"[ -f {self.done} ] && grep -qx {key} {self.done}\n")
+        self.integrations = INTEGRATION_NFT + f"""\
+  - name: ad
+    kind: exec
+    timeout_ms: 60000
+    settings:
+      program: {prog}
+      verify_program: {check}
+      timeout_ms: 50000
+"""
+
+    def runs(self):
+        return self.started.read_text().count("\n") if self.started.exists() else 0
+
+    def wait_runs(self, n):
+        deadline = time.time() + 10
+        while time.time() < deadline and self.runs() < n:
+            time.sleep(0.05)
+        return self.runs()
+
+
+def account_alert(account):
+    return {"source": "idp", "type": "account.compromised", "severity": "high",
+            "observables": {"accounts": [account]}}
+
+
+def test_in_doubt_action_passes_the_governor_again_after_a_restart(make_daemon, tmp_path):
+    held = HeldAction(tmp_path)
+    d = make_daemon(integrations=held.integrations, playbooks={"l.yaml": PLAYBOOK_LOCK_ACCOUNTS}).start()
+    alert_id = d.post_alert(account_alert("j.doe")).json()["id"]
+    assert held.wait_runs(1) == 1
+    d.kill9()  # the action is in INTENT: in doubt
+    # Meanwhile the account became protected: the restarted engine must not apply it.
+    d.config.write_text(d.config.read_text() + "governor:\n  protected:\n    accounts: [j.doe]\n")
+    d.start()
+    action = d.execution_of(alert_id)["actions"][0]
+    assert action["state"] == "denied", action
+    assert "not run again" in action["detail"] and "protected" in action["detail"]
+    held.hold.unlink()
+    assert held.runs() == 1  # the program never ran a second time
+
+
+def test_alert_whose_playbook_changed_mid_flight_leaves_the_queue_alone(make_daemon, tmp_path):
+    held = HeldAction(tmp_path)
+    d = make_daemon(integrations=held.integrations, playbooks={"l.yaml": PLAYBOOK_LOCK_ACCOUNTS}).start()
+    stuck = d.post_alert(account_alert("j.doe")).json()["id"]
+    assert held.wait_runs(1) == 1
+    d.kill9()
+    held.hold.unlink()
+    # The playbook changes while the alert is in flight: its journal no longer matches.
+    (d.playbook_dir / "l.yaml").write_text(PLAYBOOK_LOCK_ACCOUNTS + "    params:\n      reason: changed\n")
+    d.start()
+    assert d.wait_alert_done(stuck)["state"] == "done"
+    dead = [x for x in d.log_lines() if x["event"] == "alert.dead_letter"]
+    assert dead and dead[0]["alert_id"] == stuck and dead[0]["removed"] is True
+    # The queue is not blocked: the next alert runs.
+    d.post_alert(account_alert("a.smith"))
+    assert held.wait_runs(2) == 2

@@ -444,6 +444,25 @@ static void test_expired_lease_is_claimable_again(void **state) {
         assert_int_equal(store_queue_free(s), 9);
 }
 
+/* A renewed claim is not handed to another worker; a stale one is. */
+static void test_renewed_claim_is_kept(void **state) {
+        fixture *f = *state;
+        store *s = open_store(f, 10);
+        int64_t a = enqueue_one(s, 1);
+        store_claimed c[2];
+        assert_int_equal(store_claim(s, 2, 0, c), 1);
+        store_claimed_clear(c, 1);
+        store_set_lease_ms(s, 1000);
+        usleep(700 * 1000);
+        assert_int_equal(store_claims_renew(s, &a, 1), 0);
+        usleep(700 * 1000); /* 1.4 s after the claim, 0.7 s after the renewal */
+        assert_int_equal(store_claim(s, 2, 0, c), 0);
+        usleep(500 * 1000); /* 1.2 s after the renewal */
+        assert_int_equal(store_claim(s, 2, 0, c), 1);
+        assert_int_equal(c[0].id, a);
+        store_claimed_clear(c, 1);
+}
+
 typedef struct claimer {
         store *s;
         unsigned wait_ms;
@@ -1164,6 +1183,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_budgets_are_atomic_and_durable, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_breaker_opens_once_and_resets_with_a_reason, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_renewed_claim_is_kept, setup, teardown),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test_setup_teardown(test_descriptors_are_cloexec, setup, teardown),
         };

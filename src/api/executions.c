@@ -5,6 +5,7 @@
 #include <errno.h>
 
 #include "api/http.h"
+#include "util/log.h"
 #include "util/strutil.h"
 
 /* Reads an optional integer query argument within [min, max]. */
@@ -27,6 +28,38 @@ enum MHD_Result handle_exec_list(request *req) {
         if (r < 0)
                 return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "", "read failed");
         return reply_json(req, MHD_HTTP_OK, json_pack("{so}", "executions", list));
+}
+
+/* Until users exist (access-control issue), the actor is the API token. */
+#define RECOMMENDATION_ACTOR "api-token"
+
+enum MHD_Result handle_recommendation_execute(request *req) {
+        int64_t alert_id = 0;
+        int r = store_recommendation_execute(req->api->store, req->path_id, RECOMMENDATION_ACTOR, &alert_id);
+        switch (r) {
+        case 0:
+                log_json(LOG_LEVEL_INFO, "engine", "recommendation.execute",
+                         json_pack("{sI sI ss}", "action_id", (json_int_t)req->path_id, "alert_id",
+                                   (json_int_t)alert_id, "actor", RECOMMENDATION_ACTOR));
+                return reply_json(req, MHD_HTTP_ACCEPTED,
+                                  json_pack("{sI sI ss}", "action_id", (json_int_t)req->path_id, "alert_id",
+                                            (json_int_t)alert_id, "status", "queued"));
+        case -ENOENT:
+                return reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "id", "no action %lld",
+                                   (long long)req->path_id);
+        case -EALREADY:
+                return reply_error(req, MHD_HTTP_CONFLICT, "not_recommended", "id",
+                                   "action %lld is not a recommendation (or was already executed)",
+                                   (long long)req->path_id);
+        case -EBUSY:
+                return reply_error(req, MHD_HTTP_CONFLICT, "busy", "id",
+                                   "the alert of this action is being processed; retry");
+        case -ENOSPC:
+                return reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "queue_full", "",
+                                   "the queue is full; retry later");
+        default:
+                return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "", "execute failed");
+        }
 }
 
 enum MHD_Result handle_exec_get(request *req) {

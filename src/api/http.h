@@ -37,6 +37,7 @@ typedef enum {
         PERM_ALERTS_READ,
         PERM_EXECUTIONS_READ,
         PERM_METRICS_READ,
+        PERM_RECOMMENDATIONS_EXECUTE, /* analyst */
         PERM_BREAKER_READ,
         PERM_BREAKER_RESET, /* admin */
         _PERM_MAX,
@@ -106,6 +107,7 @@ enum MHD_Result resume_alert_batch(request *req);
 enum MHD_Result handle_alert_get(request *req);
 enum MHD_Result handle_exec_list(request *req);
 enum MHD_Result handle_exec_get(request *req);
+enum MHD_Result handle_recommendation_execute(request *req);
 enum MHD_Result handle_breaker_get(request *req);
 enum MHD_Result handle_breaker_reset(request *req);
 enum MHD_Result handle_healthz(request *req);

@@ -13,6 +13,8 @@ static const route route_table[] = {
         {"GET", "/v1/alerts/{id}", PERM_ALERTS_READ, BODY_NONE, handle_alert_get, NULL},
         {"GET", "/v1/executions", PERM_EXECUTIONS_READ, BODY_NONE, handle_exec_list, NULL},
         {"GET", "/v1/executions/{id}", PERM_EXECUTIONS_READ, BODY_NONE, handle_exec_get, NULL},
+        {"POST", "/v1/recommendations/{id}/execute", PERM_RECOMMENDATIONS_EXECUTE, BODY_NONE,
+         handle_recommendation_execute, NULL},
         {"GET", "/v1/breaker", PERM_BREAKER_READ, BODY_NONE, handle_breaker_get, NULL},
         {"POST", "/v1/breaker/reset", PERM_BREAKER_RESET, BODY_NONE, handle_breaker_reset, NULL},
         {"GET", "/healthz", PERM_PUBLIC, BODY_NONE, handle_healthz, NULL},
@@ -20,7 +22,7 @@ static const route route_table[] = {
         {"GET", "/metrics", PERM_METRICS_READ, BODY_NONE, handle_metrics, NULL},
 };
 
-/* Matches pattern against path; a final "{id}" matches a decimal id >= 1. */
+/* Matches pattern against path; an "{id}" segment matches a decimal id >= 1. */
 static bool path_matches(const char *pattern, const char *path, int64_t *ret_id) {
         const char *brace = strstr(pattern, "{id}");
         if (!brace)
@@ -28,8 +30,15 @@ static bool path_matches(const char *pattern, const char *path, int64_t *ret_id)
         size_t prefix = (size_t)(brace - pattern);
         if (strncmp(pattern, path, prefix) != 0)
                 return false;
+        const char *segment = path + prefix, *end = strchr(segment, '/');
+        size_t len = end ? (size_t)(end - segment) : strlen(segment);
+        char digits[24];
+        if (len == 0 || len >= sizeof(digits) || strcmp(end ? end : "", brace + 4) != 0)
+                return false;
+        memcpy(digits, segment, len);
+        digits[len] = '\0';
         int64_t id;
-        if (parse_int64(path + prefix, 1, INT64_MAX, &id) < 0)
+        if (parse_int64(digits, 1, INT64_MAX, &id) < 0)
                 return false;
         *ret_id = id;
         return true;

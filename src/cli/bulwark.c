@@ -14,6 +14,8 @@ static const char main_usage[] =
         "\n"
         "commands:\n"
         "  alert send FILE|-                         send one alert, or an NDJSON batch\n"
+        "  rec execute ACTION_ID                     run a recommended action (it still passes the "
+        "governor)\n"
         "  breaker status [--json]                   the circuit breaker: open or closed, and why\n"
         "  breaker reset --reason TEXT               close the breaker (admin), saying why\n"
         "  exec list [--limit N] [--before ID] [--json]\n"
@@ -42,8 +44,9 @@ static const struct {
         const char *noun;
         int (*run)(const cli_ctx *ctx, int argc, char **argv);
 } main_commands[] = {
-        {"alert", cli_alert_main}, {"breaker", cli_breaker_main},   {"exec", cli_exec_main},
-        {"init", cli_init_main},   {"playbook", cli_playbook_main}, {"version", main_version},
+        {"alert", cli_alert_main}, {"breaker", cli_breaker_main}, {"rec", cli_rec_main},
+        {"exec", cli_exec_main},   {"init", cli_init_main},       {"playbook", cli_playbook_main},
+        {"version", main_version},
 };
 
 int main(int argc, char **argv) {

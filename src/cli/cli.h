@@ -33,6 +33,7 @@
  *   the action has targets, and "engine:" (would apply | recorded as
  *   recommendation | alert only | awaits approval | refused whole by the
  *   governor | skipped: ... | not run: ...).
+ * - rec execute: the server's JSON reply ({"action_id","alert_id","status"}).
  * - breaker status: "breaker: open|closed"; when open "reason: ..." and
  *   "opened at: <UTC>"; when reset before "last reset: <UTC> by <actor>:
  *   <reason>"; --json: the reply as it came. breaker reset: the same lines from
@@ -66,6 +67,7 @@ typedef struct cli_ctx {
 /* Noun entry points: argv[0] is the noun, argv[1] the verb. Each returns an exit
  * code and prints its own errors on ctx->err. */
 int cli_alert_main(const cli_ctx *ctx, int argc, char **argv);
+int cli_rec_main(const cli_ctx *ctx, int argc, char **argv);
 int cli_breaker_main(const cli_ctx *ctx, int argc, char **argv);
 int cli_exec_main(const cli_ctx *ctx, int argc, char **argv);
 int cli_init_main(const cli_ctx *ctx, int argc, char **argv);

@@ -190,8 +190,12 @@ static int job_begin(store_tx *tx, void *userdata) {
                                                 return r;
                                 }
                                 if (stored[a].state == ACTION_PLANNED) {
-                                        action_state next;
-                                        r = budget_gate(tx, job, act, &next);
+                                        /* A stored PLANNED action is new, or a recommendation an
+                                         * analyst asked to run: either way the governor's verdict
+                                         * of now (ceilings, protected assets) comes first. */
+                                        action_state next = ACTION_DENIED;
+                                        if (act->initial_state != ACTION_DENIED)
+                                                r = budget_gate(tx, job, act, &next);
                                         if (r == 0)
                                                 r = store_tx_action_set(
                                                         tx, stored[a].id, next,

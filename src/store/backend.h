@@ -97,6 +97,9 @@ typedef struct store_backend {
         int (*exec_finish)(struct store_backend_db *db, int64_t exec_id, exec_status status,
                            const char *summary, size_t summary_len, int64_t now_ms);
         int (*ping)(struct store_backend_db *db, int64_t now_ms);
+        /* See store_recommendation_execute; *ret_alert_id on success. */
+        int (*recommendation_requeue)(struct store_backend_db *db, int64_t action_id, const char *detail,
+                                      int64_t now_ms, int64_t *ret_alert_id);
         int (*claims_renew)(struct store_backend_db *db, const int64_t *ids, size_t n, int64_t now_ms);
         /* 1 reserved, 0 full (*ret_full set, nothing charged), or -errno. */
         int (*budget_reserve)(struct store_backend_db *db, const store_budget *b, size_t n, int64_t now_ms,

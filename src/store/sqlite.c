@@ -131,6 +131,10 @@ typedef enum {
         SQ_ACTIONS_GET,
         SQ_QUEUE_STATS,
         SQ_CLAIM_RENEW,
+        SQ_REC_FIND,
+        SQ_REC_PLAN,
+        SQ_REC_EXEC,
+        SQ_REC_ALERT,
         SQ_BUDGET_USED,
         SQ_BUDGET_ADD,
         SQ_BUDGET_PRUNE,
@@ -173,6 +177,12 @@ static const char *const sq_sql[_SQ_MAX] = {
         [SQ_ACTION_UPDATE] = "UPDATE actions SET state = ?2, attempts = attempts + ?3, detail = ?4,"
                              " result = ?5, updated_at = ?6 WHERE id = ?1",
         [SQ_EXEC_FINISH] = "UPDATE executions SET status = ?2, summary = ?3, finished_at = ?4 WHERE id = ?1",
+        [SQ_REC_FIND] = "SELECT a.state, e.id, e.alert_id, al.state FROM actions a"
+                        " JOIN executions e ON e.id = a.exec_id JOIN alerts al ON al.id = e.alert_id WHERE "
+                        "a.id = ?1",
+        [SQ_REC_PLAN] = "UPDATE actions SET state = 'planned', detail = ?2, updated_at = ?3 WHERE id = ?1",
+        [SQ_REC_EXEC] = "UPDATE executions SET status = 'running', finished_at = NULL WHERE id = ?1",
+        [SQ_REC_ALERT] = "UPDATE alerts SET state = 'queued' WHERE id = ?1 AND state = 'done'",
         [SQ_CLAIM_RENEW] = "UPDATE alerts SET claimed_at = ?2 WHERE id = ?1 AND state = 'claimed'",
         [SQ_BUDGET_USED] =
                 "SELECT used FROM budgets WHERE key = ?1 AND window_ms = ?2 AND window_start = ?3",
@@ -998,6 +1008,44 @@ static int sq_queue_stats(struct store_backend_db *db, store_queue_stats *ret) {
         return 0;
 }
 
+static int sq_recommendation_requeue(struct store_backend_db *db, int64_t action_id, const char *detail,
+                                     int64_t now_ms, int64_t *ret_alert_id) {
+        sq_conn *c = &db->writer;
+        sqlite3_stmt *st = NULL;
+        int r = sq_prep(c, SQ_REC_FIND, &st, "i", action_id);
+        if (r < 0)
+                return r;
+        int rc = sqlite3_step(st);
+        bool recommended = false, alert_done = false;
+        int64_t exec_id = 0, alert_id = 0;
+        if (rc == SQLITE_ROW) {
+                const char *state = (const char *)sqlite3_column_text(st, 0);
+                const char *alert_state = (const char *)sqlite3_column_text(st, 3);
+                recommended = state && strcmp(state, "recommended") == 0;
+                alert_done = alert_state && strcmp(alert_state, "done") == 0;
+                exec_id = sqlite3_column_int64(st, 1);
+                alert_id = sqlite3_column_int64(st, 2);
+        }
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE)
+                return -ENOENT;
+        if (rc != SQLITE_ROW)
+                return sq_errno(rc);
+        if (!recommended)
+                return -EALREADY;
+        if (!alert_done)
+                return -EBUSY;
+        r = sq_run(c, SQ_REC_PLAN, "iti", action_id, detail, now_ms);
+        if (r >= 0)
+                r = sq_run(c, SQ_REC_EXEC, "i", exec_id);
+        if (r >= 0)
+                r = sq_run(c, SQ_REC_ALERT, "i", alert_id);
+        if (r < 0)
+                return r;
+        *ret_alert_id = alert_id;
+        return 0;
+}
+
 static int sq_claims_renew(struct store_backend_db *db, const int64_t *ids, size_t n, int64_t now_ms) {
         for (size_t i = 0; i < n; i++) {
                 int r = sq_run(&db->writer, SQ_CLAIM_RENEW, "ii", ids[i], now_ms);
@@ -1134,6 +1182,7 @@ const store_backend store_backend_sqlite = {
         .exec_list = sq_exec_list,
         .exec_get = sq_exec_get,
         .queue_stats = sq_queue_stats,
+        .recommendation_requeue = sq_recommendation_requeue,
         .claims_renew = sq_claims_renew,
         .budget_reserve = sq_budget_reserve,
         .breaker_is_open = sq_breaker_is_open,

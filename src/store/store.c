@@ -692,6 +692,39 @@ int store_claim(store *s, size_t max, unsigned wait_ms, store_claimed *ret) {
         }
 }
 
+typedef struct rec_job {
+        int64_t action_id;
+        char detail[160];
+        int64_t alert_id;
+} rec_job;
+
+static int rec_run(store_tx *tx, void *userdata) {
+        rec_job *j = userdata;
+        int r = tx->s->be->recommendation_requeue(tx->s->db, j->action_id, j->detail, clock_wall_ms(),
+                                                  &j->alert_id);
+        if (r == 0)
+                tx->enqueued++; /* wakes the engine's claimers after the commit */
+        return r;
+}
+
+int store_recommendation_execute(store *s, int64_t action_id, const char *actor, int64_t *ret_alert_id) {
+        size_t len;
+        if (!s || action_id <= 0 || !actor || !actor[0] || text_keep_len(actor, &len) < 0 ||
+            len != strlen(actor) || len > 64 || !ret_alert_id)
+                return -EINVAL;
+        if (!reserve_slots(s, 1))
+                return -ENOSPC;
+        rec_job j = {.action_id = action_id};
+        snprintf(j.detail, sizeof(j.detail), "recommendation executed at the request of %s", actor);
+        int r = store_write(s, rec_run, &j);
+        if (r < 0) {
+                release_slots(s, 1);
+                return r;
+        }
+        *ret_alert_id = j.alert_id;
+        return 0;
+}
+
 typedef struct renew_job {
         const int64_t *ids;
         size_t n;

@@ -181,6 +181,16 @@ int store_tx_exec_finish(store_tx *tx, int64_t exec_id, exec_status status, cons
  * a no-op (a worker whose lease expired finishing late); -ENOENT if unknown. */
 int store_tx_alert_done(store_tx *tx, int64_t alert_id, unsigned matched);
 
+/* --- recommendations ---------------------------------------------------------- */
+
+/* An analyst runs a recommended action: it goes back to PLANNED (its detail
+ * names who asked) and its alert returns to the queue, so the engine journals
+ * and runs it through the governor like any other action (ceilings, protected
+ * assets, budgets, breaker). Durable on return. Returns 0 with *ret_alert_id,
+ * -ENOENT (no such action), -EALREADY (not a recommendation), -EBUSY (its alert
+ * is being processed: try again), -ENOSPC (queue full), -EINVAL. */
+int store_recommendation_execute(store *s, int64_t action_id, const char *actor, int64_t *ret_alert_id);
+
 /* --- rate budgets and the circuit breaker ----------------------------------- */
 
 /* One rate budget: at most limit actions per fixed window of window_ms. */

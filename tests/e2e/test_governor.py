@@ -129,3 +129,39 @@ def test_action_kind_ceiling_and_analysts_notified(make_daemon, receiver):
     assert "ceiling of 2" in body["params"]["reason"]
     ok = d.execution_of(d.post_alert(ssh_alert(many_ips(2, "10.50"))).json()["id"])
     assert ok["status"] == "succeeded" and len(receiver.requests) == 1
+
+
+def test_a_recommendation_runs_with_one_call_and_still_passes_the_governor(make_daemon):
+    import subprocess
+
+    from conftest import BULWARK, PLAYBOOK_BLOCK
+
+    level2 = PLAYBOOK_BLOCK.replace("automation_level: 3", "automation_level: 2")
+    d = make_daemon(playbooks={"b.yaml": level2}).start()
+    ex = d.execution_of(d.post_alert(ssh_alert("203.0.113.80")).json()["id"])
+    action = ex["actions"][0]
+    assert action["state"] == "recommended" and "203.0.113.80" not in nft_set()
+
+    env = {"BULWARK_URL": d.url, "BULWARK_TOKEN_FILE": str(d.token_file)}
+    out = subprocess.run([BULWARK, "rec", "execute", str(action["id"])], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert '"status":"queued"' in out.stdout
+    import time
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        ex = d.get(f"/v1/executions/{ex['id']}").json()
+        if ex["actions"][0]["state"] == "applied":
+            break
+        time.sleep(0.05)
+    assert ex["actions"][0]["state"] == "applied" and ex["status"] == "succeeded"
+    assert "203.0.113.80" in nft_set()
+    # Once run, it is no longer a recommendation; unknown ids are named.
+    r = d.session.post(f"{d.url}/v1/recommendations/{action['id']}/execute", timeout=5)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_recommended"
+    assert d.session.post(f"{d.url}/v1/recommendations/999/execute", timeout=5).status_code == 404
+
+    # An over-ceiling recommendation is refused at execution too: it was denied, not recommended.
+    big = d.execution_of(d.post_alert(ssh_alert(many_ips(51))).json()["id"])
+    assert big["actions"][0]["state"] == "denied"
+    r = d.session.post(f"{d.url}/v1/recommendations/{big['actions'][0]['id']}/execute", timeout=5)
+    assert r.status_code == 409

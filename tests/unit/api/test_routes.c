@@ -23,6 +23,13 @@ static void test_exact_and_id_routes(void **state) {
         assert_non_null(r);
         assert_int_equal(id, 42);
         assert_ptr_equal(r->handle, handle_exec_get);
+        r = routes_match("POST", "/v1/recommendations/17/execute", &id, &known);
+        assert_non_null(r);
+        assert_int_equal(id, 17);
+        assert_ptr_equal(r->handle, handle_recommendation_execute);
+        assert_null(routes_match("POST", "/v1/recommendations/17/executex", &id, &known));
+        assert_null(routes_match("POST", "/v1/recommendations/x/execute", &id, &known));
+        assert_null(routes_match("POST", "/v1/recommendations//execute", &id, &known));
         r = routes_match("POST", "/v1/alerts/batch", &id, &known);
         assert_non_null(r);
         assert_int_equal(r->body, BODY_BATCH);
@@ -31,8 +38,9 @@ static void test_exact_and_id_routes(void **state) {
 static void test_bad_ids_do_not_match(void **state) {
         int64_t id = 0;
         bool known;
-        const char *bad[] = {"/v1/alerts/0", "/v1/alerts/-1", "/v1/alerts/+1", "/v1/alerts/1x", "/v1/alerts/",
-                             "/v1/alerts/99999999999999999999", "/v1/alerts/1/2", "/v1/alerts/ 1"};
+        const char *bad[] = {"/v1/alerts/0",   "/v1/alerts/-1", "/v1/alerts/+1",
+                             "/v1/alerts/1x",  "/v1/alerts/",   "/v1/alerts/99999999999999999999",
+                             "/v1/alerts/1/2", "/v1/alerts/ 1"};
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 assert_null(routes_match("GET", bad[i], &id, &known));
                 assert_false(known);
@@ -49,7 +57,7 @@ static void test_wrong_method_is_known_path(void **state) {
 }
 
 static void test_only_probes_are_public(void **state) {
-        const char *paths[] = {"/v1/alerts",       "/v1/alerts/batch", "/v1/alerts/1", "/v1/executions",
+        const char *paths[] = {"/v1/alerts",       "/v1/alerts/batch", "/v1/alerts/1",      "/v1/executions",
                                "/v1/executions/1", "/v1/breaker",      "/v1/breaker/reset", "/healthz",
                                "/readyz",          "/metrics"};
         const char *methods[] = {"POST", "POST", "GET", "GET", "GET", "GET", "POST", "GET", "GET", "GET"};

@@ -1114,6 +1114,37 @@ static void test_breaker_opens_once_and_resets_with_a_reason(void **state) {
         json_decref(b);
 }
 
+/* A recommendation goes back to PLANNED and its alert back to the queue, once. */
+static void test_recommendation_execute_requeues_its_alert(void **state) {
+        fixture *f = *state;
+        store *s = open_store(f, 10);
+        int64_t alert = enqueue_one(s, 1), got = 0;
+        store_claimed c[2];
+        assert_int_equal(store_claim(s, 2, 0, c), 1);
+        store_claimed_clear(c, 1);
+        store_action_plan plans[1] = {plan("block", "idem-r", ACTION_RECOMMENDED)};
+        exec_job e = {.alert_id = alert, .playbook = "ssh-block", .plans = plans, .n = 1};
+        assert_int_equal(store_write(s, job_exec_begin, &e), 0);
+        /* Its alert is still claimed: not yet. */
+        assert_int_equal(store_recommendation_execute(s, e.actions[0].id, "analyst", &got), -EBUSY);
+        done_job d = {.s = s, .alert_id = alert};
+        assert_int_equal(store_write(s, job_alert_done, &d), 0);
+        assert_int_equal(store_recommendation_execute(s, 999, "analyst", &got), -ENOENT);
+        assert_int_equal(store_recommendation_execute(s, e.actions[0].id, "", &got), -EINVAL);
+        assert_int_equal(store_recommendation_execute(s, e.actions[0].id, "analyst", &got), 0);
+        assert_int_equal(got, alert);
+        json_t *o = read_exec(s, e.exec_id);
+        json_t *a = json_array_get(json_object_get(o, "actions"), 0);
+        assert_string_equal(json_string_value(json_object_get(a, "state")), "planned");
+        assert_non_null(strstr(json_string_value(json_object_get(a, "detail")), "analyst"));
+        assert_string_equal(json_string_value(json_object_get(o, "status")), "running");
+        json_decref(o);
+        assert_int_equal(store_claim(s, 2, 0, c), 1); /* back in the queue */
+        assert_int_equal(c[0].id, alert);
+        store_claimed_clear(c, 1);
+        assert_int_equal(store_recommendation_execute(s, e.actions[0].id, "analyst", &got), -EALREADY);
+}
+
 static void test_names(void **state) {
         const char *exec_names[] = {"running", "succeeded", "failed", "partial", "recorded", "denied"};
         const char *action_names[] = {"planned", "intent",      "applied",           "failed",
@@ -1184,6 +1215,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_breaker_opens_once_and_resets_with_a_reason, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_renewed_claim_is_kept, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_recommendation_execute_requeues_its_alert, setup,
+                                                teardown),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test_setup_teardown(test_descriptors_are_cloexec, setup, teardown),
         };

@@ -347,10 +347,17 @@ static int pool_exchange(connector_pool *p, pool_worker *w, const json_t *body, 
 }
 
 int connector_pool_call(connector_pool *p, const char *integration, connector_op op,
-                        const connector_action *a, unsigned timeout_ms, connector_result *result) {
+                        const connector_action *a, const governor_permit *permit, unsigned timeout_ms,
+                        connector_result *result) {
         if (!p || !integration || !a || !result || (unsigned)op >= _CONNECTOR_OP_MAX || timeout_ms == 0 ||
             timeout_ms > BW_CONNECTOR_TIMEOUT_MS_MAX)
                 return -EINVAL;
+        /* The one gate: nothing changes a system without the governor's permit
+         * for exactly this action. */
+        if ((op == CONNECTOR_OP_APPLY || op == CONNECTOR_OP_ROLLBACK) &&
+            !governor_permit_valid(permit, a->action_id, a->verb, a->kind, a->targets, a->n_targets,
+                                   a->idempotency_key))
+                return -EPERM;
         pool_worker *w = pool_find(p, integration);
         if (!w)
                 return -ENOENT;

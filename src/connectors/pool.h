@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "core/governor.h"
 #include "core/integration.h"
 #include "connectors/connector.h"
 
@@ -23,12 +24,15 @@ int connector_pool_start(const integration_config *ints, size_t n, const char *w
                          connector_pool **ret);
 
 /* Runs op for action a on the named integration, waiting at most timeout_ms.
- * Returns 0 with *result filled (caller clears), -ENOENT for an unknown
- * integration, -ETIMEDOUT (worker killed and restarted), -EPIPE/-ECONNRESET
- * (worker died; restarted), -EOPNOTSUPP if the kind lacks op, or another
- * negative errno. */
+ * APPLY and ROLLBACK change a system: they run only with the governor's permit
+ * for exactly this action (core/governor.h), else -EPERM and nothing is sent;
+ * the other ops ignore permit (may be NULL). Returns 0 with *result filled
+ * (caller clears), -ENOENT for an unknown integration, -ETIMEDOUT (worker killed
+ * and restarted), -EPIPE/-ECONNRESET (worker died; restarted), -EOPNOTSUPP if
+ * the kind lacks op, or another negative errno. */
 int connector_pool_call(connector_pool *p, const char *integration, connector_op op,
-                        const connector_action *a, unsigned timeout_ms, connector_result *result);
+                        const connector_action *a, const governor_permit *permit, unsigned timeout_ms,
+                        connector_result *result);
 
 /* Object: integration name -> {"kind", "pid", "up": bool, "restarts": n}. */
 json_t *connector_pool_status(connector_pool *p);

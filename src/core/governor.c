@@ -11,6 +11,9 @@
 
 #include "core/limits.h"
 
+#include <pthread.h>
+#include <sodium.h>
+
 static const char *const verdict_names[_GOVERNOR_VERDICT_MAX] = {
         [GOVERNOR_ALLOW] = "allowed",
         [GOVERNOR_DENY_CEILING] = "over_ceiling",
@@ -19,6 +22,52 @@ static const char *const verdict_names[_GOVERNOR_VERDICT_MAX] = {
 
 const char *governor_verdict_name(governor_verdict v) {
         return (unsigned)v < _GOVERNOR_VERDICT_MAX ? verdict_names[v] : "?";
+}
+
+/* The permits' key: drawn once per process, never leaves this file. */
+static unsigned char permit_key[crypto_generichash_KEYBYTES];
+static pthread_once_t permit_key_once = PTHREAD_ONCE_INIT;
+
+static void permit_key_init(void) {
+        randombytes_buf(permit_key, sizeof(permit_key));
+}
+
+/* Length-prefixed fields, so two different actions never hash alike. */
+static void permit_field(crypto_generichash_state *st, const void *data, size_t len) {
+        uint64_t n = len;
+        crypto_generichash_update(st, (const unsigned char *)&n, sizeof(n));
+        crypto_generichash_update(st, data, len);
+}
+
+static void permit_seal(int64_t action_id, const char *verb, target_kind kind, char *const *targets,
+                        size_t n, const char *key, unsigned char out[32]) {
+        pthread_once(&permit_key_once, permit_key_init);
+        crypto_generichash_state st;
+        crypto_generichash_init(&st, permit_key, sizeof(permit_key), 32);
+        uint32_t k = (uint32_t)kind;
+        permit_field(&st, &action_id, sizeof(action_id));
+        permit_field(&st, verb, strlen(verb));
+        permit_field(&st, &k, sizeof(k));
+        permit_field(&st, &n, sizeof(n));
+        for (size_t i = 0; i < n; i++)
+                permit_field(&st, targets[i], strlen(targets[i]));
+        permit_field(&st, key, strlen(key));
+        crypto_generichash_final(&st, out, 32);
+}
+
+void governor_permit_mint(int64_t action_id, const char *verb, target_kind kind, char *const *targets,
+                          size_t n, const char *idempotency_key, governor_permit *ret) {
+        ret->action_id = action_id;
+        permit_seal(action_id, verb, kind, targets, n, idempotency_key, ret->seal);
+}
+
+bool governor_permit_valid(const governor_permit *permit, int64_t action_id, const char *verb,
+                           target_kind kind, char *const *targets, size_t n, const char *idempotency_key) {
+        if (!permit || permit->action_id != action_id || !verb || !idempotency_key || (n > 0 && !targets))
+                return false;
+        unsigned char want[32];
+        permit_seal(action_id, verb, kind, targets, n, idempotency_key, want);
+        return sodium_memcmp(want, permit->seal, sizeof(want)) == 0;
 }
 
 unsigned governor_ceiling_compiled(target_kind kind) {

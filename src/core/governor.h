@@ -103,6 +103,26 @@ governor_verdict governor_check_targets(const governor_policy *p, const char *co
 
 const char *governor_verdict_name(governor_verdict v);
 
+/* The one gate (DESIGN.md, invariant 1): a connector's apply and rollback run
+ * only with a permit the governor minted for exactly that action. The seal is a
+ * BLAKE2b MAC, keyed with a secret drawn once per process, over the action's id,
+ * verb, target kind, targets and idempotency key: a permit cannot be built by
+ * hand nor reused for another action. */
+typedef struct governor_permit {
+        int64_t action_id;
+        unsigned char seal[32];
+} governor_permit;
+
+/* Mints the permit for this action. Call it only where every governor check has
+ * passed (engine/engine.c: budget_gate, in_doubt_gate, and the governor's own
+ * notifications); grep for it to audit the gate. */
+void governor_permit_mint(int64_t action_id, const char *verb, target_kind kind, char *const *targets,
+                          size_t n, const char *idempotency_key, governor_permit *ret);
+
+/* True if permit was minted for exactly this action. */
+bool governor_permit_valid(const governor_permit *permit, int64_t action_id, const char *verb,
+                           target_kind kind, char *const *targets, size_t n, const char *idempotency_key);
+
 /* True if prefixes a and b share an address (same family, and the shorter one
  * contains the other). */
 bool ip_prefix_overlaps(const ip_prefix *a, const ip_prefix *b);

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "config/playbooks.h"
 #include "connectors/pool.h"
+#include "core/governor.h"
 #include "core/metrics.h"
 #include "core/playbook.h"
 #include "store/store.h"
@@ -26,6 +27,9 @@ typedef struct batch_action {
          * level lowered): verify only, and if absent record if_absent, never apply. */
         bool verify_only;
         action_state if_absent;
+        /* Minted by the governor gates once every check passed; without it the
+         * pool refuses apply and rollback. */
+        governor_permit permit;
         /* Outcome, filled by execute_action when run. */
         action_state final_state;
         action_outcome outcome;

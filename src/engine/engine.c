@@ -80,6 +80,13 @@ static size_t budgets_for(const governor_policy *p, const char *action_kind, sto
         return n;
 }
 
+/* Every check passed: the governor's permit for exactly this action. */
+static void mint_permit(batch_action *act) {
+        governor_permit_mint(act->stored.id, act->rendered.step->verb, act->rendered.targets.kind,
+                             act->rendered.targets.items, act->rendered.targets.n,
+                             act->rendered.idempotency_key, &act->permit);
+}
+
 /* An action found in INTENT after a restart passes the governor again: if the
  * current plan would not run it (denied, or a lower level) or the breaker is
  * open, it is only verified — recorded as applied if it took effect, else as
@@ -97,6 +104,8 @@ static int in_doubt_gate(store_tx *tx, batch_action *act) {
                 act->if_absent = ACTION_RECOMMENDED;
                 snprintf(act->detail, sizeof(act->detail),
                          "circuit breaker open: degraded to a recommendation (an admin resets it)");
+        } else {
+                mint_permit(act); /* its budget was charged when it first entered INTENT */
         }
         return 0;
 }
@@ -125,6 +134,7 @@ static int budget_gate(store_tx *tx, batch_job *job, batch_action *act, action_s
         if (r < 0)
                 return r;
         if (r == 1) {
+                mint_permit(act);
                 *ret = ACTION_INTENT;
                 return 0;
         }
@@ -282,8 +292,12 @@ static void notify_analysts(engine *e, json_t *params, target_kind kind, char *c
                 .params = params,
                 .idempotency_key = key,
         };
+        /* The governor's own message to analysts: it acts on no system. */
+        governor_permit permit;
+        governor_permit_mint(action_id, note.verb, kind, targets, n, key, &permit);
         connector_result res = {0};
-        int r = connector_pool_call(e->deps.pool, ic->name, CONNECTOR_OP_APPLY, &note, ic->timeout_ms, &res);
+        int r = connector_pool_call(e->deps.pool, ic->name, CONNECTOR_OP_APPLY, &note, &permit,
+                                    ic->timeout_ms, &res);
         if (r < 0 || !res.ok)
                 log_json(LOG_LEVEL_ERROR, "governor", "notify.failed",
                          json_pack("{sI ss ss}", "action_id", (json_int_t)action_id, "integration", ic->name,

@@ -15,6 +15,7 @@
 
 typedef struct action_call {
         connector_pool *pool;
+        const governor_permit *permit;
         const integration_config *integration;
         const connector_kind *kind;
         connector_action action;
@@ -27,8 +28,8 @@ static bool kind_has(const action_call *c, connector_op op) {
 /* Runs op; returns 0 and *res when the op ran, else a negative errno. */
 static int call_op(action_call *c, connector_op op, connector_result *res) {
         *res = (connector_result){0};
-        return connector_pool_call(c->pool, c->integration->name, op, &c->action, c->integration->timeout_ms,
-                                   res);
+        return connector_pool_call(c->pool, c->integration->name, op, &c->action, c->permit,
+                                   c->integration->timeout_ms, res);
 }
 
 static void finish(batch_action *a, action_state state, action_outcome outcome, const char *fmt, ...)
@@ -157,6 +158,7 @@ void execute_action(connector_pool *pool, batch_action *a, int64_t received_at_m
         const playbook_step *step = a->rendered.step;
         action_call c = {
                 .pool = pool,
+                .permit = &a->permit,
                 .integration = a->integration,
                 .kind = connector_kind_find(a->integration->kind),
                 .action =

@@ -53,9 +53,9 @@ static int plan_action(const playbook *p, size_t step, const batch_alert *ba, co
                  * over-ceiling recommendation is as refused as an automatic action. */
                 governor_decision d;
                 const playbook_step *s = ret->rendered.step;
-                if (governor_check_targets(&config->governor, s->connector, s->verb, ret->rendered.targets.kind,
-                                           ret->rendered.targets.items, ret->rendered.targets.n,
-                                           &d) != GOVERNOR_ALLOW) {
+                if (governor_check_targets(&config->governor, s->connector, s->verb,
+                                           ret->rendered.targets.kind, ret->rendered.targets.items,
+                                           ret->rendered.targets.n, &d) != GOVERNOR_ALLOW) {
                         ret->initial_state = ACTION_DENIED;
                         ret->final_state = ACTION_DENIED;
                         snprintf(ret->detail, sizeof(ret->detail), "%s: %s",

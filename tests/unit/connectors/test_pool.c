@@ -81,11 +81,20 @@ static int restarts_of(connector_pool *p, const char *name) {
         return n;
 }
 
+/* The governor's permit for exactly this action (these tests stand in for it). */
+static governor_permit permit_for(const connector_action *a) {
+        governor_permit permit;
+        governor_permit_mint(a->action_id, a->verb, a->kind, a->targets, a->n_targets, a->idempotency_key,
+                             &permit);
+        return permit;
+}
+
 static int call(connector_pool *p, const char *name, connector_op op, const char *verb, target_kind kind,
                 const char *const *targets, unsigned timeout_ms, connector_result *res) {
         test_action *t = test_action_new(verb, kind, targets, NULL);
         *res = (connector_result){0};
-        int r = connector_pool_call(p, name, op, &t->a, timeout_ms, res);
+        governor_permit permit = permit_for(&t->a);
+        int r = connector_pool_call(p, name, op, &t->a, &permit, timeout_ms, res);
         test_action_free(t);
         return r;
 }
@@ -147,6 +156,22 @@ static void test_pool_runs_calls_in_worker_processes(void **state) {
         connector_result_clear(&res);
         json_t *set = test_nft_elements("inet", "pool", "blocklist_v4");
         assert_non_null(json_object_get(set, "192.0.2.1"));
+        json_decref(set);
+
+        /* The one gate: no permit, or another action's permit, and nothing is sent. */
+        const char *other[] = {"192.0.2.2", NULL};
+        test_action *t = test_action_new("block", TARGET_IP, other, NULL);
+        test_action *u = test_action_new("block", TARGET_IP, ip, NULL);
+        governor_permit wrong = permit_for(&u->a);
+        assert_int_equal(connector_pool_call(p, "fw", CONNECTOR_OP_APPLY, &t->a, NULL, 5000, &res), -EPERM);
+        assert_int_equal(connector_pool_call(p, "fw", CONNECTOR_OP_APPLY, &t->a, &wrong, 5000, &res),
+                         -EPERM);
+        assert_int_equal(connector_pool_call(p, "fw", CONNECTOR_OP_ROLLBACK, &t->a, NULL, 5000, &res),
+                         -EPERM);
+        test_action_free(t);
+        test_action_free(u);
+        set = test_nft_elements("inet", "pool", "blocklist_v4");
+        assert_null(json_object_get(set, "192.0.2.2"));
         json_decref(set);
         assert_int_equal(call(p, "fw", CONNECTOR_OP_SNAPSHOT, "block", TARGET_IP, ip, 5000, &res), 0);
         assert_true(json_is_true(json_object_get(
@@ -439,7 +464,8 @@ static void *caller_main(void *arg) {
                 const char *targets[] = {target, NULL};
                 test_action *t = test_action_new("run", TARGET_STRING, targets, NULL);
                 connector_result res = {0};
-                int r = connector_pool_call(c->p, "runner", CONNECTOR_OP_APPLY, &t->a, 5000, &res);
+                governor_permit permit = permit_for(&t->a);
+                int r = connector_pool_call(c->p, "runner", CONNECTOR_OP_APPLY, &t->a, &permit, 5000, &res);
                 char want[64];
                 snprintf(want, sizeof(want), "%s\n", target);
                 if (r != 0 || !res.ok ||

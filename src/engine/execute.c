@@ -172,23 +172,24 @@ void execute_action(connector_pool *pool, batch_action *a, int64_t received_at_m
                                 .idempotency_key = a->rendered.idempotency_key,
                         },
         };
-        bool decided = a->in_doubt && recover_in_doubt(&c, a);
-        if (decided) {
-                /* verify (or its absence) settled it */
-        } else if (a->verify_only) {
+        /* In doubt: verify first; only what verify did not settle goes on. */
+        bool settled = a->in_doubt && recover_in_doubt(&c, a);
+        if (!settled && a->verify_only) {
                 char why[sizeof(a->detail)];
                 memcpy(why, a->detail, sizeof(why));
                 finish(a, a->if_absent, a->if_absent == ACTION_DENIED ? OUTCOME_DENIED : OUTCOME_NOT_RUN,
                        "not in effect after a restart and not run again: %s",
                        why[0] ? why : action_state_name(a->if_absent));
-        } else {
+        } else if (!settled) {
                 run_fresh(&c, a, received_at_ms, metrics);
         }
 
         metric_connector mc = metric_connector_from_kind(a->integration->kind);
         atomic_fetch_add_explicit(&metrics->actions[mc][a->outcome], 1, memory_order_relaxed);
-        log_json(a->final_state == ACTION_APPLIED ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "engine",
-                 a->final_state == ACTION_APPLIED ? "action.applied" : "action.failed",
+        const char *event = a->final_state == ACTION_APPLIED  ? "action.applied"
+                            : a->final_state == ACTION_FAILED ? "action.failed"
+                                                              : "action.not_run";
+        log_json(a->final_state == ACTION_APPLIED ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "engine", event,
                  json_pack("{sI ss ss ss ss ss}", "action_id", (json_int_t)a->stored.id, "integration",
                            a->integration->name, "action", step->connector, "verb", step->verb, "targets",
                            a->targets_json, "detail", a->detail));

@@ -30,7 +30,8 @@
  *   <id>" with indented "integration:", "action: <connector>.<verb>
  *   (reversible|not reversible)", "target kind:", "targets:", "params:" (compact
  *   JSON, sorted keys), "idempotency key:", "governor: <verdict> (<reason>)" when
- *   the action has targets, and "engine:" (would apply | recorded as
+ *   the action has targets, "budgets: <key> <n>/<window>, ..." when rate limits
+ *   apply, and "engine:" (would apply | recorded as
  *   recommendation | alert only | awaits approval | refused whole by the
  *   governor | skipped: ... | not run: ...).
  * - rec execute: the server's JSON reply ({"action_id","alert_id","status"}).

@@ -207,6 +207,27 @@ static const char *pb_reversible(const playbook_step *s) {
         return v->reversible ? "reversible" : "not reversible";
 }
 
+/* The rate budgets an automatic run would be charged to: whether one is spent
+ * is the store's live state, which a dry run does not read. */
+static void pb_print_budgets(const cli_ctx *ctx, const governor_policy *gp, const playbook_step *s) {
+        char kind[2 * BW_NAME_MAX + 2];
+        snprintf(kind, sizeof(kind), "%s.%s", s->connector, s->verb);
+        bool any = false;
+        for (size_t i = 0; i < gp->n_rate_limits; i++) {
+                const governor_rate_limit *rl = &gp->rate_limits[i];
+                if (strcmp(rl->key, "global") != 0 && strcmp(rl->key, kind) != 0)
+                        continue;
+                for (unsigned w = 0; w < _RATE_WINDOW_MAX; w++)
+                        if (rl->per[w]) {
+                                fprintf(ctx->out, "%s%s %u/%s", any ? ", " : "  budgets: ", rl->key, rl->per[w],
+                                        rate_window_name((rate_window)w));
+                                any = true;
+                        }
+        }
+        if (any)
+                fputs(" (charged when it runs; a spent one opens the circuit breaker)\n", ctx->out);
+}
+
 static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, const alert *a, int64_t alert_id,
                            bool matched, const governor_policy *gp) {
         rendered_action ra;
@@ -237,6 +258,7 @@ static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, cons
                                        &d);
                 pb_line(ctx, "  governor: %s (%s)", governor_verdict_name(d.verdict), d.reason);
         }
+        pb_print_budgets(ctx, gp, s);
         pb_line(ctx, "  engine: %s", pb_engine_decision(p, &ra, matched, d.verdict));
         free(params);
         rendered_action_clear(&ra);

@@ -165,3 +165,19 @@ def test_a_recommendation_runs_with_one_call_and_still_passes_the_governor(make_
     assert big["actions"][0]["state"] == "denied"
     r = d.session.post(f"{d.url}/v1/recommendations/{big['actions'][0]['id']}/execute", timeout=5)
     assert r.status_code == 409
+
+
+def test_dry_run_lists_the_budgets_an_action_would_be_charged_to(tmp_path):
+    import json
+    import subprocess
+
+    from conftest import BULWARK, Daemon
+
+    d = Daemon(tmp_path, extra="governor:\n  rate_limits:\n    global: {per_hour: 100}\n"
+                               "    nft.block: {per_minute: 10}\n    nft.unblock: {per_minute: 5}\n")
+    alert = tmp_path / "alert.json"
+    alert.write_text(json.dumps(ssh_alert("203.0.113.9")))
+    out = subprocess.run([BULWARK, "playbook", "test", str(d.playbook_dir / "block.yaml"), "--alert", str(alert),
+                          "--config", str(d.config)], capture_output=True, text=True, check=True).stdout
+    assert "budgets: global 100/hour, nft.block 10/minute (charged when it runs" in out
+    assert "nft.unblock" not in out

@@ -210,21 +210,12 @@ static const char *pb_reversible(const playbook_step *s) {
 /* The rate budgets an automatic run would be charged to: whether one is spent
  * is the store's live state, which a dry run does not read. */
 static void pb_print_budgets(const cli_ctx *ctx, const governor_policy *gp, const playbook_step *s) {
-        char kind[2 * BW_NAME_MAX + 2];
-        snprintf(kind, sizeof(kind), "%s.%s", s->connector, s->verb);
-        bool any = false;
-        for (size_t i = 0; i < gp->n_rate_limits; i++) {
-                const governor_rate_limit *rl = &gp->rate_limits[i];
-                if (strcmp(rl->key, "global") != 0 && strcmp(rl->key, kind) != 0)
-                        continue;
-                for (unsigned w = 0; w < _RATE_WINDOW_MAX; w++)
-                        if (rl->per[w]) {
-                                fprintf(ctx->out, "%s%s %u/%s", any ? ", " : "  budgets: ", rl->key, rl->per[w],
-                                        rate_window_name((rate_window)w));
-                                any = true;
-                        }
-        }
-        if (any)
+        governor_budget b[GOVERNOR_BUDGETS_MAX];
+        size_t n = governor_budgets_for(gp, s->connector, s->verb, b);
+        for (size_t i = 0; i < n; i++)
+                fprintf(ctx->out, "%s%s %u/%s", i ? ", " : "  budgets: ", b[i].key, b[i].limit,
+                        rate_window_name(b[i].window));
+        if (n > 0)
                 fputs(" (charged when it runs; a spent one opens the circuit breaker)\n", ctx->out);
 }
 
@@ -254,8 +245,8 @@ static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, cons
         pb_line(ctx, "  idempotency key: %s", ra.idempotency_key);
         governor_decision d = {.verdict = GOVERNOR_ALLOW};
         if (ra.targets.n > 0) {
-                governor_check_targets(gp, s->connector, s->verb, ra.targets.kind, ra.targets.items, ra.targets.n,
-                                       &d);
+                governor_check_targets(gp, s->connector, s->verb, ra.targets.kind, ra.targets.items,
+                                       ra.targets.n, &d);
                 pb_line(ctx, "  governor: %s (%s)", governor_verdict_name(d.verdict), d.reason);
         }
         pb_print_budgets(ctx, gp, s);

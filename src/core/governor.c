@@ -162,6 +162,24 @@ int governor_policy_rate_limit(governor_policy *p, const char *key, rate_window 
         return 0;
 }
 
+size_t governor_budgets_for(const governor_policy *p, const char *connector, const char *verb,
+                            governor_budget out[GOVERNOR_BUDGETS_MAX]) {
+        char kind[2 * BW_NAME_MAX + 2];
+        snprintf(kind, sizeof(kind), "%s.%s", connector, verb);
+        size_t n = 0;
+        /* Keys are unique (governor_policy_rate_limit), so at most two match. */
+        for (size_t i = 0; i < p->n_rate_limits; i++) {
+                const governor_rate_limit *rl = &p->rate_limits[i];
+                if (strcmp(rl->key, "global") != 0 && strcmp(rl->key, kind) != 0)
+                        continue;
+                for (unsigned w = 0; w < _RATE_WINDOW_MAX && n < GOVERNOR_BUDGETS_MAX; w++)
+                        if (rl->per[w])
+                                out[n++] = (governor_budget){
+                                        .key = rl->key, .window = (rate_window)w, .limit = rl->per[w]};
+        }
+        return n;
+}
+
 /* The ceiling for kind of connector.verb: the policy's, or the action kind's if lower. */
 static unsigned ceiling_for(const governor_policy *p, const char *connector, const char *verb,
                             target_kind kind) {

@@ -82,6 +82,21 @@ int governor_policy_lower_action(governor_policy *p, const char *action, target_
  * for 0 or above BW_RATE_LIMIT_MAX, -ENOSPC beyond BW_RATE_LIMITS_MAX keys. */
 int governor_policy_rate_limit(governor_policy *p, const char *key, rate_window w, unsigned limit);
 
+/* One rate budget an action is charged to. */
+typedef struct governor_budget {
+        const char *key; /* "global" or the action kind; points into the policy */
+        rate_window window;
+        unsigned limit;
+} governor_budget;
+
+/* "global" and one action kind, each with up to three windows. */
+#define GOVERNOR_BUDGETS_MAX (2 * _RATE_WINDOW_MAX)
+
+/* The budgets an action of kind connector.verb is charged to: "global" and its
+ * own kind, each window that has a limit. Writes them to out; returns how many. */
+size_t governor_budgets_for(const governor_policy *p, const char *connector, const char *verb,
+                            governor_budget out[GOVERNOR_BUDGETS_MAX]);
+
 /* The window's length in milliseconds and its name ("minute", "hour", "day"). */
 int64_t rate_window_ms(rate_window w);
 const char *rate_window_name(rate_window w);

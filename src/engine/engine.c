@@ -59,27 +59,6 @@ static void renew_claims(const engine *e, batch_job *job) {
                 job->renewed_ms = now;
 }
 
-/* The budgets one action is charged to: "global" and its own kind, each window
- * that has a limit. Returns how many were written to out (and their windows to
- * out_window). */
-static size_t budgets_for(const governor_policy *p, const char *action_kind, store_budget *out,
-                          rate_window *out_window) {
-        size_t n = 0;
-        for (size_t i = 0; i < p->n_rate_limits; i++) {
-                const governor_rate_limit *rl = &p->rate_limits[i];
-                if (strcmp(rl->key, "global") != 0 && strcmp(rl->key, action_kind) != 0)
-                        continue;
-                for (unsigned w = 0; w < _RATE_WINDOW_MAX; w++)
-                        if (rl->per[w]) {
-                                out_window[n] = (rate_window)w;
-                                out[n++] = (store_budget){.key = rl->key,
-                                                          .window_ms = rate_window_ms((rate_window)w),
-                                                          .limit = rl->per[w]};
-                        }
-        }
-        return n;
-}
-
 /* Every check passed: the governor's permit for exactly this action. */
 static void mint_permit(batch_action *act) {
         governor_permit_mint(act->stored.id, act->rendered.step->verb, act->rendered.targets.kind,
@@ -125,11 +104,14 @@ static int budget_gate(store_tx *tx, batch_job *job, batch_action *act, action_s
                 *ret = ACTION_RECOMMENDED;
                 return 0;
         }
-        char kind[2 * BW_NAME_MAX + 2];
-        snprintf(kind, sizeof(kind), "%s.%s", act->rendered.step->connector, act->rendered.step->verb);
-        store_budget b[2 * _RATE_WINDOW_MAX];
-        rate_window win[2 * _RATE_WINDOW_MAX];
-        size_t n = budgets_for(&job->e->deps.config->governor, kind, b, win), full = 0;
+        governor_budget gb[GOVERNOR_BUDGETS_MAX];
+        size_t n = governor_budgets_for(&job->e->deps.config->governor, act->rendered.step->connector,
+                                        act->rendered.step->verb, gb),
+               full = 0;
+        store_budget b[GOVERNOR_BUDGETS_MAX];
+        for (size_t i = 0; i < n; i++)
+                b[i] = (store_budget){
+                        .key = gb[i].key, .window_ms = rate_window_ms(gb[i].window), .limit = gb[i].limit};
         r = store_tx_budget_reserve(tx, b, n, &full);
         if (r < 0)
                 return r;
@@ -140,7 +122,7 @@ static int budget_gate(store_tx *tx, batch_job *job, batch_action *act, action_s
         }
         char why[192];
         snprintf(why, sizeof(why), "rate limit %s: %" PRIu64 " actions per %s spent", b[full].key,
-                 b[full].limit, rate_window_name(win[full]));
+                 b[full].limit, rate_window_name(gb[full].window));
         r = store_tx_breaker_open(tx, why);
         if (r < 0)
                 return r;

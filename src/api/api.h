@@ -6,22 +6,31 @@
 
 #include <stdint.h>
 
+#include "config/config.h"
 #include "connectors/pool.h"
 #include "core/metrics.h"
 #include "store/store.h"
 
 typedef struct api api;
 
+/* An API actor: the name recorded for what its token does, and the token. */
+typedef struct api_actor {
+        const char *name;
+        const char *token; /* bearer token; hashed at start, not kept */
+} api_actor;
+
 typedef struct api_options {
         const char *address; /* numeric IPv4 or IPv6 */
         uint16_t port;
         unsigned alert_body_max; /* bytes, <= BW_ALERT_BODY_MAX_CEILING */
         unsigned queue_capacity;
-        const char *token; /* bearer token; hashed at start, not kept */
-        unsigned threads;  /* HTTP threads (>= 1) */
+        const api_actor *actors; /* at least one; names and tokens distinct */
+        size_t n_actors;
+        unsigned threads; /* HTTP threads (>= 1) */
 } api_options;
 
 typedef struct api_deps {
+        const bw_config *config;
         store *store;
         connector_pool *pool;
         bw_metrics *metrics;

@@ -30,17 +30,14 @@ enum MHD_Result handle_exec_list(request *req) {
         return reply_json(req, MHD_HTTP_OK, json_pack("{so}", "executions", list));
 }
 
-/* Until users exist (access-control issue), the actor is the API token. */
-#define RECOMMENDATION_ACTOR "api-token"
-
 enum MHD_Result handle_recommendation_execute(request *req) {
         int64_t alert_id = 0;
-        int r = store_recommendation_execute(req->api->store, req->path_id, RECOMMENDATION_ACTOR, &alert_id);
+        int r = store_recommendation_execute(req->api->store, req->path_id, req->actor, &alert_id);
         switch (r) {
         case 0:
                 log_json(LOG_LEVEL_INFO, "engine", "recommendation.execute",
                          json_pack("{sI sI ss}", "action_id", (json_int_t)req->path_id, "alert_id",
-                                   (json_int_t)alert_id, "actor", RECOMMENDATION_ACTOR));
+                                   (json_int_t)alert_id, "actor", req->actor));
                 return reply_json(req, MHD_HTTP_ACCEPTED,
                                   json_pack("{sI sI ss}", "action_id", (json_int_t)req->path_id, "alert_id",
                                             (json_int_t)alert_id, "status", "queued"));
@@ -59,6 +56,43 @@ enum MHD_Result handle_recommendation_execute(request *req) {
                                    "the queue is full; retry later");
         default:
                 return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "", "execute failed");
+        }
+}
+
+enum MHD_Result handle_exec_rollback(request *req) {
+        const char *reason;
+        json_t *body = request_text_body(req, "reason", &reason);
+        if (!body)
+                return MHD_YES;
+        int64_t alert_id = 0;
+        unsigned n = 0;
+        int r = store_exec_rollback(req->api->store, req->path_id, req->actor, reason, &alert_id, &n);
+        if (r == 0)
+                log_json(LOG_LEVEL_WARN, "governor", "rollback.requested",
+                         json_pack("{sI sI ss ss si}", "exec_id", (json_int_t)req->path_id, "alert_id",
+                                   (json_int_t)alert_id, "actor", req->actor, "reason", reason, "actions",
+                                   (int)n));
+        json_decref(body);
+        switch (r) {
+        case 0:
+                return reply_json(req, MHD_HTTP_ACCEPTED,
+                                  json_pack("{sI sI si ss}", "exec_id", (json_int_t)req->path_id, "alert_id",
+                                            (json_int_t)alert_id, "actions", (int)n, "status", "queued"));
+        case -ENOENT:
+                return reply_error(req, MHD_HTTP_NOT_FOUND, "not_found", "id", "no execution %lld",
+                                   (long long)req->path_id);
+        case -EALREADY:
+                return reply_error(req, MHD_HTTP_CONFLICT, "nothing_to_roll_back", "id",
+                                   "execution %lld has no applied action with a snapshot",
+                                   (long long)req->path_id);
+        case -EBUSY:
+                return reply_error(req, MHD_HTTP_CONFLICT, "busy", "id",
+                                   "the alert of this execution is being processed; retry");
+        case -ENOSPC:
+                return reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "queue_full", "",
+                                   "the queue is full; retry later");
+        default:
+                return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "", "rollback failed");
         }
 }
 

@@ -11,15 +11,24 @@
 #include <stdint.h>
 
 #include "api/api.h"
+#include "core/limits.h"
 #include "util/buf.h"
 
+/* One actor the API knows: its name and the hash of its token. */
+typedef struct api_identity {
+        char name[BW_NAME_MAX + 1];
+        unsigned char token_hash[32];
+} api_identity;
+
 typedef struct api_shared {
+        const bw_config *config;
         store *store;
         connector_pool *pool;
         bw_metrics *metrics;
         unsigned alert_body_max;
         unsigned queue_capacity;
-        unsigned char token_hash[32];
+        api_identity identities[BW_ACTORS_MAX + 1];
+        size_t n_identities;
         /* /readyz is public: its durable store ping runs at most once a second,
          * later probes within the second reuse the answer. */
         _Atomic int64_t ping_at_ms;
@@ -40,6 +49,10 @@ typedef enum {
         PERM_RECOMMENDATIONS_EXECUTE, /* analyst */
         PERM_BREAKER_READ,
         PERM_BREAKER_RESET, /* admin */
+        PERM_APPROVALS_READ,
+        PERM_APPROVALS_DECIDE, /* approver */
+        PERM_EXECUTIONS_ROLLBACK, /* admin */
+        PERM_ROLLBACK_TEST,       /* admin */
         _PERM_MAX,
 } permission;
 
@@ -64,6 +77,7 @@ struct request {
         const route *route;
         api_shared *api;
         int64_t path_id;
+        const char *actor; /* who the bearer token names; NULL on public routes */
         buf body;
         bool too_large;
         bool handled;
@@ -90,6 +104,11 @@ enum MHD_Result reply_error(request *req, unsigned status, const char *code, con
 enum MHD_Result reply_text(request *req, unsigned status, const char *content_type, const char *text,
                            size_t len);
 
+/* Reads a body {"<field>": "<text>"} of 1..BW_REASON_MAX bytes of UTF-8 without
+ * control characters. Returns the parsed body (json_decref it) with *ret
+ * pointing into it, or NULL after answering 400 naming the field. */
+json_t *request_text_body(request *req, const char *field, const char **ret);
+
 /* Called by a handler after it started an asynchronous store operation whose
  * callback calls request_complete: suspends the connection unless the callback
  * already ran, in which case the route's resume handler answers at once. */
@@ -108,6 +127,13 @@ enum MHD_Result handle_alert_get(request *req);
 enum MHD_Result handle_exec_list(request *req);
 enum MHD_Result handle_exec_get(request *req);
 enum MHD_Result handle_recommendation_execute(request *req);
+enum MHD_Result handle_exec_rollback(request *req);
+enum MHD_Result handle_approval_list(request *req);
+enum MHD_Result handle_approval_get(request *req);
+enum MHD_Result handle_approval_approve(request *req);
+enum MHD_Result handle_approval_reject(request *req);
+enum MHD_Result handle_approval_review(request *req);
+enum MHD_Result handle_rollback_tests(request *req);
 enum MHD_Result handle_breaker_get(request *req);
 enum MHD_Result handle_breaker_reset(request *req);
 enum MHD_Result handle_healthz(request *req);

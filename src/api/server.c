@@ -117,7 +117,34 @@ void request_complete(request *req, int r, const int64_t *ids, size_t n) {
                 MHD_resume_connection(req->conn);
 }
 
-static bool request_authorized(const request *req) {
+static bool text_ok(const char *s, size_t len) {
+        if (len == 0 || len > BW_REASON_MAX || !utf8_valid(s, len))
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+                        return false;
+        return true;
+}
+
+json_t *request_text_body(request *req, const char *field, const char **ret) {
+        json_error_t jerr;
+        json_t *body = json_loadb(req->body.data ? req->body.data : "", req->body.len, JSON_REJECT_DUPLICATES,
+                                  &jerr);
+        const char *text = NULL;
+        size_t len = 0;
+        if (!body || json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s%}", field, &text, &len) < 0 ||
+            !text_ok(text, len)) {
+                json_decref(body);
+                reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid", field,
+                            "a JSON object {\"%s\": \"...\"} with 1..%u bytes of text is required", field,
+                            BW_REASON_MAX);
+                return NULL;
+        }
+        *ret = text;
+        return body;
+}
+
+static bool request_authorized(request *req) {
         if (req->route->perm == PERM_PUBLIC)
                 return true;
         const char *h =
@@ -131,9 +158,15 @@ static bool request_authorized(const request *req) {
         /* Compare hashes, so the comparison is constant-time whatever the length. */
         unsigned char hash[32];
         crypto_generichash(hash, sizeof(hash), (const unsigned char *)token, len, NULL, 0);
-        bool ok = sodium_memcmp(hash, req->api->token_hash, sizeof(hash)) == 0;
+        /* Every identity is compared, so the time taken does not tell which matched. */
+        const api_identity *who = NULL;
+        for (size_t i = 0; i < req->api->n_identities; i++)
+                if (sodium_memcmp(hash, req->api->identities[i].token_hash, sizeof(hash)) == 0)
+                        who = &req->api->identities[i];
         sodium_memzero(hash, sizeof(hash));
-        return ok;
+        if (who)
+                req->actor = who->name;
+        return who != NULL;
 }
 
 static request *request_new(struct MHD_Connection *c, api_shared *shared) {
@@ -257,8 +290,18 @@ static int api_bind_address(const api_options *o, struct sockaddr_storage *ret, 
 }
 
 int api_start(const api_options *o, const api_deps *deps, api **ret) {
-        if (!o->token || strlen(o->token) < BW_TOKEN_MIN_LEN || strlen(o->token) > BW_TOKEN_MAX_LEN)
+        if (o->n_actors == 0 || o->n_actors > BW_ACTORS_MAX + 1)
                 return -EINVAL;
+        for (size_t i = 0; i < o->n_actors; i++) {
+                const char *t = o->actors[i].token;
+                if (!t || strlen(t) < BW_TOKEN_MIN_LEN || strlen(t) > BW_TOKEN_MAX_LEN ||
+                    !o->actors[i].name || strlen(o->actors[i].name) > BW_NAME_MAX)
+                        return -EINVAL;
+                for (size_t j = 0; j < i; j++)
+                        if (strcmp(o->actors[j].token, t) == 0 ||
+                            strcmp(o->actors[j].name, o->actors[i].name) == 0)
+                                return -EEXIST; /* one token, one actor */
+        }
         struct sockaddr_storage sa;
         unsigned family_flag;
         int r = api_bind_address(o, &sa, &family_flag);
@@ -268,14 +311,20 @@ int api_start(const api_options *o, const api_deps *deps, api **ret) {
         if (!a)
                 return -ENOMEM;
         a->shared = (api_shared){
+                .config = deps->config,
                 .store = deps->store,
                 .pool = deps->pool,
                 .metrics = deps->metrics,
                 .alert_body_max = o->alert_body_max,
                 .queue_capacity = o->queue_capacity,
         };
-        crypto_generichash(a->shared.token_hash, sizeof(a->shared.token_hash),
-                           (const unsigned char *)o->token, strlen(o->token), NULL, 0);
+        for (size_t i = 0; i < o->n_actors; i++) {
+                api_identity *id = &a->shared.identities[a->shared.n_identities++];
+                str_copy(id->name, sizeof(id->name), o->actors[i].name);
+                crypto_generichash(id->token_hash, sizeof(id->token_hash),
+                                   (const unsigned char *)o->actors[i].token, strlen(o->actors[i].token),
+                                   NULL, 0);
+        }
         a->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | family_flag,
                                   o->port, NULL, NULL, on_request, a, MHD_OPTION_SOCK_ADDR,
                                   (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE,
@@ -285,7 +334,7 @@ int api_start(const api_options *o, const api_deps *deps, api **ret) {
                                   (size_t)BW_HTTP_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
                                   MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
         if (!a->mhd) {
-                sodium_memzero(a->shared.token_hash, sizeof(a->shared.token_hash));
+                sodium_memzero(a->shared.identities, sizeof(a->shared.identities));
                 free(a);
                 return -EADDRNOTAVAIL;
         }
@@ -304,6 +353,6 @@ void api_stop(api *a) {
         while (atomic_load(&a->waiting) > 0)
                 usleep(10000);
         MHD_stop_daemon(a->mhd);
-        sodium_memzero(a->shared.token_hash, sizeof(a->shared.token_hash));
+        sodium_memzero(a->shared.identities, sizeof(a->shared.identities));
         free(a);
 }

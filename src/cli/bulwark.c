@@ -21,6 +21,14 @@ static const char main_usage[] =
         "  exec list [--limit N] [--before ID] [--json]\n"
         "                                            list executions, newest first\n"
         "  exec show ID [--json]                     one execution with its actions\n"
+        "  exec rollback ID --reason TEXT            undo what an execution applied, saying why\n"
+        "  approval list [--state pending|approved|rejected|all] [--json]\n"
+        "                                            approvals, newest first (default: pending)\n"
+        "  approval show ID [--json]                 one approval with its actions\n"
+        "  approval approve ID --reason TEXT         approve a waiting action, saying why\n"
+        "  approval reject ID --reason TEXT          reject a waiting action, saying why\n"
+        "  approval review ID --note TEXT            acknowledge an approval's review\n"
+        "  rollback-test [--json]                    test rollback on every staging integration\n"
         "  init DIR [--force]                        write a ready set-up into DIR\n"
         "  playbook lint DIR|FILE [--config FILE]    check playbooks, print every error\n"
         "  playbook test FILE --alert ALERT.json [--config FILE] [--alert-id N]\n"
@@ -44,8 +52,10 @@ static const struct {
         const char *noun;
         int (*run)(const cli_ctx *ctx, int argc, char **argv);
 } main_commands[] = {
-        {"alert", cli_alert_main}, {"breaker", cli_breaker_main}, {"rec", cli_rec_main},
-        {"exec", cli_exec_main},   {"init", cli_init_main},       {"playbook", cli_playbook_main},
+        {"alert", cli_alert_main},       {"approval", cli_approval_main},
+        {"breaker", cli_breaker_main},   {"rec", cli_rec_main},
+        {"exec", cli_exec_main},         {"init", cli_init_main},
+        {"playbook", cli_playbook_main}, {"rollback-test", cli_rollback_test_main},
         {"version", main_version},
 };
 

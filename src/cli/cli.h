@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "cli/cli_api.h"
 #include "util/error.h"
 
@@ -21,6 +23,21 @@
  *   per execution, columns separated by two or more spaces, CREATED in UTC
  *   (2026-11-22T10:00:00Z); with --json the server's reply as it came.
  * - exec show: the execution as JSON indented by two spaces; --json: as it came.
+ * - exec rollback: the server's reply as it came ({"exec_id","alert_id",
+ *   "actions","status"}).
+ * - approval list: a header "ID EXEC PLAYBOOK STATE REQUESTED_BY APPROVALS
+ *   EXPIRES" and one row per approval, newest first, columns separated by two or
+ *   more spaces, APPROVALS as "<approved>/<required>", EXPIRES in UTC; with
+ *   --json the server's reply as it came.
+ * - approval show: the approval with its actions as JSON indented by two
+ *   spaces; --json: as it came.
+ * - approval approve|reject|review: "approval <id>: <state>", "approvals:
+ *   <approved>/<required>" and, when the approval has a review, "review:
+ *   <pending|acknowledged>".
+ * - rollback-test: "<integration> (<connector>): ok" or "<integration>
+ *   (<connector>): FAILED: <detail>" per staging integration, then "<P> passed,
+ *   <F> failed"; exit 1 when one failed or none was tested ("bulwark: no staging
+ *   integration to test"); --json: the reply as it came, same exit status.
  * - init: "created <absolute path>" per file written.
  * - playbook lint: "<file>:<line>:<col>: <field>: <message>" per error on
  *   stdout, then "<N> playbook(s), <M> error(s)".
@@ -58,6 +75,18 @@ enum {
  * entropy as the daemon's token hash keeps. */
 #define CLI_INIT_TOKEN_BYTES 32u
 
+/* A reason or a review note is what the audit trail keeps of why a person
+ * decided: a paragraph, not a document. 1 KiB is the bound the approval and
+ * rollback routes accept; checking it here saves a round trip. */
+#define CLI_TEXT_MAX 1024u
+
+/* A table cell: wide enough for a playbook name (BW_NAME_MAX), an actor, a
+ * status or an RFC 3339 time; a longer server string is cut. */
+#define CLI_CELL_MAX 72
+
+/* "2026-11-22T10:00:00Z", or any 64-bit integer, with its NUL. */
+#define CLI_TIME_MAX 32
+
 typedef struct cli_ctx {
         const char *url;        /* API base URL, never NULL */
         const char *token_file; /* NULL when neither --token-file nor BULWARK_TOKEN_FILE is set */
@@ -73,6 +102,9 @@ int cli_breaker_main(const cli_ctx *ctx, int argc, char **argv);
 int cli_exec_main(const cli_ctx *ctx, int argc, char **argv);
 int cli_init_main(const cli_ctx *ctx, int argc, char **argv);
 int cli_playbook_main(const cli_ctx *ctx, int argc, char **argv);
+int cli_approval_main(const cli_ctx *ctx, int argc, char **argv);
+/* `rollback-test` has no verb: argv[0] is the command, options follow. */
+int cli_rollback_test_main(const cli_ctx *ctx, int argc, char **argv);
 
 /* Prints "bulwark: <message>" on ctx->err and returns CLI_EXIT_FAIL. */
 int cli_fail(const cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -112,3 +144,51 @@ int cli_fail_response(const cli_ctx *ctx, const cli_response *r);
 
 /* Prints the reply body (terminal-safe) on ctx->out, newline-terminated. */
 void cli_print_reply(const cli_ctx *ctx, const cli_response *r);
+
+/* Prints a successful (2xx) reply; returns an exit code. */
+typedef int (*cli_show_fn)(const cli_ctx *ctx, const cli_response *resp);
+
+/* Connects (cli_connect), sends one request whose body, when not NULL, is JSON
+ * text, and hands a 2xx reply to show; any other status is the server's refusal,
+ * printed by cli_fail_response. Returns an exit code. */
+int cli_request(const cli_ctx *ctx, const char *usage, const char *method, const char *path,
+                const char *json_body, cli_show_fn show);
+
+/* cli_show_fn: the reply as it came (cli_print_reply). */
+int cli_show_raw(const cli_ctx *ctx, const cli_response *resp);
+
+/* cli_show_fn: the JSON reply indented by two spaces, keys in the server's
+ * order, terminal-safe. */
+int cli_show_pretty(const cli_ctx *ctx, const cli_response *resp);
+
+/* Checks the free text given as --<key> (a reason or a note): present,
+ * non-empty, at most CLI_TEXT_MAX bytes, UTF-8 (it is kept as JSON text); and
+ * encodes the request body {"<key>": text} with jansson. command names the
+ * command in the "required" message ("approval approve"). Returns CLI_EXIT_OK
+ * with *ret_body (free() it), CLI_EXIT_USAGE (message and usage printed) or
+ * CLI_EXIT_FAIL. */
+int cli_text_body(const cli_ctx *ctx, const char *usage, const char *command, const char *key,
+                  const char *text, char **ret_body);
+
+/* Writes ms (integer milliseconds since the epoch) as UTC RFC 3339
+ * ("2026-11-22T10:00:00Z"); a time gmtime cannot represent stays the plain
+ * number rather than being hidden. outlen >= CLI_TIME_MAX. */
+void cli_format_time(int64_t ms, char *out, size_t outlen);
+
+/* Writes a reply's value as a table cell: a string as is, an integer as a
+ * number (as a UTC time when time), anything else (absent, null) as "-". */
+void cli_format_cell(const json_t *v, bool time, char *out, size_t outlen);
+
+/* One column of a table: its header and either the key of the item's member it
+ * shows (see cli_format_cell) or, when cell is not NULL, a function computing
+ * the cell from the whole item. */
+typedef struct cli_column {
+        const char *header;
+        const char *key;
+        bool time;
+        void (*cell)(const json_t *item, char *out, size_t outlen);
+} cli_column;
+
+/* Prints the header and one row per object of items, each column as wide as
+ * its widest cell plus two spaces, terminal-safe. Returns an exit code. */
+int cli_print_table(const cli_ctx *ctx, const cli_column *columns, size_t n_columns, const json_t *items);

@@ -170,7 +170,7 @@ static const char *pb_level_text(automation_level level) {
         case LEVEL_RECOMMEND:
                 return "recommend: actions recorded, not run";
         case LEVEL_AUTO_REVERSIBLE:
-                return "automatic: reversible actions run at once";
+                return "automatic: reversible actions run at once, others after approval";
         case LEVEL_AUTO_IRREVERSIBLE:
                 return "automatic after approval";
         }
@@ -179,7 +179,7 @@ static const char *pb_level_text(automation_level level) {
 
 /* What the engine would do with this action (mirrors its planning rules). */
 static const char *pb_engine_decision(const playbook *p, const rendered_action *ra, bool matched,
-                                      governor_verdict verdict) {
+                                      governor_verdict verdict, size_t n_approval_reasons) {
         if (!matched)
                 return "not run: the trigger does not match";
         if (ra->step->has_targets && ra->targets.n == 0)
@@ -192,19 +192,39 @@ static const char *pb_engine_decision(const playbook *p, const rendered_action *
         case LEVEL_RECOMMEND:
                 return "recorded as recommendation";
         case LEVEL_AUTO_REVERSIBLE:
-                return "would apply";
         case LEVEL_AUTO_IRREVERSIBLE:
-                return "awaits approval";
+                return n_approval_reasons ? "awaits approval" : "would apply";
         }
         return "unknown";
 }
 
-static const char *pb_reversible(const playbook_step *s) {
+/* Reversible as the engine decides it: with the integration's settings when the
+ * configuration is known, else by the verb alone. */
+static bool pb_reversible(const playbook_step *s, const bw_config *cfg) {
         const connector_kind *k = connector_kind_find(s->connector);
-        const connector_verb *v = k ? connector_verb_find(k, s->verb) : NULL;
-        if (!v)
-                return "unknown connector verb";
-        return v->reversible ? "reversible" : "not reversible";
+        const integration_config *ic = cfg ? config_integration_find(cfg, s->integration) : NULL;
+        return k && (k->inert || connector_action_reversible(k, ic ? ic->settings : NULL, s->verb));
+}
+
+/* Levels 3-4: whether the action would wait for an approval, and why. */
+static size_t pb_print_approval(const cli_ctx *ctx, const playbook *p, const rendered_action *ra,
+                                const governor_policy *gp, bool reversible) {
+        if (p->level < LEVEL_AUTO_REVERSIBLE)
+                return 0;
+        approval_subject subject = {
+                .level = (unsigned)p->level,
+                .reversible = reversible,
+                .connector = ra->step->connector,
+                .verb = ra->step->verb,
+                .category = ra->step->category,
+                .kind = ra->targets.kind,
+                .n_targets = ra->targets.n,
+        };
+        char reasons[GOVERNOR_APPROVAL_REASONS_MAX][GOVERNOR_APPROVAL_REASON_LEN];
+        size_t n = governor_approval_reasons(gp, &subject, reasons);
+        for (size_t i = 0; i < n; i++)
+                pb_line(ctx, "%s%s", i ? "    " : "  approval: needed: ", reasons[i]);
+        return n;
 }
 
 /* The rate budgets an automatic run would be charged to: whether one is spent
@@ -220,7 +240,7 @@ static void pb_print_budgets(const cli_ctx *ctx, const governor_policy *gp, cons
 }
 
 static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, const alert *a, int64_t alert_id,
-                           bool matched, const governor_policy *gp) {
+                           bool matched, const governor_policy *gp, const bw_config *cfg) {
         rendered_action ra;
         int r = playbook_render_step(p, i, a, alert_id, &ra);
         if (r < 0)
@@ -233,7 +253,9 @@ static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, cons
         }
         pb_line(ctx, "action %zu: step %s", i + 1, s->id);
         pb_line(ctx, "  integration: %s", s->integration);
-        pb_line(ctx, "  action: %s.%s (%s)", s->connector, s->verb, pb_reversible(s));
+        bool reversible = pb_reversible(s, cfg);
+        pb_line(ctx, "  action: %s.%s (%s)", s->connector, s->verb,
+                reversible ? "reversible" : "not reversible");
         pb_line(ctx, "  target kind: %s", target_kind_name(ra.targets.kind));
         fputs("  targets:", ctx->out);
         for (size_t t = 0; t < ra.targets.n; t++) {
@@ -250,10 +272,25 @@ static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, cons
                 pb_line(ctx, "  governor: %s (%s)", governor_verdict_name(d.verdict), d.reason);
         }
         pb_print_budgets(ctx, gp, s);
-        pb_line(ctx, "  engine: %s", pb_engine_decision(p, &ra, matched, d.verdict));
+        size_t n_reasons = pb_print_approval(ctx, p, &ra, gp, reversible);
+        if (s->duration_s > 0)
+                pb_line(ctx, "  expires: reverted %" PRId64 " s after it is applied", s->duration_s);
+        pb_line(ctx, "  engine: %s", pb_engine_decision(p, &ra, matched, d.verdict, n_reasons));
         free(params);
         rendered_action_clear(&ra);
         return CLI_EXIT_OK;
+}
+
+/* A threshold trigger counts alerts: one alert alone shows its key only. */
+static void pb_print_threshold(const cli_ctx *ctx, const playbook *p, const alert *a) {
+        char key[BW_THRESHOLD_KEY_MAX + 1];
+        int r = playbook_threshold_key(p, a, key);
+        fprintf(ctx->out, "  threshold: %u alerts sharing ", p->trigger.count);
+        if (r == 0)
+                cli_put_safe(ctx->out, key, false);
+        else
+                fputs("(no value: this alert never counts)", ctx->out);
+        fprintf(ctx->out, " within %" PRId64 " s; runs on the alert that reaches it\n", p->trigger.window_s);
 }
 
 static int pb_load_alert(const cli_ctx *ctx, const char *path, alert **ret) {
@@ -294,6 +331,8 @@ static int pb_test(const cli_ctx *ctx, const playbook_args *args) {
                 pb_line(ctx, "alert: %s from %s, severity %s", a->type, a->source,
                         alert_severity_name(a->severity));
                 pb_line(ctx, "trigger: %s", matched ? "match" : "no match");
+                if (matched && p->trigger.count > 0)
+                        pb_print_threshold(ctx, p, a);
                 if (!matched)
                         pb_explain_mismatch(ctx, p, a);
                 /* Without --config, the compiled ceilings and no protected assets. */
@@ -301,7 +340,7 @@ static int pb_test(const cli_ctx *ctx, const playbook_args *args) {
                 governor_policy_init(&compiled);
                 const governor_policy *gp = cfg ? &cfg->governor : &compiled;
                 for (size_t i = 0; i < p->n_steps && code == CLI_EXIT_OK; i++)
-                        code = pb_print_action(ctx, p, i, a, args->alert_id, matched, gp);
+                        code = pb_print_action(ctx, p, i, a, args->alert_id, matched, gp, cfg);
         }
         alert_free(a);
         config_free(cfg);

@@ -113,20 +113,48 @@ static log_level parse_level(const char *s) {
         return LOG_LEVEL_INFO;
 }
 
+/* The tokens of api.token_file and of each api.actors entry, in that order. */
+typedef struct actor_tokens {
+        api_actor actors[BW_ACTORS_MAX + 1];
+        size_t n;
+} actor_tokens;
+
+static void actor_tokens_free(actor_tokens *t) {
+        for (size_t i = 0; i < t->n; i++)
+                token_free((char *)t->actors[i].token);
+        t->n = 0;
+}
+
+static int actor_tokens_load(const bw_config *cfg, actor_tokens *t) {
+        for (size_t i = 0; i <= cfg->n_actors; i++) {
+                const char *name = i == 0 ? cfg->token_actor : cfg->actors[i - 1].name;
+                const char *file = i == 0 ? cfg->token_file : cfg->actors[i - 1].token_file;
+                char *token = NULL;
+                int r = token_load(file, &token);
+                if (r < 0) {
+                        actor_tokens_free(t);
+                        return log_errno(r, "daemon", "token.unusable",
+                                         "%s: the token file must be mode 0600 and hold %u-%u printable "
+                                         "characters",
+                                         file, BW_TOKEN_MIN_LEN, BW_TOKEN_MAX_LEN);
+                }
+                t->actors[t->n++] = (api_actor){.name = name, .token = token};
+        }
+        return 0;
+}
+
 static int run(const bw_config *cfg, const playbook_set *pbs) {
         static bw_metrics metrics;
         metrics_init(&metrics);
-        char *token = NULL;
+        actor_tokens tokens = {0};
         store *st = NULL;
         connector_pool *pool = NULL;
         engine *eng = NULL;
         api *srv = NULL;
 
-        int r = token_load(cfg->token_file, &token);
+        int r = actor_tokens_load(cfg, &tokens);
         if (r < 0)
-                return log_errno(r, "daemon", "token.unusable",
-                                 "%s: the token file must be mode 0600 and hold %u-%u printable characters",
-                                 cfg->token_file, BW_TOKEN_MIN_LEN, BW_TOKEN_MAX_LEN);
+                return r;
         if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
                 r = log_errno(-errno, "daemon", "data_dir.unusable", "%s", cfg->data_dir);
                 goto out;
@@ -153,16 +181,19 @@ static int run(const bw_config *cfg, const playbook_set *pbs) {
                 .port = cfg->listen_port,
                 .alert_body_max = cfg->alert_body_max,
                 .queue_capacity = cfg->queue_capacity,
-                .token = token,
+                .actors = tokens.actors,
+                .n_actors = tokens.n,
                 .threads = 2,
         };
-        api_deps ad = {.store = st, .pool = pool, .metrics = &metrics};
+        api_deps ad = {.config = cfg, .store = st, .pool = pool, .metrics = &metrics};
         r = api_start(&ao, &ad, &srv);
-        token_free(token);
-        token = NULL;
+        actor_tokens_free(&tokens);
+        if (r == -EEXIST)
+                log_json(LOG_LEVEL_ERROR, "daemon", "token.shared",
+                         json_pack("{ss}", "msg", "two actors share a token: each actor needs its own"));
         if (r < 0) {
-                log_errno(r, "daemon", "api.start_failed", "cannot listen on %s port %u", cfg->listen_address,
-                          cfg->listen_port);
+                log_errno(r, "daemon", "api.start_failed", "cannot listen on %s port %u",
+                          cfg->listen_address, cfg->listen_port);
                 goto out;
         }
         log_json(LOG_LEVEL_INFO, "daemon", "daemon.ready",
@@ -183,7 +214,7 @@ out:
         engine_stop(eng);
         connector_pool_stop(pool);
         store_close(st);
-        token_free(token);
+        actor_tokens_free(&tokens);
         return r;
 }
 

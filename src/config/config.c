@@ -2,6 +2,7 @@
 /* bulwark.yaml into a validated bw_config (see config.h); the file is untrusted.
  * Runs in the daemon's parent at start-up and in the CLI. */
 #include "config/config.h"
+#include "config/approvals_config.h"
 #include "config/governor_config.h"
 
 #include <arpa/inet.h>
@@ -24,8 +25,9 @@
 #define CONFIG_DEFAULT_DATA_DIR "/var/lib/bulwark"
 #define CONFIG_DEFAULT_STORE_FILE "bulwark.db"
 
-static const char *const config_keys[] = {"listen",       "data_dir",  "store",        "workers",  "queue", "api",
-                                          "playbook_dir", "log_level", "integrations", "governor", NULL};
+static const char *const config_keys[] = {"listen",       "data_dir", "store",        "workers",
+                                          "queue",        "api",      "playbook_dir", "log_level",
+                                          "integrations", "governor", "approvals",    NULL};
 enum {
         CK_LISTEN,
         CK_DATA_DIR,
@@ -37,6 +39,7 @@ enum {
         CK_LOG_LEVEL,
         CK_INTEGRATIONS,
         CK_GOVERNOR,
+        CK_APPROVALS,
         _CK_MAX
 };
 
@@ -45,11 +48,15 @@ enum { SK_BACKEND, SK_PATH, _SK_MAX };
 
 static const char *const queue_keys[] = {"capacity", NULL};
 
-static const char *const api_keys[] = {"token_file", "max_alert_body", NULL};
-enum { AK_TOKEN_FILE, AK_MAX_ALERT_BODY, _AK_MAX };
+static const char *const api_keys[] = {"token_file", "max_alert_body", "actor", "actors", NULL};
+enum { AK_TOKEN_FILE, AK_MAX_ALERT_BODY, AK_ACTOR, AK_ACTORS, _AK_MAX };
 
-static const char *const integration_keys[] = {"name", "kind", "timeout_ms", "settings", NULL};
-enum { IK_NAME, IK_KIND, IK_TIMEOUT_MS, IK_SETTINGS, _IK_MAX };
+static const char *const actor_keys[] = {"name", "token_file", NULL};
+
+static const char *const integration_keys[] = {"name", "kind", "timeout_ms", "settings", "staging", NULL};
+enum { IK_NAME, IK_KIND, IK_TIMEOUT_MS, IK_SETTINGS, IK_STAGING, _IK_MAX };
+
+static const char *const staging_keys[] = {"verb", "targets", NULL};
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 
@@ -208,6 +215,40 @@ static int kind_unknown(yamldoc *d, const yaml_node_t *node, const char *path, b
         return yamldoc_error(d, node, err, "unknown_kind", path, "not a connector kind; known: %s", known);
 }
 
+static int staging_target_one(yamldoc *d, size_t index, yaml_node_t *item, const char *path, void *userdata,
+                              bw_error *err) {
+        char target[BW_ACCOUNT_NAME_MAX + 1];
+        int r = yamldoc_get_name(d, item, path, BW_ACCOUNT_NAME_MAX, "._-:/@", target, sizeof(target), err);
+        if (r < 0)
+                return r;
+        return json_array_append_new(userdata, json_string(target)) < 0 ? -ENOMEM : 0;
+}
+
+/* staging: {verb, targets}: the integration is a staging one, and this is the
+ * action `bulwark rollback-test` applies and rolls back on it. */
+static int parse_staging(yamldoc *d, yaml_node_t *node, const char *path, const connector_kind *kind,
+                         integration_config *ic, bw_error *err) {
+        yaml_node_t *v[2];
+        int r = yamldoc_fields(d, node, path, staging_keys, v, err);
+        for (size_t k = 0; r == 0 && k < 2; k++)
+                r = yamldoc_require(d, node, path, staging_keys[k], v[k], err);
+        char fpath[YAMLDOC_PATH_MAX];
+        yamldoc_path_key(fpath, sizeof(fpath), path, "verb");
+        if (r == 0)
+                r = yamldoc_get_name(d, v[0], fpath, BW_NAME_MAX, "_-", ic->staging_verb,
+                                     sizeof(ic->staging_verb), err);
+        if (r == 0 && !connector_verb_find(kind, ic->staging_verb))
+                r = yamldoc_error(d, v[0], err, "invalid", fpath, "not a verb of %s", kind->name);
+        if (r < 0)
+                return r;
+        ic->staging_targets = json_array();
+        if (!ic->staging_targets)
+                return -ENOMEM;
+        yamldoc_path_key(fpath, sizeof(fpath), path, "targets");
+        return yamldoc_seq_foreach(d, v[1], fpath, 1, BW_STAGING_TARGETS_MAX, staging_target_one,
+                                   ic->staging_targets, err);
+}
+
 static int integration_one(yamldoc *d, size_t index, yaml_node_t *node, const char *path, void *userdata,
                            bw_error *err) {
         bw_config *cfg = userdata;
@@ -264,7 +305,11 @@ static int integration_one(yamldoc *d, size_t index, yaml_node_t *node, const ch
         ic->settings = settings;
         /* Counted once it owns memory, so config_free releases it. */
         cfg->n_integrations = index + 1;
-        return 0;
+        if (v[IK_STAGING]) {
+                yamldoc_path_key(fpath, sizeof(fpath), path, "staging");
+                r = parse_staging(d, v[IK_STAGING], fpath, kind, ic, err);
+        }
+        return r;
 }
 
 static int parse_integrations(yamldoc *d, yaml_node_t *node, bw_config *cfg, bw_error *err) {
@@ -308,6 +353,45 @@ static int parse_store(yamldoc *d, yaml_node_t *node, bw_config *cfg, bw_error *
         return 0;
 }
 
+static int actor_one(yamldoc *d, size_t index, yaml_node_t *node, const char *path, void *userdata,
+                     bw_error *err) {
+        config_ctx *c = userdata;
+        actor_config *a = &c->cfg->actors[index];
+        yaml_node_t *v[2];
+        int r = yamldoc_fields(d, node, path, actor_keys, v, err);
+        for (size_t k = 0; r == 0 && k < 2; k++)
+                r = yamldoc_require(d, node, path, actor_keys[k], v[k], err);
+        char fpath[YAMLDOC_PATH_MAX];
+        yamldoc_path_key(fpath, sizeof(fpath), path, "name");
+        if (r == 0)
+                r = yamldoc_get_name(d, v[0], fpath, BW_NAME_MAX, CONFIG_NAME_EXTRA, a->name,
+                                     sizeof(a->name), err);
+        if (r < 0)
+                return r;
+        bool taken = strcmp(a->name, c->cfg->token_actor) == 0;
+        for (size_t j = 0; j < index; j++)
+                taken = taken || strcmp(c->cfg->actors[j].name, a->name) == 0;
+        if (taken)
+                return yamldoc_error(d, v[0], err, "duplicate", fpath, "actor name already used");
+        yamldoc_path_key(fpath, sizeof(fpath), path, "token_file");
+        r = get_path(d, v[1], fpath, c->base_dir, a->token_file, sizeof(a->token_file), err);
+        if (r == 0)
+                c->cfg->n_actors = index + 1;
+        return r;
+}
+
+static int parse_actors(yamldoc *d, yaml_node_t *node, config_ctx *c, bw_error *err) {
+        size_t n = node->type == YAML_SEQUENCE_NODE
+                           ? (size_t)(node->data.sequence.items.top - node->data.sequence.items.start)
+                           : 0;
+        if (n > 0 && n <= BW_ACTORS_MAX) {
+                c->cfg->actors = calloc(n, sizeof(*c->cfg->actors));
+                if (!c->cfg->actors)
+                        return -ENOMEM;
+        }
+        return yamldoc_seq_foreach(d, node, "api.actors", 0, BW_ACTORS_MAX, actor_one, c, err);
+}
+
 static int parse_api(yamldoc *d, yaml_node_t *node, yaml_node_t *root, config_ctx *c, bw_error *err) {
         yaml_node_t *v[_AK_MAX] = {0};
         int r = node ? yamldoc_fields(d, node, "api", api_keys, v, err) : 0;
@@ -322,9 +406,15 @@ static int parse_api(yamldoc *d, yaml_node_t *node, yaml_node_t *root, config_ct
                 return r;
         c->cfg->alert_body_max = BW_ALERT_BODY_MAX_DEFAULT;
         if (v[AK_MAX_ALERT_BODY])
-                return get_unsigned(d, v[AK_MAX_ALERT_BODY], "api.max_alert_body", BW_ALERT_BODY_MAX_FLOOR,
-                                    BW_ALERT_BODY_MAX_CEILING, &c->cfg->alert_body_max, err);
-        return 0;
+                r = get_unsigned(d, v[AK_MAX_ALERT_BODY], "api.max_alert_body", BW_ALERT_BODY_MAX_FLOOR,
+                                 BW_ALERT_BODY_MAX_CEILING, &c->cfg->alert_body_max, err);
+        str_copy(c->cfg->token_actor, sizeof(c->cfg->token_actor), "admin");
+        if (r == 0 && v[AK_ACTOR])
+                r = yamldoc_get_name(d, v[AK_ACTOR], "api.actor", BW_NAME_MAX, CONFIG_NAME_EXTRA,
+                                     c->cfg->token_actor, sizeof(c->cfg->token_actor), err);
+        if (r == 0 && v[AK_ACTORS])
+                r = parse_actors(d, v[AK_ACTORS], c, err);
+        return r;
 }
 
 static int parse_log_level(yamldoc *d, yaml_node_t *node, bw_config *cfg, bw_error *err) {
@@ -397,6 +487,8 @@ static int config_from_doc(yamldoc *d, config_ctx *c, bw_error *err) {
                 r = parse_integrations(d, v[CK_INTEGRATIONS], cfg, err);
         if (r == 0)
                 r = governor_config_parse(d, v[CK_GOVERNOR], cfg, err);
+        if (r == 0)
+                r = approvals_config_parse(d, v[CK_APPROVALS], cfg, err);
         return r;
 }
 
@@ -454,9 +546,12 @@ const integration_config *config_integration_find(const bw_config *c, const char
 void config_free(bw_config *c) {
         if (!c)
                 return;
-        for (size_t i = 0; i < c->n_integrations; i++)
+        for (size_t i = 0; i < c->n_integrations; i++) {
                 json_decref(c->integrations[i].settings);
+                json_decref(c->integrations[i].staging_targets);
+        }
         free(c->integrations);
+        free(c->actors);
         governor_policy_clear(&c->governor);
         free(c);
 }

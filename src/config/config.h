@@ -19,24 +19,35 @@
 /* The lowest api.max_alert_body accepted: below 1 KiB a realistic alert no
  * longer fits. (Belongs in core/limits.h; kept here until the lead moves it.) */
 
+/* An API actor: a name and the file of its own bearer token. Approvals and
+ * resets are recorded under the name; separation of duties compares names. */
+typedef struct actor_config {
+        char name[BW_NAME_MAX + 1];
+        char token_file[PATH_MAX];
+} actor_config;
+
 typedef struct bw_config {
         char file[PATH_MAX];
         /* listen: "127.0.0.1:8080" or "[::1]:8080"; default 127.0.0.1:8080 */
         char listen_address[64]; /* numeric, checked with inet_pton */
         uint16_t listen_port;
-        char data_dir[PATH_MAX];     /* default /var/lib/bulwark */
-        char store_backend[16];      /* "sqlite" (only one for now) */
-        char store_path[PATH_MAX];   /* default <data_dir>/bulwark.db; relative => under data_dir */
-        unsigned workers;            /* 1..BW_WORKERS_MAX, default BW_WORKERS_DEFAULT */
-        unsigned queue_capacity;     /* 1..BW_QUEUE_CAPACITY_MAX */
-        unsigned alert_body_max;     /* 1024..BW_ALERT_BODY_MAX_CEILING, default 64 KiB */
-        char token_file[PATH_MAX];   /* required: bearer token, mode 0600 */
+        char data_dir[PATH_MAX];           /* default /var/lib/bulwark */
+        char store_backend[16];            /* "sqlite" (only one for now) */
+        char store_path[PATH_MAX];         /* default <data_dir>/bulwark.db; relative => under data_dir */
+        unsigned workers;                  /* 1..BW_WORKERS_MAX, default BW_WORKERS_DEFAULT */
+        unsigned queue_capacity;           /* 1..BW_QUEUE_CAPACITY_MAX */
+        unsigned alert_body_max;           /* 1024..BW_ALERT_BODY_MAX_CEILING, default 64 KiB */
+        char token_file[PATH_MAX];         /* required: bearer token, mode 0600 */
+        char token_actor[BW_NAME_MAX + 1]; /* the actor of token_file: api.actor, default "admin" */
+        actor_config *actors;              /* api.actors: more actors, each with its own token */
+        size_t n_actors;
         char playbook_dir[PATH_MAX]; /* required */
         char log_level[8];           /* debug|info|warn|error, default info */
         integration_config *integrations;
         size_t n_integrations;
-        governor_policy governor;              /* ceilings (lowered only) and protected assets */
-        char governor_notify[BW_NAME_MAX + 1]; /* notify integration told of refusals; "" = none */
+        governor_policy governor;               /* ceilings (lowered only) and protected assets */
+        char governor_notify[BW_NAME_MAX + 1];  /* notify integration told of refusals; "" = none */
+        char approvals_notify[BW_NAME_MAX + 1]; /* the approval webhook; "" = governor_notify */
 } bw_config;
 
 /* Parses configuration text. Relative paths are resolved against the directory

@@ -48,6 +48,10 @@ __attribute__((format(printf, 6, 7))) static void step_error(errlist *l, const p
                 line = s->at_action.line, col = s->at_action.col;
         else if (strcmp(what, "integration") == 0)
                 line = s->at_integration.line, col = s->at_integration.col;
+        else if (strcmp(what, "category") == 0)
+                line = s->at_category.line, col = s->at_category.col;
+        else if (strcmp(what, "duration_s") == 0)
+                line = s->at_duration.line, col = s->at_duration.col;
         bw_error_set_at(errlist_next(l), p->file, line, col, code, field, "%s", msg);
 }
 
@@ -71,6 +75,15 @@ static void check_step(errlist *l, const playbook *p, size_t i, const bw_config 
                            s->connector, s->verb);
                 return;
         }
+        if (s->category[0] && !approval_policy_has_category(&cfg->governor.approvals, s->category))
+                step_error(l, p, i, "category", "unknown_category",
+                           "'%s' is not a built-in category nor one listed in approvals.categories",
+                           s->category);
+        /* The engine reverts an expiring action through its rollback. */
+        if (s->duration_s > 0 && !connector_action_reversible(kind, ic->settings, s->verb))
+                step_error(l, p, i, "duration_s", "not_reversible",
+                           "%s.%s on integration '%s' cannot be rolled back, so it cannot expire",
+                           s->connector, s->verb, ic->name);
         target_kind tk = s->has_targets ? template_kind(&s->targets) : TARGET_NONE;
         if (verb->target_kinds & (1u << tk))
                 return;

@@ -64,7 +64,21 @@ typedef struct connector_kind {
         /* Optional refinement of ops[] by an integration's settings (exec can
          * verify only with a verify_program). NULL = ops[] alone decides. */
         bool (*has_op)(const json_t *settings, connector_op op);
+        /* The parameter and the setting (seconds) by which the connector expires a
+         * change itself (nft: element timeouts); NULL = it has no expiry of its own. */
+        const char *expiry_param;
+        const char *expiry_setting;
+        /* Informs people and changes no system (notify): there is nothing to roll
+         * back, so level 3 may run it without an approval. */
+        bool inert;
 } connector_kind;
+
+/* True if the integration's connector can snapshot and roll back this verb. */
+bool connector_action_reversible(const connector_kind *k, const json_t *settings, const char *verb);
+
+/* Seconds after which the connector itself reverts an action with these params
+ * (its expiry parameter, else its integration's default), 0 = never. */
+int64_t connector_native_expiry_s(const connector_kind *k, const json_t *settings, const json_t *params);
 
 /* Registry of all kinds (connectors/registry.c). NULL if unknown. */
 const connector_kind *connector_kind_find(const char *name);

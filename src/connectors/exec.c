@@ -2,8 +2,9 @@
 /* The exec connector kind: runs one vetted local program per action (fork and
  * execve, never a shell) with the targets as arguments, a clean environment,
  * the action as JSON on stdin, bounded output capture and a timeout that kills
- * the program's whole process group. Runs in its integration's worker; targets
- * derive from alerts and are untrusted, as is the program's output. */
+ * the program's whole process group; optional paired programs verify, snapshot
+ * and roll back. Runs in its integration's worker; targets derive from alerts
+ * and are untrusted, as is the programs' output. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,11 +26,29 @@
 #include "util/clock.h"
 #include "util/strutil.h"
 
+/* The programs an integration may configure; only the apply program is required. */
+typedef enum {
+        EXEC_PROGRAM_APPLY,
+        EXEC_PROGRAM_VERIFY,
+        EXEC_PROGRAM_SNAPSHOT,
+        EXEC_PROGRAM_ROLLBACK,
+        _EXEC_PROGRAM_MAX,
+} exec_program;
+
+/* Each program's setting, and its name in details. */
+static const struct {
+        const char *key;
+        const char *what;
+} exec_programs[_EXEC_PROGRAM_MAX] = {
+        [EXEC_PROGRAM_APPLY] = {"program", "program"},
+        [EXEC_PROGRAM_VERIFY] = {"verify_program", "verify program"},
+        [EXEC_PROGRAM_SNAPSHOT] = {"snapshot_program", "snapshot program"},
+        [EXEC_PROGRAM_ROLLBACK] = {"rollback_program", "rollback program"},
+};
+
 typedef struct exec_state {
-        char *program;      /* as configured: the program's argv[0] */
-        char *program_path; /* resolved and checked at open: what is executed */
-        char *verify;       /* NULL without verify_program */
-        char *verify_path;
+        char *argv0[_EXEC_PROGRAM_MAX]; /* as configured: the program's argv[0]; NULL if not configured */
+        char *path[_EXEC_PROGRAM_MAX];  /* resolved and checked at open: what is executed */
         char **args;
         size_t n_args;
         int64_t timeout_ms;
@@ -38,7 +57,7 @@ typedef struct exec_state {
 
 typedef struct exec_run {
         int status; /* wait status */
-        buf output; /* stdout and stderr, interleaved as written */
+        buf output; /* stdout and stderr, interleaved as written (the snapshot program: stdout) */
         bool truncated;
 } exec_run;
 
@@ -49,6 +68,14 @@ static const setting_spec exec_settings[] = {
          "fixed arguments, before the targets"},
         {"verify_program", SETTING_STRING, false, 2, PATH_MAX - 1, NULL,
          "absolute path of a program that exits 0 if the action's effect is present, 1 if absent"},
+        {"snapshot_program", SETTING_STRING, false, 2, PATH_MAX - 1, NULL,
+         "absolute path of a program run before program (same arguments, environment and stdin) that "
+         "prints the targets' state on stdout as one JSON object and exits 0 (its stderr is discarded); "
+         "requires rollback_program"},
+        {"rollback_program", SETTING_STRING, false, 2, PATH_MAX - 1, NULL,
+         "absolute path of a program run (same arguments and environment) when apply or verify fails, "
+         "with the action plus \"snapshot\" (what snapshot_program printed) on stdin; exit 0 = restored; "
+         "requires snapshot_program"},
         {"timeout_ms", SETTING_INT, false, 1, BW_CONNECTOR_TIMEOUT_MS_MAX, NULL,
          "the program's process group is killed after this many milliseconds (default 5000)"},
         {"max_output", SETTING_INT, false, 1, BW_CONNECTOR_OUTPUT_MAX, NULL,
@@ -57,17 +84,24 @@ static const setting_spec exec_settings[] = {
 };
 
 static int exec_check_settings(const json_t *settings, bw_error *err) {
-        static const char *const keys[] = {"program", "verify_program"};
-        for (size_t i = 0; i < 2; i++) {
+        for (size_t i = 0; i < _EXEC_PROGRAM_MAX; i++) {
                 const char *path;
-                int r = kind_get_str(settings, exec_settings, keys[i], NULL, &path, err);
+                int r = kind_get_str(settings, exec_settings, exec_programs[i].key, NULL, &path, err);
                 if (r < 0)
                         return r;
                 if (path && path[0] != '/')
-                        return bw_error_set(err, "invalid", keys[i], "must be an absolute path");
+                        return bw_error_set(err, "invalid", exec_programs[i].key,
+                                            "must be an absolute path");
         }
         if (!json_object_get(settings, "program"))
                 return bw_error_set(err, "missing", "program", "is required");
+        /* Half a pair would record a state nothing restores, or restore one
+         * nothing recorded. */
+        bool snapshot = json_object_get(settings, "snapshot_program") != NULL;
+        if (snapshot != (json_object_get(settings, "rollback_program") != NULL))
+                return bw_error_set(err, "missing", snapshot ? "rollback_program" : "snapshot_program",
+                                    "is required with %s",
+                                    snapshot ? "snapshot_program" : "rollback_program");
         return 0;
 }
 
@@ -134,10 +168,10 @@ static void exec_close(void *state) {
         for (size_t i = 0; i < s->n_args; i++)
                 free(s->args[i]);
         free(s->args);
-        free(s->program);
-        free(s->program_path);
-        free(s->verify);
-        free(s->verify_path);
+        for (size_t i = 0; i < _EXEC_PROGRAM_MAX; i++) {
+                free(s->argv0[i]);
+                free(s->path[i]);
+        }
         free(s);
 }
 
@@ -145,12 +179,9 @@ static int exec_open(const json_t *settings, void **ret_state, bw_error *err) {
         int r = exec_check_settings(settings, err);
         if (r < 0)
                 return r;
-        const char *program, *verify;
         const json_t *args;
         int64_t timeout_ms, max_output;
-        if ((r = kind_get_str(settings, exec_settings, "program", NULL, &program, err)) < 0 ||
-            (r = kind_get_str(settings, exec_settings, "verify_program", NULL, &verify, err)) < 0 ||
-            (r = kind_get_list(settings, exec_settings, "args", &args, err)) < 0 ||
+        if ((r = kind_get_list(settings, exec_settings, "args", &args, err)) < 0 ||
             (r = kind_get_int(settings, exec_settings, "timeout_ms", BW_CONNECTOR_TIMEOUT_MS_DEFAULT,
                               &timeout_ms, err)) < 0 ||
             (r = kind_get_int(settings, exec_settings, "max_output", BW_CONNECTOR_OUTPUT_MAX, &max_output,
@@ -161,15 +192,16 @@ static int exec_open(const json_t *settings, void **ret_state, bw_error *err) {
                 return -ENOMEM;
         s->timeout_ms = timeout_ms;
         s->max_output = (size_t)max_output;
-        r = exec_trusted("program", program, &s->program_path, err);
-        if (r == 0 && verify)
-                r = exec_trusted("verify_program", verify, &s->verify_path, err);
-        if (r == 0) {
-                s->program = strdup(program);
-                s->verify = str_dup_or_null(verify);
-                s->args = calloc(json_array_size(args) + 1, sizeof(char *));
-                r = s->program && (s->verify || !verify) && s->args ? 0 : -ENOMEM;
+        for (size_t i = 0; r == 0 && i < _EXEC_PROGRAM_MAX; i++) {
+                const char *configured;
+                r = kind_get_str(settings, exec_settings, exec_programs[i].key, NULL, &configured, err);
+                if (r == 0 && configured)
+                        r = exec_trusted(exec_programs[i].key, configured, &s->path[i], err);
+                if (r == 0 && configured && !(s->argv0[i] = strdup(configured)))
+                        r = -ENOMEM;
         }
+        if (r == 0 && !(s->args = calloc(json_array_size(args) + 1, sizeof(char *))))
+                r = -ENOMEM;
         for (size_t i = 0; r == 0 && i < json_array_size(args); i++) {
                 s->args[i] = strdup(json_string_value(json_array_get(args, i)));
                 r = s->args[i] ? 0 : -ENOMEM;
@@ -196,8 +228,8 @@ static int exec_check(const connector_action *a, connector_result *res) {
 }
 
 /* In the child between fork and execve: async-signal-safe calls only. */
-static _Noreturn void exec_child(int in, int out, pid_t parent, const char *path, char *const argv[],
-                                 char *const envp[]) {
+static _Noreturn void exec_child(int in, int out, int err, pid_t parent, const char *path,
+                                 char *const argv[], char *const envp[]) {
         /* Die with the worker: a worker killed at a call's timeout must not leave
          * its program running. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
@@ -209,7 +241,7 @@ static _Noreturn void exec_child(int in, int out, pid_t parent, const char *path
         /* The worker ignores SIGPIPE and may block signals; programs expect the defaults. */
         if (sigprocmask(SIG_SETMASK, &none, NULL) < 0 || sigaction(SIGPIPE, &dfl, NULL) < 0)
                 _exit(127);
-        if (dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0)
+        if (dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(err, STDERR_FILENO) < 0)
                 _exit(127);
         /* A clean start: nothing of the daemon's working directory either. */
         if (chdir("/") < 0)
@@ -299,9 +331,23 @@ static int exec_supervise(const exec_state *s, pid_t pid, int pidfd, int in, int
         return r;
 }
 
-/* Runs path with argv0, the fixed args and the targets. */
-static int exec_run_program(const exec_state *s, const char *path, const char *argv0,
-                            const connector_action *a, exec_run *run) {
+/* The program's stdin: the action, and for rollback the snapshot it restores.
+ * Returns a string to free, or NULL (ENOMEM). */
+static char *exec_input(exec_program prog, const connector_action *a) {
+        json_t *j = kind_action_json(a, NULL);
+        if (j && prog == EXEC_PROGRAM_ROLLBACK &&
+            json_object_set_new(j, "snapshot", json_deep_copy(a->snapshot)) < 0) {
+                json_decref(j);
+                return NULL;
+        }
+        char *input = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        return input;
+}
+
+/* Runs program prog with its argv0, the fixed args and the targets. */
+static int exec_run_program(const exec_state *s, exec_program prog, const connector_action *a,
+                            exec_run *run) {
         /* Everything the child needs is built before fork. */
         char env_id[64], env_key[128], env_verb[BW_NAME_MAX + 32], env_kind[64];
         snprintf(env_id, sizeof(env_id), "BULWARK_ACTION_ID=%lld", (long long)a->action_id);
@@ -317,14 +363,12 @@ static int exec_run_program(const exec_state *s, const char *path, const char *a
                               env_kind,
                               NULL};
         char **argv = calloc(2 + s->n_args + a->n_targets, sizeof(char *));
-        json_t *j = kind_action_json(a, NULL);
-        char *input = j ? json_dumps(j, JSON_COMPACT) : NULL;
-        json_decref(j);
-        int in[2] = {-1, -1}, out[2] = {-1, -1};
+        char *input = exec_input(prog, a);
+        int in[2] = {-1, -1}, out[2] = {-1, -1}, discard = -1;
         int r = argv && input ? 0 : -ENOMEM;
         if (r == 0) {
                 size_t k = 0;
-                argv[k++] = (char *)argv0;
+                argv[k++] = s->argv0[prog];
                 for (size_t i = 0; i < s->n_args; i++)
                         argv[k++] = s->args[i];
                 for (size_t i = 0; i < a->n_targets; i++)
@@ -334,13 +378,19 @@ static int exec_run_program(const exec_state *s, const char *path, const char *a
                 if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0 || pipe2(out, O_CLOEXEC) < 0)
                         r = -errno;
         }
+        /* The snapshot is the program's stdout alone: a warning on stderr must
+         * not corrupt the JSON it prints. */
+        if (r == 0 && prog == EXEC_PROGRAM_SNAPSHOT &&
+            (discard = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0)
+                r = -errno;
         buf_init(&run->output, s->max_output);
         pid_t pid = -1;
         if (r == 0) {
                 pid_t parent = getpid();
                 pid = fork();
                 if (pid == 0)
-                        exec_child(in[1], out[1], parent, path, argv, envp);
+                        exec_child(in[1], out[1], discard >= 0 ? discard : out[1], parent, s->path[prog],
+                                   argv, envp);
                 if (pid < 0)
                         r = -errno;
         }
@@ -348,6 +398,8 @@ static int exec_run_program(const exec_state *s, const char *path, const char *a
                 close(in[1]);
         if (out[1] >= 0)
                 close(out[1]);
+        if (discard >= 0)
+                close(discard);
         int pidfd = -1;
         if (r == 0) {
                 setpgid(pid, pid); /* as the child does: whichever runs first */
@@ -374,16 +426,6 @@ static int exec_run_program(const exec_state *s, const char *path, const char *a
         return r;
 }
 
-/* "exit status 3", "killed by signal 9", plus ", output truncated". */
-static void exec_describe(const exec_run *run, const char *what, char *text, size_t len) {
-        if (WIFEXITED(run->status))
-                snprintf(text, len, "%s exit status %d%s", what, WEXITSTATUS(run->status),
-                         run->truncated ? ", output truncated" : "");
-        else
-                snprintf(text, len, "%s killed by signal %d%s", what, WTERMSIG(run->status),
-                         run->truncated ? ", output truncated" : "");
-}
-
 /* The run's summary for the record: exit status or signal, output, truncated. */
 static int exec_data(exec_run *run, connector_result *res) {
         kind_utf8_scrub(run->output.data, run->output.len);
@@ -397,69 +439,133 @@ static int exec_data(exec_run *run, connector_result *res) {
         return d ? 0 : -ENOMEM;
 }
 
-static int exec_validate(void *state, const connector_action *a, connector_result *res) {
-        return kind_validated(exec_check(a, res), res);
+static bool exec_exited_0(const exec_run *run) {
+        return WIFEXITED(run->status) && WEXITSTATUS(run->status) == 0;
 }
 
-static int exec_apply(void *state, const connector_action *a, connector_result *res) {
-        exec_state *s = state;
-        int r = exec_check(a, res);
+/* A run that ended: res->data its summary, res->detail "program exit status 3"
+ * or "program killed by signal 9" (", output truncated"), res->ok if it exited 0. */
+static int exec_ended(exec_run *run, exec_program prog, connector_result *res) {
+        int r = exec_data(run, res);
         if (r < 0)
                 return r;
-        exec_run run = {0};
-        r = exec_run_program(s, s->program_path, s->program, a, &run);
-        if (r == -ETIMEDOUT)
-                kind_result(res, false, "timed out after %lld ms; its process group was killed",
-                            (long long)s->timeout_ms);
-        if (r == 0)
-                r = exec_data(&run, res);
-        if (r == 0) {
-                char text[sizeof(res->detail)];
-                exec_describe(&run, "program", text, sizeof(text));
-                kind_result(res, WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0, "%s", text);
-        }
-        buf_free(&run.output);
-        return r;
+        const char *cut = run->truncated ? ", output truncated" : "";
+        if (WIFEXITED(run->status))
+                kind_result(res, exec_exited_0(run), "%s exit status %d%s", exec_programs[prog].what,
+                            WEXITSTATUS(run->status), cut);
+        else
+                kind_result(res, false, "%s killed by signal %d%s", exec_programs[prog].what,
+                            WTERMSIG(run->status), cut);
+        return 0;
 }
 
-/* exit 0: the effect is present (ok); 1: absent; anything else: the check failed. */
-static int exec_verify(void *state, const connector_action *a, connector_result *res) {
-        exec_state *s = state;
-        if (!s->verify_path) {
-                kind_result(res, false, "no verify_program configured");
+/* Checks the action and runs the op's program. Returns 0 with run->status when
+ * it ended, -ETIMEDOUT (described in res->detail), -EOPNOTSUPP when the
+ * integration has no such program, -EINVAL or -errno. The caller frees
+ * run->output. */
+static int exec_invoke(const exec_state *s, exec_program prog, const connector_action *a, exec_run *run,
+                       connector_result *res) {
+        if (!s->path[prog]) {
+                kind_result(res, false, "no %s configured", exec_programs[prog].key);
                 return -EOPNOTSUPP;
         }
         int r = exec_check(a, res);
         if (r < 0)
                 return r;
-        exec_run run = {0};
-        r = exec_run_program(s, s->verify_path, s->verify, a, &run);
+        /* Rollback restores what the snapshot program recorded: without that
+         * record it has nothing to restore. */
+        if (prog == EXEC_PROGRAM_ROLLBACK && !json_is_object(a->snapshot))
+                return kind_invalid(res, "snapshot: missing (the object the snapshot program printed)");
+        r = exec_run_program(s, prog, a, run);
         if (r == -ETIMEDOUT)
-                kind_result(res, false, "verify program timed out after %lld ms", (long long)s->timeout_ms);
+                kind_result(res, false, "%s timed out after %lld ms; its process group was killed",
+                            exec_programs[prog].what, (long long)s->timeout_ms);
+        return r;
+}
+
+/* Apply and rollback: exit 0 is success. */
+static int exec_run_op(void *state, exec_program prog, const connector_action *a, connector_result *res) {
+        exec_run run = {0};
+        int r = exec_invoke(state, prog, a, &run, res);
         if (r == 0)
-                r = exec_data(&run, res);
-        if (r == 0) {
-                char text[sizeof(res->detail)];
-                exec_describe(&run, "verify program", text, sizeof(text));
-                bool exited = WIFEXITED(run.status);
-                if (exited && WEXITSTATUS(run.status) <= 1)
-                        kind_result(res, WEXITSTATUS(run.status) == 0, "%s: %s", text,
-                                    WEXITSTATUS(run.status) == 0 ? "present" : "absent");
-                else {
-                        kind_result(res, false, "%s", text);
-                        r = -EPROTO;
-                }
+                r = exec_ended(&run, prog, res);
+        buf_free(&run.output);
+        return r;
+}
+
+static int exec_validate(void *state, const connector_action *a, connector_result *res) {
+        return kind_validated(exec_check(a, res), res);
+}
+
+static int exec_apply(void *state, const connector_action *a, connector_result *res) {
+        return exec_run_op(state, EXEC_PROGRAM_APPLY, a, res);
+}
+
+static int exec_rollback(void *state, const connector_action *a, connector_result *res) {
+        return exec_run_op(state, EXEC_PROGRAM_ROLLBACK, a, res);
+}
+
+/* exit 0: the effect is present (ok); 1: absent; anything else: the check failed. */
+static int exec_verify(void *state, const connector_action *a, connector_result *res) {
+        exec_run run = {0};
+        int r = exec_invoke(state, EXEC_PROGRAM_VERIFY, a, &run, res);
+        if (r == 0)
+                r = exec_ended(&run, EXEC_PROGRAM_VERIFY, res);
+        if (r == 0 && WIFEXITED(run.status) && WEXITSTATUS(run.status) <= 1) {
+                size_t n = strlen(res->detail);
+                snprintf(res->detail + n, sizeof(res->detail) - n, ": %s", res->ok ? "present" : "absent");
+        } else if (r == 0) {
+                r = -EPROTO;
         }
         buf_free(&run.output);
         return r;
 }
 
+/* The snapshot is the program's whole stdout, one JSON object. A detail never
+ * quotes it: it holds whatever the targets' state holds. */
+static int exec_snapshot_parse(const exec_run *run, connector_result *res) {
+        json_t *j = run->truncated ? NULL
+                                   : json_loadb(run->output.data ? run->output.data : "", run->output.len,
+                                                JSON_REJECT_DUPLICATES, NULL);
+        if (json_is_object(j)) {
+                res->data = j;
+                kind_result(res, true, "snapshot program exit status 0: recorded %zu key(s)",
+                            json_object_size(j));
+                return 0;
+        }
+        kind_result(res, false, "snapshot program did not print one JSON object on stdout: %s",
+                    run->truncated ? "more than max_output"
+                    : j            ? "JSON, but not an object"
+                                   : "invalid JSON");
+        json_decref(j);
+        return -EPROTO;
+}
+
+/* exit 0 and one JSON object on stdout: that object is the snapshot. Another
+ * exit is the op's outcome (not ok); unusable output is an error. */
+static int exec_snapshot(void *state, const connector_action *a, connector_result *res) {
+        exec_run run = {0};
+        int r = exec_invoke(state, EXEC_PROGRAM_SNAPSHOT, a, &run, res);
+        if (r == 0 && exec_exited_0(&run))
+                r = exec_snapshot_parse(&run, res);
+        else if (r == 0)
+                r = exec_ended(&run, EXEC_PROGRAM_SNAPSHOT, res);
+        buf_free(&run.output);
+        return r;
+}
+
+/* An op whose program is not configured does not exist for the integration;
+ * validate and apply need only program, which is required. */
 static bool exec_has_op(const json_t *settings, connector_op op) {
-        return op != CONNECTOR_OP_VERIFY || json_object_get(settings, "verify_program") != NULL;
+        exec_program prog = op == CONNECTOR_OP_VERIFY     ? EXEC_PROGRAM_VERIFY
+                            : op == CONNECTOR_OP_SNAPSHOT ? EXEC_PROGRAM_SNAPSHOT
+                            : op == CONNECTOR_OP_ROLLBACK ? EXEC_PROGRAM_ROLLBACK
+                                                          : EXEC_PROGRAM_APPLY;
+        return json_object_get(settings, exec_programs[prog].key) != NULL;
 }
 
 static const connector_verb exec_verbs[] = {
-        {"run", KIND_TARGETS_ANY, false},
+        {"run", KIND_TARGETS_ANY, true}, /* when snapshot and rollback programs are configured */
         {0},
 };
 
@@ -473,8 +579,10 @@ const connector_kind exec_kind = {
         .ops =
                 {
                         [CONNECTOR_OP_VALIDATE] = exec_validate,
+                        [CONNECTOR_OP_SNAPSHOT] = exec_snapshot,
                         [CONNECTOR_OP_APPLY] = exec_apply,
                         [CONNECTOR_OP_VERIFY] = exec_verify,
+                        [CONNECTOR_OP_ROLLBACK] = exec_rollback,
                 },
         .has_op = exec_has_op,
 };

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The http connector kind: sends each action as JSON to a REST endpoint (an
- * EDR, a ticketing system) over HTTPS. Runs in its integration's worker; actions
- * (from alerts) and responses are untrusted. Not reversible in this version. */
+ * EDR, a ticketing system) over HTTPS; with snapshot_url and rollback_url it is
+ * reversible. Runs in its integration's worker; actions (from alerts) and
+ * responses are untrusted. */
+#include <errno.h>
 #include <jansson.h>
 
 #include "connectors/http_client.h"
@@ -16,11 +18,19 @@ static const setting_spec http_settings[] = {
          "extra request headers, each \"Name: value\""},
         {"max_response", SETTING_INT, false, 1, BW_CONNECTOR_OUTPUT_MAX, NULL,
          "largest response body accepted, in bytes (default 65536)"},
+        {"snapshot_url", SETTING_STRING, false, 9, BW_URL_MAX, HTTP_CLIENT_URL_CHARS,
+         "full URL (checked as url is) fetched with GET, with the same headers and token, before each "
+         "action: a 2xx JSON object answer is the snapshot; requires rollback_url"},
+        {"rollback_url", SETTING_STRING, false, 9, BW_URL_MAX, HTTP_CLIENT_URL_CHARS,
+         "full URL (checked as url is) sent {\"action\": ..., \"snapshot\": ...} when apply or verify "
+         "fails; a 2xx answer = restored; requires snapshot_url"},
+        {"rollback_method", SETTING_STRING, false, 3, 6, "",
+         "POST, PUT, PATCH or DELETE for rollback_url (default POST)"},
         {0},
 };
 
 static const connector_verb http_verbs[] = {
-        {"request", KIND_TARGETS_ANY, false},
+        {"request", KIND_TARGETS_ANY, true}, /* when snapshot_url and rollback_url are configured */
         {0},
 };
 
@@ -45,8 +55,38 @@ static int http_validate(void *state, const connector_action *a, connector_resul
         return kind_validated(kind_check_action(&http_kind, a, res), res);
 }
 
+static int http_snapshot(void *state, const connector_action *a, connector_result *res) {
+        int r = kind_check_action(&http_kind, a, res);
+        return r < 0 ? r : http_client_snapshot(state, res);
+}
+
 static int http_apply(void *state, const connector_action *a, connector_result *res) {
         return http_client_send_action(state, &http_kind, a, NULL, res);
+}
+
+/* Sends the action as apply sent it, with the snapshot it restores. */
+static int http_rollback(void *state, const connector_action *a, connector_result *res) {
+        int r = kind_check_action(&http_kind, a, res);
+        if (r < 0)
+                return r;
+        if (!json_is_object(a->snapshot))
+                return kind_invalid(res, "snapshot: missing (the object snapshot_url answered)");
+        json_t *body = json_pack("{so sO}", "action", kind_action_json(a, NULL), "snapshot", a->snapshot);
+        if (!body)
+                return -ENOMEM;
+        r = http_client_rollback(state, body, a->idempotency_key, res);
+        json_decref(body);
+        return r;
+}
+
+/* Snapshot and rollback exist only where snapshot_url and rollback_url (a pair,
+ * see http_client_check_settings) are configured. */
+static bool http_has_op(const json_t *settings, connector_op op) {
+        if (op == CONNECTOR_OP_SNAPSHOT)
+                return json_object_get(settings, "snapshot_url") != NULL;
+        if (op == CONNECTOR_OP_ROLLBACK)
+                return json_object_get(settings, "rollback_url") != NULL;
+        return true;
 }
 
 const connector_kind http_kind = {
@@ -59,6 +99,9 @@ const connector_kind http_kind = {
         .ops =
                 {
                         [CONNECTOR_OP_VALIDATE] = http_validate,
+                        [CONNECTOR_OP_SNAPSHOT] = http_snapshot,
                         [CONNECTOR_OP_APPLY] = http_apply,
+                        [CONNECTOR_OP_ROLLBACK] = http_rollback,
                 },
+        .has_op = http_has_op,
 };

@@ -22,10 +22,27 @@
 /* RFC 9110 token characters besides [A-Za-z0-9], for header names. */
 #define HTTP_CLIENT_TCHARS "!#$%&'*+-.^_`|~"
 
+/* Methods a request may use; "method" (apply) allows the first two. */
+static const char *const http_client_methods[] = {"POST", "PUT", "PATCH", "DELETE"};
+#define HTTP_CLIENT_APPLY_METHODS 2u
+#define HTTP_CLIENT_ALL_METHODS (sizeof(http_client_methods) / sizeof(http_client_methods[0]))
+
+/* The client's requests: apply, and the optional snapshot and rollback pair. */
+typedef enum {
+        HTTP_CLIENT_APPLY,
+        HTTP_CLIENT_SNAPSHOT,
+        HTTP_CLIENT_ROLLBACK,
+        _HTTP_CLIENT_ENDPOINT_MAX,
+} http_client_endpoint_id;
+
+typedef struct http_client_endpoint {
+        char *url;             /* NULL: not configured */
+        const char *protocols; /* "https", or "http" for the loopback exception */
+        const char *method;    /* "GET" or one of http_client_methods */
+} http_client_endpoint;
+
 struct http_client {
-        char *url; /* base URL + path */
-        const char *protocols;
-        bool put;
+        http_client_endpoint to[_HTTP_CLIENT_ENDPOINT_MAX];
         char *ca_file;
         long timeout_ms;
         size_t max_response;
@@ -47,6 +64,7 @@ static const char *const http_client_reserved[] = {
 
 typedef struct http_client_opts {
         const char *url, *path, *method, *token_file, *ca_file;
+        const char *snapshot_url, *rollback_url, *rollback_method;
         bool allow_http_loopback;
         const json_t *headers;
         int64_t timeout_ms, max_response;
@@ -60,6 +78,9 @@ static int http_client_read_opts(const json_t *s, const setting_spec *t, http_cl
             (r = kind_get_str(s, t, "method", "POST", &o->method, err)) < 0 ||
             (r = kind_get_str(s, t, "token_file", NULL, &o->token_file, err)) < 0 ||
             (r = kind_get_str(s, t, "ca_file", NULL, &o->ca_file, err)) < 0 ||
+            (r = kind_get_str(s, t, "snapshot_url", NULL, &o->snapshot_url, err)) < 0 ||
+            (r = kind_get_str(s, t, "rollback_url", NULL, &o->rollback_url, err)) < 0 ||
+            (r = kind_get_str(s, t, "rollback_method", NULL, &o->rollback_method, err)) < 0 ||
             (r = kind_get_bool(s, t, "allow_http_loopback", false, &o->allow_http_loopback, err)) < 0 ||
             (r = kind_get_list(s, t, "headers", &o->headers, err)) < 0 ||
             (r = kind_get_int(s, t, "timeout_ms", BW_CONNECTOR_TIMEOUT_MS_DEFAULT, &o->timeout_ms, err)) <
@@ -150,9 +171,38 @@ static int http_client_full_url(const http_client_opts *o, buf *b) {
         return buf_printf(b, "%s%s", o->url, o->path);
 }
 
-static int http_client_check(const http_client_opts *o, bool *ret_plain, bw_error *err) {
-        bool plain;
-        int r = http_client_check_url("url", o->url, o->allow_http_loopback, &plain, err);
+/* The entry of http_client_methods[0..n) that method names, or NULL. */
+static const char *http_client_method(const char *method, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(method, http_client_methods[i]) == 0)
+                        return http_client_methods[i];
+        return NULL;
+}
+
+/* The snapshot and rollback URLs, a pair or neither: half a pair would record
+ * a state nothing restores, or restore one nothing recorded. */
+static int http_client_check_pair(const http_client_opts *o, bool plain[], bw_error *err) {
+        if (!o->snapshot_url != !o->rollback_url)
+                return bw_error_set(err, "missing", o->snapshot_url ? "rollback_url" : "snapshot_url",
+                                    "is required with %s",
+                                    o->snapshot_url ? "snapshot_url" : "rollback_url");
+        if (o->rollback_method && !o->rollback_url)
+                return bw_error_set(err, "invalid", "rollback_method", "needs rollback_url");
+        if (o->rollback_method && !http_client_method(o->rollback_method, HTTP_CLIENT_ALL_METHODS))
+                return bw_error_set(err, "invalid", "rollback_method", "must be POST, PUT, PATCH or DELETE");
+        int r = 0;
+        if (o->snapshot_url)
+                r = http_client_check_url("snapshot_url", o->snapshot_url, o->allow_http_loopback,
+                                          &plain[HTTP_CLIENT_SNAPSHOT], err);
+        if (r == 0 && o->rollback_url)
+                r = http_client_check_url("rollback_url", o->rollback_url, o->allow_http_loopback,
+                                          &plain[HTTP_CLIENT_ROLLBACK], err);
+        return r;
+}
+
+/* plain[e]: whether endpoint e's URL is the plain-HTTP loopback exception. */
+static int http_client_check(const http_client_opts *o, bool plain[], bw_error *err) {
+        int r = http_client_check_url("url", o->url, o->allow_http_loopback, &plain[HTTP_CLIENT_APPLY], err);
         if (r < 0)
                 return r;
         if (o->path[0] && o->path[0] != '/')
@@ -162,12 +212,13 @@ static int http_client_check(const http_client_opts *o, bool *ret_plain, bw_erro
                 buf full;
                 r = http_client_full_url(o, &full);
                 if (r == 0)
-                        r = http_client_check_url("path", full.data, o->allow_http_loopback, &plain, err);
+                        r = http_client_check_url("path", full.data, o->allow_http_loopback,
+                                                  &plain[HTTP_CLIENT_APPLY], err);
                 buf_free(&full);
                 if (r < 0)
                         return r;
         }
-        if (strcmp(o->method, "POST") != 0 && strcmp(o->method, "PUT") != 0)
+        if (!http_client_method(o->method, HTTP_CLIENT_APPLY_METHODS))
                 return bw_error_set(err, "invalid", "method", "must be POST or PUT");
         if (o->token_file && o->token_file[0] != '/')
                 return bw_error_set(err, "invalid", "token_file", "must be an absolute path");
@@ -179,15 +230,14 @@ static int http_client_check(const http_client_opts *o, bool *ret_plain, bw_erro
                 if (r < 0)
                         return r;
         }
-        *ret_plain = plain;
-        return 0;
+        return http_client_check_pair(o, plain, err);
 }
 
 int http_client_check_settings(const json_t *settings, const setting_spec *table, bw_error *err) {
         http_client_opts o;
         int r = http_client_read_opts(settings, table, &o, err);
-        bool plain;
-        return r < 0 ? r : http_client_check(&o, &plain, err);
+        bool plain[_HTTP_CLIENT_ENDPOINT_MAX];
+        return r < 0 ? r : http_client_check(&o, plain, err);
 }
 
 static void http_client_wipe_headers(struct curl_slist *l) {
@@ -236,18 +286,47 @@ void http_client_free(http_client *c) {
         if (!c)
                 return;
         http_client_wipe_headers(c->headers);
-        free(c->url);
+        for (size_t i = 0; i < _HTTP_CLIENT_ENDPOINT_MAX; i++)
+                free(c->to[i].url);
         free(c->ca_file);
         free(c);
         curl_global_cleanup();
 }
 
+/* Fills c->to[] from the checked options. Returns 0 or -ENOMEM. */
+static int http_client_endpoints(http_client *c, const http_client_opts *o, const bool plain[]) {
+        buf full;
+        int r = http_client_full_url(o, &full);
+        c->to[HTTP_CLIENT_APPLY] = (http_client_endpoint){
+                .url = r == 0 ? buf_steal(&full, NULL) : NULL,
+                .method = http_client_method(o->method, HTTP_CLIENT_APPLY_METHODS),
+        };
+        buf_free(&full);
+        if (!c->to[HTTP_CLIENT_APPLY].url)
+                return -ENOMEM;
+        if (o->snapshot_url) {
+                c->to[HTTP_CLIENT_SNAPSHOT] =
+                        (http_client_endpoint){.url = strdup(o->snapshot_url), .method = "GET"};
+                c->to[HTTP_CLIENT_ROLLBACK] = (http_client_endpoint){
+                        .url = strdup(o->rollback_url),
+                        .method = o->rollback_method
+                                          ? http_client_method(o->rollback_method, HTTP_CLIENT_ALL_METHODS)
+                                          : "POST",
+                };
+                if (!c->to[HTTP_CLIENT_SNAPSHOT].url || !c->to[HTTP_CLIENT_ROLLBACK].url)
+                        return -ENOMEM;
+        }
+        for (size_t i = 0; i < _HTTP_CLIENT_ENDPOINT_MAX; i++)
+                c->to[i].protocols = plain[i] ? "http" : "https";
+        return 0;
+}
+
 int http_client_new(const json_t *settings, const setting_spec *table, http_client **ret, bw_error *err) {
         http_client_opts o;
-        bool plain;
+        bool plain[_HTTP_CLIENT_ENDPOINT_MAX] = {false};
         int r = http_client_read_opts(settings, table, &o, err);
         if (r == 0)
-                r = http_client_check(&o, &plain, err);
+                r = http_client_check(&o, plain, err);
         if (r < 0)
                 return r;
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -257,20 +336,15 @@ int http_client_new(const json_t *settings, const setting_spec *table, http_clie
                 curl_global_cleanup();
                 return -ENOMEM;
         }
-        buf full;
-        r = http_client_full_url(&o, &full);
-        c->url = r == 0 ? buf_steal(&full, NULL) : NULL;
-        buf_free(&full);
-        c->protocols = plain ? "http" : "https";
-        c->put = strcmp(o.method, "PUT") == 0;
         c->ca_file = str_dup_or_null(o.ca_file);
         c->timeout_ms = (long)o.timeout_ms;
         c->max_response = (size_t)o.max_response;
+        r = http_client_endpoints(c, &o, plain);
+        if (r == 0 && !c->ca_file && o.ca_file)
+                r = -ENOMEM;
         /* "Expect:" stops curl from waiting for a 100 Continue on larger bodies. */
-        static const char *const fixed[] = {"Content-Type: application/json", "Expect:", NULL};
-        r = c->url && (c->ca_file || !o.ca_file) ? 0 : -ENOMEM;
-        for (size_t i = 0; r == 0 && fixed[i]; i++) {
-                struct curl_slist *l = curl_slist_append(c->headers, fixed[i]);
+        if (r == 0) {
+                struct curl_slist *l = curl_slist_append(c->headers, "Expect:");
                 r = l ? 0 : -ENOMEM;
                 c->headers = l ? l : c->headers;
         }
@@ -292,17 +366,23 @@ int http_client_new(const json_t *settings, const setting_spec *table, http_clie
 
 typedef struct http_client_sink {
         size_t received, max;
-        bool too_large;
+        bool too_large, no_memory;
+        buf *keep; /* NULL: the body is only measured */
 } http_client_sink;
 
-/* The body is only measured: a 2xx status is the whole answer, and the cap
- * stops a hostile server from streaming without end. */
+/* Apply and rollback only measure the body (a 2xx status is the whole answer);
+ * a snapshot keeps it. Either way the cap stops a hostile server from streaming
+ * without end. */
 static size_t http_client_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
         http_client_sink *s = userdata;
         size_t n = size * nmemb;
         if (n > s->max - s->received) {
                 s->too_large = true;
                 return 0; /* aborts the transfer */
+        }
+        if (s->keep && buf_append(s->keep, ptr, n) < 0) {
+                s->no_memory = true;
+                return 0;
         }
         s->received += n;
         return n;
@@ -331,26 +411,36 @@ static int http_client_errno(CURLcode cr) {
         }
 }
 
-int http_client_post(http_client *c, const json_t *body, const char *idempotency_key, connector_result *r) {
+/* Sends text as JSON (NULL: nothing, a GET) to endpoint e, with the header
+ * "Idempotency-Key: <key><suffix>" when key is not NULL; with reply, keeps the
+ * response body there (reply->max is at least max_response). Returns as
+ * http_client_post. */
+static int http_client_perform(http_client *c, http_client_endpoint_id e, const char *text, const char *key,
+                               const char *suffix, buf *reply, connector_result *r) {
+        const http_client_endpoint *to = &c->to[e];
+        if (!to->url) {
+                kind_result(r, false, "no %s configured",
+                            e == HTTP_CLIENT_SNAPSHOT ? "snapshot_url" : "rollback_url");
+                return -EOPNOTSUPP;
+        }
         char idem[128];
-        int n = snprintf(idem, sizeof(idem), "Idempotency-Key: %s", idempotency_key);
+        int n = key ? snprintf(idem, sizeof(idem), "Idempotency-Key: %s%s", key, suffix) : 0;
         if (n < 0 || (size_t)n >= sizeof(idem))
                 return kind_invalid(r, "idempotency_key: too long");
-        char *text = json_dumps(body, JSON_COMPACT);
-        CURL *h = text ? curl_easy_init() : NULL;
-        if (!h) {
-                free(text);
+        CURL *h = curl_easy_init();
+        if (!h)
                 return -ENOMEM;
-        }
-        /* A node of our own in front of the fixed list: no copy of the token per request. */
-        struct curl_slist first = {.data = idem, .next = c->headers};
-        http_client_sink sink = {.max = c->max_response};
+        /* Nodes of our own in front of the fixed list: no copy of the token per request. */
+        struct curl_slist type = {.data = (char *)"Content-Type: application/json", .next = c->headers};
+        struct curl_slist first = {.data = idem, .next = text ? &type : c->headers};
+        struct curl_slist *head = key ? &first : first.next;
+        http_client_sink sink = {.max = c->max_response, .keep = reply};
         char errbuf[CURL_ERROR_SIZE] = "";
-        CURLcode cr = curl_easy_setopt(h, CURLOPT_URL, c->url);
+        CURLcode cr = curl_easy_setopt(h, CURLOPT_URL, to->url);
         if (cr == CURLE_OK)
-                cr = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, c->protocols);
+                cr = curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, to->protocols);
         if (cr == CURLE_OK)
-                cr = curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, c->protocols);
+                cr = curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, to->protocols);
         if (cr == CURLE_OK)
                 cr = curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
         if (cr == CURLE_OK)
@@ -370,15 +460,15 @@ int http_client_post(http_client *c, const json_t *body, const char *idempotency
         if (cr == CURLE_OK)
                 cr = curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
         if (cr == CURLE_OK)
-                cr = curl_easy_setopt(h, CURLOPT_HTTPHEADER, &first);
+                cr = curl_easy_setopt(h, CURLOPT_HTTPHEADER, head);
         if (cr == CURLE_OK)
                 cr = curl_easy_setopt(h, CURLOPT_USERAGENT, "bulwark");
-        if (cr == CURLE_OK)
+        if (cr == CURLE_OK && text)
                 cr = curl_easy_setopt(h, CURLOPT_POSTFIELDS, text);
-        if (cr == CURLE_OK)
+        if (cr == CURLE_OK && text)
                 cr = curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(text));
-        if (cr == CURLE_OK && c->put)
-                cr = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+        if (cr == CURLE_OK && text && strcmp(to->method, "POST") != 0)
+                cr = curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, to->method);
         if (cr == CURLE_OK)
                 cr = curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_client_write);
         if (cr == CURLE_OK)
@@ -391,7 +481,8 @@ int http_client_post(http_client *c, const json_t *body, const char *idempotency
         if (cr == CURLE_OK)
                 cr = curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_cleanup(h);
-        free(text);
+        if (sink.no_memory)
+                return -ENOMEM;
         if (sink.too_large || cr == CURLE_FILESIZE_EXCEEDED) {
                 kind_result(r, false, "response larger than %zu bytes", c->max_response);
                 return -EMSGSIZE;
@@ -401,6 +492,50 @@ int http_client_post(http_client *c, const json_t *body, const char *idempotency
                 return http_client_errno(cr);
         }
         kind_result(r, status >= 200 && status <= 299, "HTTP %ld", status);
+        return 0;
+}
+
+/* Sends body as JSON to endpoint e; see http_client_post. */
+static int http_client_send(http_client *c, http_client_endpoint_id e, const json_t *body, const char *key,
+                            const char *suffix, connector_result *r) {
+        char *text = json_dumps(body, JSON_COMPACT);
+        if (!text)
+                return -ENOMEM;
+        int rc = http_client_perform(c, e, text, key, suffix, NULL, r);
+        free(text);
+        return rc;
+}
+
+int http_client_post(http_client *c, const json_t *body, const char *idempotency_key, connector_result *r) {
+        return http_client_send(c, HTTP_CLIENT_APPLY, body, idempotency_key, "", r);
+}
+
+int http_client_rollback(http_client *c, const json_t *body, const char *idempotency_key,
+                         connector_result *r) {
+        /* A key of its own: a server that remembers keys must not answer the
+         * rollback with the stored reply to the apply. */
+        return http_client_send(c, HTTP_CLIENT_ROLLBACK, body, idempotency_key, "-rollback", r);
+}
+
+int http_client_snapshot(http_client *c, connector_result *r) {
+        buf reply;
+        buf_init(&reply, c->max_response);
+        /* A GET is idempotent by nature: no key. */
+        int rc = http_client_perform(c, HTTP_CLIENT_SNAPSHOT, NULL, NULL, "", &reply, r);
+        json_t *j = rc == 0 && r->ok ? json_loadb(reply.data ? reply.data : "", reply.len,
+                                                  JSON_REJECT_DUPLICATES, NULL)
+                                     : NULL;
+        buf_free(&reply);
+        if (rc < 0 || !r->ok)
+                return rc;
+        /* A detail never quotes the body: it holds whatever the targets' state holds. */
+        if (!json_is_object(j)) {
+                kind_result(r, false, "snapshot_url did not answer one JSON object: %s",
+                            j ? "JSON, but not an object" : "invalid JSON");
+                json_decref(j);
+                return -EPROTO;
+        }
+        r->data = j;
         return 0;
 }
 

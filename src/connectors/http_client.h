@@ -18,8 +18,9 @@
 #define HTTP_CLIENT_URL_CHARS "-._~:/?#[]@!$&'()*+,;=%"
 
 /* The settings every kind built on this client has, for the kinds' tables. The
- * client also reads "method", "path", "headers" and "max_response" when a
- * kind's table has them (http does, notify does not). */
+ * client also reads "method", "path", "headers", "max_response",
+ * "snapshot_url", "rollback_url" and "rollback_method" when a kind's table has
+ * them (http does, notify does not). */
 /* clang-format off */
 #define HTTP_CLIENT_SETTINGS \
         {"url", SETTING_STRING, true, 9, BW_URL_MAX, HTTP_CLIENT_URL_CHARS, \
@@ -38,10 +39,12 @@ typedef struct http_client http_client;
 
 /* Semantic checks of the client's settings present in settings, which table
  * describes: URL scheme and host (https, or http to a loopback address with
- * allow_http_loopback), no credentials in the URL, path, method (POST|PUT),
- * headers ("Name: value", token characters in the name, no CR/LF, none the
- * client sets itself), absolute file paths. Returns 0 or -EINVAL with *err
- * naming the key, or -ENOMEM. */
+ * allow_http_loopback) of url, snapshot_url and rollback_url, no credentials in
+ * a URL, path, method (POST|PUT), headers ("Name: value", token characters in
+ * the name, no CR/LF, none the client sets itself), absolute file paths;
+ * snapshot_url and rollback_url both or neither, rollback_method
+ * (POST|PUT|PATCH|DELETE) only with rollback_url. Returns 0 or -EINVAL with
+ * *err naming the key, or -ENOMEM. */
 int http_client_check_settings(const json_t *settings, const setting_spec *table, bw_error *err);
 
 /* Checks the settings again, reads the token file (file_read_secret: mode 0600)
@@ -52,12 +55,27 @@ int http_client_new(const json_t *settings, const setting_spec *table, http_clie
 /* Wipes the Authorization header and frees. Accepts NULL. */
 void http_client_free(http_client *c);
 
-/* Sends body as JSON with the configured method and headers plus
+/* Sends body as JSON to url + path with the configured method and headers plus
  * Idempotency-Key. Returns 0 when a response arrived: r->ok for a 2xx status,
  * r->detail "HTTP <status>". Otherwise a negative errno with r->detail saying
  * why: -EMSGSIZE (response over max_response), -ETIMEDOUT, -ECONNREFUSED,
  * -EHOSTUNREACH, -EPROTO (TLS), -EPROTONOSUPPORT, -ENOMEM or -EIO. */
 int http_client_post(http_client *c, const json_t *body, const char *idempotency_key, connector_result *r);
+
+/* GETs snapshot_url with the configured headers. Returns 0 when a response
+ * arrived: for a 2xx status whose body is one JSON object, r->ok and r->data =
+ * that object (the caller's, as r is); for another status r->ok false, r->detail
+ * "HTTP <status>". A 2xx body that is not a JSON object is -EPROTO, r->detail
+ * saying so without quoting it. -EOPNOTSUPP without snapshot_url; other errors
+ * as http_client_post. */
+int http_client_snapshot(http_client *c, connector_result *r);
+
+/* Sends body as JSON to rollback_url with rollback_method (default POST), the
+ * configured headers and "Idempotency-Key: <idempotency_key>-rollback" (a
+ * server that remembers keys must not take it for the apply). Returns as
+ * http_client_post; -EOPNOTSUPP without rollback_url. */
+int http_client_rollback(http_client *c, const json_t *body, const char *idempotency_key,
+                         connector_result *r);
 
 /* The apply op of a kind built on this client: checks a against kind k, then
  * sends kind_action_json(a, event) as http_client_post does. */

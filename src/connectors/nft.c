@@ -812,6 +812,8 @@ static const connector_verb nft_verbs[] = {
 
 const connector_kind nft_kind = {
         .name = "nft",
+        .expiry_param = "timeout_s",
+        .expiry_setting = "default_timeout_s",
         .verbs = nft_verbs,
         .settings = nft_settings,
         .check_settings = nft_check_settings,

@@ -44,6 +44,7 @@ static int notify_apply(void *state, const connector_action *a, connector_result
 
 const connector_kind notify_kind = {
         .name = "notify",
+        .inert = true,
         .verbs = notify_verbs,
         .settings = notify_settings,
         .check_settings = notify_check_settings,

@@ -47,6 +47,21 @@ bool connector_kind_has_op(const connector_kind *k, const json_t *settings, conn
         return !k->has_op || k->has_op(settings, op);
 }
 
+bool connector_action_reversible(const connector_kind *k, const json_t *settings, const char *verb) {
+        const connector_verb *v = connector_verb_find(k, verb);
+        return v && v->reversible && connector_kind_has_op(k, settings, CONNECTOR_OP_SNAPSHOT) &&
+               connector_kind_has_op(k, settings, CONNECTOR_OP_ROLLBACK);
+}
+
+int64_t connector_native_expiry_s(const connector_kind *k, const json_t *settings, const json_t *params) {
+        if (!k || !k->expiry_param)
+                return 0;
+        const json_t *v = json_object_get(params, k->expiry_param);
+        if (!json_is_integer(v) && k->expiry_setting)
+                v = json_object_get(settings, k->expiry_setting);
+        return json_is_integer(v) && json_integer_value(v) > 0 ? (int64_t)json_integer_value(v) : 0;
+}
+
 void connector_result_clear(connector_result *r) {
         if (!r)
                 return;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/limits.h"
+#include "util/strutil.h"
 
 #include <pthread.h>
 #include <sodium.h>
@@ -83,8 +84,11 @@ unsigned governor_ceiling_compiled(target_kind kind) {
         }
 }
 
+static void approval_policy_init(approval_policy *p);
+
 void governor_policy_init(governor_policy *p) {
         *p = (governor_policy){0};
+        approval_policy_init(&p->approvals);
         for (unsigned k = 0; k < _TARGET_KIND_MAX; k++)
                 p->ceiling[k] = governor_ceiling_compiled((target_kind)k);
 }
@@ -321,4 +325,73 @@ governor_verdict governor_check_targets(const governor_policy *p, const char *co
                                       "target %s is a protected asset (%s); refused whole", targets[i], hit);
         }
         return decide(ret, GOVERNOR_ALLOW, "within the ceiling, no protected asset");
+}
+
+/* --- approvals ------------------------------------------------------------------ */
+
+const char *const governor_builtin_categories[] = {"infrastructure_change", "bulk_account_action",
+                                                   "data_deletion", "system_isolation", NULL};
+
+static void approval_policy_init(approval_policy *p) {
+        *p = (approval_policy){.timeout_s = BW_APPROVAL_TIMEOUT_S_DEFAULT, .approvers = 1};
+        for (size_t i = 0; governor_builtin_categories[i]; i++)
+                str_copy(p->categories[p->n_categories++], sizeof(p->categories[0]),
+                         governor_builtin_categories[i]);
+}
+
+bool approval_policy_has_category(const approval_policy *p, const char *name) {
+        for (size_t i = 0; i < p->n_categories; i++)
+                if (strcmp(p->categories[i], name) == 0)
+                        return true;
+        return false;
+}
+
+int approval_policy_add_category(approval_policy *p, const char *name) {
+        if (approval_policy_has_category(p, name))
+                return -EEXIST;
+        if (p->n_categories >= BW_APPROVAL_CATEGORIES_MAX)
+                return -ENOSPC;
+        if (str_copy(p->categories[p->n_categories], sizeof(p->categories[0]), name) < 0)
+                return -EINVAL;
+        p->n_categories++;
+        return 0;
+}
+
+int approval_policy_classify(approval_policy *p, const char *action, const char *category) {
+        if (!approval_policy_has_category(p, category))
+                return -ENOENT;
+        if (p->n_action_categories >= BW_ACTION_CEILINGS_MAX)
+                return -ENOSPC;
+        approval_category_of *c = &p->action_categories[p->n_action_categories];
+        if (str_copy(c->action, sizeof(c->action), action) < 0 ||
+            str_copy(c->category, sizeof(c->category), category) < 0)
+                return -EINVAL;
+        p->n_action_categories++;
+        return 0;
+}
+
+size_t governor_approval_reasons(const governor_policy *p, const approval_subject *s,
+                                 char reasons[GOVERNOR_APPROVAL_REASONS_MAX][GOVERNOR_APPROVAL_REASON_LEN]) {
+        size_t n = 0;
+        if (s->level >= 4)
+                snprintf(reasons[n++], GOVERNOR_APPROVAL_REASON_LEN, "automation level 4");
+        else if (s->level == 3 && !s->reversible)
+                snprintf(reasons[n++], GOVERNOR_APPROVAL_REASON_LEN,
+                         "level 3 runs only reversible actions: %s.%s cannot be rolled back", s->connector,
+                         s->verb);
+        if (s->category && s->category[0])
+                snprintf(reasons[n++], GOVERNOR_APPROVAL_REASON_LEN, "category %s", s->category);
+        char action[2 * BW_NAME_MAX + 2];
+        snprintf(action, sizeof(action), "%s.%s", s->connector, s->verb);
+        for (size_t i = 0; i < p->approvals.n_action_categories; i++)
+                if (strcmp(p->approvals.action_categories[i].action, action) == 0 &&
+                    (!s->category || strcmp(p->approvals.action_categories[i].category, s->category) != 0)) {
+                        snprintf(reasons[n++], GOVERNOR_APPROVAL_REASON_LEN, "category %s (%s)",
+                                 p->approvals.action_categories[i].category, action);
+                        break;
+                }
+        if (s->kind == TARGET_ACCOUNT && s->n_targets >= BW_BULK_ACCOUNTS)
+                snprintf(reasons[n++], GOVERNOR_APPROVAL_REASON_LEN,
+                         "category bulk_account_action (%zu accounts)", s->n_targets);
+        return n;
 }

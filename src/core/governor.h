@@ -41,6 +41,25 @@ typedef struct governor_rate_limit {
         unsigned per[_RATE_WINDOW_MAX];
 } governor_rate_limit;
 
+/* Which actions need a human approval (seed practice, "Approval Workflows"). */
+typedef struct approval_category_of {
+        char action[2 * BW_NAME_MAX + 2]; /* "connector.verb" */
+        char category[BW_NAME_MAX + 1];
+} approval_category_of;
+
+typedef struct approval_policy {
+        unsigned timeout_s; /* auto-reject after; default BW_APPROVAL_TIMEOUT_S_DEFAULT */
+        unsigned approvers; /* distinct approvers needed: 1 (default) or 2 */
+        /* High-risk categories: the built-in ones first (approval_policy_init), then
+         * those configuration adds. None can be removed. */
+        char categories[BW_APPROVAL_CATEGORIES_MAX][BW_NAME_MAX + 1];
+        size_t n_categories;
+        /* Action kinds an administrator classified, so that a playbook cannot
+         * escape approval by leaving its step's category out. */
+        approval_category_of action_categories[BW_ACTION_CEILINGS_MAX];
+        size_t n_action_categories;
+} approval_policy;
+
 typedef struct governor_policy {
         /* Per-action ceilings of TARGET_IP, TARGET_ACCOUNT and TARGET_HOST; never
          * above BW_CEILING_* (governor_policy_lower enforces it). */
@@ -55,12 +74,46 @@ typedef struct governor_policy {
         size_t n_protected_accounts;
         char **protected_hosts; /* fnmatch(3) patterns, case-insensitive */
         size_t n_protected_hosts;
+        approval_policy approvals;
 } governor_policy;
 
 typedef struct governor_decision {
         governor_verdict verdict;
         char reason[256]; /* names the ceiling or the protected entry and the target */
 } governor_decision;
+
+/* The built-in high-risk categories: infrastructure_change, bulk_account_action,
+ * data_deletion, system_isolation. */
+extern const char *const governor_builtin_categories[];
+
+/* Adds a category (configuration). -EEXIST if known, -ENOSPC beyond the limit. */
+int approval_policy_add_category(approval_policy *p, const char *name);
+/* Classifies an action kind "connector.verb" (configuration). -ENOENT for an
+ * unknown category, -ENOSPC beyond the limit. */
+int approval_policy_classify(approval_policy *p, const char *action, const char *category);
+bool approval_policy_has_category(const approval_policy *p, const char *name);
+
+/* What the approval decision looks at for one action. */
+typedef struct approval_subject {
+        unsigned level;        /* the playbook's automation level, 1..4 */
+        bool reversible;       /* its connector can snapshot and roll back */
+        const char *connector; /* "nft" */
+        const char *verb;      /* "block" */
+        const char *category;  /* the step's declared category, "" if none */
+        target_kind kind;
+        size_t n_targets;
+} approval_subject;
+
+#define GOVERNOR_APPROVAL_REASONS_MAX 4
+#define GOVERNOR_APPROVAL_REASON_LEN 192
+
+/* Whether an action that is to run automatically (level 3 or 4) must wait for an
+ * approval, and why: level 4 always; level 3 when its connector cannot roll it
+ * back; any level when it falls in a high-risk category (declared, classified by
+ * configuration, or a bulk account action of BW_BULK_ACCOUNTS accounts or more).
+ * Writes the reasons and returns how many (0: no approval needed). Pure. */
+size_t governor_approval_reasons(const governor_policy *p, const approval_subject *s,
+                                 char reasons[GOVERNOR_APPROVAL_REASONS_MAX][GOVERNOR_APPROVAL_REASON_LEN]);
 
 /* The compiled ceilings and no protected assets. */
 void governor_policy_init(governor_policy *p);

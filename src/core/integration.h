@@ -13,4 +13,8 @@ typedef struct integration_config {
         json_t *settings;           /* object, validated against the kind's table */
         unsigned timeout_ms;        /* per connector call; default BW_CONNECTOR_TIMEOUT_MS_DEFAULT */
         unsigned line, col;         /* where it was declared */
+        /* A staging integration (staging: {verb, targets}): `bulwark rollback-test`
+         * applies staging_verb to staging_targets and rolls it back. NULL otherwise. */
+        json_t *staging_targets;
+        char staging_verb[BW_NAME_MAX + 1];
 } integration_config;

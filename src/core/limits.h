@@ -115,7 +115,39 @@
 #define BW_WORKERS_DEFAULT 2u
 #define BW_WORKERS_MAX 64u
 /* Alerts a worker claims at once: amortises the claim transaction. */
-#define BW_CLAIM_BATCH 32u
+#define BW_CLAIM_BATCH 256u
+/* Expired actions the sweeper hands back to the engine per round (once a second):
+ * a mass expiry drains over a few seconds instead of flooding the queue. */
+#define BW_EXPIRY_BATCH 256u
+/* Approvals auto-rejected per sweeper round. */
+#define BW_APPROVAL_EXPIRE_BATCH 256u
+/* How often the sweeper looks for due approvals and expired actions. */
+#define BW_SWEEP_INTERVAL_MS 500u
+
+/* --- Approvals, thresholds, expiry ----------------------------------------- */
+
+/* An approval not decided in time is rejected (seed practice: approvals time out). */
+#define BW_APPROVAL_TIMEOUT_S_DEFAULT 1800u
+#define BW_APPROVAL_TIMEOUT_S_MAX (7u * 24u * 3600u)
+/* An account action naming at least this many accounts is a bulk account action,
+ * a high-risk category that always needs approval. */
+#define BW_BULK_ACCOUNTS 5u
+/* Approval categories: the four built in, plus what configuration adds. */
+#define BW_APPROVAL_CATEGORIES_MAX 32u
+/* Threshold triggers: at most this many alerts and this long a window. */
+#define BW_THRESHOLD_COUNT_MAX 100000u
+#define BW_THRESHOLD_WINDOW_S_MAX (7u * 24u * 3600u)
+/* The threshold key: the group_by value(s) joined by ','. */
+#define BW_THRESHOLD_KEY_MAX 1024u
+/* duration_s of an expiring action (30 days, as nft timeouts). */
+#define BW_ACTION_DURATION_S_MAX (30u * 24u * 3600u)
+/* A reason or note an actor gives (breaker reset, approval, review, rollback):
+ * one short text an auditor reads. */
+#define BW_REASON_MAX 1024u
+/* Targets of a staging integration's rollback test. */
+#define BW_STAGING_TARGETS_MAX 16u
+/* Actor names (API keys per actor) and how many may be configured. */
+#define BW_ACTORS_MAX 64u
 
 /* --- Configuration and playbooks ------------------------------------------- */
 

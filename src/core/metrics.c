@@ -17,8 +17,9 @@ static const char *const reject_names[_REJECT_REASON_MAX] = {
 };
 
 static const char *const outcome_names[_OUTCOME_MAX] = {
-        [OUTCOME_APPLIED] = "applied",     [OUTCOME_FAILED] = "failed",   [OUTCOME_TIMEOUT] = "timeout",
-        [OUTCOME_RECOVERED] = "recovered", [OUTCOME_NOT_RUN] = "not_run", [OUTCOME_DENIED] = "denied",
+        [OUTCOME_APPLIED] = "applied",         [OUTCOME_FAILED] = "failed",   [OUTCOME_TIMEOUT] = "timeout",
+        [OUTCOME_RECOVERED] = "recovered",     [OUTCOME_NOT_RUN] = "not_run", [OUTCOME_DENIED] = "denied",
+        [OUTCOME_ROLLED_BACK] = "rolled_back",
 };
 
 static const char *const connector_names[_METRIC_CONNECTOR_MAX] = {

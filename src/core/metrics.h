@@ -12,11 +12,11 @@
 
 /* Why an alert was rejected (label "reason" of bulwark_alerts_rejected_total). */
 typedef enum {
-        REJECT_INVALID,     /* failed validation (400) */
-        REJECT_TOO_LARGE,   /* body over its limit (413) */
-        REJECT_QUEUE_FULL,  /* 503 */
-        REJECT_UNAUTHORIZED,/* 401 */
-        REJECT_STORE_ERROR, /* 500 */
+        REJECT_INVALID,      /* failed validation (400) */
+        REJECT_TOO_LARGE,    /* body over its limit (413) */
+        REJECT_QUEUE_FULL,   /* 503 */
+        REJECT_UNAUTHORIZED, /* 401 */
+        REJECT_STORE_ERROR,  /* 500 */
         _REJECT_REASON_MAX,
 } reject_reason;
 
@@ -28,6 +28,7 @@ typedef enum {
         OUTCOME_RECOVERED,   /* in doubt after a crash, verify found it applied */
         OUTCOME_NOT_RUN,     /* level 1, 2 or 4: recorded only */
         OUTCOME_DENIED,      /* refused by the governor */
+        OUTCOME_ROLLED_BACK, /* a requested rollback restored the snapshot */
         _OUTCOME_MAX,
 } action_outcome;
 
@@ -56,9 +57,9 @@ typedef struct bw_metrics {
         _Atomic uint64_t alerts_processed;
         _Atomic uint64_t executions;
         _Atomic uint64_t actions[_METRIC_CONNECTOR_MAX][_OUTCOME_MAX];
-        histogram accept_latency;  /* request complete -> durable ack */
-        histogram action_latency;  /* connector apply call */
-        histogram e2e_latency;     /* alert received -> action applied */
+        histogram accept_latency; /* request complete -> durable ack */
+        histogram action_latency; /* connector apply call */
+        histogram e2e_latency;    /* alert received -> action applied */
 } bw_metrics;
 
 void metrics_init(bw_metrics *m);

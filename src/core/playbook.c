@@ -26,11 +26,15 @@ static const char *const playbook_keys[] = {"name",    "version",          "auth
                                             "trigger", "automation_level", "steps",  NULL};
 enum { PK_NAME, PK_VERSION, PK_AUTHOR, PK_DESCRIPTION, PK_TRIGGER, PK_LEVEL, PK_STEPS, _PK_MAX };
 
-static const char *const trigger_keys[] = {"type", "min_severity", "labels", NULL};
-enum { TK_TYPE, TK_MIN_SEVERITY, TK_LABELS, _TK_MAX };
+static const char *const trigger_keys[] = {"type", "min_severity", "labels", "threshold", NULL};
+enum { TK_TYPE, TK_MIN_SEVERITY, TK_LABELS, TK_THRESHOLD, _TK_MAX };
 
-static const char *const step_keys[] = {"id", "action", "integration", "targets", "params", NULL};
-enum { SK_ID, SK_ACTION, SK_INTEGRATION, SK_TARGETS, SK_PARAMS, _SK_MAX };
+static const char *const threshold_keys[] = {"count", "group_by", "window_s", NULL};
+enum { HK_COUNT, HK_GROUP_BY, HK_WINDOW_S, _HK_MAX };
+
+static const char *const step_keys[] = {"id",     "action",   "integration", "targets",
+                                        "params", "category", "duration_s",  NULL};
+enum { SK_ID, SK_ACTION, SK_INTEGRATION, SK_TARGETS, SK_PARAMS, SK_CATEGORY, SK_DURATION_S, _SK_MAX };
 
 static const char *const from_keys[] = {"from", NULL};
 
@@ -74,6 +78,26 @@ static int label_one(yamldoc *d, const char *key, yaml_node_t *key_node, yaml_no
         return json_object_set_new(userdata, key, json_string(v)) < 0 ? -ENOMEM : 0;
 }
 
+/* threshold: {count, group_by, window_s}, all required. */
+static int parse_threshold(yamldoc *d, yaml_node_t *node, playbook_trigger *t, bw_error *err) {
+        yaml_node_t *v[_HK_MAX];
+        int r = yamldoc_fields(d, node, "trigger.threshold", threshold_keys, v, err);
+        for (size_t k = 0; r == 0 && k < _HK_MAX; k++)
+                r = yamldoc_require(d, node, "trigger.threshold", threshold_keys[k], v[k], err);
+        int64_t count;
+        if (r == 0)
+                r = yamldoc_get_int(d, v[HK_COUNT], "trigger.threshold.count", 1, BW_THRESHOLD_COUNT_MAX,
+                                    &count, err);
+        if (r == 0)
+                r = yamldoc_get_int(d, v[HK_WINDOW_S], "trigger.threshold.window_s", 1,
+                                    BW_THRESHOLD_WINDOW_S_MAX, &t->window_s, err);
+        if (r == 0)
+                r = parse_template(d, v[HK_GROUP_BY], "trigger.threshold.group_by", &t->group_by, err);
+        if (r == 0)
+                t->count = (unsigned)count;
+        return r;
+}
+
 static int parse_trigger(yamldoc *d, yaml_node_t *node, playbook_trigger *t, bw_error *err) {
         yaml_node_t *v[_TK_MAX];
         int r = yamldoc_fields(d, node, "trigger", trigger_keys, v, err);
@@ -104,10 +128,13 @@ static int parse_trigger(yamldoc *d, yaml_node_t *node, playbook_trigger *t, bw_
                         return yamldoc_error(d, v[TK_MIN_SEVERITY], err, "invalid", "trigger.min_severity",
                                              "must be one of low, medium, high, critical");
         }
-        if (v[TK_LABELS])
-                return yamldoc_map_foreach(d, v[TK_LABELS], "trigger.labels", BW_ALERT_MAX_LABELS, label_one,
-                                           t->labels, err);
-        return 0;
+        if (v[TK_LABELS]) {
+                r = yamldoc_map_foreach(d, v[TK_LABELS], "trigger.labels", BW_ALERT_MAX_LABELS, label_one,
+                                        t->labels, err);
+                if (r < 0)
+                        return r;
+        }
+        return v[TK_THRESHOLD] ? parse_threshold(d, v[TK_THRESHOLD], t, err) : 0;
 }
 
 static bool param_name_valid(const char *s, size_t len) {
@@ -262,6 +289,24 @@ static int step_one(yamldoc *d, size_t index, yaml_node_t *node, const char *pat
                         return r;
                 s->has_targets = true;
         }
+        if (v[SK_CATEGORY]) {
+                yamldoc_path_key(fpath, sizeof(fpath), path, "category");
+                s->at_category.line = (unsigned)v[SK_CATEGORY]->start_mark.line + 1;
+                s->at_category.col = (unsigned)v[SK_CATEGORY]->start_mark.column + 1;
+                r = yamldoc_get_name(d, v[SK_CATEGORY], fpath, BW_NAME_MAX, "_", s->category,
+                                     sizeof(s->category), err);
+                if (r < 0)
+                        return r;
+        }
+        if (v[SK_DURATION_S]) {
+                yamldoc_path_key(fpath, sizeof(fpath), path, "duration_s");
+                s->at_duration.line = (unsigned)v[SK_DURATION_S]->start_mark.line + 1;
+                s->at_duration.col = (unsigned)v[SK_DURATION_S]->start_mark.column + 1;
+                r = yamldoc_get_int(d, v[SK_DURATION_S], fpath, 1, BW_ACTION_DURATION_S_MAX, &s->duration_s,
+                                    err);
+                if (r < 0)
+                        return r;
+        }
         s->params = json_object();
         if (!s->params)
                 return -ENOMEM;
@@ -391,6 +436,38 @@ bool playbook_matches(const playbook *p, const alert *a) {
                         return false;
         }
         return true;
+}
+
+static int str_ptr_cmp(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int playbook_threshold_key(const playbook *p, const alert *a, char ret[BW_THRESHOLD_KEY_MAX + 1]) {
+        template_value v = {.kind = TARGET_NONE};
+        int r = template_eval(&p->trigger.group_by, a, &v);
+        if (r < 0)
+                return r;
+        if (v.n == 0) {
+                template_value_clear(&v);
+                return -ENOENT;
+        }
+        /* Sorted: the same set of values is the same key whatever the alert's order. */
+        qsort(v.items, v.n, sizeof(*v.items), str_ptr_cmp);
+        size_t used = 0;
+        for (size_t i = 0; i < v.n && r == 0; i++) {
+                size_t len = strlen(v.items[i]);
+                if (used + len + (i > 0) > BW_THRESHOLD_KEY_MAX)
+                        r = -E2BIG;
+                else {
+                        if (i > 0)
+                                ret[used++] = ',';
+                        memcpy(ret + used, v.items[i], len);
+                        used += len;
+                }
+        }
+        ret[used] = '\0';
+        template_value_clear(&v);
+        return r;
 }
 
 void rendered_action_clear(rendered_action *r) {

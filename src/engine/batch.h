@@ -20,13 +20,18 @@ typedef struct batch_action {
         char *targets_json;
         char *params_json;
         action_state initial_state; /* by automation level, or SKIPPED without targets */
-        store_action stored;        /* as the store has it after exec_begin */
-        bool run;                   /* to be run by this worker now */
-        bool in_doubt;              /* was INTENT already: a previous process may have applied it */
+        const connector_kind *kind;
+        bool reversible;     /* the integration can snapshot and roll it back */
+        store_action stored; /* as the store has it after exec_begin */
+        bool run;            /* to be run by this worker now */
+        bool in_doubt;       /* was INTENT already: a previous process may have applied it */
         /* In doubt, but the governor would not run it now (breaker open, denied,
          * level lowered): verify only, and if absent record if_absent, never apply. */
         bool verify_only;
         action_state if_absent;
+        /* ROLLBACK_REQUESTED: roll back to this snapshot (owned) instead of applying. */
+        bool rollback;
+        json_t *rollback_snapshot;
         /* Minted by the governor gates once every check passed; without it the
          * pool refuses apply and rollback. */
         governor_permit permit;
@@ -40,6 +45,13 @@ typedef struct batch_action {
 typedef struct batch_exec {
         const playbook *playbook;
         int64_t exec_id;
+        /* Threshold playbooks: the alert's group key; an alert that does not bring
+         * its key to the threshold creates no execution (not_fired). */
+        char threshold_key[BW_THRESHOLD_KEY_MAX + 1];
+        bool not_fired;
+        /* Why the actions awaiting approval need it (JSON array), if any do. */
+        json_t *approval_reasons;
+        int64_t approval_id; /* created in this batch: the webhook is sent */
         batch_action *actions;
         size_t n_actions;
 } batch_exec;
@@ -60,5 +72,6 @@ int plan_batch(const playbook_set *playbooks, const bw_config *config, store_cla
 void batch_free(batch_alert *b, size_t n);
 
 /* Runs one action through its connector (in doubt: verify first; else validate,
- * snapshot, apply, verify, and roll back if verify fails) and fills its outcome. */
+ * snapshot, apply, verify, and roll back if verify fails; or, for a requested
+ * rollback, restore its snapshot and check it) and fills its outcome. */
 void execute_action(connector_pool *pool, batch_action *a, int64_t received_at_ms, bw_metrics *metrics);

@@ -17,11 +17,11 @@
 #include <string.h>
 #include <time.h>
 
-#include <sodium.h>
-
 #include "core/limits.h"
 #include "util/clock.h"
 #include "engine/batch.h"
+#include "engine/notify.h"
+#include "engine/sweeper.h"
 #include "util/log.h"
 
 /* How long a worker blocks in store_claim before it re-checks for shutdown. */
@@ -32,6 +32,7 @@ struct engine {
         pthread_t *threads;
         size_t n_threads;
         atomic_bool stopping;
+        sweeper *sweeper;
 };
 
 typedef struct batch_job {
@@ -134,95 +135,218 @@ static int budget_gate(store_tx *tx, batch_job *job, batch_action *act, action_s
         return 0;
 }
 
+/* A rollback an admin or the expiry asked for (ROLLBACK_REQUESTED in the store):
+ * it restores the snapshot the action kept. It is the governor's to permit like
+ * any change, but it is neither charged to rate budgets nor stopped by the
+ * circuit breaker: it only ever narrows what Bulwark has done. */
+static int rollback_gate(store_tx *tx, batch_action *act) {
+        char *result = NULL;
+        int r = store_tx_action_result(tx, act->stored.id, &result);
+        if (r < 0)
+                return r;
+        json_t *res = result ? json_loads(result, 0, NULL) : NULL;
+        json_t *snapshot = json_object_get(res, "snapshot");
+        act->run = true;
+        act->rollback = true;
+        act->result_json = result; /* kept as it is: the snapshot stays with the action */
+        if (snapshot && act->reversible) {
+                act->rollback_snapshot = json_incref(snapshot);
+                mint_permit(act);
+        }
+        json_decref(res);
+        return 0;
+}
+
+/* A new action (or one an analyst or approver released) that is to run: the
+ * governor's verdict of now comes first, then folding (its targets are already
+ * in the wanted state through a live action: satisfied, not charged), then the
+ * breaker and the budgets. Returns the state to record. */
+static int planned_gate(store_tx *tx, batch_job *job, batch_action *act, action_state *ret) {
+        if (act->initial_state == ACTION_DENIED) {
+                *ret = ACTION_DENIED;
+                return 0;
+        }
+        if (act->rendered.targets.n > 0) {
+                int64_t by = 0;
+                int r = store_tx_effects_cover(tx, act->integration->name, act->rendered.step->verb,
+                                               act->rendered.targets.items, act->rendered.targets.n, &by);
+                if (r < 0)
+                        return r;
+                if (r == 1) {
+                        snprintf(act->detail, sizeof(act->detail),
+                                 "already in effect through action %" PRId64, by);
+                        *ret = ACTION_SATISFIED;
+                        return 0;
+                }
+        }
+        return budget_gate(tx, job, act, ret);
+}
+
+/* Routes one stored action by its state in the journal. */
+static int action_begin(store_tx *tx, batch_job *job, batch_action *act, const store_action *stored) {
+        act->stored = *stored;
+        act->final_state = stored->state;
+        act->in_doubt = stored->state == ACTION_INTENT;
+        act->run = stored->state == ACTION_PLANNED || act->in_doubt;
+        if (act->in_doubt)
+                return in_doubt_gate(tx, act);
+        if (stored->state == ACTION_ROLLBACK_REQUESTED)
+                return rollback_gate(tx, act);
+        if (stored->state != ACTION_PLANNED)
+                return 0;
+        action_state next;
+        int r = planned_gate(tx, job, act, &next);
+        if (r == 0)
+                r = store_tx_action_set(tx, stored->id, next, next == ACTION_INTENT ? NULL : act->detail,
+                                        NULL);
+        if (r < 0)
+                return r;
+        act->run = next == ACTION_INTENT;
+        act->final_state = next;
+        return 0;
+}
+
+/* A threshold playbook runs for the alert that brings its key's count to the
+ * threshold; an execution that exists already (the alert came back after a
+ * crash, an approval or a rollback request) goes on whatever the count. */
+static int threshold_gate(store_tx *tx, const batch_alert *ba, batch_exec *ex) {
+        const playbook_trigger *t = &ex->playbook->trigger;
+        if (t->count == 0 || ex->not_fired)
+                return 0;
+        bool exists;
+        int r = store_tx_exec_exists(tx, ba->claimed.id, ex->playbook->name, &exists);
+        if (r < 0 || exists)
+                return r;
+        r = store_tx_threshold_hit(tx, ex->playbook->name, ex->threshold_key, t->count, t->window_s * 1000,
+                                   ba->claimed.received_at_ms);
+        if (r < 0)
+                return r;
+        ex->not_fired = r == 0;
+        return 0;
+}
+
+/* Actions awaiting approval: the execution's approval request, stored once. */
+static int approval_gate(store_tx *tx, const batch_job *job, const batch_alert *ba, batch_exec *ex) {
+        bool awaiting = false;
+        for (size_t a = 0; a < ex->n_actions; a++)
+                awaiting = awaiting || ex->actions[a].final_state == ACTION_AWAITING_APPROVAL;
+        if (!awaiting)
+                return 0;
+        const approval_policy *ap = &job->e->deps.config->governor.approvals;
+        char *reasons = ex->approval_reasons ? json_dumps(ex->approval_reasons, JSON_COMPACT)
+                                             : strdup("[\"awaiting approval\"]");
+        if (!reasons)
+                return -ENOMEM;
+        store_approval_request q = {
+                .exec_id = ex->exec_id,
+                .requested_by = ba->claimed.submitted_by[0] ? ba->claimed.submitted_by : NULL,
+                .author = ex->playbook->author[0] ? ex->playbook->author : NULL,
+                .reasons_json = reasons,
+                .required = ap->approvers,
+                .expires_at_ms = clock_wall_ms() + (int64_t)ap->timeout_s * 1000,
+        };
+        int64_t id;
+        int r = store_tx_approval_request(tx, &q, &id);
+        free(reasons);
+        if (r == 1)
+                ex->approval_id = id;
+        return r < 0 ? r : 0;
+}
+
+static int exec_begin(store_tx *tx, batch_job *job, batch_alert *ba, batch_exec *ex) {
+        int r = threshold_gate(tx, ba, ex);
+        if (r < 0 || ex->not_fired)
+                return r;
+        store_action_plan plans[BW_PLAYBOOK_STEPS_MAX];
+        store_action stored[BW_PLAYBOOK_STEPS_MAX];
+        for (size_t a = 0; a < ex->n_actions; a++) {
+                const batch_action *act = &ex->actions[a];
+                plans[a] = (store_action_plan){
+                        .step_id = act->rendered.step->id,
+                        .integration = act->integration->name,
+                        .connector = act->integration->kind,
+                        .verb = act->rendered.step->verb,
+                        .target_kind = target_kind_name(act->rendered.targets.kind),
+                        .targets_json = act->targets_json,
+                        .params_json = act->params_json,
+                        .idempotency_key = act->rendered.idempotency_key,
+                        .initial_state = act->initial_state,
+                        .detail = act->initial_state == ACTION_DENIED ? act->detail : NULL,
+                };
+        }
+        r = store_tx_exec_begin(tx, ba->claimed.id, ex->playbook->name, ex->playbook->version,
+                                (unsigned)ex->playbook->level, plans, ex->n_actions, &ex->exec_id, stored);
+        for (size_t a = 0; r == 0 && a < ex->n_actions; a++)
+                r = action_begin(tx, job, &ex->actions[a], &stored[a]);
+        return r < 0 ? r : approval_gate(tx, job, ba, ex);
+}
+
+/* True if some execution of the alert runs (threshold playbooks may not fire). */
+static bool alert_has_executions(const batch_alert *ba) {
+        for (size_t e = 0; e < ba->n_execs; e++)
+                if (!ba->execs[e].not_fired)
+                        return true;
+        return false;
+}
+
 /* First transaction: create (or find again) every execution and move the actions
- * this worker will run to INTENT. */
+ * this worker will run to INTENT. An alert with nothing to run is done here. */
 static int job_begin(store_tx *tx, void *userdata) {
         batch_job *job = userdata;
         for (size_t i = 0; i < job->n; i++) {
                 batch_alert *ba = &job->alerts[i];
-                if (ba->n_execs == 0) {
+                for (size_t e = 0; e < ba->n_execs; e++) {
+                        int r = exec_begin(tx, job, ba, &ba->execs[e]);
+                        if (r < 0)
+                                return r;
+                }
+                if (!alert_has_executions(ba)) {
                         int r = store_tx_alert_done(tx, ba->claimed.id, 0);
                         if (r < 0)
                                 return r;
-                        continue;
-                }
-                for (size_t e = 0; e < ba->n_execs; e++) {
-                        batch_exec *ex = &ba->execs[e];
-                        store_action_plan plans[BW_PLAYBOOK_STEPS_MAX];
-                        store_action stored[BW_PLAYBOOK_STEPS_MAX];
-                        for (size_t a = 0; a < ex->n_actions; a++) {
-                                const batch_action *act = &ex->actions[a];
-                                plans[a] = (store_action_plan){
-                                        .step_id = act->rendered.step->id,
-                                        .integration = act->integration->name,
-                                        .connector = act->integration->kind,
-                                        .verb = act->rendered.step->verb,
-                                        .target_kind = target_kind_name(act->rendered.targets.kind),
-                                        .targets_json = act->targets_json,
-                                        .params_json = act->params_json,
-                                        .idempotency_key = act->rendered.idempotency_key,
-                                        .initial_state = act->initial_state,
-                                        .detail = act->initial_state == ACTION_DENIED ? act->detail : NULL,
-                                };
-                        }
-                        int r = store_tx_exec_begin(tx, ba->claimed.id, ex->playbook->name,
-                                                    ex->playbook->version, (unsigned)ex->playbook->level,
-                                                    plans, ex->n_actions, &ex->exec_id, stored);
-                        if (r < 0)
-                                return r;
-                        for (size_t a = 0; a < ex->n_actions; a++) {
-                                batch_action *act = &ex->actions[a];
-                                act->stored = stored[a];
-                                act->final_state = stored[a].state;
-                                act->in_doubt = stored[a].state == ACTION_INTENT;
-                                act->run = stored[a].state == ACTION_PLANNED || act->in_doubt;
-                                if (act->in_doubt) {
-                                        r = in_doubt_gate(tx, act);
-                                        if (r < 0)
-                                                return r;
-                                }
-                                if (stored[a].state == ACTION_PLANNED) {
-                                        /* A stored PLANNED action is new, or a recommendation an
-                                         * analyst asked to run: either way the governor's verdict
-                                         * of now (ceilings, protected assets) comes first. */
-                                        action_state next = ACTION_DENIED;
-                                        if (act->initial_state != ACTION_DENIED)
-                                                r = budget_gate(tx, job, act, &next);
-                                        if (r == 0)
-                                                r = store_tx_action_set(
-                                                        tx, stored[a].id, next,
-                                                        next == ACTION_INTENT ? NULL : act->detail, NULL);
-                                        if (r < 0)
-                                                return r;
-                                        act->run = next == ACTION_INTENT;
-                                        act->final_state = next;
-                                }
-                        }
                 }
         }
         return 0;
 }
 
 static exec_status exec_status_of(const batch_exec *ex, char *summary, size_t len) {
-        size_t applied = 0, failed = 0, denied = 0, other = 0;
-        for (size_t a = 0; a < ex->n_actions; a++) {
-                action_state st = ex->actions[a].final_state;
-                if (st == ACTION_APPLIED)
-                        applied++;
-                else if (st == ACTION_FAILED)
-                        failed++;
-                else if (st == ACTION_DENIED)
-                        denied++;
-                else
-                        other++;
-        }
-        snprintf(summary, len, "%zu applied, %zu failed, %zu denied by the governor, %zu not run (level %d)",
-                 applied, failed, denied, other, (int)ex->playbook->level);
-        if (applied == 0 && failed == 0)
-                return denied ? EXEC_DENIED : EXEC_RECORDED;
-        if (failed == 0)
+        size_t count[_ACTION_STATE_MAX] = {0};
+        for (size_t a = 0; a < ex->n_actions; a++)
+                count[ex->actions[a].final_state]++;
+        size_t applied = count[ACTION_APPLIED] + count[ACTION_SATISFIED];
+        size_t failed = count[ACTION_FAILED] + count[ACTION_ROLLBACK_FAILED];
+        snprintf(summary, len,
+                 "%zu applied, %zu already in effect, %zu failed, %zu denied by the governor, %zu awaiting "
+                 "approval, %zu rejected, %zu rolled back (level %d)",
+                 count[ACTION_APPLIED], count[ACTION_SATISFIED], failed, count[ACTION_DENIED],
+                 count[ACTION_AWAITING_APPROVAL], count[ACTION_REJECTED], count[ACTION_ROLLED_BACK],
+                 (int)ex->playbook->level);
+        if (failed > 0)
+                return applied + count[ACTION_ROLLED_BACK] ? EXEC_PARTIAL : EXEC_FAILED;
+        if (applied > 0)
                 return EXEC_SUCCEEDED;
-        return applied ? EXEC_PARTIAL : EXEC_FAILED;
+        if (count[ACTION_ROLLED_BACK] > 0)
+                return EXEC_ROLLED_BACK;
+        if (count[ACTION_AWAITING_APPROVAL] > 0)
+                return EXEC_AWAITING_APPROVAL;
+        if (count[ACTION_REJECTED] > 0)
+                return EXEC_REJECTED;
+        return count[ACTION_DENIED] ? EXEC_DENIED : EXEC_RECORDED;
+}
+
+/* An applied action's effect ends when its duration_s is over (the engine then
+ * reverts it) or when the connector's own expiry removes it (nft timeouts):
+ * folding stops counting on it then. */
+static int record_expiry(store_tx *tx, const batch_action *act) {
+        if (act->final_state != ACTION_APPLIED || act->rollback)
+                return 0;
+        int64_t now = clock_wall_ms();
+        if (act->rendered.step->duration_s > 0 && act->reversible)
+                return store_tx_action_expiry(tx, act->stored.id,
+                                              now + act->rendered.step->duration_s * 1000, true);
+        int64_t native =
+                connector_native_expiry_s(act->kind, act->integration->settings, act->rendered.params);
+        return native > 0 ? store_tx_action_expiry(tx, act->stored.id, now + native * 1000, false) : 0;
 }
 
 /* Second transaction: every result, every execution's status, the alerts done. */
@@ -230,22 +354,31 @@ static int job_finish(store_tx *tx, void *userdata) {
         batch_job *job = userdata;
         for (size_t i = 0; i < job->n; i++) {
                 batch_alert *ba = &job->alerts[i];
-                if (ba->n_execs == 0)
+                if (!alert_has_executions(ba))
                         continue; /* finished in job_begin */
                 for (size_t e = 0; e < ba->n_execs; e++) {
                         batch_exec *ex = &ba->execs[e];
+                        if (ex->not_fired)
+                                continue;
+                        size_t applied = 0;
                         for (size_t a = 0; a < ex->n_actions; a++) {
                                 batch_action *act = &ex->actions[a];
+                                applied += act->final_state == ACTION_APPLIED;
                                 if (!act->run)
                                         continue;
                                 int r = store_tx_action_set(tx, act->stored.id, act->final_state,
                                                             act->detail, act->result_json);
+                                if (r == 0)
+                                        r = record_expiry(tx, act);
                                 if (r < 0)
                                         return r;
                         }
-                        char summary[128];
+                        char summary[256];
                         exec_status st = exec_status_of(ex, summary, sizeof(summary));
                         int r = store_tx_exec_finish(tx, ex->exec_id, st, summary);
+                        /* Level 4: someone must look at what the approved change did. */
+                        if (r == 0 && applied > 0 && ex->playbook->level == LEVEL_AUTO_IRREVERSIBLE)
+                                r = store_tx_review_open(tx, ex->exec_id);
                         if (r < 0)
                                 return r;
                 }
@@ -256,47 +389,12 @@ static int job_finish(store_tx *tx, void *userdata) {
         return 0;
 }
 
-/* Tells analysts through the configured notify integration (if any): params
- * carry the event and its ids, targets the addresses or accounts concerned. */
-static void notify_analysts(engine *e, json_t *params, target_kind kind, char *const *targets, size_t n,
-                            const char *key, int64_t action_id) {
-        const bw_config *cfg = e->deps.config;
-        const integration_config *ic =
-                cfg->governor_notify[0] ? config_integration_find(cfg, cfg->governor_notify) : NULL;
-        if (!ic || !params)
-                return;
-        connector_action note = {
-                .action_id = action_id,
-                .verb = "send",
-                .kind = kind,
-                .targets = targets,
-                .n_targets = n,
-                .params = params,
-                .idempotency_key = key,
-        };
-        /* The governor's own message to analysts: it acts on no system. */
-        governor_permit permit;
-        governor_permit_mint(action_id, note.verb, kind, targets, n, key, &permit);
-        connector_result res = {0};
-        int r = connector_pool_call(e->deps.pool, ic->name, CONNECTOR_OP_APPLY, &note, &permit,
-                                    ic->timeout_ms, &res);
-        if (r < 0 || !res.ok)
-                log_json(LOG_LEVEL_ERROR, "governor", "notify.failed",
-                         json_pack("{sI ss ss}", "action_id", (json_int_t)action_id, "integration", ic->name,
-                                   "detail", r < 0 ? strerror(-r) : res.detail));
-        connector_result_clear(&res);
-}
-
 /* The circuit breaker opened in this batch: automatic execution has stopped
  * until an admin resets it. */
 static void breaker_opened(engine *e, const char *why) {
         log_json(LOG_LEVEL_ERROR, "governor", "breaker.opened", json_pack("{ss}", "reason", why));
-        unsigned char hash[32];
-        char key[65];
-        crypto_generichash(hash, sizeof(hash), (const unsigned char *)why, strlen(why), NULL, 0);
-        sodium_bin2hex(key, sizeof(key), hash, sizeof(hash));
         json_t *params = json_pack("{ss ss}", "event", "governor.breaker_opened", "reason", why);
-        notify_analysts(e, params, TARGET_NONE, NULL, 0, key, 0);
+        engine_notify_text(&e->deps, e->deps.config->governor_notify, params, why);
         json_decref(params);
 }
 
@@ -317,9 +415,47 @@ static void record_not_run(engine *e, const batch_exec *ex, const batch_action *
                 json_pack("{ss ss sI sI ss ss}", "event", "governor.denied", "playbook", ex->playbook->name,
                           "exec_id", (json_int_t)ex->exec_id, "action_id", (json_int_t)act->stored.id,
                           "integration", act->integration->name, "reason", act->detail);
-        notify_analysts(e, params, act->rendered.targets.kind, act->rendered.targets.items,
-                        act->rendered.targets.n, act->rendered.idempotency_key, act->stored.id);
+        engine_notify(&e->deps, e->deps.config->governor_notify, params, act->rendered.targets.kind,
+                      act->rendered.targets.items, act->rendered.targets.n, act->rendered.idempotency_key,
+                      act->stored.id);
         json_decref(params);
+}
+
+/* The approval request is stored: the webhook tells the approvers. */
+static void approval_requested(engine *e, const batch_exec *ex) {
+        log_json(LOG_LEVEL_WARN, "governor", "approval.requested",
+                 json_pack("{sI sI ss sO}", "approval_id", (json_int_t)ex->approval_id, "exec_id",
+                           (json_int_t)ex->exec_id, "playbook", ex->playbook->name, "reasons",
+                           ex->approval_reasons ? ex->approval_reasons : json_null()));
+        /* Notification params are flat: the reasons go as one text. */
+        char reasons[1024] = "";
+        size_t i, used = 0;
+        json_t *why;
+        json_array_foreach(ex->approval_reasons, i, why) {
+                int n = snprintf(reasons + used, sizeof(reasons) - used, "%s%s", i ? "; " : "",
+                                 json_string_value(why));
+                if (n < 0 || (size_t)n >= sizeof(reasons) - used)
+                        break;
+                used += (size_t)n;
+        }
+        json_t *params = json_pack("{ss sI sI ss ss}", "event", "approval.requested", "approval_id",
+                                   (json_int_t)ex->approval_id, "exec_id", (json_int_t)ex->exec_id,
+                                   "playbook", ex->playbook->name, "reasons", reasons);
+        char text[64];
+        snprintf(text, sizeof(text), "approval.requested %" PRId64, ex->approval_id);
+        engine_notify_text(&e->deps, engine_approvals_notify(e->deps.config), params, text);
+        json_decref(params);
+}
+
+/* Level 4 (irreversible, approved) changes are logged in full: targets, params
+ * and outcome, beside the journal. */
+static void log_level4(const batch_exec *ex, const batch_action *act) {
+        log_json(LOG_LEVEL_WARN, "governor", "action.level4",
+                 json_pack("{sI sI ss ss ss ss ss ss}", "exec_id", (json_int_t)ex->exec_id, "action_id",
+                           (json_int_t)act->stored.id, "playbook", ex->playbook->name, "integration",
+                           act->integration->name, "verb", act->rendered.step->verb, "targets",
+                           act->targets_json, "params", act->params_json, "outcome",
+                           action_state_name(act->final_state)));
 }
 
 static int job_dead_letter(store_tx *tx, void *userdata) {
@@ -384,6 +520,10 @@ static void run_job(engine *e, batch_job *job) {
                 batch_alert *ba = &job->alerts[i];
                 for (size_t x = 0; x < ba->n_execs; x++) {
                         batch_exec *ex = &ba->execs[x];
+                        if (ex->not_fired)
+                                continue;
+                        if (ex->approval_id)
+                                approval_requested(e, ex);
                         atomic_fetch_add_explicit(&e->deps.metrics->executions, 1, memory_order_relaxed);
                         log_json(LOG_LEVEL_INFO, "engine", "execution.started",
                                  json_pack("{sI sI ss sI si}", "alert_id", (json_int_t)ba->claimed.id,
@@ -397,6 +537,8 @@ static void run_job(engine *e, batch_job *job) {
                                         renew_claims(e, job);
                                         execute_action(e->deps.pool, act, ba->claimed.received_at_ms,
                                                        e->deps.metrics);
+                                        if (ex->playbook->level == LEVEL_AUTO_IRREVERSIBLE)
+                                                log_level4(ex, act);
                                 } else if (act->initial_state != ACTION_PLANNED ||
                                            act->final_state == ACTION_RECOMMENDED)
                                         record_not_run(e, ex, act);
@@ -439,6 +581,12 @@ int engine_start(const engine_deps *deps, engine **ret) {
                 free(e);
                 return -ENOMEM;
         }
+        int sr = sweeper_start(deps, &e->sweeper);
+        if (sr < 0) {
+                free(e->threads);
+                free(e);
+                return sr;
+        }
         for (unsigned i = 0; i < n; i++) {
                 int r = pthread_create(&e->threads[i], NULL, engine_worker, e);
                 if (r != 0) {
@@ -455,6 +603,7 @@ void engine_stop(engine *e) {
         if (!e)
                 return;
         atomic_store(&e->stopping, true);
+        sweeper_stop(e->sweeper);
         store_wake_claimers(e->deps.store);
         for (size_t i = 0; i < e->n_threads; i++)
                 pthread_join(e->threads[i], NULL);

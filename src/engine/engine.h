@@ -16,8 +16,8 @@ typedef struct engine engine;
 typedef struct engine_deps {
         store *store;
         connector_pool *pool;
-        const bw_config *config;        /* integrations: kind and timeout */
-        const playbook_set *playbooks;  /* read-only while the engine runs */
+        const bw_config *config;       /* integrations: kind and timeout */
+        const playbook_set *playbooks; /* read-only while the engine runs */
         bw_metrics *metrics;
 } engine_deps;
 

@@ -50,8 +50,11 @@ static const char *why_failed(int r, const connector_result *res) {
         return res->detail[0] ? res->detail : "connector reported failure";
 }
 
-/* Restores the snapshot after a failed apply or verify; returns a note for the detail. */
-static const char *roll_back(action_call *c, json_t *snapshot) {
+/* Restores snapshot, then checks the rollback's own result: a fresh snapshot of
+ * the targets must equal the one taken before apply. Returns a note for the
+ * detail, and *ret_ok. */
+static const char *restore(action_call *c, const json_t *snapshot, bool *ret_ok) {
+        *ret_ok = false;
         if (!snapshot || !kind_has(c, CONNECTOR_OP_ROLLBACK))
                 return "no rollback available";
         c->action.snapshot = snapshot;
@@ -60,7 +63,34 @@ static const char *roll_back(action_call *c, json_t *snapshot) {
         bool ok = r == 0 && res.ok;
         connector_result_clear(&res);
         c->action.snapshot = NULL;
-        return ok ? "rolled back to the snapshot" : "ROLLBACK FAILED";
+        if (!ok)
+                return "ROLLBACK FAILED";
+        r = call_op(c, CONNECTOR_OP_SNAPSHOT, &res);
+        bool same = r == 0 && res.ok && json_equal(res.data, snapshot);
+        connector_result_clear(&res);
+        if (!same)
+                return "ROLLBACK FAILED: the targets' state differs from the snapshot";
+        *ret_ok = true;
+        return "rolled back to the snapshot (verified)";
+}
+
+static const char *roll_back(action_call *c, json_t *snapshot) {
+        bool ok;
+        return restore(c, snapshot, &ok);
+}
+
+/* A rollback an admin or the expiry requested (the engine's rollback gate gave
+ * the snapshot and, when the action can be restored, the permit). */
+static void run_rollback(action_call *c, batch_action *a) {
+        if (!a->rollback_snapshot || !a->reversible) {
+                finish(a, ACTION_ROLLBACK_FAILED, OUTCOME_FAILED, "cannot roll back: %s",
+                       a->reversible ? "no snapshot was kept" : "not reversible");
+                return;
+        }
+        bool ok;
+        const char *note = restore(c, a->rollback_snapshot, &ok);
+        finish(a, ok ? ACTION_ROLLED_BACK : ACTION_ROLLBACK_FAILED,
+               ok ? OUTCOME_ROLLED_BACK : OUTCOME_FAILED, "%s", note);
 }
 
 static void record_result(batch_action *a, json_t *snapshot, const char *apply_detail) {
@@ -174,7 +204,9 @@ void execute_action(connector_pool *pool, batch_action *a, int64_t received_at_m
         };
         /* In doubt: verify first; only what verify did not settle goes on. */
         bool settled = a->in_doubt && recover_in_doubt(&c, a);
-        if (!settled && a->verify_only) {
+        if (a->rollback) {
+                run_rollback(&c, a);
+        } else if (!settled && a->verify_only) {
                 char why[sizeof(a->detail)];
                 memcpy(why, a->detail, sizeof(why));
                 finish(a, a->if_absent, a->if_absent == ACTION_DENIED ? OUTCOME_DENIED : OUTCOME_NOT_RUN,
@@ -186,9 +218,11 @@ void execute_action(connector_pool *pool, batch_action *a, int64_t received_at_m
 
         metric_connector mc = metric_connector_from_kind(a->integration->kind);
         atomic_fetch_add_explicit(&metrics->actions[mc][a->outcome], 1, memory_order_relaxed);
-        const char *event = a->final_state == ACTION_APPLIED  ? "action.applied"
-                            : a->final_state == ACTION_FAILED ? "action.failed"
-                                                              : "action.not_run";
+        const char *event = a->final_state == ACTION_APPLIED           ? "action.applied"
+                            : a->final_state == ACTION_FAILED          ? "action.failed"
+                            : a->final_state == ACTION_ROLLED_BACK     ? "action.rolled_back"
+                            : a->final_state == ACTION_ROLLBACK_FAILED ? "action.rollback_failed"
+                                                                       : "action.not_run";
         log_json(a->final_state == ACTION_APPLIED ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "engine", event,
                  json_pack("{sI ss ss ss ss ss}", "action_id", (json_int_t)a->stored.id, "integration",
                            a->integration->name, "action", step->connector, "verb", step->verb, "targets",

@@ -7,33 +7,67 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "connectors/connector.h"
 #include "core/governor.h"
 #include "engine/batch.h"
 #include "util/log.h"
 
-static action_state initial_state_for(const playbook *p, const rendered_action *r) {
-        if (r->step->has_targets && r->targets.n == 0)
-                return ACTION_SKIPPED; /* the alert carries nothing to act on */
-        switch (p->level) {
-        case LEVEL_ALERT_ONLY:
-                return ACTION_SKIPPED;
-        case LEVEL_RECOMMEND:
-                return ACTION_RECOMMENDED;
-        case LEVEL_AUTO_REVERSIBLE:
-                return ACTION_PLANNED;
-        case LEVEL_AUTO_IRREVERSIBLE:
-        default:
-                /* Level 4 never runs without an approval (DESIGN.md, invariant 4). */
-                return ACTION_AWAITING_APPROVAL;
+/* Appends the governor's reasons for an approval to the execution's list. */
+static int note_approval(batch_exec *ex, char reasons[][GOVERNOR_APPROVAL_REASON_LEN], size_t n) {
+        if (!ex->approval_reasons && !(ex->approval_reasons = json_array()))
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_t *why = json_string(reasons[i]);
+                bool known = false;
+                size_t k;
+                json_t *have;
+                json_array_foreach(ex->approval_reasons, k, have) known = known || json_equal(have, why);
+                if (!why || (!known && json_array_append(ex->approval_reasons, why) < 0)) {
+                        json_decref(why);
+                        return -ENOMEM;
+                }
+                json_decref(why);
         }
+        return 0;
+}
+
+/* By automation level; an action to run automatically first asks the governor
+ * whether it needs an approval (level 4 always: DESIGN.md, invariant 4). */
+static int initial_state_for(const playbook *p, const bw_config *config, batch_exec *ex, batch_action *a,
+                             action_state *ret) {
+        const rendered_action *r = &a->rendered;
+        if ((r->step->has_targets && r->targets.n == 0) || p->level == LEVEL_ALERT_ONLY) {
+                *ret = ACTION_SKIPPED; /* nothing to act on, or alert only */
+                return 0;
+        }
+        if (p->level == LEVEL_RECOMMEND) {
+                *ret = ACTION_RECOMMENDED;
+                return 0;
+        }
+        approval_subject subject = {
+                .level = (unsigned)p->level,
+                .reversible = a->reversible || (a->kind && a->kind->inert),
+                .connector = r->step->connector,
+                .verb = r->step->verb,
+                .category = r->step->category,
+                .kind = r->targets.kind,
+                .n_targets = r->targets.n,
+        };
+        char reasons[GOVERNOR_APPROVAL_REASONS_MAX][GOVERNOR_APPROVAL_REASON_LEN];
+        size_t n = governor_approval_reasons(&config->governor, &subject, reasons);
+        *ret = n > 0 ? ACTION_AWAITING_APPROVAL : ACTION_PLANNED;
+        return n > 0 ? note_approval(ex, reasons, n) : 0;
 }
 
 static int plan_action(const playbook *p, size_t step, const batch_alert *ba, const bw_config *config,
-                       batch_action *ret) {
+                       batch_exec *ex, batch_action *ret) {
         int r = playbook_render_step(p, step, ba->alert, ba->claimed.id, &ret->rendered);
         if (r < 0)
                 return r;
         ret->integration = config_integration_find(config, p->steps[step].integration);
+        ret->kind = connector_kind_find(ret->integration->kind);
+        ret->reversible =
+                connector_action_reversible(ret->kind, ret->integration->settings, p->steps[step].verb);
         json_t *targets = json_array();
         if (!targets)
                 return -ENOMEM;
@@ -47,7 +81,9 @@ static int plan_action(const playbook *p, size_t step, const batch_alert *ba, co
         ret->params_json = json_dumps(ret->rendered.params, JSON_COMPACT | JSON_SORT_KEYS);
         if (!ret->targets_json || !ret->params_json)
                 return -ENOMEM;
-        ret->initial_state = initial_state_for(p, &ret->rendered);
+        r = initial_state_for(p, config, ex, ret, &ret->initial_state);
+        if (r < 0)
+                return r;
         if (ret->initial_state != ACTION_SKIPPED && ret->rendered.targets.n > 0) {
                 /* The governor judges every action with targets, at every level: an
                  * over-ceiling recommendation is as refused as an automatic action. */
@@ -99,11 +135,19 @@ static int plan_alert(const playbook_set *playbooks, const bw_config *config, ba
                         continue;
                 batch_exec *ex = &ba->execs[ba->n_execs++];
                 ex->playbook = p;
+                if (p->trigger.count > 0) {
+                        r = playbook_threshold_key(p, ba->alert, ex->threshold_key);
+                        if (r < 0) {
+                                /* No value to group by (or too long a key): it cannot count. */
+                                ex->not_fired = true;
+                                continue;
+                        }
+                }
                 ex->actions = calloc(p->n_steps, sizeof(*ex->actions));
                 if (!ex->actions)
                         return -ENOMEM;
                 for (size_t s = 0; s < p->n_steps; s++) {
-                        r = plan_action(p, s, ba, config, &ex->actions[s]);
+                        r = plan_action(p, s, ba, config, ex, &ex->actions[s]);
                         ex->n_actions = s + 1;
                         if (r < 0)
                                 return r;
@@ -143,8 +187,10 @@ void batch_free(batch_alert *b, size_t n) {
                                 free(ex->actions[a].targets_json);
                                 free(ex->actions[a].params_json);
                                 free(ex->actions[a].result_json);
+                                json_decref(ex->actions[a].rollback_snapshot);
                         }
                         free(ex->actions);
+                        json_decref(ex->approval_reasons);
                 }
                 free(b[i].execs);
                 alert_free(b[i].alert);

@@ -59,6 +59,38 @@ typedef struct store_alert_row {
         size_t body_len;
 } store_alert_row;
 
+/* The governor's response state (approvals, reviews, rollback, expiry, folding,
+ * thresholds): writes inside the writer's transaction, reads on read-only
+ * connections. */
+typedef struct store_backend_response {
+        int (*approval_request)(struct store_backend_db *db, const store_approval_request *r, int64_t now_ms,
+                                int64_t *ret_id);
+        /* Returns 0 and *ret_alert_id (0 when nothing was requeued), or -errno. */
+        int (*approval_decide)(struct store_backend_db *db, int64_t id, const char *actor,
+                               approval_decision d, const char *reason, int64_t now_ms,
+                               int64_t *ret_requeued_alert);
+        int (*approvals_due)(struct store_backend_db *db, int64_t now_ms, int64_t *ret_ids, size_t max);
+        int (*review_open)(struct store_backend_db *db, int64_t exec_id);
+        int (*review_ack)(struct store_backend_db *db, int64_t id, const char *actor, const char *note,
+                          int64_t now_ms);
+        int (*exec_rollback)(struct store_backend_db *db, int64_t exec_id, const char *detail,
+                             int64_t now_ms, int64_t *ret_alert_id, unsigned *ret_n);
+        /* Requeues at most max alerts; returns how many actions were marked. */
+        int (*expired_rollback)(struct store_backend_db *db, int64_t now_ms, size_t max,
+                                uint64_t *ret_requeued);
+        int (*action_result)(struct store_backend_db *db, int64_t action_id, char **ret);
+        int (*action_expiry)(struct store_backend_db *db, int64_t action_id, int64_t until_ms, bool revert);
+        int (*effects_cover)(struct store_backend_db *db, const char *integration, const char *verb,
+                             char *const *targets, size_t n, int64_t now_ms, int64_t *ret_by);
+        int (*threshold_hit)(struct store_backend_db *db, const char *playbook, const char *key,
+                             unsigned threshold, int64_t window_ms, int64_t at_ms);
+        int (*exec_exists)(struct store_backend_db *db, int64_t alert_id, const char *playbook, bool *ret);
+        int (*prune)(struct store_backend_db *db, int64_t now_ms);
+
+        int (*approval_list)(struct store_backend_db *db, const char *state, unsigned limit, json_t **ret);
+        int (*approval_get)(struct store_backend_db *db, int64_t id, json_t **ret);
+} store_backend_response;
+
 typedef struct store_backend {
         const char *name;
         int schema_latest; /* the last migration this backend knows */
@@ -117,9 +149,12 @@ typedef struct store_backend {
         int (*exec_get)(struct store_backend_db *db, int64_t id, json_t **ret);
         int (*queue_stats)(struct store_backend_db *db, store_queue_stats *ret);
         int (*breaker_get)(struct store_backend_db *db, json_t **ret);
+        /* Approvals, rollback, expiry, folding and thresholds. */
+        const struct store_backend_response *response;
 } store_backend;
 
 extern const store_backend store_backend_sqlite;
+extern const store_backend_response store_backend_sqlite_response;
 
 /* Shared by the backends, in store.c: one place for names and JSON shapes. */
 int store_action_state_from_name(const char *name, action_state *ret);

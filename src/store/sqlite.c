@@ -12,7 +12,7 @@
 
 #include <sqlite3.h>
 
-#include "store/backend.h"
+#include "store/sqlite_internal.h"
 #include "util/strutil.h"
 
 /* 'BWRK': marks the file as a Bulwark store so another application's database is
@@ -99,56 +99,97 @@ static const char *const sq_migrations[] = {
         " reset_by TEXT, reset_reason TEXT, reset_at INTEGER);"
         "INSERT INTO breaker (id, open) VALUES (1, 0);"
         "PRAGMA user_version = 2;",
+        /* 3: approvals and post-action reviews, rollback and expiry of actions, the
+         * live effects that fold duplicate work, threshold windows, and who sent
+         * each alert. New states need the CHECKs of executions and actions
+         * rebuilt (SQLite's twelve-step procedure; sq_migrate turns foreign keys
+         * off around migrations and checks them after). */
+        "CREATE TABLE executions_v3 ("
+        " id INTEGER PRIMARY KEY,"
+        " alert_id INTEGER NOT NULL REFERENCES alerts (id),"
+        " playbook TEXT NOT NULL,"
+        " playbook_version INTEGER NOT NULL,"
+        " level INTEGER NOT NULL,"
+        " status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'partial', 'recorded',"
+        " 'denied', 'awaiting_approval', 'rejected', 'rolled_back')),"
+        " summary TEXT,"
+        " created_at INTEGER NOT NULL,"
+        " finished_at INTEGER,"
+        " UNIQUE (alert_id, playbook));"
+        "INSERT INTO executions_v3 SELECT id, alert_id, playbook, playbook_version, level, status, summary,"
+        " created_at, finished_at FROM executions;"
+        "CREATE TABLE actions_v3 ("
+        " id INTEGER PRIMARY KEY,"
+        " exec_id INTEGER NOT NULL REFERENCES executions (id),"
+        " seq INTEGER NOT NULL,"
+        " step_id TEXT NOT NULL,"
+        " integration TEXT NOT NULL,"
+        " connector TEXT NOT NULL,"
+        " verb TEXT NOT NULL,"
+        " target_kind TEXT NOT NULL,"
+        " targets TEXT NOT NULL,"
+        " params TEXT NOT NULL,"
+        " idempotency_key TEXT NOT NULL UNIQUE,"
+        " state TEXT NOT NULL CHECK (state IN ('planned', 'intent', 'applied', 'failed', 'skipped',"
+        " 'recommended', 'awaiting_approval', 'denied', 'rejected', 'satisfied', 'rollback_requested',"
+        " 'rolled_back', 'rollback_failed')),"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " detail TEXT,"
+        " result TEXT,"
+        " updated_at INTEGER NOT NULL,"
+        " expires_at INTEGER," /* set for actions the engine reverts itself when due */
+        " UNIQUE (exec_id, seq));"
+        "INSERT INTO actions_v3 SELECT id, exec_id, seq, step_id, integration, connector, verb,"
+        " target_kind, targets, params, idempotency_key, state, attempts, detail, result, updated_at, NULL"
+        " FROM actions;"
+        "DROP TABLE actions;"
+        "DROP TABLE executions;"
+        "ALTER TABLE executions_v3 RENAME TO executions;"
+        "ALTER TABLE actions_v3 RENAME TO actions;"
+        "CREATE INDEX actions_due ON actions (expires_at) WHERE state = 'applied' AND expires_at IS NOT "
+        "NULL;"
+        "ALTER TABLE alerts ADD COLUMN submitted_by TEXT;"
+        "CREATE TABLE approvals ("
+        " id INTEGER PRIMARY KEY,"
+        " exec_id INTEGER NOT NULL UNIQUE REFERENCES executions (id),"
+        " state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'rejected')),"
+        " requested_by TEXT,"
+        " author TEXT,"
+        " reasons TEXT NOT NULL,"
+        " required INTEGER NOT NULL CHECK (required IN (1, 2)),"
+        " approved_by TEXT NOT NULL DEFAULT '[]',"
+        " decided_by TEXT, decision_reason TEXT, decided_at INTEGER,"
+        " created_at INTEGER NOT NULL,"
+        " expires_at INTEGER NOT NULL,"
+        " review_state TEXT CHECK (review_state IN ('pending', 'acknowledged')),"
+        " reviewed_by TEXT, review_note TEXT, reviewed_at INTEGER);"
+        "CREATE INDEX approvals_due ON approvals (expires_at) WHERE state = 'pending';"
+        /* What applied actions hold in effect now, per target: duplicate work is
+         * folded against it. */
+        "CREATE TABLE effects ("
+        " integration TEXT NOT NULL,"
+        " verb TEXT NOT NULL,"
+        " target TEXT NOT NULL,"
+        " action_id INTEGER NOT NULL,"
+        " expires_at INTEGER,"
+        " PRIMARY KEY (integration, verb, target)) WITHOUT ROWID;"
+        "CREATE INDEX effects_of_action ON effects (action_id);"
+        "CREATE TABLE thresholds ("
+        " playbook TEXT NOT NULL,"
+        " key TEXT NOT NULL,"
+        " window_start INTEGER NOT NULL,"
+        " count INTEGER NOT NULL,"
+        " fired INTEGER NOT NULL,"
+        " PRIMARY KEY (playbook, key)) WITHOUT ROWID;"
+        "PRAGMA user_version = 3;",
 };
 
 #define SQ_SCHEMA_LATEST ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 
-typedef enum {
-        SQ_BEGIN,
-        SQ_BEGIN_READ,
-        SQ_COMMIT,
-        SQ_ROLLBACK,
-        SQ_SAVEPOINT,
-        SQ_RELEASE,
-        SQ_ROLLBACK_TO,
-        SQ_ALERT_INSERT,
-        SQ_LEASE_EXPIRE,
-        SQ_CLAIM,
-        SQ_ALERT_DONE,
-        SQ_ALERT_EXISTS,
-        SQ_EXEC_FIND,
-        SQ_EXEC_INSERT,
-        SQ_ACTION_INSERT,
-        SQ_ACTIONS_OF_EXEC,
-        SQ_ACTION_STATE,
-        SQ_ACTION_UPDATE,
-        SQ_EXEC_FINISH,
-        SQ_PING,
-        SQ_ALERT_GET,
-        SQ_ALERT_EXECS,
-        SQ_EXEC_LIST,
-        SQ_EXEC_GET,
-        SQ_ACTIONS_GET,
-        SQ_QUEUE_STATS,
-        SQ_CLAIM_RENEW,
-        SQ_REC_FIND,
-        SQ_REC_PLAN,
-        SQ_REC_EXEC,
-        SQ_REC_ALERT,
-        SQ_BUDGET_USED,
-        SQ_BUDGET_ADD,
-        SQ_BUDGET_PRUNE,
-        SQ_BREAKER_STATE,
-        SQ_BREAKER_OPEN,
-        SQ_BREAKER_RESET,
-        SQ_BREAKER_GET,
-        _SQ_MAX,
-} sq_stmt_id;
-
 #define SQ_EXEC_COLUMNS                                                                                     \
         "id, alert_id, playbook, playbook_version, level, status, summary, created_at, finished_at"
 
-static const char *const sq_sql[_SQ_MAX] = {
+const char *const sq_sql_core[_SQ_MAX] = {
         [SQ_BEGIN] = "BEGIN IMMEDIATE",
         [SQ_BEGIN_READ] = "BEGIN",
         [SQ_COMMIT] = "COMMIT",
@@ -156,13 +197,13 @@ static const char *const sq_sql[_SQ_MAX] = {
         [SQ_SAVEPOINT] = "SAVEPOINT job",
         [SQ_RELEASE] = "RELEASE job",
         [SQ_ROLLBACK_TO] = "ROLLBACK TO job",
-        [SQ_ALERT_INSERT] =
-                "INSERT INTO alerts (state, received_at, body, type) VALUES ('queued', ?1, ?2, ?3)",
+        [SQ_ALERT_INSERT] = "INSERT INTO alerts (state, received_at, body, type, submitted_by)"
+                            " VALUES ('queued', ?1, ?2, ?3, ?4)",
         [SQ_LEASE_EXPIRE] =
                 "UPDATE alerts SET state = 'queued' WHERE state = 'claimed' AND claimed_at <= ?1",
         [SQ_CLAIM] = "UPDATE alerts SET state = 'claimed', claimed_at = ?1, attempts = attempts + 1"
                      " WHERE id IN (SELECT id FROM alerts WHERE state = 'queued' ORDER BY id LIMIT ?2)"
-                     " RETURNING id, body, received_at, attempts, type",
+                     " RETURNING id, body, received_at, attempts, type, submitted_by",
         [SQ_ALERT_DONE] = "UPDATE alerts SET state = 'done', matched = ?2 WHERE id = ?1 AND state <> 'done'",
         [SQ_ALERT_EXISTS] = "SELECT 1 FROM alerts WHERE id = ?1",
         [SQ_EXEC_FIND] = "SELECT id FROM executions WHERE alert_id = ?1 AND playbook = ?2",
@@ -186,9 +227,15 @@ static const char *const sq_sql[_SQ_MAX] = {
         [SQ_CLAIM_RENEW] = "UPDATE alerts SET claimed_at = ?2 WHERE id = ?1 AND state = 'claimed'",
         [SQ_BUDGET_USED] =
                 "SELECT used FROM budgets WHERE key = ?1 AND window_ms = ?2 AND window_start = ?3",
+        /* The hot path: one statement charges a budget that has room. */
+        [SQ_BUDGET_CHARGE] = "UPDATE budgets SET used = used + 1 WHERE key = ?1 AND window_ms = ?2"
+                             " AND window_start = ?3 AND used < ?4",
+        [SQ_BUDGET_UNDO] = "UPDATE budgets SET used = used - 1 WHERE key = ?1 AND window_ms = ?2"
+                           " AND window_start = ?3",
         [SQ_BUDGET_ADD] = "INSERT INTO budgets (key, window_ms, window_start, used) VALUES (?1, ?2, ?3, 1)"
                           " ON CONFLICT (key, window_ms, window_start) DO UPDATE SET used = used + 1",
-        [SQ_BUDGET_PRUNE] = "DELETE FROM budgets WHERE key = ?1 AND window_ms = ?2 AND window_start < ?3",
+        /* Windows that ended (the longest is a day) go with the sweeper's prune. */
+        [SQ_BUDGET_PRUNE] = "DELETE FROM budgets WHERE window_start + window_ms < ?1",
         [SQ_BREAKER_STATE] = "SELECT open FROM breaker WHERE id = 1",
         [SQ_BREAKER_OPEN] =
                 "UPDATE breaker SET open = 1, reason = ?1, opened_at = ?2 WHERE id = 1 AND open = 0",
@@ -211,22 +258,7 @@ static const char *const sq_sql[_SQ_MAX] = {
                            " (SELECT received_at FROM alerts WHERE state = 'queued' ORDER BY id LIMIT 1)",
 };
 
-typedef struct sq_conn {
-        sqlite3 *db;
-        sqlite3_stmt *stmt[_SQ_MAX]; /* prepared on first use, kept until close */
-} sq_conn;
-
-struct store_backend_db {
-        sq_conn writer; /* used by one thread at a time: store_open's, then the writer's */
-        pthread_mutex_t readers_lock;
-        pthread_cond_t readers_free;
-        sq_conn readers[BW_STORE_READERS];
-        bool reader_busy[BW_STORE_READERS];
-        int schema_version;
-        unsigned migrations_applied;
-};
-
-static int sq_errno(int rc) {
+int sq_errno(int rc) {
         switch (rc) {
         case SQLITE_CONSTRAINT_UNIQUE:
         case SQLITE_CONSTRAINT_PRIMARYKEY:
@@ -266,8 +298,8 @@ static int sq_errno(int rc) {
 
 static int sq_stmt(sq_conn *c, sq_stmt_id id, sqlite3_stmt **ret) {
         if (!c->stmt[id]) {
-                int rc = sqlite3_prepare_v3(c->db, sq_sql[id], -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[id],
-                                            NULL);
+                const char *sql = sq_sql_core[id] ? sq_sql_core[id] : sq_sql_response[id];
+                int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[id], NULL);
                 if (rc != SQLITE_OK)
                         return sq_errno(rc);
         }
@@ -309,7 +341,7 @@ static int sq_vbind(sqlite3_stmt *st, const char *spec, va_list ap) {
 }
 
 /* Prepares (once per connection) and binds; the caller steps and resets. */
-static int sq_prep(sq_conn *c, sq_stmt_id id, sqlite3_stmt **ret, const char *spec, ...) {
+int sq_prep(sq_conn *c, sq_stmt_id id, sqlite3_stmt **ret, const char *spec, ...) {
         sqlite3_stmt *st = NULL;
         int r = sq_stmt(c, id, &st);
         if (r < 0)
@@ -327,7 +359,7 @@ static int sq_prep(sq_conn *c, sq_stmt_id id, sqlite3_stmt **ret, const char *sp
 }
 
 /* Runs a statement that returns no rows. */
-static int sq_run(sq_conn *c, sq_stmt_id id, const char *spec, ...) {
+int sq_run(sq_conn *c, sq_stmt_id id, const char *spec, ...) {
         sqlite3_stmt *st = NULL;
         int r = sq_stmt(c, id, &st);
         if (r < 0)
@@ -344,7 +376,7 @@ static int sq_run(sq_conn *c, sq_stmt_id id, const char *spec, ...) {
         return r;
 }
 
-static int sq_changes_or_enoent(sq_conn *c, int r) {
+int sq_changes_or_enoent(sq_conn *c, int r) {
         if (r < 0)
                 return r;
         return sqlite3_changes(c->db) > 0 ? 0 : -ENOENT;
@@ -438,7 +470,7 @@ static int sq_check_identity(sq_conn *c) {
         return 0;
 }
 
-static int sq_migrate(struct store_backend_db *db) {
+static int sq_migrate_steps(struct store_backend_db *db) {
         sq_conn *c = &db->writer;
         int64_t version;
         int r = sq_query_int(c, "PRAGMA user_version", &version);
@@ -473,6 +505,22 @@ static int sq_migrate(struct store_backend_db *db) {
         }
         db->schema_version = (int)version;
         return 0;
+}
+
+/* Foreign keys are off while migrations rebuild tables (they cannot change inside
+ * a transaction), then every reference is checked before they are on again. */
+static int sq_migrate(struct store_backend_db *db) {
+        sq_conn *c = &db->writer;
+        int r = sq_exec(c, "PRAGMA foreign_keys = OFF");
+        if (r >= 0)
+                r = sq_migrate_steps(db);
+        int64_t dangling = 0;
+        if (r >= 0)
+                r = sq_query_int(c, "SELECT count(*) FROM pragma_foreign_key_check", &dangling);
+        if (r >= 0 && dangling > 0)
+                r = -EBADMSG;
+        int on = sq_exec(c, "PRAGMA foreign_keys = ON");
+        return r < 0 ? r : on;
 }
 
 static int sq_queue_counts(sq_conn *c, store_queue_stats *ret) {
@@ -613,6 +661,10 @@ static int sq_alerts_insert(struct store_backend_db *db, const store_alert_in *a
                 if (rc == SQLITE_OK)
                         rc = sqlite3_bind_text(st, 3, alerts[i].type, -1, SQLITE_STATIC);
                 if (rc == SQLITE_OK)
+                        rc = alerts[i].submitted_by
+                                     ? sqlite3_bind_text(st, 4, alerts[i].submitted_by, -1, SQLITE_STATIC)
+                                     : sqlite3_bind_null(st, 4);
+                if (rc == SQLITE_OK)
                         rc = sqlite3_step(st);
                 sqlite3_reset(st);
                 if (rc != SQLITE_DONE)
@@ -652,6 +704,8 @@ static int sq_alerts_claim(struct store_backend_db *db, size_t max, int64_t now_
                 };
                 const char *type = (const char *)sqlite3_column_text(st, 4);
                 str_copy(ret[n - 1].type, sizeof(ret[n - 1].type), type ? type : "");
+                const char *by = (const char *)sqlite3_column_text(st, 5);
+                str_copy(ret[n - 1].submitted_by, sizeof(ret[n - 1].submitted_by), by ? by : "");
         }
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) {
@@ -775,7 +829,8 @@ static int sq_action_set(struct store_backend_db *db, int64_t action_id, action_
                          const char *detail, size_t detail_len, const char *result_json, int64_t now_ms) {
         int r = sq_run(&db->writer, SQ_ACTION_UPDATE, "itibti", action_id, action_state_name(state),
                        (int64_t)(state == ACTION_INTENT), detail, detail_len, result_json, now_ms);
-        return sq_changes_or_enoent(&db->writer, r);
+        r = sq_changes_or_enoent(&db->writer, r);
+        return r < 0 ? r : sq_effects_follow(&db->writer, action_id, state);
 }
 
 static int sq_exec_finish(struct store_backend_db *db, int64_t exec_id, exec_status status,
@@ -793,7 +848,7 @@ static int sq_ping(struct store_backend_db *db, int64_t now_ms) {
 
 /* Takes a read connection and opens a read transaction, so the statements of one
  * read see one snapshot. */
-static int sq_read_begin(struct store_backend_db *db, sq_conn **ret) {
+int sq_read_begin(struct store_backend_db *db, sq_conn **ret) {
         pthread_mutex_lock(&db->readers_lock);
         unsigned i;
         for (;;) {
@@ -817,7 +872,7 @@ static int sq_read_begin(struct store_backend_db *db, sq_conn **ret) {
         return 0;
 }
 
-static void sq_read_end(struct store_backend_db *db, sq_conn *c) {
+void sq_read_end(struct store_backend_db *db, sq_conn *c) {
         if (!sqlite3_get_autocommit(c->db))
                 sq_run(c, SQ_COMMIT, "");
         pthread_mutex_lock(&db->readers_lock);
@@ -826,7 +881,7 @@ static void sq_read_end(struct store_backend_db *db, sq_conn *c) {
         pthread_mutex_unlock(&db->readers_lock);
 }
 
-static const char *sq_text(sqlite3_stmt *st, int col) {
+const char *sq_text(sqlite3_stmt *st, int col) {
         return (const char *)sqlite3_column_text(st, col);
 }
 
@@ -846,7 +901,7 @@ static int sq_exec_row_json(sqlite3_stmt *st, json_t **ret) {
         return store_exec_row_json(&row, ret);
 }
 
-static int sq_action_row_json(sqlite3_stmt *st, json_t **ret) {
+int sq_action_row_json(sqlite3_stmt *st, json_t **ret) {
         store_action_row row = {
                 .id = sqlite3_column_int64(st, 0),
                 .step_id = sq_text(st, 1),
@@ -868,10 +923,8 @@ static int sq_action_row_json(sqlite3_stmt *st, json_t **ret) {
         return store_action_row_json(&row, ret);
 }
 
-typedef int (*sq_row_json_fn)(sqlite3_stmt *st, json_t **ret);
-
 /* Steps a prepared statement and appends each row, turned into JSON, to arr. */
-static int sq_rows_append(sqlite3_stmt *st, sq_row_json_fn fn, json_t *arr) {
+int sq_rows_append(sqlite3_stmt *st, sq_row_json_fn fn, json_t *arr) {
         int r = 0, rc;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
                 json_t *o;
@@ -896,7 +949,7 @@ static int sq_id_json(sqlite3_stmt *st, json_t **ret) {
 }
 
 /* Runs the single-row statement and turns its row into JSON: -ENOENT if none. */
-static int sq_row_json(sqlite3_stmt *st, sq_row_json_fn fn, json_t **ret) {
+int sq_row_json(sqlite3_stmt *st, sq_row_json_fn fn, json_t **ret) {
         int rc = sqlite3_step(st);
         int r = rc == SQLITE_ROW ? fn(st, ret) : rc == SQLITE_DONE ? -ENOENT : sq_errno(rc);
         sqlite3_reset(st);
@@ -963,7 +1016,8 @@ static int sq_exec_list(struct store_backend_db *db, int64_t before_id, unsigned
         return 0;
 }
 
-static int sq_exec_get(struct store_backend_db *db, int64_t id, json_t **ret) {
+int sq_row_with_actions(struct store_backend_db *db, sq_stmt_id head, int64_t id, sq_row_json_fn fn,
+                        const char *exec_id_field, json_t **ret) {
         sq_conn *c;
         sqlite3_stmt *st = NULL;
         json_t *o = NULL, *actions = json_array();
@@ -974,11 +1028,13 @@ static int sq_exec_get(struct store_backend_db *db, int64_t id, json_t **ret) {
                 json_decref(actions);
                 return r;
         }
-        r = sq_prep(c, SQ_EXEC_GET, &st, "i", id);
+        r = sq_prep(c, head, &st, "i", id);
         if (r >= 0)
-                r = sq_row_json(st, sq_exec_row_json, &o);
+                r = sq_row_json(st, fn, &o);
         if (r >= 0)
-                r = sq_prep(c, SQ_ACTIONS_GET, &st, "i", id);
+                r = sq_prep(c, SQ_ACTIONS_GET, &st, "i",
+                            exec_id_field ? (int64_t)json_integer_value(json_object_get(o, exec_id_field))
+                                          : id);
         if (r >= 0)
                 r = sq_rows_append(st, sq_action_row_json, actions);
         sq_read_end(db, c);
@@ -992,6 +1048,10 @@ static int sq_exec_get(struct store_backend_db *db, int64_t id, json_t **ret) {
         }
         *ret = o;
         return 0;
+}
+
+static int sq_exec_get(struct store_backend_db *db, int64_t id, json_t **ret) {
+        return sq_row_with_actions(db, SQ_EXEC_GET, id, sq_exec_row_json, NULL, ret);
 }
 
 static int sq_queue_stats(struct store_backend_db *db, store_queue_stats *ret) {
@@ -1068,29 +1128,39 @@ static int sq_budget_used(sq_conn *c, const store_budget *b, int64_t start, uint
         return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_errno(rc);
 }
 
+/* Charges one budget if it has room: 1 charged, 0 full, or -errno. */
+static int sq_budget_charge(sq_conn *c, const store_budget *b, int64_t start) {
+        int r = sq_run(c, SQ_BUDGET_CHARGE, "tiii", b->key, b->window_ms, start, (int64_t)b->limit);
+        if (r < 0)
+                return r;
+        if (sqlite3_changes(c->db) > 0)
+                return 1;
+        uint64_t used;
+        r = sq_budget_used(c, b, start, &used);
+        if (r < 0 || used > 0)
+                return r < 0 ? r : 0; /* a row that did not take the charge is full */
+        r = sq_run(c, SQ_BUDGET_ADD, "tii", b->key, b->window_ms, start);
+        return r < 0 ? r : 1;
+}
+
 /* Fixed windows aligned on the epoch: the window of now starts at
- * now - now % window_ms. All or nothing: every budget is checked before any is
- * charged, and the writer's transaction makes check and charge one step. */
+ * now - now % window_ms. All or nothing: a budget found full gives back what
+ * the ones before it took, and the writer's transaction makes check and charge
+ * one step. Ended windows are pruned by store_prune, off this path. */
 static int sq_budget_reserve(struct store_backend_db *db, const store_budget *b, size_t n, int64_t now_ms,
                              size_t *ret_full) {
         sq_conn *c = &db->writer;
         for (size_t i = 0; i < n; i++) {
-                uint64_t used;
-                int r = sq_budget_used(c, &b[i], now_ms - now_ms % b[i].window_ms, &used);
+                int r = sq_budget_charge(c, &b[i], now_ms - now_ms % b[i].window_ms);
+                if (r == 1)
+                        continue;
+                for (size_t k = 0; r == 0 && k < i; k++)
+                        r = sq_run(c, SQ_BUDGET_UNDO, "tii", b[k].key, b[k].window_ms,
+                                   now_ms - now_ms % b[k].window_ms);
                 if (r < 0)
                         return r;
-                if (used + 1 > b[i].limit) {
-                        *ret_full = i;
-                        return 0;
-                }
-        }
-        for (size_t i = 0; i < n; i++) {
-                int64_t start = now_ms - now_ms % b[i].window_ms;
-                int r = sq_run(c, SQ_BUDGET_ADD, "tii", b[i].key, b[i].window_ms, start);
-                if (r >= 0)
-                        r = sq_run(c, SQ_BUDGET_PRUNE, "tii", b[i].key, b[i].window_ms, start);
-                if (r < 0)
-                        return r;
+                *ret_full = i;
+                return 0;
         }
         return 1;
 }
@@ -1120,12 +1190,12 @@ static int sq_breaker_reset(struct store_backend_db *db, const char *actor, cons
         return sqlite3_changes(db->writer.db) > 0 ? 0 : -EALREADY;
 }
 
-static json_t *sq_text_or_null(sqlite3_stmt *st, int col) {
+json_t *sq_text_or_null(sqlite3_stmt *st, int col) {
         const char *t = (const char *)sqlite3_column_text(st, col);
         return t ? json_string(t) : json_null();
 }
 
-static json_t *sq_int_or_null(sqlite3_stmt *st, int col) {
+json_t *sq_int_or_null(sqlite3_stmt *st, int col) {
         return sqlite3_column_type(st, col) == SQLITE_NULL ? json_null()
                                                            : json_integer(sqlite3_column_int64(st, col));
 }
@@ -1189,4 +1259,5 @@ const store_backend store_backend_sqlite = {
         .breaker_open = sq_breaker_open,
         .breaker_reset = sq_breaker_reset,
         .breaker_get = sq_breaker_get,
+        .response = &store_backend_sqlite_response,
 };

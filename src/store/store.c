@@ -72,8 +72,15 @@ struct store {
 /* --- names and JSON shapes ----------------------------------------------------- */
 
 static const char *const exec_status_names[_EXEC_STATUS_MAX] = {
-        [EXEC_RUNNING] = "running", [EXEC_SUCCEEDED] = "succeeded", [EXEC_FAILED] = "failed",
-        [EXEC_PARTIAL] = "partial", [EXEC_RECORDED] = "recorded",   [EXEC_DENIED] = "denied",
+        [EXEC_RUNNING] = "running",
+        [EXEC_SUCCEEDED] = "succeeded",
+        [EXEC_FAILED] = "failed",
+        [EXEC_PARTIAL] = "partial",
+        [EXEC_RECORDED] = "recorded",
+        [EXEC_DENIED] = "denied",
+        [EXEC_AWAITING_APPROVAL] = "awaiting_approval",
+        [EXEC_REJECTED] = "rejected",
+        [EXEC_ROLLED_BACK] = "rolled_back",
 };
 
 static const char *const action_state_names[_ACTION_STATE_MAX] = {
@@ -85,6 +92,11 @@ static const char *const action_state_names[_ACTION_STATE_MAX] = {
         [ACTION_RECOMMENDED] = "recommended",
         [ACTION_AWAITING_APPROVAL] = "awaiting_approval",
         [ACTION_DENIED] = "denied",
+        [ACTION_REJECTED] = "rejected",
+        [ACTION_SATISFIED] = "satisfied",
+        [ACTION_ROLLBACK_REQUESTED] = "rollback_requested",
+        [ACTION_ROLLED_BACK] = "rolled_back",
+        [ACTION_ROLLBACK_FAILED] = "rollback_failed",
 };
 
 const char *exec_status_name(exec_status st) {
@@ -526,8 +538,11 @@ static int enqueue_submit(store *s, const store_alert_in *alerts, size_t n, bool
                 size_t tlen = strnlen(alerts[i].type, BW_ALERT_NAME_MAX + 1);
                 if (tlen == 0 || tlen > BW_ALERT_NAME_MAX)
                         return -EINVAL;
+                if (alerts[i].submitted_by && !name_ok(alerts[i].submitted_by))
+                        return -EINVAL;
+                size_t blen = alerts[i].submitted_by ? strlen(alerts[i].submitted_by) + 1 : 0;
                 if (copy && (__builtin_add_overflow(bytes, alerts[i].len, &bytes) ||
-                             __builtin_add_overflow(bytes, tlen + 1, &bytes)))
+                             __builtin_add_overflow(bytes, tlen + 1 + blen, &bytes)))
                         return -ENOMEM;
         }
         if (__builtin_add_overflow(size, bytes, &size))
@@ -561,6 +576,12 @@ static int enqueue_submit(store *s, const store_alert_in *alerts, size_t n, bool
                                                 .type = p + alerts[i].len,
                                                 .received_at_ms = alerts[i].received_at_ms};
                         p += alerts[i].len + tlen;
+                        if (alerts[i].submitted_by) {
+                                size_t blen = strlen(alerts[i].submitted_by) + 1;
+                                memcpy(p, alerts[i].submitted_by, blen);
+                                a[i].submitted_by = p;
+                                p += blen;
+                        }
                 }
                 ej->alerts = a;
         }
@@ -867,6 +888,248 @@ int store_breaker_get(store *s, json_t **ret) {
         if (!s || !ret)
                 return -EINVAL;
         return s->be->breaker_get(s->db, ret);
+}
+
+/* --- approvals, reviews, rollback, expiry, folding, thresholds ------------------- */
+
+/* A short human text given by an actor (a reason, a note): non-empty UTF-8 that
+ * fits as it is. */
+static bool short_text_ok(const char *t) {
+        size_t len;
+        return t && t[0] && text_keep_len(t, &len) == 0 && len == strlen(t);
+}
+
+int store_tx_approval_request(store_tx *tx, const store_approval_request *r, int64_t *ret_id) {
+        if (!tx || !r || !ret_id || r->exec_id <= 0 || (r->requested_by && !name_ok(r->requested_by)) ||
+            (r->author && !name_ok(r->author)) || !json_text_ok(r->reasons_json, JSON_ARRAY, true) ||
+            r->required < 1 || r->required > 2)
+                return -EINVAL;
+        return tx->s->be->response->approval_request(tx->s->db, r, clock_wall_ms(), ret_id);
+}
+
+typedef struct decide_job {
+        int64_t id;
+        const char *actor, *reason;
+        approval_decision d;
+        int64_t requeued;
+} decide_job;
+
+static int decide_run(store_tx *tx, void *userdata) {
+        decide_job *j = userdata;
+        int r = tx->s->be->response->approval_decide(tx->s->db, j->id, j->actor, j->d, j->reason,
+                                                     clock_wall_ms(), &j->requeued);
+        if (r == 0 && j->requeued)
+                tx->enqueued++;
+        return r;
+}
+
+int store_approval_decide(store *s, int64_t id, const char *actor, approval_decision d, const char *reason,
+                          json_t **ret) {
+        if (!s || id <= 0 || !name_ok(actor) || (unsigned)d >= _APPROVAL_DECISION_MAX ||
+            !short_text_ok(reason) || !ret)
+                return -EINVAL;
+        /* An approval may put its alert back in the queue: it needs a slot. */
+        if (!reserve_slots(s, 1))
+                return -ENOSPC;
+        decide_job j = {.id = id, .actor = actor, .reason = reason, .d = d};
+        int r = store_write(s, decide_run, &j);
+        if (r < 0 || !j.requeued)
+                release_slots(s, 1);
+        return r < 0 ? r : s->be->response->approval_get(s->db, id, ret);
+}
+
+typedef struct expire_job {
+        int64_t now_ms;
+        int64_t ids[BW_APPROVAL_EXPIRE_BATCH];
+        size_t n;
+} expire_job;
+
+static int expire_run(store_tx *tx, void *userdata) {
+        expire_job *j = userdata;
+        int n = tx->s->be->response->approvals_due(tx->s->db, j->now_ms, j->ids, BW_APPROVAL_EXPIRE_BATCH);
+        if (n < 0)
+                return n;
+        char reason[64];
+        snprintf(reason, sizeof(reason), "not decided before it expired");
+        j->n = 0;
+        for (int i = 0; i < n; i++) {
+                int64_t none;
+                int r = tx->s->be->response->approval_decide(tx->s->db, j->ids[i], "bulwark",
+                                                             APPROVAL_REJECT, reason, j->now_ms, &none);
+                if (r < 0)
+                        return r;
+                j->ids[j->n++] = j->ids[i];
+        }
+        return 0;
+}
+
+int store_approvals_expire(store *s, int64_t now_ms, int64_t *ret_ids, size_t max) {
+        if (!s || (max > 0 && !ret_ids))
+                return -EINVAL;
+        expire_job *j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->now_ms = now_ms;
+        int r = store_write(s, expire_run, j);
+        if (r == 0) {
+                for (size_t i = 0; i < j->n && i < max; i++)
+                        ret_ids[i] = j->ids[i];
+                r = (int)j->n;
+        }
+        free(j);
+        return r;
+}
+
+int store_tx_review_open(store_tx *tx, int64_t exec_id) {
+        if (!tx || exec_id <= 0)
+                return -EINVAL;
+        return tx->s->be->response->review_open(tx->s->db, exec_id);
+}
+
+typedef struct review_job {
+        int64_t id;
+        const char *actor, *note;
+} review_job;
+
+static int review_run(store_tx *tx, void *userdata) {
+        review_job *j = userdata;
+        return tx->s->be->response->review_ack(tx->s->db, j->id, j->actor, j->note, clock_wall_ms());
+}
+
+int store_approval_review(store *s, int64_t id, const char *actor, const char *note, json_t **ret) {
+        if (!s || id <= 0 || !name_ok(actor) || !short_text_ok(note) || !ret)
+                return -EINVAL;
+        review_job j = {.id = id, .actor = actor, .note = note};
+        int r = store_write(s, review_run, &j);
+        return r < 0 ? r : s->be->response->approval_get(s->db, id, ret);
+}
+
+int store_approval_list(store *s, const char *state, unsigned limit, json_t **ret) {
+        if (!s || !ret || limit == 0 || limit > 1000)
+                return -EINVAL;
+        return s->be->response->approval_list(s->db, state, limit, ret);
+}
+
+int store_approval_get(store *s, int64_t id, json_t **ret) {
+        if (!s || !ret)
+                return -EINVAL;
+        return s->be->response->approval_get(s->db, id, ret);
+}
+
+typedef struct rollback_job {
+        int64_t exec_id;
+        char detail[BW_STORE_TEXT_MAX + 2 * BW_NAME_MAX];
+        int64_t alert_id;
+        unsigned n;
+} rollback_job;
+
+static int rollback_run(store_tx *tx, void *userdata) {
+        rollback_job *j = userdata;
+        int r = tx->s->be->response->exec_rollback(tx->s->db, j->exec_id, j->detail, clock_wall_ms(),
+                                                   &j->alert_id, &j->n);
+        if (r == 0)
+                tx->enqueued++;
+        return r;
+}
+
+int store_exec_rollback(store *s, int64_t exec_id, const char *actor, const char *reason,
+                        int64_t *ret_alert_id, unsigned *ret_n) {
+        if (!s || exec_id <= 0 || !name_ok(actor) || !short_text_ok(reason) || !ret_alert_id || !ret_n)
+                return -EINVAL;
+        if (!reserve_slots(s, 1))
+                return -ENOSPC;
+        rollback_job j = {.exec_id = exec_id};
+        snprintf(j.detail, sizeof(j.detail), "rollback requested by %s: %s", actor, reason);
+        int r = store_write(s, rollback_run, &j);
+        if (r < 0) {
+                release_slots(s, 1);
+                return r;
+        }
+        *ret_alert_id = j.alert_id;
+        *ret_n = j.n;
+        return 0;
+}
+
+typedef struct expired_job {
+        int64_t now_ms;
+        size_t slots;
+        uint64_t requeued;
+        int n;
+} expired_job;
+
+static int expired_run(store_tx *tx, void *userdata) {
+        expired_job *j = userdata;
+        int n = tx->s->be->response->expired_rollback(tx->s->db, j->now_ms, j->slots, &j->requeued);
+        if (n < 0)
+                return n;
+        j->n = n;
+        tx->enqueued += j->requeued;
+        return 0;
+}
+
+int store_expired_rollback(store *s, int64_t now_ms) {
+        if (!s)
+                return -EINVAL;
+        /* Each due action may put its alert back in the queue: as many slots as free. */
+        size_t slots = store_queue_free(s);
+        if (slots > BW_EXPIRY_BATCH)
+                slots = BW_EXPIRY_BATCH;
+        if (slots == 0 || !reserve_slots(s, slots))
+                return 0;
+        expired_job j = {.now_ms = now_ms, .slots = slots};
+        int r = store_write(s, expired_run, &j);
+        release_slots(s, r < 0 ? slots : slots - j.requeued);
+        return r < 0 ? r : j.n;
+}
+
+int store_tx_action_result(store_tx *tx, int64_t action_id, char **ret) {
+        if (!tx || !ret)
+                return -EINVAL;
+        return tx->s->be->response->action_result(tx->s->db, action_id, ret);
+}
+
+int store_tx_action_expiry(store_tx *tx, int64_t action_id, int64_t until_ms, bool revert) {
+        if (!tx || action_id <= 0 || until_ms <= 0)
+                return -EINVAL;
+        return tx->s->be->response->action_expiry(tx->s->db, action_id, until_ms, revert);
+}
+
+int store_tx_effects_cover(store_tx *tx, const char *integration, const char *verb, char *const *targets,
+                           size_t n, int64_t *ret_by) {
+        if (!tx || !name_ok(integration) || !name_ok(verb) || (n > 0 && !targets) || !ret_by)
+                return -EINVAL;
+        return tx->s->be->response->effects_cover(tx->s->db, integration, verb, targets, n, clock_wall_ms(),
+                                                  ret_by);
+}
+
+int store_tx_threshold_hit(store_tx *tx, const char *playbook, const char *key, unsigned threshold,
+                           int64_t window_ms, int64_t at_ms) {
+        if (!tx || !name_ok(playbook) || !key || strlen(key) > BW_THRESHOLD_KEY_MAX || threshold == 0 ||
+            window_ms <= 0)
+                return -EINVAL;
+        return tx->s->be->response->threshold_hit(tx->s->db, playbook, key, threshold, window_ms, at_ms);
+}
+
+int store_tx_exec_exists(store_tx *tx, int64_t alert_id, const char *playbook, bool *ret) {
+        if (!tx || !name_ok(playbook) || !ret)
+                return -EINVAL;
+        return tx->s->be->response->exec_exists(tx->s->db, alert_id, playbook, ret);
+}
+
+typedef struct prune_job {
+        int64_t now_ms;
+} prune_job;
+
+static int prune_run(store_tx *tx, void *userdata) {
+        const prune_job *j = userdata;
+        return tx->s->be->response->prune(tx->s->db, j->now_ms);
+}
+
+int store_prune(store *s, int64_t now_ms) {
+        if (!s)
+                return -EINVAL;
+        prune_job j = {.now_ms = now_ms};
+        return store_write(s, prune_run, &j);
 }
 
 /* --- reads ---------------------------------------------------------------------- */

@@ -58,6 +58,7 @@ typedef struct store_alert_in {
         const char *type; /* the alert's type, 1..BW_ALERT_NAME_MAX bytes; copied. Lets
                            * the engine skip alerts no playbook can match. */
         int64_t received_at_ms;
+        const char *submitted_by; /* the API actor that sent it (name); may be NULL; copied */
 } store_alert_in;
 
 /* Called on the writer thread once the alerts' commit is durable (r == 0, ids[i]
@@ -83,7 +84,8 @@ typedef struct store_claimed {
         char *json; /* as enqueued; owned */
         size_t len;
         int64_t received_at_ms;
-        unsigned attempts; /* 1 on first claim; >1 after a crash or lease expiry */
+        unsigned attempts;                  /* 1 on first claim; >1 after a crash or lease expiry */
+        char submitted_by[BW_NAME_MAX + 1]; /* "" if unknown */
 } store_claimed;
 
 /* Claims up to max queued alerts, oldest first, waiting up to wait_ms for the
@@ -112,11 +114,14 @@ int store_queue_stats_get(store *s, store_queue_stats *ret);
 
 typedef enum {
         EXEC_RUNNING,
-        EXEC_SUCCEEDED, /* every action applied (or nothing to apply) */
-        EXEC_FAILED,    /* no action applied */
-        EXEC_PARTIAL,   /* some applied, some failed */
-        EXEC_RECORDED,  /* level 1-2 or awaiting approval: nothing was to run automatically */
-        EXEC_DENIED,    /* the governor refused every action that was to run */
+        EXEC_SUCCEEDED,         /* every action applied (or nothing to apply) */
+        EXEC_FAILED,            /* no action applied */
+        EXEC_PARTIAL,           /* some applied, some failed */
+        EXEC_RECORDED,          /* level 1-2 or awaiting approval: nothing was to run automatically */
+        EXEC_DENIED,            /* the governor refused every action that was to run */
+        EXEC_AWAITING_APPROVAL, /* actions wait for an approval */
+        EXEC_REJECTED,          /* the approval was refused or timed out: nothing ran */
+        EXEC_ROLLED_BACK,       /* every applied action was rolled back */
         _EXEC_STATUS_MAX,
 } exec_status;
 
@@ -128,7 +133,12 @@ typedef enum {
         ACTION_SKIPPED,           /* not run: automation level 1 (alert only) */
         ACTION_RECOMMENDED,       /* not run: level 2, awaits an analyst */
         ACTION_AWAITING_APPROVAL, /* not run: level 4 */
-        ACTION_DENIED, /* refused whole by the governor (ceiling, protected asset); detail says why */
+        ACTION_DENIED,    /* refused whole by the governor (ceiling, protected asset); detail says why */
+        ACTION_REJECTED,  /* its approval was refused or timed out */
+        ACTION_SATISFIED, /* already in effect through a live action: folded, not applied */
+        ACTION_ROLLBACK_REQUESTED, /* applied; to be rolled back (by an admin, or expired) */
+        ACTION_ROLLED_BACK,        /* rolled back to its snapshot, verified */
+        ACTION_ROLLBACK_FAILED,    /* the rollback failed or did not restore the snapshot */
         _ACTION_STATE_MAX,
 } action_state;
 
@@ -222,6 +232,98 @@ int store_breaker_reset(store *s, const char *actor, const char *reason);
 /* {"open","reason","opened_at","reset_by","reset_reason","reset_at"}; unset fields
  * are null. */
 int store_breaker_get(store *s, json_t **ret);
+
+/* --- approvals and post-action reviews -------------------------------------- */
+
+typedef struct store_approval_request {
+        int64_t exec_id;
+        const char *requested_by; /* who caused the execution (may be NULL: unknown) */
+        const char *author;       /* the playbook's author (may be NULL) */
+        const char *reasons_json; /* JSON array of strings: why approval is needed */
+        unsigned required;        /* distinct approvers needed: 1 or 2 */
+        int64_t expires_at_ms;    /* auto-rejected when due */
+} store_approval_request;
+
+/* Inside a write job: stores the approval request of an execution whose actions
+ * await approval, unless it has one. Returns 1 when created now, 0 if it existed
+ * (*ret_id either way), or -errno. */
+int store_tx_approval_request(store_tx *tx, const store_approval_request *r, int64_t *ret_id);
+
+typedef enum {
+        APPROVAL_APPROVE,
+        APPROVAL_REJECT,
+        _APPROVAL_DECISION_MAX,
+} approval_decision;
+
+/* An approver decides, with a reason. Separation of duties: the actor may be
+ * neither the requester nor the playbook's author, and two approvals must come
+ * from two actors (-EPERM). The last approval needed moves the execution's
+ * actions back to PLANNED and its alert to the queue, so the engine runs them
+ * through the governor; a rejection marks them REJECTED. Returns 0 and *ret (the
+ * approval as JSON, as store_approval_get), -ENOENT, -EALREADY (not pending),
+ * -EBUSY (its alert is being processed: try again), -ENOSPC (queue full), -EINVAL. */
+int store_approval_decide(store *s, int64_t id, const char *actor, approval_decision d, const char *reason,
+                          json_t **ret);
+
+/* Rejects every pending approval due at now_ms ("timed out"). Returns how many
+ * (>= 0) and, when ret_ids is not NULL, their ids (at most max). */
+int store_approvals_expire(store *s, int64_t now_ms, int64_t *ret_ids, size_t max);
+
+/* Inside a write job: an approved execution that applied something now needs a
+ * post-action review (no-op otherwise). */
+int store_tx_review_open(store_tx *tx, int64_t exec_id);
+
+/* Acknowledges the pending review of approval id with a note. 0 and *ret,
+ * -ENOENT, -EALREADY (no review pending), -EINVAL. */
+int store_approval_review(store *s, int64_t id, const char *actor, const char *note, json_t **ret);
+
+/* [{"id","exec_id","alert_id","playbook","state","requested_by","author","reasons",
+ * "approvals_required","approved_by","decided_by","decision_reason","created_at",
+ * "expires_at","decided_at","review"}] newest first, at most limit (1..1000);
+ * state NULL for all. */
+int store_approval_list(store *s, const char *state, unsigned limit, json_t **ret);
+
+/* One approval with its execution's "actions". -ENOENT if absent. */
+int store_approval_get(store *s, int64_t id, json_t **ret);
+
+/* --- rollback, expiry and folding ---------------------------------------------- */
+
+/* An admin rolls back an execution: its applied actions that kept a snapshot move
+ * to ROLLBACK_REQUESTED and its alert returns to the queue, so the engine rolls
+ * them back through the governor. Returns 0 with *ret_alert_id and *ret_n,
+ * -ENOENT, -EALREADY (nothing to roll back), -EBUSY, -ENOSPC, -EINVAL. */
+int store_exec_rollback(store *s, int64_t exec_id, const char *actor, const char *reason,
+                        int64_t *ret_alert_id, unsigned *ret_n);
+
+/* Requests the rollback of every applied action whose expiry (store_tx_action_expiry
+ * with revert) is due at now_ms and whose alert is idle. Returns how many. */
+int store_expired_rollback(store *s, int64_t now_ms);
+
+/* Inside a write job: the result JSON stored with an action (*ret NULL if none;
+ * free()). */
+int store_tx_action_result(store_tx *tx, int64_t action_id, char **ret);
+
+/* Inside a write job, for an action just APPLIED: its effect ends at until_ms
+ * (folding stops counting on it then); with revert, the engine also rolls it back
+ * at that time (connectors without their own expiry). */
+int store_tx_action_expiry(store_tx *tx, int64_t action_id, int64_t until_ms, bool revert);
+
+/* Inside a write job: if every target of integration/verb is held by a live
+ * applied action, returns 1 with *ret_by one such action; else 0. */
+int store_tx_effects_cover(store_tx *tx, const char *integration, const char *verb, char *const *targets,
+                           size_t n, int64_t *ret_by);
+
+/* Inside a write job: counts one alert for (playbook, key) at at_ms. Windows are
+ * per key: the first alert opens one of window_ms. Returns 1 when this alert
+ * brings the count to threshold (once per window), 0 otherwise, or -errno. */
+int store_tx_threshold_hit(store_tx *tx, const char *playbook, const char *key, unsigned threshold,
+                           int64_t window_ms, int64_t at_ms);
+
+/* Inside a write job: true if (alert_id, playbook) already has an execution. */
+int store_tx_exec_exists(store_tx *tx, int64_t alert_id, const char *playbook, bool *ret);
+
+/* Removes threshold windows and effects that ended before now_ms. */
+int store_prune(store *s, int64_t now_ms);
 
 /* --- reads (for the API) ---------------------------------------------------- */
 

@@ -220,11 +220,30 @@ def make_daemon(netns, tmp_path):
             assert rc == 0, f"bulwarkd exited with {rc} under the sanitizers:\n{d.log.read_text()[-6000:]}"
 
 
+def wait_for(fn, timeout=20):
+    """Polls fn until it returns something true, and returns that."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = fn()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError("condition not reached")
+
+
 def write_program(path, body):
     """A real program for the exec connector: a /bin/sh script, mode 0755."""
     path.write_text("#!/bin/sh\n" + body)
     os.chmod(path, 0o755)
     return path
+
+
+def reversible_exec(tmp_path, name="ad"):
+    """settings lines making an exec integration reversible: a snapshot program
+    printing a JSON object and a rollback program that records it was called."""
+    snap = write_program(tmp_path / f"{name}-snapshot", 'echo \'{"state":"before"}\'\n')
+    back = write_program(tmp_path / f"{name}-rollback", f'cat > {tmp_path}/{name}-rolled-back\n')
+    return f"      snapshot_program: {snap}\n      rollback_program: {back}\n"
 
 
 def ssh_alert(ip="203.0.113.7", severity="high", **extra):
@@ -266,6 +285,17 @@ class Receiver:
                 self.wfile.write(b"{}")
 
             do_PUT = do_POST
+
+            def do_GET(self):
+                # A snapshot_url: the state of the targets, as a JSON object.
+                outer.requests.append({"method": "GET", "path": self.path,
+                                       "headers": dict(self.headers), "body": b""})
+                body = b'{"state":"before"}'
+                self.send_response(outer.status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
 
             def log_message(self, *args):
                 pass

@@ -44,7 +44,7 @@ def test_burst_beyond_the_budget_opens_the_breaker_and_a_reset_resumes(make_daem
     assert "breaker: closed" in out.stdout
     b = d.get("/v1/breaker").json()
     assert b["open"] is False and b["reset_reason"] == "storm understood, budget kept"
-    assert b["reset_by"] == "api-token" and "bulwark_breaker_open 0" in d.get("/metrics").text
+    assert b["reset_by"] == "admin" and "bulwark_breaker_open 0" in d.get("/metrics").text
     status = subprocess.run([BULWARK, "breaker", "status"], env=env, capture_output=True, text=True)
     assert status.returncode == 0 and "breaker: closed" in status.stdout
     r = d.session.post(d.url + "/v1/breaker/reset", json={"reason": "again"}, timeout=5)

@@ -10,7 +10,7 @@ import time
 
 import requests
 
-from conftest import INTEGRATION_NFT, PLAYBOOK_LOCK_ACCOUNTS, nft_set, ssh_alert, write_program
+from conftest import INTEGRATION_NFT, PLAYBOOK_LOCK_ACCOUNTS, nft_set, ssh_alert, write_program, reversible_exec
 
 
 def test_full_queue_answers_503_and_keeps_what_it_accepted(make_daemon, tmp_path):
@@ -22,7 +22,7 @@ def test_full_queue_answers_503_and_keeps_what_it_accepted(make_daemon, tmp_path
     timeout_ms: 10000
     settings:
       program: {slow}
-      timeout_ms: 10000
+{reversible_exec(tmp_path, "slow")}      timeout_ms: 10000
 """
     book = """\
 name: slow
@@ -72,7 +72,7 @@ def test_kill_9_mid_burst_loses_nothing_and_applies_nothing_twice(make_daemon, t
     settings:
       program: {apply_prog}
       verify_program: {verify_prog}
-"""
+{reversible_exec(tmp_path, "journal")}"""
     book = """\
 name: block-and-record
 version: 1
@@ -159,7 +159,7 @@ class HeldAction:
     settings:
       program: {prog}
       verify_program: {check}
-      timeout_ms: 50000
+{reversible_exec(tmp_path, "ad")}      timeout_ms: 50000
 """
 
     def runs(self):

@@ -4,7 +4,7 @@ compiled in (configuration may only lower them) and protected assets. An action
 over its ceiling or naming a protected asset is refused whole, never truncated,
 and the execution says why."""
 
-from conftest import notify_integration, PLAYBOOK_LOCK_ACCOUNTS, INTEGRATION_NFT, nft_set, ssh_alert, write_program
+from conftest import notify_integration, PLAYBOOK_LOCK_ACCOUNTS, INTEGRATION_NFT, nft_set, ssh_alert, write_program, reversible_exec
 
 
 def many_ips(n, base="10.20"):
@@ -70,7 +70,7 @@ def test_protected_account_pattern_stops_the_program(make_daemon, tmp_path):
     kind: exec
     settings:
       program: {prog}
-"""
+{reversible_exec(tmp_path, "ad")}"""
     d = make_daemon(integrations=integrations, playbooks={"l.yaml": PLAYBOOK_LOCK_ACCOUNTS},
                     extra="governor:\n  protected:\n    accounts: [\"break-glass-*\", administrator]\n").start()
     alert = {"source": "idp", "type": "account.compromised", "severity": "high",

@@ -4,7 +4,7 @@ connector worker processes, a real nftables set, a real HTTP receiver, a real
 program."""
 import json
 
-from conftest import PLAYBOOK_LOCK_ACCOUNTS, PLAYBOOK_BLOCK, INTEGRATION_NFT, nft_set, ssh_alert, write_program
+from conftest import PLAYBOOK_LOCK_ACCOUNTS, PLAYBOOK_BLOCK, INTEGRATION_NFT, nft_set, ssh_alert, write_program, reversible_exec
 
 
 def test_alert_blocks_ip_in_real_nft_set(make_daemon):
@@ -57,7 +57,7 @@ def test_levels_1_2_4_record_but_do_not_act(make_daemon):
     states = {}
     for exec_id in doc["executions"]:
         ex = d.get(f"/v1/executions/{exec_id}").json()
-        assert ex["status"] == "recorded"
+        assert ex["status"] == ("awaiting_approval" if ex["level"] == 4 else "recorded")
         states[ex["level"]] = ex["actions"][0]["state"]
     assert states == {1: "skipped", 2: "recommended", 4: "awaiting_approval"}
     assert "192.0.2.50" not in nft_set()
@@ -79,6 +79,8 @@ def test_http_and_notify_steps_reach_a_real_receiver(make_daemon, receiver):
     settings:
       url: {url}
       path: /isolate
+      snapshot_url: {url}/state
+      rollback_url: {url}/restore
       allow_http_loopback: true
   - name: chat
     kind: notify
@@ -113,7 +115,10 @@ steps:
              "observables": {"hosts": ["ws-042.corp.example"]}}
     ex = d.execution_of(d.post_alert(alert).json()["id"])
     assert ex["status"] == "succeeded", ex
-    assert len(receiver.requests) == 2
+    # The snapshot GET before the change, then the change and the notification.
+    assert [(r["method"], r["path"]) for r in receiver.requests][0] == ("GET", "/state")
+    assert len(receiver.requests) == 3
+    assert ex["actions"][0]["result"]["snapshot"] == {"state": "before"}
     paths = {r["path"]: r for r in receiver.requests}
     iso = paths["/isolate"]
     body = json.loads(iso["body"])
@@ -132,6 +137,8 @@ def test_http_error_status_fails_the_action(make_daemon, receiver):
     kind: http
     settings:
       url: http://127.0.0.1:{receiver.port}
+      snapshot_url: http://127.0.0.1:{receiver.port}/state
+      rollback_url: http://127.0.0.1:{receiver.port}/restore
       allow_http_loopback: true
 """
     book = """\
@@ -166,7 +173,7 @@ def test_exec_step_runs_a_real_program_with_argv_and_clean_env(make_daemon, tmp_
     kind: exec
     settings:
       program: {prog}
-      args: ["--disable"]
+{reversible_exec(tmp_path, "ad")}      args: ["--disable"]
 """
     d = make_daemon(integrations=integrations, playbooks={"a.yaml": PLAYBOOK_LOCK_ACCOUNTS}).start()
     alert = {"source": "idp", "type": "account.compromised", "severity": "critical",

@@ -6,7 +6,7 @@ import os
 import signal
 import time
 
-from conftest import INTEGRATION_NFT, nft_set, ssh_alert, write_program
+from conftest import INTEGRATION_NFT, nft_set, ssh_alert, write_program, reversible_exec
 
 
 def worker_pids(d):
@@ -67,7 +67,7 @@ def test_hung_worker_call_times_out_and_action_fails(make_daemon, tmp_path):
     settings:
       program: {prog}
       timeout_ms: 60000
-"""
+{reversible_exec(tmp_path, "hang")}"""
     book = """\
 name: hang
 version: 1

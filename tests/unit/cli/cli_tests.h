@@ -84,3 +84,4 @@ int api_fixture_teardown(void **state);
 int offline_tests(void);
 int api_tests(void);
 int breaker_tests(void);
+int approval_tests(void);

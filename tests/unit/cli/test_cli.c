@@ -199,7 +199,7 @@ int api_fixture_teardown(void **state) {
 int main(void) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return 1;
-        int failed = offline_tests() + api_tests() + breaker_tests();
+        int failed = offline_tests() + api_tests() + breaker_tests() + approval_tests();
         curl_global_cleanup();
         return failed == 0 ? 0 : 1;
 }

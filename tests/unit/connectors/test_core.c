@@ -48,7 +48,13 @@ static void test_registry_kinds_and_verbs(void **state) {
         assert_non_null(connector_verb_find(nft, "unblock"));
         assert_null(connector_verb_find(nft, "run"));
         const connector_verb *run = connector_verb_find(connector_kind_find("exec"), "run");
-        assert_false(run->reversible);
+        assert_true(run->reversible); /* when its integration pairs snapshot and rollback programs */
+        assert_false(connector_action_reversible(connector_kind_find("exec"), NULL, "run"));
+        json_t *paired = json_pack("{ss ss ss}", "program", "/bin/true", "snapshot_program", "/bin/true",
+                                   "rollback_program", "/bin/true");
+        assert_true(connector_action_reversible(connector_kind_find("exec"), paired, "run"));
+        json_decref(paired);
+        assert_true(connector_kind_find("notify")->inert);
         assert_true(run->target_kinds & (1u << TARGET_NONE));
         assert_true(run->target_kinds & (1u << TARGET_ACCOUNT));
         assert_non_null(connector_verb_find(connector_kind_find("http"), "request"));

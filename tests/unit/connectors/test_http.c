@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the http and notify connectors against a real HTTP server on
  * 127.0.0.1 (plain sockets, in a thread): method, path, headers and JSON body
- * as received, status handling, the response cap and the token file rules. */
+ * as received, status handling, the response cap, the token file rules, and
+ * the snapshot GET and rollback request of a reversible integration. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +34,7 @@ typedef struct server {
         pthread_mutex_t lock;
         int status;
         size_t response_size;
+        const char *response_body; /* sent instead of response_size bytes of 'x' */
         int requests;
         char *head; /* request line and headers */
         char *body;
@@ -72,7 +74,8 @@ static void server_handle(int c) {
         srv.body = head_end ? strndup(data + head_end, need) : NULL;
         srv.requests++;
         int status = srv.status;
-        size_t size = srv.response_size;
+        const char *body = srv.response_body;
+        size_t size = body ? strlen(body) : srv.response_size;
         pthread_mutex_unlock(&srv.lock);
         free(data);
         char hdr[256];
@@ -80,6 +83,11 @@ static void server_handle(int c) {
                          "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status, size);
         if (write(c, hdr, (size_t)n) != n)
                 return;
+        if (body) {
+                if (write(c, body, size) != (ssize_t)size)
+                        return;
+                size = 0;
+        }
         char chunk[4096];
         memset(chunk, 'x', sizeof(chunk));
         for (size_t sent = 0; sent < size;) {
@@ -453,6 +461,275 @@ static void test_https_verifies_the_server(void **state) {
         test_action_free(t);
 }
 
+/* The first line of the last request. */
+static void assert_request_line(const char *line) {
+        size_t n = strlen(line);
+        if (!srv.head || strncmp(srv.head, line, n) != 0 || strncmp(srv.head + n, "\r\n", 2) != 0)
+                fail_msg("expected %s, got:\n%s", line, srv.head ? srv.head : "(no request)");
+}
+
+/* An http integration with settings has snapshot and rollback, and is
+ * reversible, exactly when want says; it can always apply, never verify. */
+static void assert_reversible(const json_t *settings, bool want) {
+        const connector_kind *http = connector_kind_find("http");
+        assert_int_equal(connector_kind_has_op(http, settings, CONNECTOR_OP_SNAPSHOT), want);
+        assert_int_equal(connector_kind_has_op(http, settings, CONNECTOR_OP_ROLLBACK), want);
+        assert_int_equal(connector_action_reversible(http, settings, "request"), want);
+        assert_true(connector_kind_has_op(http, settings, CONNECTOR_OP_APPLY));
+        assert_false(connector_kind_has_op(http, settings, CONNECTOR_OP_VERIFY));
+}
+
+static void test_http_snapshot_get_and_rollback_request(void **state) {
+        char *tok = test_write_file(dir, "token", "s3cret-token-value\n", 0600);
+        free(tok);
+        const connector_kind *http = connector_kind_find("http");
+        char text[2048];
+        snprintf(text, sizeof(text),
+                 "{\"url\":\"http://127.0.0.1:%u/api\",\"allow_http_loopback\":true,\"path\":\"/isolate\","
+                 "\"token_file\":\"%s/token\",\"headers\":[\"X-Tenant: acme\"],"
+                 "\"snapshot_url\":\"http://127.0.0.1:%u/api/state?host=ws-042\","
+                 "\"rollback_url\":\"http://127.0.0.1:%u/api/restore\",\"rollback_method\":\"PATCH\"}",
+                 srv.port, dir, srv.port, srv.port);
+        json_t *settings = json_loads(text, 0, NULL);
+        assert_non_null(settings);
+        bw_error err;
+        assert_int_equal(http->check_settings(settings, &err), 0);
+        assert_reversible(settings, true);
+        void *c = NULL;
+        assert_int_equal(http->open(settings, &c, &err), 0);
+        json_decref(settings);
+
+        const char *hosts[] = {"ws-042.corp.example", NULL};
+        test_action *t = test_action_new("request", TARGET_HOST, hosts, "{\"reason\":\"malware\"}");
+        connector_result res = {0};
+        srv.response_body = "{\"isolated\":false,\"policy\":\"default\",\"tags\":[\"vip\"]}";
+        assert_int_equal(http->ops[CONNECTOR_OP_SNAPSHOT](c, &t->a, &res), 0);
+        assert_true(res.ok);
+        assert_string_equal(res.detail, "HTTP 200");
+        json_t *expect = json_loads(srv.response_body, 0, NULL);
+        assert_true(json_equal(res.data, expect));
+        json_t *snapshot = json_incref(res.data);
+        connector_result_clear(&res);
+        /* A GET with the integration's headers and token, no body, no key. */
+        assert_int_equal(srv.requests, 1);
+        assert_request_line("GET /api/state?host=ws-042 HTTP/1.1");
+        assert_header("Authorization", "Bearer s3cret-token-value");
+        assert_header("X-Tenant", "acme");
+        assert_null(header("Content-Type"));
+        assert_null(header("Idempotency-Key"));
+        assert_string_equal(srv.body, "");
+
+        /* Rollback without the snapshot sends nothing. */
+        srv.response_body = NULL;
+        assert_int_equal(http->ops[CONNECTOR_OP_ROLLBACK](c, &t->a, &res), -EINVAL);
+        assert_non_null(strstr(res.detail, "snapshot: missing"));
+        assert_int_equal(srv.requests, 1);
+
+        t->a.snapshot = snapshot;
+        assert_int_equal(http->ops[CONNECTOR_OP_ROLLBACK](c, &t->a, &res), 0);
+        assert_true(res.ok);
+        assert_string_equal(res.detail, "HTTP 200");
+        connector_result_clear(&res);
+        assert_int_equal(srv.requests, 2);
+        assert_request_line("PATCH /api/restore HTTP/1.1");
+        assert_header("Authorization", "Bearer s3cret-token-value");
+        assert_header("X-Tenant", "acme");
+        assert_header("Content-Type", "application/json");
+        assert_header("Idempotency-Key", TEST_KEY "-rollback");
+        json_t *body = json_loads(srv.body, 0, NULL);
+        assert_non_null(body);
+        assert_int_equal(json_object_size(body), 2);
+        assert_true(json_equal(json_object_get(body, "snapshot"), expect));
+        /* The action exactly as apply sends it. */
+        t->a.snapshot = NULL;
+        assert_int_equal(http->ops[CONNECTOR_OP_APPLY](c, &t->a, &res), 0);
+        connector_result_clear(&res);
+        assert_request_line("POST /api/isolate HTTP/1.1");
+        json_t *applied = json_loads(srv.body, 0, NULL);
+        assert_non_null(applied);
+        assert_true(json_equal(json_object_get(body, "action"), applied));
+        assert_string_equal(json_string_value(json_array_get(json_object_get(applied, "targets"), 0)),
+                            "ws-042.corp.example");
+        json_decref(applied);
+        json_decref(body);
+
+        /* A failed rollback is the op's outcome. */
+        t->a.snapshot = snapshot;
+        srv.status = 409;
+        assert_int_equal(http->ops[CONNECTOR_OP_ROLLBACK](c, &t->a, &res), 0);
+        assert_false(res.ok);
+        assert_string_equal(res.detail, "HTTP 409");
+        connector_result_clear(&res);
+
+        json_decref(expect);
+        json_decref(snapshot);
+        test_action_free(t);
+        http->close(c);
+}
+
+/* An http integration on the test server with extra (one JSON member), GET
+ * /state for snapshots and /restore for rollbacks. */
+static void *open_reversible(const char *extra) {
+        bw_error err;
+        int r;
+        void *c = open_kind("http", &r, &err,
+                            "{\"url\":\"http://127.0.0.1:%u\",\"allow_http_loopback\":true,%s,"
+                            "\"snapshot_url\":\"http://127.0.0.1:%u/state\","
+                            "\"rollback_url\":\"http://127.0.0.1:%u/restore\"}",
+                            srv.port, extra, srv.port, srv.port);
+        assert_int_equal(r, 0);
+        return c;
+}
+
+/* SNAPSHOT against an integration whose snapshot_url answers status and body. */
+static int snapshot_answer(int status, const char *body, connector_result *res) {
+        const connector_kind *http = connector_kind_find("http");
+        void *c = open_reversible("\"max_response\":1024");
+        test_action *t = test_action_new("request", TARGET_NONE, NULL, NULL);
+        srv.status = status;
+        srv.response_body = body;
+        *res = (connector_result){0};
+        int r = http->ops[CONNECTOR_OP_SNAPSHOT](c, &t->a, res);
+        test_action_free(t);
+        http->close(c);
+        return r;
+}
+
+static void test_http_snapshot_needs_a_2xx_json_object(void **state) {
+        connector_result res;
+        assert_int_equal(snapshot_answer(404, "{\"error\":\"no such host\"}", &res), 0);
+        assert_false(res.ok);
+        assert_string_equal(res.detail, "HTTP 404");
+        assert_null(res.data);
+        connector_result_clear(&res);
+
+        /* Not JSON: an error that says so without quoting the body. */
+        assert_int_equal(snapshot_answer(200, "<html>session=abc123</html>", &res), -EPROTO);
+        assert_false(res.ok);
+        assert_string_equal(res.detail, "snapshot_url did not answer one JSON object: invalid JSON");
+        assert_null(strstr(res.detail, "abc123"));
+        assert_null(res.data);
+        connector_result_clear(&res);
+
+        assert_int_equal(snapshot_answer(200, "[{\"isolated\":false}]", &res), -EPROTO);
+        assert_string_equal(res.detail,
+                            "snapshot_url did not answer one JSON object: JSON, but not an object");
+        connector_result_clear(&res);
+
+        assert_int_equal(snapshot_answer(204, "", &res), -EPROTO);
+        assert_string_equal(res.detail, "snapshot_url did not answer one JSON object: invalid JSON");
+        connector_result_clear(&res);
+
+        /* Over max_response: refused, as apply's answers are. */
+        char big[2048];
+        memset(big, ' ', sizeof(big) - 3);
+        memcpy(big + sizeof(big) - 3, "{}", 3);
+        assert_int_equal(snapshot_answer(200, big, &res), -EMSGSIZE);
+        assert_non_null(strstr(res.detail, "1024"));
+        connector_result_clear(&res);
+
+        assert_int_equal(snapshot_answer(201, "{\"n\":1}", &res), 0);
+        assert_true(res.ok);
+        assert_int_equal(json_integer_value(json_object_get(res.data, "n")), 1);
+        connector_result_clear(&res);
+        assert_request_line("GET /state HTTP/1.1");
+}
+
+static void test_http_rollback_defaults_to_post(void **state) {
+        const connector_kind *http = connector_kind_find("http");
+        /* Apply's method does not carry over to rollback. */
+        void *c = open_reversible("\"method\":\"PUT\"");
+        test_action *t = test_action_new("request", TARGET_NONE, NULL, NULL);
+        json_t *snapshot = json_pack("{sb}", "isolated", 0);
+        t->a.snapshot = snapshot;
+        connector_result res = {0};
+        assert_int_equal(http->ops[CONNECTOR_OP_ROLLBACK](c, &t->a, &res), 0);
+        assert_true(res.ok);
+        connector_result_clear(&res);
+        assert_request_line("POST /restore HTTP/1.1");
+        json_t *body = json_loads(srv.body, 0, NULL);
+        assert_true(json_equal(json_object_get(body, "snapshot"), snapshot));
+        assert_string_equal(json_string_value(json_object_get(json_object_get(body, "action"), "verb")),
+                            "request");
+        json_decref(body);
+        json_decref(snapshot);
+        test_action_free(t);
+        http->close(c);
+}
+
+static void test_http_snapshot_settings(void **state) {
+        const connector_kind *http = connector_kind_find("http");
+        bw_error err;
+        /* Neither: no snapshot, no rollback, not reversible. */
+        json_t *plain = json_pack("{ss}", "url", "https://edr.example/api");
+        assert_int_equal(http->check_settings(plain, &err), 0);
+        assert_reversible(plain, false);
+        void *c = NULL;
+        assert_int_equal(http->open(plain, &c, &err), 0);
+        test_action *t = test_action_new("request", TARGET_NONE, NULL, NULL);
+        connector_result res = {0};
+        assert_int_equal(http->ops[CONNECTOR_OP_SNAPSHOT](c, &t->a, &res), -EOPNOTSUPP);
+        assert_string_equal(res.detail, "no snapshot_url configured");
+        test_action_free(t);
+        http->close(c);
+        json_decref(plain);
+
+        /* Members added to {"url": "https://edr.example/api"} and the field the
+         * error names (NULL: accepted). */
+        static const struct {
+                const char *members, *field;
+        } cases[] = {
+                /* One without the other names the missing one. */
+                {"\"snapshot_url\":\"https://edr.example/state\"", "rollback_url"},
+                {"\"rollback_url\":\"https://edr.example/restore\"", "snapshot_url"},
+                /* Each URL passes url's checks. */
+                {"\"snapshot_url\":\"http://edr.example/state\",\"rollback_url\":\"https://edr.example/r\"",
+                 "snapshot_url"},
+                {"\"snapshot_url\":\"https://edr.example/state\",\"rollback_url\":\"http://127.0.0.1/r\"",
+                 "rollback_url"},
+                {"\"snapshot_url\":\"https://u:pw@edr.example/s\",\"rollback_url\":\"https://edr.example/"
+                 "r\"",
+                 "snapshot_url"},
+                /* rollback_method: one of four, and only with rollback_url. */
+                {"\"snapshot_url\":\"https://edr.example/s\",\"rollback_url\":\"https://edr.example/r\","
+                 "\"rollback_method\":\"GET\"",
+                 "rollback_method"},
+                {"\"rollback_method\":\"PUT\"", "rollback_method"},
+                {"\"snapshot_url\":\"https://edr.example/s\",\"rollback_url\":\"https://edr.example/r\","
+                 "\"rollback_method\":\"DELETE\"",
+                 NULL},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char text[1024];
+                snprintf(text, sizeof(text), "{\"url\":\"https://edr.example/api\",%s}", cases[i].members);
+                json_t *s = json_loads(text, 0, NULL);
+                assert_non_null(s);
+                err = (bw_error){0};
+                int r = http->check_settings(s, &err);
+                if (!cases[i].field) {
+                        assert_int_equal(r, 0);
+                        assert_reversible(s, true);
+                        json_decref(s);
+                        continue;
+                }
+                assert_int_equal(r, -EINVAL);
+                assert_string_equal(err.field, cases[i].field);
+                /* open makes the same checks. */
+                c = NULL;
+                err = (bw_error){0};
+                assert_int_equal(http->open(s, &c, &err), -EINVAL);
+                assert_null(c);
+                assert_string_equal(err.field, cases[i].field);
+                json_decref(s);
+        }
+        /* notify has no snapshot: the key is unknown to it. */
+        json_t *n = json_pack("{ss ss ss}", "url", "https://chat.example/hook", "snapshot_url",
+                              "https://chat.example/s", "rollback_url", "https://chat.example/r");
+        assert_int_equal(connector_kind_find("notify")->check_settings(n, &err), -EINVAL);
+        assert_string_equal(err.code, "unknown_key");
+        json_decref(n);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_http_request_sends_headers_and_body, setup, teardown),
@@ -462,6 +739,11 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_http_transport_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_notify_sends_event, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_https_verifies_the_server, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_http_snapshot_get_and_rollback_request, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_http_snapshot_needs_a_2xx_json_object, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_http_rollback_defaults_to_post, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_http_snapshot_settings, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

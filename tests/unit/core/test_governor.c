@@ -3,6 +3,7 @@
  * never raised), protected assets, and a property test over random actions. */
 #include "core_tests.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,95 @@ static void test_property_never_over_ceiling_or_protected(void **state) {
         free_targets(pool, 200);
 }
 
+static size_t reasons_for(const governor_policy *p, unsigned level, bool reversible, const char *connector,
+                          const char *verb, const char *category, target_kind kind, size_t n,
+                          char out[GOVERNOR_APPROVAL_REASONS_MAX][GOVERNOR_APPROVAL_REASON_LEN]) {
+        approval_subject s = {.level = level,
+                              .reversible = reversible,
+                              .connector = connector,
+                              .verb = verb,
+                              .category = category,
+                              .kind = kind,
+                              .n_targets = n};
+        return governor_approval_reasons(p, &s, out);
+}
+
+static void test_approval_rules(void **state) {
+        governor_policy p;
+        governor_policy_init(&p);
+        char why[GOVERNOR_APPROVAL_REASONS_MAX][GOVERNOR_APPROVAL_REASON_LEN];
+        assert_int_equal(p.approvals.timeout_s, BW_APPROVAL_TIMEOUT_S_DEFAULT);
+        assert_int_equal(p.approvals.approvers, 1);
+        assert_int_equal(p.approvals.n_categories, 4);
+        /* Level 3, reversible, no category: runs. */
+        assert_int_equal(reasons_for(&p, 3, true, "nft", "block", "", TARGET_IP, 1, why), 0);
+        /* Level 4: always. */
+        assert_int_equal(reasons_for(&p, 4, true, "nft", "block", "", TARGET_IP, 1, why), 1);
+        assert_string_equal(why[0], "automation level 4");
+        /* Level 3, irreversible. */
+        assert_int_equal(reasons_for(&p, 3, false, "exec", "run", "", TARGET_ACCOUNT, 1, why), 1);
+        assert_non_null(strstr(why[0], "exec.run cannot be rolled back"));
+        /* A declared category. */
+        assert_int_equal(reasons_for(&p, 3, true, "nft", "block", "system_isolation", TARGET_IP, 1, why), 1);
+        assert_string_equal(why[0], "category system_isolation");
+        /* Bulk account actions from BW_BULK_ACCOUNTS accounts on. */
+        assert_int_equal(
+                reasons_for(&p, 3, true, "exec", "run", "", TARGET_ACCOUNT, BW_BULK_ACCOUNTS - 1, why), 0);
+        assert_int_equal(reasons_for(&p, 3, true, "exec", "run", "", TARGET_ACCOUNT, BW_BULK_ACCOUNTS, why),
+                         1);
+        assert_non_null(strstr(why[0], "bulk_account_action"));
+        /* Configuration adds categories and classifies action kinds; none is removed. */
+        assert_int_equal(approval_policy_add_category(&p.approvals, "payment_block"), 0);
+        assert_int_equal(approval_policy_add_category(&p.approvals, "data_deletion"), -EEXIST);
+        assert_int_equal(approval_policy_classify(&p.approvals, "http.request", "nope"), -ENOENT);
+        assert_int_equal(approval_policy_classify(&p.approvals, "http.request", "payment_block"), 0);
+        assert_int_equal(reasons_for(&p, 3, true, "http", "request", "", TARGET_NONE, 0, why), 1);
+        assert_string_equal(why[0], "category payment_block (http.request)");
+        for (size_t i = 0; governor_builtin_categories[i]; i++)
+                assert_true(approval_policy_has_category(&p.approvals, governor_builtin_categories[i]));
+        governor_policy_clear(&p);
+}
+
+/* Property: over random policies and actions, a level 4 action always needs an
+ * approval, an irreversible level 3 action too, and so does any action in a
+ * high-risk category; the only actions that run without one are reversible (or
+ * inert) level 3 actions outside every category. */
+static void test_property_never_an_unapproved_level4(void **state) {
+        srand(4242);
+        static const char *const cats[] = {
+                "", "", "data_deletion", "system_isolation", "infrastructure_change", "custom"};
+        static const char *const kinds[] = {"nft.block", "exec.run", "http.request"};
+        for (int round = 0; round < 5000; round++) {
+                governor_policy p;
+                governor_policy_init(&p);
+                if (rand() % 2)
+                        assert_int_equal(approval_policy_add_category(&p.approvals, "custom"), 0);
+                bool classified = rand() % 3 == 0;
+                if (classified)
+                        assert_int_equal(approval_policy_classify(&p.approvals, "exec.run", "data_deletion"),
+                                         0);
+                unsigned level = 3 + (unsigned)rand() % 2;
+                bool reversible = rand() % 2;
+                const char *action = kinds[rand() % 3];
+                char connector[16];
+                const char *dot = strchr(action, '.');
+                snprintf(connector, sizeof(connector), "%.*s", (int)(dot - action), action);
+                const char *cat = cats[rand() % 6];
+                if (strcmp(cat, "custom") == 0 && !approval_policy_has_category(&p.approvals, "custom"))
+                        cat = "";
+                target_kind kind = (target_kind)(rand() % _TARGET_KIND_MAX);
+                size_t n = (size_t)rand() % 30;
+                char why[GOVERNOR_APPROVAL_REASONS_MAX][GOVERNOR_APPROVAL_REASON_LEN];
+                size_t got = reasons_for(&p, level, reversible, connector, dot + 1, cat, kind, n, why);
+                bool must = level == 4 || !reversible || cat[0] ||
+                            (classified && strcmp(action, "exec.run") == 0) ||
+                            (kind == TARGET_ACCOUNT && n >= BW_BULK_ACCOUNTS);
+                assert_int_equal(got > 0, must);
+                assert_true(got <= GOVERNOR_APPROVAL_REASONS_MAX);
+                governor_policy_clear(&p);
+        }
+}
+
 int governor_tests(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_compiled_ceilings),
@@ -162,6 +252,8 @@ int governor_tests(void) {
                 cmocka_unit_test(test_protected_assets_refuse_the_whole_action),
                 cmocka_unit_test(test_prefix_overlap),
                 cmocka_unit_test(test_property_never_over_ceiling_or_protected),
+                cmocka_unit_test(test_approval_rules),
+                cmocka_unit_test(test_property_never_an_unapproved_level4),
         };
         return cmocka_run_group_tests_name("governor", tests, NULL, NULL);
 }

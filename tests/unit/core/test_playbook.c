@@ -328,6 +328,45 @@ static void test_key_is_unambiguous(void **state) {
         playbook_free(p);
 }
 
+/* Threshold triggers, step categories and durations: parsed, checked, keyed. */
+static void test_threshold_category_duration(void **state) {
+        playbook *p = parse_ok(HEAD "  threshold:\n    count: 5\n    group_by: alert.observables.ips\n"
+                                    "    window_s: 600\n"
+                                    "steps:\n  - id: s\n    action: nft.block\n    integration: fw\n"
+                                    "    targets: alert.observables.ips\n    category: system_isolation\n"
+                                    "    duration_s: 3600\n");
+        assert_int_equal(p->trigger.count, 5);
+        assert_int_equal(p->trigger.window_s, 600);
+        assert_string_equal(p->steps[0].category, "system_isolation");
+        assert_int_equal(p->steps[0].duration_s, 3600);
+        const char *body = "{\"source\":\"s\",\"type\":\"t\",\"severity\":\"low\","
+                           "\"observables\":{\"ips\":[\"192.0.2.9\",\"192.0.2.1\"]}}";
+        alert *a = NULL;
+        bw_error e = {0};
+        assert_int_equal(alert_parse(body, strlen(body), TEST_NOW_MS, &a, &e), 0);
+        char key[BW_THRESHOLD_KEY_MAX + 1];
+        assert_int_equal(playbook_threshold_key(p, a, key), 0);
+        assert_string_equal(key, "192.0.2.1,192.0.2.9"); /* sorted: order does not matter */
+        alert_free(a);
+        body = "{\"source\":\"s\",\"type\":\"t\",\"severity\":\"low\"}";
+        assert_int_equal(alert_parse(body, strlen(body), TEST_NOW_MS, &a, &e), 0);
+        assert_int_equal(playbook_threshold_key(p, a, key), -ENOENT);
+        alert_free(a);
+        playbook_free(p);
+
+        expect_error(HEAD "  threshold:\n    count: 0\n    group_by: alert.source\n    window_s: 1\n" STEP,
+                     6, 12, "out_of_range", "trigger.threshold.count");
+        expect_error(HEAD "  threshold:\n    count: 2\n    window_s: 1\n" STEP, 6, 5, "missing",
+                     "trigger.threshold.group_by");
+        expect_error(HEAD "  threshold:\n    count: 2\n    group_by: alert.nope\n    window_s: 1\n" STEP, 7,
+                     15, "invalid", "trigger.threshold.group_by");
+        expect_error(HEAD
+                     "  threshold:\n    count: 2\n    group_by: alert.source\n    window_s: 9999999\n" STEP,
+                     8, 15, "out_of_range", "trigger.threshold.window_s");
+        expect_error(HEAD STEP "    duration_s: 0\n", 9, 17, "out_of_range", "steps[0].duration_s");
+        expect_error(HEAD STEP "    category: bad cat\n", 9, 15, "bad_charset", "steps[0].category");
+}
+
 int playbook_tests(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_full_playbook),
@@ -337,6 +376,7 @@ int playbook_tests(void) {
                 cmocka_unit_test(test_matches),
                 cmocka_unit_test(test_render),
                 cmocka_unit_test(test_key_is_unambiguous),
+                cmocka_unit_test(test_threshold_category_duration),
         };
         return cmocka_run_group_tests_name("playbook", tests, NULL, NULL);
 }

@@ -1146,9 +1146,12 @@ static void test_recommendation_execute_requeues_its_alert(void **state) {
 }
 
 static void test_names(void **state) {
-        const char *exec_names[] = {"running", "succeeded", "failed", "partial", "recorded", "denied"};
-        const char *action_names[] = {"planned", "intent",      "applied",           "failed",
-                                      "skipped", "recommended", "awaiting_approval", "denied"};
+        const char *exec_names[] = {"running", "succeeded",         "failed",   "partial",    "recorded",
+                                    "denied",  "awaiting_approval", "rejected", "rolled_back"};
+        const char *action_names[] = {"planned",  "intent",      "applied",           "failed",
+                                      "skipped",  "recommended", "awaiting_approval", "denied",
+                                      "rejected", "satisfied",   "rollback_requested", "rolled_back",
+                                      "rollback_failed"};
         for (int i = 0; i < _EXEC_STATUS_MAX; i++)
                 assert_string_equal(exec_status_name((exec_status)i), exec_names[i]);
         for (int i = 0; i < _ACTION_STATE_MAX; i++)

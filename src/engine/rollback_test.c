@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The rollback test of every staging integration (see rollback_test.h): the
+ * governor's checks, then snapshot, apply, verify, rollback and a second snapshot
+ * through the connector pool. Runs in the daemon, in the HTTP thread that asked;
+ * the targets come from the configuration and are typed and normalised here. */
+#include "engine/rollback_test.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "connectors/connector.h"
+#include "core/alert.h"
+#include "core/governor.h"
+#include "core/template.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/strutil.h"
+
+/* Two runs at once would each find the other's change in their snapshots and
+ * fail, or roll back what the other just applied: one run at a time. */
+static pthread_mutex_t rollback_test_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Most specific first: when every target reads as several kinds the verb takes
+ * ("web1" is a host name and an account name), the first one wins. */
+static const target_kind typing_order[] = {TARGET_IP, TARGET_HOST, TARGET_ACCOUNT, TARGET_STRING};
+#define TYPING_KINDS (sizeof(typing_order) / sizeof(typing_order[0]))
+
+typedef struct test_call {
+        connector_pool *pool;
+        const integration_config *ic;
+        const connector_kind *kind;
+        const governor_permit *permit;
+        connector_action action;
+} test_call;
+
+typedef struct test_report {
+        bool ok;
+        char detail[1024];
+} test_report;
+
+/* Appends one clause to the detail; a clause that does not fit is cut, since the
+ * detail is for people and its first clause names the step that failed. */
+static void report_vadd(test_report *t, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void report_vadd(test_report *t, const char *fmt, va_list ap) {
+        size_t used = strnlen(t->detail, sizeof(t->detail));
+        if (used > 0 && used + 2 < sizeof(t->detail)) {
+                memcpy(t->detail + used, "; ", 3);
+                used += 2;
+        }
+        if (used + 1 < sizeof(t->detail))
+                vsnprintf(t->detail + used, sizeof(t->detail) - used, fmt, ap);
+}
+
+static void report_add(test_report *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void report_add(test_report *t, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        report_vadd(t, fmt, ap);
+        va_end(ap);
+}
+
+static void report_fail(test_report *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void report_fail(test_report *t, const char *fmt, ...) {
+        t->ok = false;
+        va_list ap;
+        va_start(ap, fmt);
+        report_vadd(t, fmt, ap);
+        va_end(ap);
+}
+
+static bool verb_takes(const connector_verb *v, target_kind k) {
+        return (v->target_kinds & (1u << k)) != 0;
+}
+
+/* s as a target of kind k, normalised as alert parsing normalises the observables
+ * that playbooks render into targets. Returns 0 and *ret (caller frees), -EINVAL
+ * if s is not of kind k, or -ENOMEM. */
+static int target_normalise(target_kind k, const char *s, char **ret) {
+        size_t len = strlen(s);
+        char *out = NULL;
+        switch (k) {
+        case TARGET_IP: {
+                ip_prefix p;
+                if (ip_prefix_parse(s, len, &p) < 0)
+                        return -EINVAL;
+                out = strdup(p.text);
+                break;
+        }
+        case TARGET_HOST:
+                if (!alert_host_name_valid(s, len))
+                        return -EINVAL;
+                out = strdup(s);
+                /* Host names compare case-insensitively; alert parsing keeps one
+                 * spelling, in lower case, and so must the connector see it. */
+                for (char *c = out; c && *c; c++)
+                        *c = (char)tolower((unsigned char)*c);
+                break;
+        case TARGET_ACCOUNT:
+                if (!alert_account_name_valid(s, len))
+                        return -EINVAL;
+                out = strdup(s);
+                break;
+        case TARGET_STRING:
+                if (len == 0 || len > BW_TARGET_MAX || !utf8_valid(s, len))
+                        return -EINVAL;
+                out = strdup(s);
+                break;
+        default:
+                return -EINVAL;
+        }
+        if (!out)
+                return -ENOMEM;
+        *ret = out;
+        return 0;
+}
+
+static bool value_has(const template_value *v, const char *s) {
+        for (size_t i = 0; i < v->n; i++)
+                if (strcmp(v->items[i], s) == 0)
+                        return true;
+        return false;
+}
+
+/* Every item of list as kind k into *ret (duplicates fold, as in alerts).
+ * Returns 0, -EINVAL when an item is not of kind k, or -ENOMEM. */
+static int targets_as(target_kind k, const json_t *list, template_value *ret) {
+        template_value v = {.kind = k};
+        size_t n = json_array_size(list);
+        if (n == 0)
+                return -EINVAL;
+        v.items = calloc(n, sizeof(*v.items));
+        if (!v.items)
+                return -ENOMEM;
+        size_t i;
+        json_t *item;
+        json_array_foreach(list, i, item) {
+                const char *s = json_string_value(item);
+                char *t = NULL;
+                int r = s ? target_normalise(k, s, &t) : -EINVAL;
+                if (r < 0) {
+                        template_value_clear(&v);
+                        return r;
+                }
+                if (value_has(&v, t))
+                        free(t);
+                else
+                        v.items[v.n++] = t;
+        }
+        *ret = v;
+        return 0;
+}
+
+/* Why list cannot be typed for verb v: names the first target of no kind v
+ * takes, or says that the targets mix kinds. */
+static void targets_explain(const connector_kind *k, const connector_verb *v, const json_t *list,
+                            test_report *t) {
+        char kinds[64] = "";
+        size_t used = 0;
+        for (size_t j = 0; j < TYPING_KINDS; j++)
+                if (verb_takes(v, typing_order[j])) {
+                        int n = snprintf(kinds + used, sizeof(kinds) - used, "%s%s", used ? " or " : "",
+                                         target_kind_name(typing_order[j]));
+                        if (n < 0 || (size_t)n >= sizeof(kinds) - used)
+                                break;
+                        used += (size_t)n;
+                }
+        size_t i;
+        json_t *item;
+        json_array_foreach(list, i, item) {
+                const char *s = json_string_value(item);
+                bool fits = false;
+                for (size_t j = 0; s && !fits && j < TYPING_KINDS; j++) {
+                        char *norm;
+                        if (verb_takes(v, typing_order[j]) &&
+                            target_normalise(typing_order[j], s, &norm) == 0) {
+                                free(norm);
+                                fits = true;
+                        }
+                }
+                if (!fits) {
+                        report_fail(t, "staging target \"%s\" is not a valid %s target of %s.%s",
+                                    s ? s : "?", used ? kinds : "(none)", k->name, v->name);
+                        return;
+                }
+        }
+        report_fail(t, "the staging targets mix kinds; %s.%s needs them all of one kind (%s)", k->name,
+                    v->name, kinds);
+}
+
+/* The staging targets typed as the first kind of typing_order that verb v takes
+ * and every target is. Returns 0 and *ret, -EINVAL if no kind fits, -ENOMEM. */
+static int targets_type(const connector_verb *v, const json_t *list, template_value *ret) {
+        for (size_t j = 0; j < TYPING_KINDS; j++) {
+                if (!verb_takes(v, typing_order[j]))
+                        continue;
+                int r = targets_as(typing_order[j], list, ret);
+                if (r != -EINVAL)
+                        return r;
+        }
+        return -EINVAL;
+}
+
+/* The governor judges the targets as typed (ceiling and protected assets), then
+ * each target as every other kind the verb takes and it reads as: a verb taking
+ * several kinds (exec's run) must not let a protected account through because
+ * its name also reads as a host name. The ceiling is the typed kind's alone,
+ * since that is what the connector acts on. Returns 0 with *ret, or -ENOMEM. */
+static int targets_judge(const governor_policy *p, const connector_kind *k, const connector_verb *v,
+                         const template_value *typed, const json_t *list, governor_decision *ret) {
+        if (governor_check_targets(p, k->name, v->name, typed->kind, typed->items, typed->n, ret) !=
+            GOVERNOR_ALLOW)
+                return 0;
+        for (size_t j = 0; j < TYPING_KINDS; j++) {
+                target_kind kind = typing_order[j];
+                if (kind == typed->kind || !verb_takes(v, kind))
+                        continue;
+                size_t i;
+                json_t *item;
+                json_array_foreach(list, i, item) {
+                        char *alt;
+                        int r = target_normalise(kind, json_string_value(item), &alt);
+                        if (r == -EINVAL)
+                                continue;
+                        if (r < 0)
+                                return r;
+                        governor_verdict verdict =
+                                governor_check_targets(p, k->name, v->name, kind, &alt, 1, ret);
+                        free(alt);
+                        if (verdict != GOVERNOR_ALLOW)
+                                return 0;
+                }
+        }
+        return 0;
+}
+
+/* Hex BLAKE2b-256 of "rollback-test", the integration and the time: one key per
+ * test run, never the key of an action an alert rendered. */
+static void test_key(const char *integration, int64_t now_ms, char ret[65]) {
+        char text[sizeof("rollback-test") + BW_NAME_MAX + 32];
+        snprintf(text, sizeof(text), "rollback-test\n%s\n%lld", integration, (long long)now_ms);
+        unsigned char hash[crypto_generichash_BYTES];
+        crypto_generichash(hash, sizeof(hash), (const unsigned char *)text, strnlen(text, sizeof(text)),
+                           NULL, 0);
+        sodium_bin2hex(ret, 65, hash, sizeof(hash));
+}
+
+/* Runs op; returns NULL when it ran and succeeded (*res filled, caller clears),
+ * else why it failed (pointing into *res or a static string). */
+static const char *call_op(test_call *c, connector_op op, connector_result *res) {
+        *res = (connector_result){0};
+        int r = connector_pool_call(c->pool, c->ic->name, op, &c->action, c->permit, c->ic->timeout_ms, res);
+        if (r < 0)
+                return strerror(-r);
+        if (!res->ok)
+                return res->detail[0]              ? res->detail
+                       : op == CONNECTOR_OP_VERIFY ? "change not in effect"
+                                                   : "connector reported failure";
+        return NULL;
+}
+
+/* Compact JSON of a snapshot for the detail, cut to fit; "?" if it cannot be dumped. */
+static void snapshot_text(const json_t *s, char *out, size_t len) {
+        char *text = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
+        snprintf(out, len, "%s", text ? text : "?");
+        free(text);
+}
+
+/* SNAPSHOT -> APPLY -> VERIFY -> ROLLBACK -> SNAPSHOT on one integration. Only
+ * a step's own outcome goes into *t: nothing here can fail the whole run. */
+static void test_steps(test_call *c, test_report *t) {
+        connector_result res;
+        const char *why = call_op(c, CONNECTOR_OP_SNAPSHOT, &res);
+        if (why) {
+                /* Nothing applied yet: without a snapshot there is nothing to restore. */
+                report_fail(t, "snapshot (before) failed: %s", why);
+                connector_result_clear(&res);
+                return;
+        }
+        json_t *before = json_incref(res.data);
+        connector_result_clear(&res);
+
+        t->ok = true;
+        why = call_op(c, CONNECTOR_OP_APPLY, &res);
+        if (why)
+                report_fail(t, "apply failed: %s", why);
+        connector_result_clear(&res);
+        if (t->ok && connector_kind_has_op(c->kind, c->ic->settings, CONNECTOR_OP_VERIFY)) {
+                why = call_op(c, CONNECTOR_OP_VERIFY, &res);
+                if (why)
+                        report_fail(t, "verify failed: %s", why);
+                connector_result_clear(&res);
+        }
+
+        /* Even after a failed apply: it may have changed part of the targets. */
+        c->action.snapshot = before;
+        why = call_op(c, CONNECTOR_OP_ROLLBACK, &res);
+        c->action.snapshot = NULL;
+        if (why)
+                report_fail(t, "rollback failed: %s", why);
+        connector_result_clear(&res);
+
+        why = call_op(c, CONNECTOR_OP_SNAPSHOT, &res);
+        if (why) {
+                report_fail(t, "snapshot (after) failed: %s", why);
+        } else if (!json_equal(before, res.data)) {
+                char b[256], a[256];
+                snapshot_text(before, b, sizeof(b));
+                snapshot_text(res.data, a, sizeof(a));
+                report_fail(t, "snapshots differ after rollback: before %s, after %s", b, a);
+        } else {
+                report_add(t, "snapshots identical");
+        }
+        connector_result_clear(&res);
+        json_decref(before);
+}
+
+/* Tests one staging integration into *t and *typed (the targets it acted on).
+ * Returns 0, or -ENOMEM before anything was applied. */
+static int test_one(connector_pool *pool, const bw_config *cfg, const integration_config *ic, int64_t now_ms,
+                    test_report *t, template_value *typed) {
+        const connector_kind *k = connector_kind_find(ic->kind);
+        if (!k || !connector_action_reversible(k, ic->settings, ic->staging_verb)) {
+                report_fail(t,
+                            "%s.%s is not reversible on this integration (it cannot snapshot and roll back)",
+                            ic->kind, ic->staging_verb);
+                return 0;
+        }
+        const connector_verb *v = connector_verb_find(k, ic->staging_verb);
+        int r = targets_type(v, ic->staging_targets, typed);
+        if (r == -EINVAL) {
+                targets_explain(k, v, ic->staging_targets, t);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+
+        governor_decision d;
+        r = targets_judge(&cfg->governor, k, v, typed, ic->staging_targets, &d);
+        if (r < 0)
+                return r;
+        if (d.verdict != GOVERNOR_ALLOW) {
+                report_fail(t, "refused by the governor: %s", d.reason);
+                return 0;
+        }
+
+        char key[65];
+        test_key(ic->name, now_ms, key);
+        json_t *params = json_object();
+        if (!params)
+                return -ENOMEM;
+        /* A permit minting site, besides engine/engine.c's gates and the
+         * governor's notifications: the rollback test's own action, minted here
+         * because the governor's target checks just passed. It is not charged to
+         * a rate budget nor journaled: an administrator asked for it, and it
+         * undoes itself before the request returns. */
+        governor_permit permit;
+        governor_permit_mint(0, v->name, typed->kind, typed->items, typed->n, key, &permit);
+        test_call c = {
+                .pool = pool,
+                .ic = ic,
+                .kind = k,
+                .permit = &permit,
+                .action =
+                        {
+                                .action_id = 0,
+                                .verb = v->name,
+                                .kind = typed->kind,
+                                .targets = typed->items,
+                                .n_targets = typed->n,
+                                .params = params,
+                                .idempotency_key = key,
+                        },
+        };
+        test_steps(&c, t);
+        json_decref(params);
+        return 0;
+}
+
+/* The targets a result names: those acted on, else the configured ones. */
+static json_t *result_targets(const integration_config *ic, const template_value *typed) {
+        if (typed->n == 0)
+                return json_deep_copy(ic->staging_targets);
+        json_t *list = json_array();
+        for (size_t i = 0; list && i < typed->n; i++)
+                if (json_array_append_new(list, json_string(typed->items[i])) < 0) {
+                        json_decref(list);
+                        return NULL;
+                }
+        return list;
+}
+
+/* One result object, logged. Returns it, or NULL on ENOMEM. */
+static json_t *result_new(const integration_config *ic, const test_report *t, const template_value *typed) {
+        json_t *targets = result_targets(ic, typed);
+        if (!targets)
+                return NULL;
+        json_t *res = json_pack("{ss ss sb ss sO}", "integration", ic->name, "connector", ic->kind, "ok",
+                                t->ok, "detail", t->detail, "targets", targets);
+        if (res)
+                log_json(t->ok ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "engine",
+                         t->ok ? "rollback_test.passed" : "rollback_test.failed",
+                         json_pack("{ss ss ss sO ss}", "integration", ic->name, "connector", ic->kind,
+                                   "verb", ic->staging_verb, "targets", targets, "detail", t->detail));
+        json_decref(targets);
+        return res;
+}
+
+static int run_all(connector_pool *pool, const bw_config *cfg, json_t *results, size_t *ret_passed) {
+        int64_t now_ms = clock_wall_ms();
+        size_t passed = 0;
+        for (size_t i = 0; i < cfg->n_integrations; i++) {
+                const integration_config *ic = &cfg->integrations[i];
+                if (!ic->staging_targets)
+                        continue;
+                test_report t = {.ok = false};
+                template_value typed = {.kind = TARGET_NONE};
+                int r = test_one(pool, cfg, ic, now_ms, &t, &typed);
+                json_t *res = r < 0 ? NULL : result_new(ic, &t, &typed);
+                template_value_clear(&typed);
+                if (!res || json_array_append_new(results, res) < 0)
+                        return -ENOMEM;
+                passed += t.ok ? 1 : 0;
+        }
+        *ret_passed = passed;
+        return 0;
+}
+
+int rollback_test_run(connector_pool *pool, const bw_config *cfg, json_t **ret) {
+        if (pthread_mutex_trylock(&rollback_test_lock) != 0)
+                return -EBUSY;
+        json_t *results = json_array();
+        size_t passed = 0;
+        int r = results ? run_all(pool, cfg, results, &passed) : -ENOMEM;
+        pthread_mutex_unlock(&rollback_test_lock);
+        json_t *o = NULL;
+        if (r == 0) {
+                size_t n = json_array_size(results);
+                o = json_pack("{sO sI sI}", "results", results, "passed", (json_int_t)passed, "failed",
+                              (json_int_t)(n - passed));
+                r = o ? 0 : -ENOMEM;
+        }
+        json_decref(results);
+        if (r < 0)
+                return r;
+        *ret = o;
+        return 0;
+}

@@ -1,0 +1,227 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Alert storms never become action storms, and what Bulwark did can be undone,
+against the real daemon and real nftables: threshold triggers (durable windows),
+folding of actions already in effect (not charged to the budget), manual rollback
+of an execution restoring the set exactly, automatic rollback when verify fails,
+and expiring actions reverted by the engine, across a restart too."""
+
+import json
+import subprocess
+import time
+
+from conftest import wait_for, BULWARK, INTEGRATION_NFT, PLAYBOOK_BLOCK, nft_set, ssh_alert, write_program
+
+THRESHOLD = """\
+name: brute-force
+version: 1
+author: alice
+trigger:
+  type: auth.failed
+  threshold:
+    count: 5
+    group_by: alert.observables.ips
+    window_s: 600
+automation_level: 3
+steps:
+  - id: block
+    action: nft.block
+    integration: fw
+    targets: alert.observables.ips
+"""
+
+
+def failed_login(ip):
+    return {"source": "sshd", "type": "auth.failed", "severity": "medium", "observables": {"ips": [ip]}}
+
+
+def post_batch(d, alerts):
+    body = "\n".join(json.dumps(a) for a in alerts) + "\n"
+    r = d.session.post(d.url + "/v1/alerts/batch", data=body, headers={"Content-Type": "application/x-ndjson"},
+                       timeout=30)
+    assert r.status_code in (200, 202), r.text
+    return r.json()
+
+
+
+
+def executions(d):
+    return d.get("/v1/executions?limit=1000").json()["executions"]
+
+
+def queue_empty(d):
+    m = d.get("/metrics").text
+    return "bulwark_queue_depth 0" in m and "bulwark_queue_in_flight 0" in m
+
+
+def test_100_alerts_for_one_ip_with_threshold_5_block_once(make_daemon):
+    d = make_daemon(playbooks={"t.yaml": THRESHOLD}).start()
+    post_batch(d, [failed_login("203.0.113.60")] * 100 + [failed_login("203.0.113.61")] * 4)
+    wait_for(lambda: queue_empty(d))
+    ex = executions(d)
+    assert len(ex) == 1, ex
+    full = d.get(f"/v1/executions/{ex[0]['id']}").json()
+    assert full["status"] == "succeeded" and json.loads(json.dumps(full["actions"][0]["targets"])) == [
+        "203.0.113.60"]
+    assert "203.0.113.60" in nft_set() and "203.0.113.61" not in nft_set()
+
+
+def test_threshold_window_survives_a_restart(make_daemon):
+    d = make_daemon(playbooks={"t.yaml": THRESHOLD}).start()
+    post_batch(d, [failed_login("203.0.113.62")] * 3)
+    wait_for(lambda: queue_empty(d))
+    assert executions(d) == []
+    d.stop()
+    d.start()
+    post_batch(d, [failed_login("203.0.113.62")] * 2)
+    wait_for(lambda: "203.0.113.62" in nft_set())
+    assert len(executions(d)) == 1
+
+
+def test_an_action_already_in_effect_is_folded_and_not_charged(make_daemon):
+    # One nft.block per minute: the second alert for the same IP must not spend
+    # (nor exceed) the budget, because the IP is already blocked.
+    d = make_daemon(extra="governor:\n  rate_limits:\n    nft.block:\n      per_minute: 1\n").start()
+    first = d.execution_of(d.post_alert(ssh_alert("203.0.113.63")).json()["id"])
+    assert first["status"] == "succeeded"
+    second = d.execution_of(d.post_alert(ssh_alert("203.0.113.63")).json()["id"])
+    action = second["actions"][0]
+    assert action["state"] == "satisfied", second
+    assert f"already in effect through action {first['actions'][0]['id']}" in action["detail"]
+    assert second["status"] == "succeeded"
+    assert d.get("/v1/breaker").json()["open"] is False
+    # The budget is still spent by the first block only: a new IP trips it.
+    third = d.execution_of(d.post_alert(ssh_alert("203.0.113.64")).json()["id"])
+    assert third["actions"][0]["state"] == "recommended"
+    assert d.get("/v1/breaker").json()["open"] is True
+
+
+def nft(*args):
+    subprocess.run(["nft", *args], check=True)
+
+
+def test_manual_rollback_restores_the_set_exactly(make_daemon, tmp_path):
+    d = make_daemon().start()
+    nft("add", "element", "inet", "bulwark", "blocklist_v4", "{ 192.0.2.99 }")
+    before = nft_set()
+    ex = d.execution_of(d.post_alert(ssh_alert(["203.0.113.65", "192.0.2.99"])).json()["id"])
+    assert ex["status"] == "succeeded" and "203.0.113.65" in nft_set()
+    out = subprocess.run([BULWARK, "--url", d.url, "--token-file", str(d.token_file), "exec", "rollback",
+                          str(ex["id"]), "--reason", "false positive: partner scanner"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["actions"] == 1
+    done = wait_for(lambda: (lambda e: e if e["status"] == "rolled_back" else None)(
+        d.get(f"/v1/executions/{ex['id']}").json()))
+    assert done["actions"][0]["state"] == "rolled_back"
+    assert "verified" in done["actions"][0]["detail"]
+    assert nft_set() == before  # 192.0.2.99 was there before: it stays
+    r = d.session.post(d.url + f"/v1/executions/{ex['id']}/rollback", json={"reason": "again"}, timeout=10)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "nothing_to_roll_back"
+    # A folded action can act again once the block it relied on is gone.
+    again = d.execution_of(d.post_alert(ssh_alert("203.0.113.65")).json()["id"])
+    assert again["actions"][0]["state"] == "applied" and "203.0.113.65" in nft_set()
+
+
+# A reversible exec integration that manages its own nft set (inet guard
+# watch): apply adds the targets, snapshot lists the set, rollback restores the
+# listed elements exactly, verify answers what the test wants.
+NFT_PROGRAMS = {
+    "apply": """#!/usr/bin/python3
+import subprocess, sys
+for ip in sys.argv[1:]:
+    subprocess.run(["nft", "add", "element", "inet", "guard", "watch", "{ %s }" % ip], check=True)
+""",
+    "snapshot": """#!/usr/bin/python3
+import json, subprocess
+out = json.loads(subprocess.run(["nft", "-j", "list", "set", "inet", "guard", "watch"],
+                                capture_output=True, text=True, check=True).stdout)
+elems = []
+for item in out["nftables"]:
+    if "set" in item:
+        elems = sorted(e for e in item["set"].get("elem", []) if isinstance(e, str))
+print(json.dumps({"elements": elems}))
+""",
+    "rollback": """#!/usr/bin/python3
+import json, subprocess, sys
+want = json.load(sys.stdin)["snapshot"]["elements"]
+subprocess.run(["nft", "flush", "set", "inet", "guard", "watch"], check=True)
+if want:
+    subprocess.run(["nft", "add", "element", "inet", "guard", "watch", "{ %s }" % ", ".join(want)], check=True)
+""",
+}
+
+
+def guard_integration(tmp_path, verify_exit):
+    nft("add", "table", "inet", "guard")
+    nft("add", "set", "inet", "guard", "watch", "{ type ipv4_addr; }")
+    paths = {}
+    for name, body in NFT_PROGRAMS.items():
+        p = tmp_path / f"guard-{name}"
+        p.write_text(body)
+        p.chmod(0o755)
+        paths[name] = p
+    verify = write_program(tmp_path / "guard-verify", f"exit {verify_exit}\n")
+    return INTEGRATION_NFT + f"""\
+  - name: guard
+    kind: exec
+    settings:
+      program: {paths['apply']}
+      snapshot_program: {paths['snapshot']}
+      rollback_program: {paths['rollback']}
+      verify_program: {verify}
+"""
+
+
+GUARD_BOOK = """\
+name: guard
+version: 1
+trigger:
+  type: ssh.bruteforce
+automation_level: 3
+steps:
+  - id: watch
+    action: exec.run
+    integration: guard
+    targets: alert.observables.ips
+"""
+
+
+def guard_set():
+    return nft_set(table="guard", name="watch")
+
+
+def test_failing_verify_restores_the_set_exactly(make_daemon, tmp_path):
+    integrations = guard_integration(tmp_path, verify_exit=1)
+    nft("add", "element", "inet", "guard", "watch", "{ 192.0.2.98, 192.0.2.99 }")
+    before = guard_set()
+    d = make_daemon(integrations=integrations, playbooks={"g.yaml": GUARD_BOOK}).start()
+    t0 = time.time()
+    ex = d.execution_of(d.post_alert(ssh_alert(["203.0.113.70", "203.0.113.71"])).json()["id"])
+    action = ex["actions"][0]
+    assert ex["status"] == "failed" and action["state"] == "failed", ex
+    assert "verify failed" in action["detail"]
+    assert "rolled back to the snapshot (verified)" in action["detail"]
+    assert action["result"]["snapshot"] == {"elements": ["192.0.2.98", "192.0.2.99"]}
+    assert guard_set() == before
+    # The hard bound is 5 minutes; the rollback ran within the same action.
+    assert time.time() - t0 < 300
+
+
+def test_expiring_action_is_reverted_across_a_restart(make_daemon, tmp_path):
+    integrations = guard_integration(tmp_path, verify_exit=0)
+    book = GUARD_BOOK + "    duration_s: 3\n"
+    d = make_daemon(integrations=integrations, playbooks={"g.yaml": book}).start()
+    ex = d.execution_of(d.post_alert(ssh_alert("203.0.113.72")).json()["id"])
+    assert ex["status"] == "succeeded" and "203.0.113.72" in guard_set()
+    d.stop()  # the action expires while the daemon is down
+    time.sleep(3.5)
+    assert "203.0.113.72" in guard_set()
+    d.start()
+    done = wait_for(lambda: (lambda e: e if e["status"] == "rolled_back" else None)(
+        d.get(f"/v1/executions/{ex['id']}").json()))
+    assert done["actions"][0]["state"] == "rolled_back"
+    assert "203.0.113.72" not in guard_set()
+    # A second one expires while the daemon runs.
+    ex = d.execution_of(d.post_alert(ssh_alert("203.0.113.73")).json()["id"])
+    assert "203.0.113.73" in guard_set()
+    wait_for(lambda: "203.0.113.73" not in guard_set(), timeout=15)

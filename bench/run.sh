@@ -4,10 +4,13 @@
 # own, driven by bulwark-loadgen over loopback. Measures (1) durable single-alert
 # acceptance, (2) batch acceptance, (3) alert -> nftables element latency with a
 # level-3 nft playbook, (4) RSS of bulwarkd and its children, idle and under
-# load. Prints a table and writes bench/results.json.
+# load, (5) the storm: failed-login bursts from thousands of addresses until
+# all are blocked, with bench/storm.py, and, first and without the daemon, (6)
+# the governor's decision cost with bulwark-bench-governor. Prints a table and
+# writes bench/results.json.
 # Usage: bench/run.sh [BUILDDIR]   (default: build)
 # Smaller runs: BENCH_SINGLE_TOTAL, BENCH_SINGLE_CONNECTIONS, BENCH_BATCH_TOTAL,
-# BENCH_LATENCY_RATE, BENCH_LATENCY_SECONDS.
+# BENCH_LATENCY_RATE, BENCH_LATENCY_SECONDS, BENCH_STORM_ALERTS, BENCH_STORM_IPS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -16,6 +19,7 @@ BUILD=$(cd "${1:-build}" && pwd)
 BULWARK=$BUILD/src/cli/bulwark
 BULWARKD=$BUILD/src/cmd/bulwarkd
 LOADGEN=$BUILD/bench/bulwark-loadgen
+BENCH_GOVERNOR=$BUILD/bench/bulwark-bench-governor
 PYTHON=/usr/bin/python3
 
 SINGLE_CONNECTIONS=${BENCH_SINGLE_CONNECTIONS:-256}
@@ -24,6 +28,8 @@ BATCH_TOTAL=${BENCH_BATCH_TOTAL:-1000000}
 BATCH_SIZE=1000
 LATENCY_RATE=${BENCH_LATENCY_RATE:-1000}
 LATENCY_SECONDS=${BENCH_LATENCY_SECONDS:-20}
+STORM_ALERTS=${BENCH_STORM_ALERTS:-100000}
+STORM_IPS=${BENCH_STORM_IPS:-5000}
 # The queue must hold a whole phase: acceptance is measured while the engine
 # drains behind it, and a full queue would turn the measurement into 503s.
 QUEUE_CAPACITY=2000000
@@ -37,7 +43,7 @@ die() {
 }
 
 [ "$(id -u)" = 0 ] || die "run as root (it creates a network namespace)"
-for f in "$BULWARK" "$BULWARKD" "$LOADGEN"; do
+for f in "$BULWARK" "$BULWARKD" "$LOADGEN" "$BENCH_GOVERNOR"; do
         [ -x "$f" ] || die "$f is missing: build first (ninja -C $BUILD)"
 done
 [ -x "$PYTHON" ] || die "$PYTHON is missing (apt-get install python3)"
@@ -146,6 +152,11 @@ loadgen() {
         in_ns "$LOADGEN" --url http://127.0.0.1:8080 --token-file "$SETUP/token" --timeout "$PHASE_TIMEOUT_S" "$@"
 }
 
+# On a quiet machine, before any daemon runs; its store lives in $TMP. The human
+# lines go to stderr, the JSON object to governor.json.
+echo "== $(date +%T) governor decision cost"
+"$BENCH_GOVERNOR" --json --dir "$TMP" >"$TMP/governor.json" || die "bulwark-bench-governor failed"
+
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 
@@ -189,6 +200,14 @@ MONITOR_PID=
 stop_sampler
 stop_daemon
 
+# storm.py runs its own bulwarkd (its configuration, its store under $TMP/storm)
+# in this namespace, replaces the table the latency phase filled, measures its
+# RSS itself and stops the daemon before it exits.
+echo "== $(date +%T) storm: $STORM_ALERTS failed-login alerts from $STORM_IPS addresses"
+in_ns "$PYTHON" "$ROOT/bench/storm.py" --bulwarkd "$BULWARKD" --workdir "$TMP/storm" \
+        --alerts "$STORM_ALERTS" --ips "$STORM_IPS" --batch "$BATCH_SIZE" --json >"$TMP/storm.json" ||
+        die "storm.py failed: $(cat "$TMP/storm.json")"
+
 "$PYTHON" - "$TMP" "$ROOT/bench/results.json" <<'EOF'
 import json, os, platform, sys, time
 
@@ -201,6 +220,7 @@ def kib(name):
         return int(f.read().strip() or 0)
 
 single, batch, latency = load("single.json"), load("batch.json"), load("latency.json")
+governor, storm = load("governor.json"), load("storm.json")
 rss_idle = kib("rss_idle") / 1024
 rss_load = max(kib("rss_single"), kib("rss_batch"), kib("rss_latency")) / 1024
 nft = latency.get("nft_latency_ms") or {}
@@ -212,6 +232,17 @@ rows = [
     ("alert -> nft never appeared", latency["never_appeared"], "==", 0, "alerts"),
     ("RSS idle", round(rss_idle, 1), "<", 32, "MiB"),
     ("RSS under load (peak)", round(rss_load, 1), None, None, "MiB"),
+    ("storm: all addresses blocked", storm["seconds_to_all_blocked"], "<", 1, "s"),
+    ("storm: all batches acknowledged", storm["seconds_to_accepted"], None, None, "s"),
+    ("storm: queue drained", storm["seconds_to_drained"], None, None, "s"),
+    ("storm: CPU, daemon + workers", storm["cpu_seconds"], None, None, "s"),
+    ("storm: peak RSS", storm["peak_rss_mib"], "<", 50, "MiB"),
+    ("governor check, 1 IP", round(governor["check_1ip_ns"], 1), None, None, "ns"),
+    ("governor check, 20 IPs", round(governor["check_20ip_ns"], 1), None, None, "ns"),
+    ("governor check, 5 accounts", round(governor["check_5acct_ns"], 1), None, None, "ns"),
+    ("budget reserve, batched", round(governor["reserve_batched_us"], 2), None, None, "us"),
+    ("governor decision, batched", round(governor["decision_total_us"], 2), "<", 5, "us"),
+    ("permit mint + valid", round(governor["permit_ns"], 1), None, None, "ns"),
 ]
 def met(v, op, t):
     if op is None or v is None:
@@ -222,6 +253,8 @@ results = {
     "machine": {"cpus": os.cpu_count(), "kernel": platform.release()},
     "single": single, "batch": batch, "latency": latency,
     "rss_mib": {"idle": round(rss_idle, 1), "load_peak": round(rss_load, 1)},
+    "governor": governor,
+    "storm": storm,
     "targets": [{"metric": m, "value": v, "target": None if op is None else f"{op} {t} {u}",
                  "met": met(v, op, t)} for m, v, op, t, u in rows],
 }

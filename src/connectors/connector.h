@@ -61,6 +61,12 @@ typedef struct connector_kind {
          * rollback absent => the kind is not reversible). Return 0 when the op ran
          * (result->ok tells its outcome) or a negative errno when it could not. */
         int (*ops[_CONNECTOR_OP_MAX])(void *state, const connector_action *a, connector_result *result);
+        /* Worker process, optional: applies n actions of one verb as ONE change of
+         * the system (nft: one transaction), filling results[i] per action.
+         * Returns 0 when it ran (each result tells its action's outcome) or a
+         * negative errno when nothing was changed: the engine then applies the
+         * actions one by one. */
+        int (*apply_batch)(void *state, const connector_action *actions, size_t n, connector_result *results);
         /* Optional refinement of ops[] by an integration's settings (exec can
          * verify only with a verify_program). NULL = ops[] alone decides. */
         bool (*has_op)(const json_t *settings, connector_op op);

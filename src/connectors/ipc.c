@@ -143,10 +143,9 @@ static bool ipc_str_ok(const char *s) {
         return s && utf8_valid(s, strlen(s));
 }
 
-int ipc_request_pack(connector_op op, const connector_action *a, json_t **ret) {
-        if ((unsigned)op >= _CONNECTOR_OP_MAX || (unsigned)a->kind >= _TARGET_KIND_MAX ||
-            !ipc_str_ok(a->verb) || !ipc_str_ok(a->idempotency_key) || !json_is_object(a->params) ||
-            (a->n_targets && !a->targets))
+static int ipc_action_json(const connector_action *a, json_t **ret) {
+        if ((unsigned)a->kind >= _TARGET_KIND_MAX || !ipc_str_ok(a->verb) ||
+            !ipc_str_ok(a->idempotency_key) || !json_is_object(a->params) || (a->n_targets && !a->targets))
                 return -EINVAL;
         for (size_t i = 0; i < a->n_targets; i++)
                 if (!ipc_str_ok(a->targets[i]))
@@ -159,28 +158,64 @@ int ipc_request_pack(connector_op op, const connector_action *a, json_t **ret) {
                         json_decref(targets);
                         return -ENOMEM;
                 }
-        json_t *body = json_pack("{ss s{sI ss ss so sO ss sO?}}", "op", connector_op_name(op), "action",
-                                 "id", (json_int_t)a->action_id, "verb", a->verb, "kind",
-                                 target_kind_name(a->kind), "targets", targets, "params", a->params,
-                                 "idempotency_key", a->idempotency_key, "snapshot", a->snapshot);
+        json_t *action =
+                json_pack("{sI ss ss so sO ss sO?}", "id", (json_int_t)a->action_id, "verb", a->verb, "kind",
+                          target_kind_name(a->kind), "targets", targets, "params", a->params,
+                          "idempotency_key", a->idempotency_key, "snapshot", a->snapshot);
+        if (!action)
+                return -ENOMEM;
+        *ret = action;
+        return 0;
+}
+
+int ipc_request_pack(connector_op op, const connector_action *a, json_t **ret) {
+        json_t *action;
+        int r = (unsigned)op < _CONNECTOR_OP_MAX ? ipc_action_json(a, &action) : -EINVAL;
+        if (r < 0)
+                return r;
+        json_t *body = json_pack("{ss so}", "op", connector_op_name(op), "action", action);
         if (!body)
                 return -ENOMEM;
         *ret = body;
         return 0;
 }
 
-int ipc_request_unpack(const json_t *body, ipc_request *ret) {
-        const char *op_name, *verb, *kind_name, *key;
+int ipc_batch_pack(connector_op op, const connector_action *actions, size_t n, json_t **ret) {
+        if ((unsigned)op >= _CONNECTOR_OP_MAX || n == 0 || n > BW_CONNECTOR_BATCH_MAX)
+                return -EINVAL;
+        json_t *list = json_array();
+        if (!list)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                json_t *action;
+                int r = ipc_action_json(&actions[i], &action);
+                if (r == 0 && json_array_append_new(list, action) < 0)
+                        r = -ENOMEM;
+                if (r < 0) {
+                        json_decref(list);
+                        return r;
+                }
+        }
+        json_t *body = json_pack("{ss so}", "op", connector_op_name(op), "actions", list);
+        if (!body)
+                return -ENOMEM;
+        *ret = body;
+        return 0;
+}
+
+/* One action object of a request; ret->action points into it (kept alive by
+ * ret->body). */
+static int ipc_action_unpack(connector_op op, const json_t *obj, ipc_request *ret) {
+        const char *verb, *kind_name, *key;
         json_int_t id;
         json_t *targets, *params, *snapshot = NULL;
-        if (json_unpack_ex((json_t *)body, NULL, JSON_STRICT, "{s:s s:{s:I s:s s:s s:o s:o s:s s?o}}", "op",
-                           &op_name, "action", "id", &id, "verb", &verb, "kind", &kind_name, "targets",
-                           &targets, "params", &params, "idempotency_key", &key, "snapshot",
-                           &snapshot) < 0 ||
+        if (json_unpack_ex((json_t *)obj, NULL, JSON_STRICT, "{s:I s:s s:s s:o s:o s:s s?o}", "id", &id,
+                           "verb", &verb, "kind", &kind_name, "targets", &targets, "params", &params,
+                           "idempotency_key", &key, "snapshot", &snapshot) < 0 ||
             !json_is_array(targets) || !json_is_object(params))
                 return -EBADMSG;
-        ipc_request r = {0};
-        if (ipc_op_from_name(op_name, &r.op) < 0 || ipc_target_kind_from_name(kind_name, &r.action.kind) < 0)
+        ipc_request r = {.op = op};
+        if (ipc_target_kind_from_name(kind_name, &r.action.kind) < 0)
                 return -EBADMSG;
         size_t n = json_array_size(targets);
         if (n) {
@@ -201,7 +236,7 @@ int ipc_request_unpack(const json_t *body, ipc_request *ret) {
                         return -ENOMEM;
                 }
         }
-        r.body = json_incref((json_t *)body);
+        r.body = json_incref((json_t *)obj);
         r.action.action_id = id;
         r.action.verb = verb;
         r.action.targets = r.targets;
@@ -210,6 +245,54 @@ int ipc_request_unpack(const json_t *body, ipc_request *ret) {
         r.action.snapshot = json_is_null(snapshot) ? NULL : snapshot;
         *ret = r;
         return 0;
+}
+
+int ipc_request_unpack(const json_t *body, ipc_request *ret) {
+        const char *op_name;
+        json_t *action;
+        connector_op op;
+        if (json_unpack_ex((json_t *)body, NULL, JSON_STRICT, "{s:s s:o}", "op", &op_name, "action",
+                           &action) < 0 ||
+            ipc_op_from_name(op_name, &op) < 0)
+                return -EBADMSG;
+        return ipc_action_unpack(op, action, ret);
+}
+
+int ipc_batch_unpack(const json_t *body, ipc_batch *ret) {
+        const char *op_name;
+        json_t *list;
+        connector_op op;
+        if (json_unpack_ex((json_t *)body, NULL, JSON_STRICT, "{s:s s:o}", "op", &op_name, "actions",
+                           &list) < 0 ||
+            ipc_op_from_name(op_name, &op) < 0 || !json_is_array(list) || json_array_size(list) == 0 ||
+            json_array_size(list) > BW_CONNECTOR_BATCH_MAX)
+                return -EBADMSG;
+        ipc_batch b = {.op = op, .items = calloc(json_array_size(list), sizeof(ipc_request))};
+        if (!b.items)
+                return -ENOMEM;
+        for (size_t i = 0; i < json_array_size(list); i++) {
+                int r = ipc_action_unpack(op, json_array_get(list, i), &b.items[i]);
+                if (r < 0) {
+                        ipc_batch_clear(&b);
+                        return r;
+                }
+                b.n = i + 1;
+        }
+        *ret = b;
+        return 0;
+}
+
+void ipc_batch_clear(ipc_batch *b) {
+        if (!b)
+                return;
+        for (size_t i = 0; i < b->n; i++)
+                ipc_request_clear(&b->items[i]);
+        free(b->items);
+        *b = (ipc_batch){0};
+}
+
+bool ipc_is_batch(const json_t *body) {
+        return json_object_get(body, "actions") != NULL;
 }
 
 void ipc_request_clear(ipc_request *r) {
@@ -225,6 +308,41 @@ void ipc_request_clear(ipc_request *r) {
 json_t *ipc_reply_pack(int rc, const connector_result *result) {
         return json_pack("{si sb ss sO*}", "rc", rc, "ok", result->ok, "detail", result->detail, "data",
                          result->data);
+}
+
+json_t *ipc_batch_reply_pack(const int *rcs, const connector_result *results, size_t n) {
+        json_t *list = json_array();
+        for (size_t i = 0; list && i < n; i++)
+                if (json_array_append_new(list, ipc_reply_pack(rcs[i], &results[i])) < 0) {
+                        json_decref(list);
+                        return NULL;
+                }
+        return list ? json_pack("{si so}", "rc", 0, "results", list) : NULL;
+}
+
+int ipc_batch_reply_unpack(const json_t *body, size_t n, int *ret_rc, int *ret_rcs,
+                           connector_result *ret_results) {
+        int rc;
+        json_t *list = NULL;
+        if (json_unpack_ex((json_t *)body, NULL, JSON_STRICT, "{s:i s?o}", "rc", &rc, "results", &list) <
+                    0 ||
+            rc > 0 || rc < -IPC_ERRNO_MAX ||
+            (rc == 0 && (!json_is_array(list) || json_array_size(list) != n)))
+                return -EBADMSG;
+        if (rc < 0) {
+                *ret_rc = rc;
+                return 0;
+        }
+        for (size_t i = 0; i < n; i++) {
+                int r = ipc_reply_unpack(json_array_get(list, i), &ret_rcs[i], &ret_results[i]);
+                if (r < 0) {
+                        for (size_t k = 0; k < i; k++)
+                                connector_result_clear(&ret_results[k]);
+                        return r;
+                }
+        }
+        *ret_rc = 0;
+        return 0;
 }
 
 int ipc_reply_unpack(const json_t *body, int *ret_rc, connector_result *ret_result) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "connectors/connector.h"
@@ -21,8 +22,8 @@ typedef enum {
         IPC_INIT,       /* daemon -> worker {"name", "kind", "settings"} */
         IPC_INIT_OK,    /* worker -> daemon {} */
         IPC_INIT_ERROR, /* worker -> daemon {"rc", "code", "field", "message"} */
-        IPC_REQUEST,    /* daemon -> worker {"op", "action": {...}} */
-        IPC_REPLY,      /* worker -> daemon {"rc", "ok", "detail", "data"?} */
+        IPC_REQUEST,    /* daemon -> worker {"op", "action": {...}} or {"op", "actions": [...]} */
+        IPC_REPLY,      /* worker -> daemon {"rc", "ok", "detail", "data"?} or {"rc", "results"?: [...]} */
         _IPC_MSG_TYPE_MAX,
 } ipc_msg_type;
 
@@ -70,8 +71,31 @@ typedef struct ipc_request {
 int ipc_request_unpack(const json_t *body, ipc_request *ret);
 void ipc_request_clear(ipc_request *r);
 
+/* A batch REQUEST: one op for 1..BW_CONNECTOR_BATCH_MAX actions. */
+int ipc_batch_pack(connector_op op, const connector_action *actions, size_t n, json_t **ret);
+
+typedef struct ipc_batch {
+        connector_op op;
+        ipc_request *items;
+        size_t n;
+} ipc_batch;
+
+int ipc_batch_unpack(const json_t *body, ipc_batch *ret);
+void ipc_batch_clear(ipc_batch *b);
+
+/* True if a REQUEST body is a batch. */
+bool ipc_is_batch(const json_t *body);
+
 /* REPLY: rc is the op's return (0 or a negative errno); result is meaningful for
  * rc == 0 (and detail explains an error). unpack fills *ret_result (caller
  * clears) and rejects rc outside [-4095, 0]. */
 json_t *ipc_reply_pack(int rc, const connector_result *result);
 int ipc_reply_unpack(const json_t *body, int *ret_rc, connector_result *ret_result);
+
+/* Batch REPLY: {"rc": 0, "results": [one REPLY per action, in order]}, or
+ * {"rc": -errno} when the batch as a whole could not run (nothing changed).
+ * unpack: *ret_rc, and for rc == 0 ret_rcs[0..n) and ret_results[0..n) (caller
+ * clears); -EBADMSG unless there are exactly n results. */
+json_t *ipc_batch_reply_pack(const int *rcs, const connector_result *results, size_t n);
+int ipc_batch_reply_unpack(const json_t *body, size_t n, int *ret_rc, int *ret_rcs,
+                           connector_result *ret_results);

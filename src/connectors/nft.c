@@ -523,15 +523,15 @@ static int nft_snapshot(void *state, const connector_action *a, connector_result
 /* block adds only the targets that are absent: a present one is blocked
  * already, and leaving it (and its timeout) alone is what lets rollback delete
  * exactly what was absent before. unblock deletes only the present ones, since
- * deleting an absent element would fail the whole transaction. */
-static int nft_apply(void *state, const connector_action *a, connector_result *res) {
-        nft_state *s = state;
+ * deleting an absent element would fail the whole transaction. Adds action a's
+ * part to change c; seen (may be NULL) holds the targets a batch already
+ * changes, so that one transaction never names an element twice. Fills done
+ * with what it will do. */
+static int nft_apply_plan(nft_state *s, const connector_action *a, nft_change *c, json_t *seen,
+                          connector_result *res, char *done, size_t donelen) {
         nft_plan p = {0};
         nft_listing l[_NFT_SET_MAX] = {0};
-        nft_change c;
-        int r = nft_change_init(&c);
-        if (r == 0)
-                r = nft_plan_parse(s, a, &p, res);
+        int r = nft_plan_parse(s, a, &p, res);
         size_t changed = 0, unchanged = 0;
         for (size_t i = 0; r == 0 && i < p.n; i++) {
                 const nft_addr *ad = &p.addrs[i];
@@ -541,24 +541,69 @@ static int nft_apply(void *state, const connector_action *a, connector_result *r
                 r = nft_find(s, ad, a->targets[i], l, &f, res);
                 if (r < 0)
                         break;
-                if (f.present == p.block) {
+                if (f.present == p.block || (seen && json_object_get(seen, a->targets[i]))) {
                         unchanged++;
                         continue;
                 }
                 changed++;
-                r = p.block ? nft_change_append(c.add, ad, nft_elem_json(ad, p.timeout_s, 0))
-                            : nft_change_append(c.del, ad, nft_addr_json(ad));
+                if (seen && json_object_set_new(seen, a->targets[i], json_true()) < 0)
+                        r = -ENOMEM;
+                if (r == 0)
+                        r = p.block ? nft_change_append(c->add, ad, nft_elem_json(ad, p.timeout_s, 0))
+                                    : nft_change_append(c->del, ad, nft_addr_json(ad));
         }
-        if (r == 0) {
-                char done[128];
-                snprintf(done, sizeof(done), "%s %zu, already %s %zu in %s %s",
-                         p.block ? "added" : "deleted", changed, p.block ? "present" : "absent", unchanged,
-                         s->family, s->table);
-                r = nft_commit(s, &c, res, done);
-        }
-        nft_change_clear(&c);
+        if (r == 0)
+                snprintf(done, donelen, "%s %zu, already %s %zu in %s %s", p.block ? "added" : "deleted",
+                         changed, p.block ? "present" : "absent", unchanged, s->family, s->table);
         nft_listings_clear(l);
         nft_plan_clear(&p);
+        return r;
+}
+
+static int nft_apply(void *state, const connector_action *a, connector_result *res) {
+        nft_change c;
+        char done[128];
+        int r = nft_change_init(&c);
+        if (r == 0)
+                r = nft_apply_plan(state, a, &c, NULL, res, done, sizeof(done));
+        if (r == 0)
+                r = nft_commit(state, &c, res, done);
+        nft_change_clear(&c);
+        return r;
+}
+
+/* A batch of actions of one verb as ONE transaction (the storm path): each
+ * action's plan is made as apply makes it, then everything commits at once. An
+ * action that fails validation is reported alone; if nft refuses the
+ * transaction nothing changed and the caller applies one by one. */
+static int nft_apply_batch(void *state, const connector_action *actions, size_t n,
+                           connector_result *results) {
+        nft_change c = {0};
+        json_t *seen = json_object();
+        bool *planned = calloc(n, sizeof(*planned));
+        char(*done)[128] = calloc(n, sizeof(*done));
+        int r = seen && planned && done ? nft_change_init(&c) : -ENOMEM;
+        for (size_t i = 0; r == 0 && i < n; i++) {
+                int pr = nft_apply_plan(state, &actions[i], &c, seen, &results[i], done[i], sizeof(done[i]));
+                if (pr == -ENOMEM)
+                        r = pr;
+                planned[i] = pr == 0;
+                if (pr < 0 && pr != -ENOMEM && !results[i].detail[0])
+                        kind_result(&results[i], false, "%s", strerror(-pr));
+        }
+        connector_result all = {0};
+        if (r == 0)
+                r = nft_commit(state, &c, &all, "");
+        if (r == 0 && !all.ok)
+                r = -EIO; /* refused as a whole: nothing changed */
+        for (size_t i = 0; r == 0 && i < n; i++)
+                if (planned[i])
+                        kind_result(&results[i], true, "%s", done[i]);
+        connector_result_clear(&all);
+        nft_change_clear(&c);
+        json_decref(seen);
+        free(planned);
+        free(done);
         return r;
 }
 
@@ -827,4 +872,5 @@ const connector_kind nft_kind = {
                         [CONNECTOR_OP_VERIFY] = nft_verify,
                         [CONNECTOR_OP_ROLLBACK] = nft_rollback,
                 },
+        .apply_batch = nft_apply_batch,
 };

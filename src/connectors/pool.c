@@ -308,8 +308,10 @@ static int pool_fail(connector_pool *p, pool_worker *w, int r, const char *why) 
         return r;
 }
 
-static int pool_exchange(connector_pool *p, pool_worker *w, const json_t *body, unsigned timeout_ms,
-                         connector_result *result) {
+/* Sends body and waits for its reply (*ret_reply, caller's reference). Transport
+ * failures kill and restart the worker. */
+static int pool_roundtrip(connector_pool *p, pool_worker *w, const json_t *body, unsigned timeout_ms,
+                          json_t **ret_reply) {
         int r = pool_ready(p, w);
         if (r < 0)
                 return r;
@@ -331,13 +333,26 @@ static int pool_exchange(connector_pool *p, pool_worker *w, const json_t *body, 
                 return pool_fail(p, w, r, "connection lost");
         if (r < 0)
                 return pool_fail(p, w, r == -ENOMEM ? r : -EBADMSG, "malformed message");
-        int rc = 0;
-        connector_result res = {0};
-        if (type != IPC_REPLY || rseq != seq || ipc_reply_unpack(reply, &rc, &res) < 0) {
+        if (type != IPC_REPLY || rseq != seq) {
                 json_decref(reply);
                 return pool_fail(p, w, -EBADMSG, "malformed reply");
         }
+        *ret_reply = reply;
+        return 0;
+}
+
+static int pool_exchange(connector_pool *p, pool_worker *w, const json_t *body, unsigned timeout_ms,
+                         connector_result *result) {
+        json_t *reply = NULL;
+        int r = pool_roundtrip(p, w, body, timeout_ms, &reply);
+        if (r < 0)
+                return r;
+        int rc = 0;
+        connector_result res = {0};
+        r = ipc_reply_unpack(reply, &rc, &res);
         json_decref(reply);
+        if (r < 0)
+                return pool_fail(p, w, -EBADMSG, "malformed reply");
         if (rc < 0) {
                 connector_result_clear(&res);
                 return rc;
@@ -346,17 +361,21 @@ static int pool_exchange(connector_pool *p, pool_worker *w, const json_t *body, 
         return 0;
 }
 
+/* The one gate: nothing changes a system without the governor's permit for
+ * exactly this action. */
+static bool pool_permitted(connector_op op, const connector_action *a, const governor_permit *permit) {
+        return (op != CONNECTOR_OP_APPLY && op != CONNECTOR_OP_ROLLBACK) ||
+               governor_permit_valid(permit, a->action_id, a->verb, a->kind, a->targets, a->n_targets,
+                                     a->idempotency_key);
+}
+
 int connector_pool_call(connector_pool *p, const char *integration, connector_op op,
                         const connector_action *a, const governor_permit *permit, unsigned timeout_ms,
                         connector_result *result) {
         if (!p || !integration || !a || !result || (unsigned)op >= _CONNECTOR_OP_MAX || timeout_ms == 0 ||
             timeout_ms > BW_CONNECTOR_TIMEOUT_MS_MAX)
                 return -EINVAL;
-        /* The one gate: nothing changes a system without the governor's permit
-         * for exactly this action. */
-        if ((op == CONNECTOR_OP_APPLY || op == CONNECTOR_OP_ROLLBACK) &&
-            !governor_permit_valid(permit, a->action_id, a->verb, a->kind, a->targets, a->n_targets,
-                                   a->idempotency_key))
+        if (!pool_permitted(op, a, permit))
                 return -EPERM;
         pool_worker *w = pool_find(p, integration);
         if (!w)
@@ -372,6 +391,36 @@ int connector_pool_call(connector_pool *p, const char *integration, connector_op
         pthread_mutex_unlock(&w->lock);
         json_decref(body);
         return r;
+}
+
+int connector_pool_call_batch(connector_pool *p, const char *integration, connector_op op,
+                              const connector_action *actions, const governor_permit *permits, size_t n,
+                              unsigned timeout_ms, int *rcs, connector_result *results) {
+        if (!p || !integration || !actions || !rcs || !results || n == 0 || n > BW_CONNECTOR_BATCH_MAX ||
+            (unsigned)op >= _CONNECTOR_OP_MAX || timeout_ms == 0 || timeout_ms > BW_CONNECTOR_TIMEOUT_MS_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (!pool_permitted(op, &actions[i], permits ? &permits[i] : NULL))
+                        return -EPERM;
+        pool_worker *w = pool_find(p, integration);
+        if (!w)
+                return -ENOENT;
+        if (!connector_kind_has_op(w->kind, w->cfg.settings, op))
+                return -EOPNOTSUPP;
+        json_t *body = NULL;
+        int r = ipc_batch_pack(op, actions, n, &body);
+        if (r < 0)
+                return r;
+        json_t *reply = NULL;
+        pthread_mutex_lock(&w->lock);
+        r = pool_roundtrip(p, w, body, timeout_ms, &reply);
+        int rc = 0;
+        if (r == 0 && ipc_batch_reply_unpack(reply, n, &rc, rcs, results) < 0)
+                r = pool_fail(p, w, -EBADMSG, "malformed batch reply");
+        pthread_mutex_unlock(&w->lock);
+        json_decref(reply);
+        json_decref(body);
+        return r < 0 ? r : rc;
 }
 
 json_t *connector_pool_status(connector_pool *p) {

@@ -34,6 +34,18 @@ int connector_pool_call(connector_pool *p, const char *integration, connector_op
                         const connector_action *a, const governor_permit *permit, unsigned timeout_ms,
                         connector_result *result);
 
+/* Runs op for actions[0..n) (n <= BW_CONNECTOR_BATCH_MAX) on the named
+ * integration in one exchange; APPLY is one change of the system when the kind
+ * has apply_batch. Every APPLY/ROLLBACK action needs its own permit
+ * (permits[i]; else -EPERM and nothing is sent). Returns 0 with rcs[i] and
+ * results[i] per action (caller clears), or a negative errno for the batch as a
+ * whole (nothing changed by the worker: -EMSGSIZE when it did not fit one
+ * message) — the caller then runs the actions one by one. The timeout covers
+ * the whole batch. */
+int connector_pool_call_batch(connector_pool *p, const char *integration, connector_op op,
+                              const connector_action *actions, const governor_permit *permits, size_t n,
+                              unsigned timeout_ms, int *rcs, connector_result *results);
+
 /* Object: integration name -> {"kind", "pid", "up": bool, "restarts": n}. */
 json_t *connector_pool_status(connector_pool *p);
 

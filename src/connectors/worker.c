@@ -114,8 +114,56 @@ static int worker_reply(worker *w, uint32_t seq, int rc, const connector_result 
         return r;
 }
 
+/* A batch: one op for several actions, APPLY as one change when the kind can.
+ * Returns 0 to continue, or a negative errno to end the worker. */
+static int worker_serve_batch(worker *w, json_t *body, uint32_t seq) {
+        ipc_batch b;
+        int r = ipc_batch_unpack(body, &b);
+        if (r < 0)
+                return r;
+        connector_result *res = calloc(b.n, sizeof(*res));
+        int *rcs = calloc(b.n, sizeof(*rcs));
+        connector_action *actions = calloc(b.n, sizeof(*actions));
+        int rc = res && rcs && actions ? 0 : -ENOMEM;
+        if (rc == 0 && !connector_kind_has_op(w->kind, w->settings, b.op))
+                rc = -EOPNOTSUPP;
+        if (rc == 0 && b.op == CONNECTOR_OP_APPLY && w->kind->apply_batch) {
+                for (size_t i = 0; i < b.n; i++)
+                        actions[i] = b.items[i].action;
+                rc = w->kind->apply_batch(w->state, actions, b.n, res);
+        } else {
+                for (size_t i = 0; rc == 0 && i < b.n; i++)
+                        rcs[i] = worker_run(w, &b.items[i], &res[i]);
+        }
+        if (rc > 0 || rc < -4095)
+                rc = -EIO;
+        for (size_t i = 0; rc == 0 && i < b.n; i++) {
+                kind_utf8_scrub(res[i].detail, strlen(res[i].detail));
+                if (rcs[i] > 0 || rcs[i] < -4095)
+                        rcs[i] = -EIO;
+        }
+        json_t *reply = rc == 0 ? ipc_batch_reply_pack(rcs, res, b.n) : json_pack("{si}", "rc", rc);
+        r = reply ? ipc_send(w->fd, IPC_REPLY, seq, reply) : -ENOMEM;
+        json_decref(reply);
+        if (r == -EMSGSIZE) {
+                /* Too large once encoded: the daemon runs the actions one by one. */
+                reply = json_pack("{si}", "rc", -EMSGSIZE);
+                r = reply ? ipc_send(w->fd, IPC_REPLY, seq, reply) : -ENOMEM;
+                json_decref(reply);
+        }
+        for (size_t i = 0; res && i < b.n; i++)
+                connector_result_clear(&res[i]);
+        free(res);
+        free(rcs);
+        free(actions);
+        ipc_batch_clear(&b);
+        return r;
+}
+
 /* One request. Returns 0 to continue, or a negative errno to end the worker. */
 static int worker_serve_one(worker *w, json_t *body, uint32_t seq) {
+        if (ipc_is_batch(body))
+                return worker_serve_batch(w, body, seq);
         ipc_request req;
         int r = ipc_request_unpack(body, &req);
         if (r < 0)

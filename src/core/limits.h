@@ -215,6 +215,10 @@
 /* Per-call timeout bounds for validate/snapshot/apply/verify/rollback. */
 #define BW_CONNECTOR_TIMEOUT_MS_DEFAULT 5000u
 #define BW_CONNECTOR_TIMEOUT_MS_MAX 120000u
+/* Actions in one batched connector call (one nft transaction for a claimed
+ * batch's blocks). A bigger group is split; a reply that would not fit one
+ * message makes the engine run the group one action at a time. */
+#define BW_CONNECTOR_BATCH_MAX 256u
 /* One IPC message between the daemon and a connector worker. */
 #define BW_IPC_MSG_MAX (256u * 1024u)
 /* Captured output of an exec program and body of an HTTP reply. */

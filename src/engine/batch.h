@@ -14,12 +14,16 @@
 #include "core/playbook.h"
 #include "store/store.h"
 
+struct batch_exec;
+
 typedef struct batch_action {
         rendered_action rendered;
+        const struct batch_exec *exec; /* the execution it belongs to */
         const integration_config *integration;
         char *targets_json;
         char *params_json;
         action_state initial_state; /* by automation level, or SKIPPED without targets */
+        int64_t received_at_ms;     /* its alert's arrival (end-to-end latency) */
         const connector_kind *kind;
         bool reversible;     /* the integration can snapshot and roll it back */
         store_action stored; /* as the store has it after exec_begin */
@@ -32,6 +36,7 @@ typedef struct batch_action {
         /* ROLLBACK_REQUESTED: roll back to this snapshot (owned) instead of applying. */
         bool rollback;
         json_t *rollback_snapshot;
+        bool grouped; /* taken into a batched connector call */
         /* Minted by the governor gates once every check passed; without it the
          * pool refuses apply and rollback. */
         governor_permit permit;
@@ -74,4 +79,11 @@ void batch_free(batch_alert *b, size_t n);
 /* Runs one action through its connector (in doubt: verify first; else validate,
  * snapshot, apply, verify, and roll back if verify fails; or, for a requested
  * rollback, restore its snapshot and check it) and fills its outcome. */
-void execute_action(connector_pool *pool, batch_action *a, int64_t received_at_ms, bw_metrics *metrics);
+void execute_action(connector_pool *pool, batch_action *a, bw_metrics *metrics);
+
+/* Runs fresh actions acts[0..n) (n <= BW_CONNECTOR_BATCH_MAX) of one integration
+ * whose kind applies in batches: one connector call per step of the protocol
+ * (validate, snapshot, apply as one change, verify); any action that fails is
+ * rolled back alone, and a step that cannot run as a batch falls back to one
+ * action at a time. Each action's outcome is as execute_action gives it. */
+void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metrics *metrics);

@@ -76,7 +76,9 @@ static int in_doubt_gate(store_tx *tx, batch_action *act) {
         int r = store_tx_breaker_is_open(tx, &open);
         if (r < 0)
                 return r;
-        if (act->initial_state != ACTION_PLANNED) {
+        /* In INTENT, an action awaiting approval by its plan was approved: it goes on
+         * like a planned one. */
+        if (act->initial_state != ACTION_PLANNED && act->initial_state != ACTION_AWAITING_APPROVAL) {
                 act->verify_only = true;
                 act->if_absent = act->initial_state;
         } else if (open) {
@@ -213,8 +215,12 @@ static int threshold_gate(store_tx *tx, const batch_alert *ba, batch_exec *ex) {
         const playbook_trigger *t = &ex->playbook->trigger;
         if (t->count == 0 || ex->not_fired)
                 return 0;
-        bool exists;
-        int r = store_tx_exec_exists(tx, ba->claimed.id, ex->playbook->name, &exists);
+        /* On its first claim an alert has no execution yet (only a committed
+         * journal creates one, and the alert would then have been claimed again). */
+        bool exists = false;
+        int r = ba->claimed.attempts > 1
+                        ? store_tx_exec_exists(tx, ba->claimed.id, ex->playbook->name, &exists)
+                        : 0;
         if (r < 0 || exists)
                 return r;
         r = store_tx_threshold_hit(tx, ex->playbook->name, ex->threshold_key, t->count, t->window_s * 1000,
@@ -293,6 +299,9 @@ static bool alert_has_executions(const batch_alert *ba) {
  * this worker will run to INTENT. An alert with nothing to run is done here. */
 static int job_begin(store_tx *tx, void *userdata) {
         batch_job *job = userdata;
+        int64_t done[BW_CLAIM_BATCH];
+        unsigned matched[BW_CLAIM_BATCH] = {0};
+        size_t n_done = 0;
         for (size_t i = 0; i < job->n; i++) {
                 batch_alert *ba = &job->alerts[i];
                 for (size_t e = 0; e < ba->n_execs; e++) {
@@ -300,13 +309,10 @@ static int job_begin(store_tx *tx, void *userdata) {
                         if (r < 0)
                                 return r;
                 }
-                if (!alert_has_executions(ba)) {
-                        int r = store_tx_alert_done(tx, ba->claimed.id, 0);
-                        if (r < 0)
-                                return r;
-                }
+                if (!alert_has_executions(ba))
+                        done[n_done++] = ba->claimed.id;
         }
-        return 0;
+        return store_tx_alerts_done(tx, done, matched, n_done);
 }
 
 static exec_status exec_status_of(const batch_exec *ex, char *summary, size_t len) {
@@ -506,6 +512,55 @@ static void engine_process(engine *e, store_claimed *claimed, size_t n) {
         batch_free(job.alerts, n);
 }
 
+/* An action that may join a group: a fresh apply on a kind that applies in
+ * batches (in-doubt recovery, rollbacks and verify-only stay one by one). */
+static bool groupable(const batch_action *act) {
+        return act->run && !act->in_doubt && !act->rollback && !act->verify_only && act->kind &&
+               act->kind->apply_batch;
+}
+
+static void ran(const batch_action *act) {
+        if (act->exec->playbook->level == LEVEL_AUTO_IRREVERSIBLE)
+                log_level4(act->exec, act);
+}
+
+/* Runs step s of every execution of the batch: the actions that can, grouped
+ * by integration into batched connector calls (one nft transaction for a whole
+ * storm's blocks), the others one by one. */
+static void run_step(engine *e, batch_job *job, size_t s) {
+        batch_action *group[BW_CONNECTOR_BATCH_MAX];
+        for (size_t i = 0; i < job->n; i++)
+                for (size_t x = 0; x < job->alerts[i].n_execs; x++) {
+                        batch_exec *ex = &job->alerts[i].execs[x];
+                        batch_action *act = s < ex->n_actions && !ex->not_fired ? &ex->actions[s] : NULL;
+                        if (!act || !act->run || act->grouped)
+                                continue;
+                        renew_claims(e, job);
+                        if (!groupable(act)) {
+                                execute_action(e->deps.pool, act, e->deps.metrics);
+                                ran(act);
+                                continue;
+                        }
+                        /* This action and every later one of its integration at this step. */
+                        size_t n = 0;
+                        for (size_t j = i; j < job->n && n < BW_CONNECTOR_BATCH_MAX; j++)
+                                for (size_t y = j == i ? x : 0;
+                                     y < job->alerts[j].n_execs && n < BW_CONNECTOR_BATCH_MAX; y++) {
+                                        batch_exec *ey = &job->alerts[j].execs[y];
+                                        batch_action *b =
+                                                s < ey->n_actions && !ey->not_fired ? &ey->actions[s] : NULL;
+                                        if (b && groupable(b) && !b->grouped &&
+                                            b->integration == act->integration) {
+                                                b->grouped = true;
+                                                group[n++] = b;
+                                        }
+                                }
+                        execute_group(e->deps.pool, group, n, e->deps.metrics);
+                        for (size_t k = 0; k < n; k++)
+                                ran(group[k]);
+                }
+}
+
 /* Journals, runs and records one planned batch. */
 static void run_job(engine *e, batch_job *job) {
         size_t n = job->n;
@@ -516,6 +571,7 @@ static void run_job(engine *e, batch_job *job) {
         }
         if (job->breaker_opened[0])
                 breaker_opened(e, job->breaker_opened);
+        size_t steps = 0;
         for (size_t i = 0; i < n; i++) {
                 batch_alert *ba = &job->alerts[i];
                 for (size_t x = 0; x < ba->n_execs; x++) {
@@ -533,18 +589,17 @@ static void run_job(engine *e, batch_job *job) {
                                            (int)ex->playbook->level));
                         for (size_t a = 0; a < ex->n_actions; a++) {
                                 batch_action *act = &ex->actions[a];
-                                if (act->run) {
-                                        renew_claims(e, job);
-                                        execute_action(e->deps.pool, act, ba->claimed.received_at_ms,
-                                                       e->deps.metrics);
-                                        if (ex->playbook->level == LEVEL_AUTO_IRREVERSIBLE)
-                                                log_level4(ex, act);
-                                } else if (act->initial_state != ACTION_PLANNED ||
-                                           act->final_state == ACTION_RECOMMENDED)
+                                if (!act->run && (act->initial_state != ACTION_PLANNED ||
+                                                  act->final_state == ACTION_RECOMMENDED))
                                         record_not_run(e, ex, act);
                         }
+                        if (ex->n_actions > steps)
+                                steps = ex->n_actions;
                 }
         }
+        /* Step by step, so each execution's steps keep their order. */
+        for (size_t s = 0; s < steps; s++)
+                run_step(e, job, s);
         r = store_write(e->deps.store, job_finish, job);
         if (r < 0)
                 log_errno(r, "engine", "batch.finish_failed",

@@ -122,75 +122,89 @@ static bool recover_in_doubt(action_call *c, batch_action *a) {
         return decided;
 }
 
-static void run_fresh(action_call *c, batch_action *a, int64_t received_at_ms, bw_metrics *metrics) {
-        connector_result res;
-        int r;
-        if (kind_has(c, CONNECTOR_OP_VALIDATE)) {
-                r = call_op(c, CONNECTOR_OP_VALIDATE, &res);
-                if (r < 0 || !res.ok) {
-                        finish(a, ACTION_FAILED, OUTCOME_FAILED, "validate rejected: %s",
-                               why_failed(r, &res));
-                        connector_result_clear(&res);
-                        return;
-                }
-                connector_result_clear(&res);
-        }
-        json_t *snapshot = NULL;
-        if (kind_has(c, CONNECTOR_OP_SNAPSHOT)) {
-                r = call_op(c, CONNECTOR_OP_SNAPSHOT, &res);
-                if (r < 0 || !res.ok) {
-                        /* No snapshot, no change: a reversible action must stay reversible. */
-                        finish(a, ACTION_FAILED, OUTCOME_FAILED, "snapshot failed: %s", why_failed(r, &res));
-                        connector_result_clear(&res);
-                        return;
-                }
-                snapshot = json_incref(res.data);
-                connector_result_clear(&res);
-        }
+/* Validate, then snapshot: true with *ret_snapshot (NULL if the kind keeps
+ * none) when the action may be applied; else its outcome is decided. */
+static bool prepared(batch_action *a, int r, connector_result *res, const char *what) {
+        if (r == 0 && res->ok)
+                return true;
+        finish(a, ACTION_FAILED, OUTCOME_FAILED, "%s: %s", what, why_failed(r, res));
+        return false;
+}
 
-        int64_t t0 = clock_mono_us();
-        r = call_op(c, CONNECTOR_OP_APPLY, &res);
-        histogram_observe(&metrics->action_latency, (uint64_t)(clock_mono_us() - t0));
-        if (r < 0 || !res.ok) {
+/* An apply that did not succeed: roll back to the snapshot. Returns true if it
+ * failed (outcome decided). */
+static bool apply_failed(action_call *c, batch_action *a, json_t *snapshot, int r,
+                         const connector_result *res) {
+        if (r == 0 && res->ok)
+                return false;
+        const char *rolled = roll_back(c, snapshot);
+        finish(a, ACTION_FAILED, r == -ETIMEDOUT ? OUTCOME_TIMEOUT : OUTCOME_FAILED, "apply failed: %s; %s",
+               why_failed(r, res), rolled);
+        record_result(a, snapshot, NULL);
+        return true;
+}
+
+/* After a successful apply and its verify (verified: the kind has none, or it
+ * passed): applied, or rolled back when verify found the change not in effect. */
+static void verify_done(action_call *c, batch_action *a, json_t *snapshot, const char *apply_detail, int r,
+                        const connector_result *res, bw_metrics *metrics) {
+        if (r < 0 || !res->ok) {
                 const char *rolled = roll_back(c, snapshot);
-                finish(a, ACTION_FAILED, r == -ETIMEDOUT ? OUTCOME_TIMEOUT : OUTCOME_FAILED,
-                       "apply failed: %s; %s", why_failed(r, &res), rolled);
-                record_result(a, snapshot, NULL);
-                connector_result_clear(&res);
-                json_decref(snapshot);
+                finish(a, ACTION_FAILED, OUTCOME_FAILED, "verify failed: %s; %s",
+                       r < 0 ? strerror(-r) : "change not in effect", rolled);
+                record_result(a, snapshot, apply_detail);
                 return;
-        }
-        char apply_detail[sizeof(res.detail)];
-        memcpy(apply_detail, res.detail, sizeof(apply_detail));
-        connector_result_clear(&res);
-
-        if (kind_has(c, CONNECTOR_OP_VERIFY)) {
-                r = call_op(c, CONNECTOR_OP_VERIFY, &res);
-                if (r < 0 || !res.ok) {
-                        const char *rolled = roll_back(c, snapshot);
-                        finish(a, ACTION_FAILED, OUTCOME_FAILED, "verify failed: %s; %s",
-                               r < 0 ? strerror(-r) : "change not in effect", rolled);
-                        record_result(a, snapshot, apply_detail);
-                        connector_result_clear(&res);
-                        json_decref(snapshot);
-                        return;
-                }
-                connector_result_clear(&res);
         }
         finish(a, ACTION_APPLIED, OUTCOME_APPLIED, "%s", apply_detail[0] ? apply_detail : "applied");
         record_result(a, snapshot, apply_detail);
-        json_decref(snapshot);
-        int64_t e2e_ms = clock_wall_ms() - received_at_ms;
+        int64_t e2e_ms = clock_wall_ms() - a->received_at_ms;
         histogram_observe(&metrics->e2e_latency, e2e_ms > 0 ? (uint64_t)e2e_ms * 1000 : 0);
 }
 
-void execute_action(connector_pool *pool, batch_action *a, int64_t received_at_ms, bw_metrics *metrics) {
+static void run_fresh(action_call *c, batch_action *a, bw_metrics *metrics) {
+        connector_result res = {0};
+        int r;
+        if (kind_has(c, CONNECTOR_OP_VALIDATE)) {
+                r = call_op(c, CONNECTOR_OP_VALIDATE, &res);
+                bool ok = prepared(a, r, &res, "validate rejected");
+                connector_result_clear(&res);
+                if (!ok)
+                        return;
+        }
+        json_t *snapshot = NULL;
+        if (kind_has(c, CONNECTOR_OP_SNAPSHOT)) {
+                /* No snapshot, no change: a reversible action must stay reversible. */
+                r = call_op(c, CONNECTOR_OP_SNAPSHOT, &res);
+                bool ok = prepared(a, r, &res, "snapshot failed");
+                snapshot = ok ? json_incref(res.data) : NULL;
+                connector_result_clear(&res);
+                if (!ok)
+                        return;
+        }
+        int64_t t0 = clock_mono_us();
+        r = call_op(c, CONNECTOR_OP_APPLY, &res);
+        histogram_observe(&metrics->action_latency, (uint64_t)(clock_mono_us() - t0));
+        if (!apply_failed(c, a, snapshot, r, &res)) {
+                char apply_detail[sizeof(res.detail)];
+                memcpy(apply_detail, res.detail, sizeof(apply_detail));
+                connector_result_clear(&res);
+                r = 0;
+                res.ok = true;
+                if (kind_has(c, CONNECTOR_OP_VERIFY))
+                        r = call_op(c, CONNECTOR_OP_VERIFY, &res);
+                verify_done(c, a, snapshot, apply_detail, r, &res, metrics);
+        }
+        connector_result_clear(&res);
+        json_decref(snapshot);
+}
+
+static action_call call_of(connector_pool *pool, batch_action *a) {
         const playbook_step *step = a->rendered.step;
-        action_call c = {
+        return (action_call){
                 .pool = pool,
                 .permit = &a->permit,
                 .integration = a->integration,
-                .kind = connector_kind_find(a->integration->kind),
+                .kind = a->kind,
                 .action =
                         {
                                 .action_id = a->stored.id,
@@ -202,20 +216,11 @@ void execute_action(connector_pool *pool, batch_action *a, int64_t received_at_m
                                 .idempotency_key = a->rendered.idempotency_key,
                         },
         };
-        /* In doubt: verify first; only what verify did not settle goes on. */
-        bool settled = a->in_doubt && recover_in_doubt(&c, a);
-        if (a->rollback) {
-                run_rollback(&c, a);
-        } else if (!settled && a->verify_only) {
-                char why[sizeof(a->detail)];
-                memcpy(why, a->detail, sizeof(why));
-                finish(a, a->if_absent, a->if_absent == ACTION_DENIED ? OUTCOME_DENIED : OUTCOME_NOT_RUN,
-                       "not in effect after a restart and not run again: %s",
-                       why[0] ? why : action_state_name(a->if_absent));
-        } else if (!settled) {
-                run_fresh(&c, a, received_at_ms, metrics);
-        }
+}
 
+/* Counts and logs an action's outcome. */
+static void report(const batch_action *a, bw_metrics *metrics) {
+        const playbook_step *step = a->rendered.step;
         metric_connector mc = metric_connector_from_kind(a->integration->kind);
         atomic_fetch_add_explicit(&metrics->actions[mc][a->outcome], 1, memory_order_relaxed);
         const char *event = a->final_state == ACTION_APPLIED           ? "action.applied"
@@ -227,4 +232,178 @@ void execute_action(connector_pool *pool, batch_action *a, int64_t received_at_m
                  json_pack("{sI ss ss ss ss ss}", "action_id", (json_int_t)a->stored.id, "integration",
                            a->integration->name, "action", step->connector, "verb", step->verb, "targets",
                            a->targets_json, "detail", a->detail));
+}
+
+void execute_action(connector_pool *pool, batch_action *a, bw_metrics *metrics) {
+        action_call c = call_of(pool, a);
+        /* In doubt: verify first; only what verify did not settle goes on. */
+        bool settled = a->in_doubt && recover_in_doubt(&c, a);
+        if (a->rollback) {
+                run_rollback(&c, a);
+        } else if (!settled && a->verify_only) {
+                char why[sizeof(a->detail)];
+                memcpy(why, a->detail, sizeof(why));
+                finish(a, a->if_absent, a->if_absent == ACTION_DENIED ? OUTCOME_DENIED : OUTCOME_NOT_RUN,
+                       "not in effect after a restart and not run again: %s",
+                       why[0] ? why : action_state_name(a->if_absent));
+        } else if (!settled) {
+                run_fresh(&c, a, metrics);
+        }
+        report(a, metrics);
+}
+
+/* --- groups: one connector call per step of the protocol ------------------------ */
+
+/* The actions of a group still going, and the arrays a batched call needs. */
+typedef struct group {
+        connector_pool *pool;
+        batch_action **acts;
+        size_t n;
+        action_call *calls;
+        json_t **snapshots;
+        char (*apply_detail)[512];
+        bool *alive;
+        /* one call's buffers, over the alive actions */
+        connector_action *actions;
+        governor_permit *permits;
+        size_t *index;
+        int *rcs;
+        connector_result *res;
+        size_t n_call;
+} group;
+
+/* Runs op for every alive action in one exchange. 0 with g->rcs/g->res per
+ * g->index entry (cleared by group_clear_results), or the batch's -errno. */
+static int group_call(group *g, connector_op op) {
+        g->n_call = 0;
+        for (size_t i = 0; i < g->n; i++)
+                if (g->alive[i]) {
+                        g->index[g->n_call] = i;
+                        g->actions[g->n_call] = g->calls[i].action;
+                        g->permits[g->n_call] = g->acts[i]->permit;
+                        g->n_call++;
+                }
+        if (g->n_call == 0)
+                return 0;
+        memset(g->res, 0, g->n_call * sizeof(*g->res));
+        return connector_pool_call_batch(g->pool, g->acts[0]->integration->name, op, g->actions, g->permits,
+                                         g->n_call, g->acts[0]->integration->timeout_ms, g->rcs, g->res);
+}
+
+static void group_clear_results(group *g) {
+        for (size_t k = 0; k < g->n_call; k++)
+                connector_result_clear(&g->res[k]);
+        g->n_call = 0;
+}
+
+static bool group_alloc(group *g) {
+        size_t n = g->n;
+        g->calls = calloc(n, sizeof(*g->calls));
+        g->snapshots = calloc(n, sizeof(*g->snapshots));
+        g->apply_detail = calloc(n, sizeof(*g->apply_detail));
+        g->alive = calloc(n, sizeof(*g->alive));
+        g->actions = calloc(n, sizeof(*g->actions));
+        g->permits = calloc(n, sizeof(*g->permits));
+        g->index = calloc(n, sizeof(*g->index));
+        g->rcs = calloc(n, sizeof(*g->rcs));
+        g->res = calloc(n, sizeof(*g->res));
+        return g->calls && g->snapshots && g->apply_detail && g->alive && g->actions && g->permits &&
+               g->index && g->rcs && g->res;
+}
+
+static void group_free(group *g) {
+        for (size_t i = 0; g->snapshots && i < g->n; i++)
+                json_decref(g->snapshots[i]);
+        free(g->calls);
+        free(g->snapshots);
+        free(g->apply_detail);
+        free(g->alive);
+        free(g->actions);
+        free(g->permits);
+        free(g->index);
+        free(g->rcs);
+        free(g->res);
+}
+
+/* Validate and snapshot as one call each; an action refused is decided alone. */
+static int group_prepare(group *g, connector_op op, const char *what) {
+        const action_call *c0 = &g->calls[0];
+        if (!kind_has(c0, op))
+                return 0;
+        int r = group_call(g, op);
+        for (size_t k = 0; r == 0 && k < g->n_call; k++) {
+                size_t i = g->index[k];
+                g->alive[i] = prepared(g->acts[i], g->rcs[k], &g->res[k], what);
+                if (g->alive[i] && op == CONNECTOR_OP_SNAPSHOT)
+                        g->snapshots[i] = json_incref(g->res[k].data);
+        }
+        group_clear_results(g);
+        return r;
+}
+
+void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metrics *metrics) {
+        group g = {.pool = pool, .acts = acts, .n = n};
+        if (!group_alloc(&g)) {
+                group_free(&g);
+                for (size_t i = 0; i < n; i++)
+                        execute_action(pool, acts[i], metrics);
+                return;
+        }
+        for (size_t i = 0; i < n; i++) {
+                g.calls[i] = call_of(pool, acts[i]);
+                g.alive[i] = true;
+        }
+        int r = group_prepare(&g, CONNECTOR_OP_VALIDATE, "validate rejected");
+        if (r == 0)
+                r = group_prepare(&g, CONNECTOR_OP_SNAPSHOT, "snapshot failed");
+        if (r < 0) {
+                /* The batch could not run: nothing changed; one by one instead. */
+                for (size_t i = 0; i < n; i++)
+                        if (g.alive[i])
+                                run_fresh(&g.calls[i], acts[i], metrics);
+        } else {
+                int64_t t0 = clock_mono_us();
+                r = group_call(&g, CONNECTOR_OP_APPLY);
+                uint64_t took = (uint64_t)(clock_mono_us() - t0);
+                for (size_t k = 0; r == 0 && k < g.n_call; k++) {
+                        size_t i = g.index[k];
+                        histogram_observe(&metrics->action_latency, took);
+                        g.alive[i] =
+                                !apply_failed(&g.calls[i], acts[i], g.snapshots[i], g.rcs[k], &g.res[k]);
+                        memcpy(g.apply_detail[i], g.res[k].detail, sizeof(g.apply_detail[i]));
+                }
+                group_clear_results(&g);
+                if (r < 0) {
+                        /* Nothing changed (apply_batch is all or nothing): one by one. */
+                        for (size_t i = 0; i < n; i++)
+                                if (g.alive[i])
+                                        run_fresh(&g.calls[i], acts[i], metrics);
+                } else {
+                        bool verify = kind_has(&g.calls[0], CONNECTOR_OP_VERIFY);
+                        r = verify ? group_call(&g, CONNECTOR_OP_VERIFY) : 0;
+                        for (size_t i = 0, k = 0; i < n; i++) {
+                                if (!g.alive[i])
+                                        continue;
+                                connector_result ok = {.ok = true};
+                                /* A verify batch that failed as a whole: each is verified alone. */
+                                if (verify && r < 0) {
+                                        int vr = call_op(&g.calls[i], CONNECTOR_OP_VERIFY, &ok);
+                                        verify_done(&g.calls[i], acts[i], g.snapshots[i], g.apply_detail[i],
+                                                    vr, &ok, metrics);
+                                        connector_result_clear(&ok);
+                                } else if (verify) {
+                                        verify_done(&g.calls[i], acts[i], g.snapshots[i], g.apply_detail[i],
+                                                    g.rcs[k], &g.res[k], metrics);
+                                        k++;
+                                } else {
+                                        verify_done(&g.calls[i], acts[i], g.snapshots[i], g.apply_detail[i],
+                                                    0, &ok, metrics);
+                                }
+                        }
+                        group_clear_results(&g);
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                report(acts[i], metrics);
+        group_free(&g);
 }

@@ -65,6 +65,8 @@ static int plan_action(const playbook *p, size_t step, const batch_alert *ba, co
         if (r < 0)
                 return r;
         ret->integration = config_integration_find(config, p->steps[step].integration);
+        ret->received_at_ms = ba->claimed.received_at_ms;
+        ret->exec = ex;
         ret->kind = connector_kind_find(ret->integration->kind);
         ret->reversible =
                 connector_action_reversible(ret->kind, ret->integration->settings, p->steps[step].verb);

@@ -120,6 +120,9 @@ typedef struct store_backend {
                             store_claimed *ret);
         /* Returns 1 if the alert left the queue, 0 if it was already done. */
         int (*alert_done)(struct store_backend_db *db, int64_t alert_id, unsigned matched);
+        /* Many at once: pairs_json is [[id, matched], ...]; *ret_done = how many
+         * left the queue now. */
+        int (*alerts_done)(struct store_backend_db *db, const char *pairs_json, uint64_t *ret_done);
         int (*exec_begin)(struct store_backend_db *db, int64_t alert_id, const char *playbook,
                           int64_t playbook_version, unsigned level, const store_action_plan *plans, size_t n,
                           int64_t now_ms, int64_t *ret_exec_id, store_action *ret_actions);

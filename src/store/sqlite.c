@@ -27,11 +27,11 @@
 static const char sq_writer_pragmas[] = "PRAGMA synchronous = FULL;"
                                         "PRAGMA foreign_keys = ON;"
                                         "PRAGMA temp_store = MEMORY;"
-                                        "PRAGMA cache_size = -32768;"
+                                        "PRAGMA cache_size = -16384;"
                                         "PRAGMA wal_autocheckpoint = 4096;"
                                         "PRAGMA journal_size_limit = 67108864;";
 /* Readers: an 8 MiB page cache each. */
-static const char sq_reader_pragmas[] = "PRAGMA cache_size = -8192;";
+static const char sq_reader_pragmas[] = "PRAGMA cache_size = -2048;";
 
 /* Each migration is one transaction and ends by setting user_version to its own
  * number; migrations are never edited once released, only appended. */
@@ -174,6 +174,8 @@ static const char *const sq_migrations[] = {
         " expires_at INTEGER,"
         " PRIMARY KEY (integration, verb, target)) WITHOUT ROWID;"
         "CREATE INDEX effects_of_action ON effects (action_id);"
+        /* Another verb on the same target supersedes an effect (SQ_EFFECTS_SUPERSEDE). */
+        "CREATE INDEX effects_of_target ON effects (integration, target);"
         "CREATE TABLE thresholds ("
         " playbook TEXT NOT NULL,"
         " key TEXT NOT NULL,"
@@ -206,6 +208,9 @@ const char *const sq_sql_core[_SQ_MAX] = {
                      " RETURNING id, body, received_at, attempts, type, submitted_by",
         [SQ_ALERT_DONE] = "UPDATE alerts SET state = 'done', matched = ?2 WHERE id = ?1 AND state <> 'done'",
         [SQ_ALERT_EXISTS] = "SELECT 1 FROM alerts WHERE id = ?1",
+        /* A batch's alerts in one statement: ?1 is [[id, matched], ...]. */
+        [SQ_ALERTS_DONE] = "UPDATE alerts SET state = 'done', matched = j.value ->> 1 FROM json_each(?1) j"
+                           " WHERE alerts.id = j.value ->> 0 AND alerts.state <> 'done'",
         [SQ_EXEC_FIND] = "SELECT id FROM executions WHERE alert_id = ?1 AND playbook = ?2",
         [SQ_EXEC_INSERT] = "INSERT INTO executions (alert_id, playbook, playbook_version, level, status,"
                            " created_at) VALUES (?1, ?2, ?3, ?4, 'running', ?5)",
@@ -576,6 +581,10 @@ static int sq_open(const char *path, struct store_backend_db **ret, uint64_t *re
         /* NOMUTEX connections on several threads need a thread-safe library build. */
         if (!sqlite3_threadsafe())
                 return -ENOTSUP;
+        /* Memory statistics cost a global mutex on every allocation; nothing reads
+         * them. Only possible before the library initialises (the first open in
+         * the process); later calls fail harmlessly. */
+        sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
         struct store_backend_db *db = calloc(1, sizeof *db);
         if (!db)
                 return -ENOMEM;
@@ -730,6 +739,15 @@ static int sq_alert_done(struct store_backend_db *db, int64_t alert_id, unsigned
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -ENOENT : sq_errno(rc);
+}
+
+static int sq_alerts_done(struct store_backend_db *db, const char *pairs_json, uint64_t *ret_done) {
+        sq_conn *c = &db->writer;
+        int r = sq_run(c, SQ_ALERTS_DONE, "t", pairs_json);
+        if (r < 0)
+                return r;
+        *ret_done = (uint64_t)sqlite3_changes(c->db);
+        return 0;
 }
 
 /* --- executions and actions ---------------------------------------------------- */
@@ -1243,6 +1261,7 @@ const store_backend store_backend_sqlite = {
         .alerts_insert = sq_alerts_insert,
         .alerts_claim = sq_alerts_claim,
         .alert_done = sq_alert_done,
+        .alerts_done = sq_alerts_done,
         .exec_begin = sq_exec_begin,
         .action_state_get = sq_action_state_get,
         .action_set = sq_action_set,

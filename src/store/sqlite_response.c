@@ -30,9 +30,11 @@ const char *const sq_sql_response[_SQ_MAX] = {
                                      " WHERE exec_id = ?1 AND state = 'awaiting_approval'",
         [SQ_APPROVAL_ACTIONS_REJECT] = "UPDATE actions SET state = 'rejected', detail = ?2, updated_at = ?3"
                                        " WHERE exec_id = ?1 AND state = 'awaiting_approval'",
+        /* An approval whose alert the engine holds waits for the next round. */
         [SQ_APPROVALS_DUE] =
-                "SELECT id FROM approvals WHERE state = 'pending' AND expires_at <= ?1 ORDER BY expires_at"
-                " LIMIT ?2",
+                "SELECT ap.id FROM approvals ap JOIN executions e ON e.id = ap.exec_id"
+                " JOIN alerts al ON al.id = e.alert_id WHERE ap.state = 'pending'"
+                " AND ap.expires_at <= ?1 AND al.state = 'done' ORDER BY ap.expires_at LIMIT ?2",
         [SQ_REVIEW_OPEN] = "UPDATE approvals SET review_state = 'pending' WHERE exec_id = ?1"
                            " AND state = 'approved' AND review_state IS NULL",
         [SQ_REVIEW_ACK] = "UPDATE approvals SET review_state = 'acknowledged', reviewed_by = ?2,"
@@ -62,17 +64,29 @@ const char *const sq_sql_response[_SQ_MAX] = {
                            " json_each(a.targets) t WHERE a.id = ?1"
                            " ON CONFLICT (integration, verb, target) DO UPDATE SET"
                            " action_id = excluded.action_id, expires_at = excluded.expires_at",
+        /* Another verb applied to the same target of the same integration (an
+         * unblock after a block) ends the effect the earlier one had. */
+        [SQ_EFFECTS_SUPERSEDE] = "DELETE FROM effects WHERE (integration, target) IN (SELECT a.integration,"
+                                 " t.value FROM actions a, json_each(a.targets) t WHERE a.id = ?1)"
+                                 " AND verb <> (SELECT verb FROM actions WHERE id = ?1)",
         [SQ_EFFECTS_EXPIRE] = "UPDATE effects SET expires_at = ?2 WHERE action_id = ?1",
         [SQ_EFFECTS_DROP] = "DELETE FROM effects WHERE action_id = ?1",
+        [SQ_EFFECTS_DROP_EXEC] = "DELETE FROM effects WHERE action_id IN (SELECT id FROM actions"
+                                 " WHERE exec_id = ?1 AND state = 'rollback_requested')",
         [SQ_EFFECT_LIVE] = "SELECT action_id FROM effects WHERE integration = ?1 AND verb = ?2"
                            " AND target = ?3 AND (expires_at IS NULL OR expires_at > ?4)",
         [SQ_EFFECTS_PRUNE] = "DELETE FROM effects WHERE expires_at <= ?1",
-        [SQ_THRESHOLD_GET] = "SELECT window_start, count, fired FROM thresholds WHERE playbook = ?1"
-                             " AND key = ?2",
-        [SQ_THRESHOLD_PUT] = "INSERT INTO thresholds (playbook, key, window_start, count, fired)"
-                             " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (playbook, key) DO UPDATE SET"
-                             " window_start = excluded.window_start, count = excluded.count,"
-                             " fired = excluded.fired",
+        /* One statement counts the alert: a window that ended (or one that
+         * starts after at_ms: alerts may come out of order) restarts at 1. */
+        [SQ_THRESHOLD_COUNT] =
+                "INSERT INTO thresholds (playbook, key, window_start, count, fired) VALUES (?1, ?2, ?3, 1, "
+                "0)"
+                " ON CONFLICT (playbook, key) DO UPDATE SET"
+                " fired = CASE WHEN ?3 - window_start >= ?4 OR ?3 < window_start THEN 0 ELSE fired END,"
+                " count = CASE WHEN ?3 - window_start >= ?4 OR ?3 < window_start THEN 1 ELSE count + 1 END,"
+                " window_start = CASE WHEN ?3 - window_start >= ?4 OR ?3 < window_start THEN ?3"
+                " ELSE window_start END RETURNING count, fired",
+        [SQ_THRESHOLD_FIRE] = "UPDATE thresholds SET fired = 1 WHERE playbook = ?1 AND key = ?2",
         [SQ_THRESHOLD_PRUNE] = "DELETE FROM thresholds WHERE window_start < ?1",
 };
 
@@ -174,8 +188,12 @@ static int sq_approval_decide(struct store_backend_db *db, int64_t id, const cha
         /* Room for the prefix, an actor name and a reason of BW_STORE_TEXT_MAX bytes. */
         char detail[BW_STORE_TEXT_MAX + 2 * BW_NAME_MAX];
         int64_t requeued = 0;
+        /* The engine holds the alert: its view of the execution would overwrite
+         * the decision when it finishes. */
         if (!row.pending)
                 r = -EALREADY;
+        else if (!row.alert_idle)
+                r = -EBUSY;
         else if (d == APPROVAL_REJECT) {
                 snprintf(detail, sizeof(detail), "approval %lld rejected by %s: %s", (long long)id, actor,
                          reason);
@@ -186,8 +204,6 @@ static int sq_approval_decide(struct store_backend_db *db, int64_t id, const cha
                         r = sq_run(c, SQ_EXEC_FINISH, "itti", row.exec_id, "rejected", detail, now_ms);
         } else if (!sq_actor_may_approve(&row, actor))
                 r = -EPERM;
-        else if (!row.alert_idle)
-                r = -EBUSY;
         else if (json_array_append_new(row.approved_by, json_string(actor)) < 0)
                 r = -ENOMEM;
         else if (json_array_size(row.approved_by) < row.required) {
@@ -270,7 +286,10 @@ static int sq_exec_rollback(struct store_backend_db *db, int64_t exec_id, const 
         int n = sqlite3_changes(c->db);
         if (n == 0)
                 return -EALREADY;
-        r = sq_run(c, SQ_REC_EXEC, "i", exec_id);
+        /* Being rolled back: its effect no longer holds for folding. */
+        r = sq_run(c, SQ_EFFECTS_DROP_EXEC, "i", exec_id);
+        if (r >= 0)
+                r = sq_run(c, SQ_REC_EXEC, "i", exec_id);
         if (r >= 0)
                 r = sq_run(c, SQ_REC_ALERT, "i", alert_id);
         if (r < 0)
@@ -289,16 +308,20 @@ static int sq_expired_rollback(struct store_backend_db *db, int64_t now_ms, size
                 return r;
         int64_t due[BW_EXPIRY_BATCH][3];
         size_t n = 0;
-        int rc;
+        int rc = SQLITE_DONE;
         while (n < max && n < BW_EXPIRY_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
                 for (int k = 0; k < 3; k++)
                         due[n][k] = sqlite3_column_int64(st, k);
                 n++;
         }
         sqlite3_reset(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return sq_errno(rc);
         uint64_t requeued = 0;
         for (size_t i = 0; i < n && r >= 0; i++) {
                 r = sq_run(c, SQ_ROLLBACK_MARK_ONE, "iti", due[i][0], "expired: reverting", now_ms);
+                if (r >= 0)
+                        r = sq_effects_follow(c, due[i][0], ACTION_ROLLBACK_REQUESTED);
                 if (r >= 0)
                         r = sq_run(c, SQ_REC_EXEC, "i", due[i][1]);
                 if (r >= 0)
@@ -342,8 +365,10 @@ static int sq_action_expiry(struct store_backend_db *db, int64_t action_id, int6
 
 int sq_effects_follow(sq_conn *c, int64_t action_id, action_state state) {
         switch (state) {
-        case ACTION_APPLIED:
-                return sq_run(c, SQ_EFFECTS_ADD, "i", action_id);
+        case ACTION_APPLIED: {
+                int r = sq_run(c, SQ_EFFECTS_SUPERSEDE, "i", action_id);
+                return r < 0 ? r : sq_run(c, SQ_EFFECTS_ADD, "i", action_id);
+        }
         case ACTION_ROLLBACK_REQUESTED:
         case ACTION_ROLLED_BACK:
                 return sq_run(c, SQ_EFFECTS_DROP, "i", action_id);
@@ -380,24 +405,21 @@ static int sq_threshold_hit(struct store_backend_db *db, const char *playbook, c
                             unsigned threshold, int64_t window_ms, int64_t at_ms) {
         sq_conn *c = &db->writer;
         sqlite3_stmt *st = NULL;
-        int r = sq_prep(c, SQ_THRESHOLD_GET, &st, "tt", playbook, key);
+        int r = sq_prep(c, SQ_THRESHOLD_COUNT, &st, "ttii", playbook, key, at_ms, window_ms);
         if (r < 0)
                 return r;
-        int64_t start = at_ms, count = 0, fired = 0;
         int rc = sqlite3_step(st);
-        /* Alerts may arrive out of order within a window; a later window starts afresh. */
-        if (rc == SQLITE_ROW && at_ms - sqlite3_column_int64(st, 0) < window_ms) {
-                start = sqlite3_column_int64(st, 0);
-                count = sqlite3_column_int64(st, 1);
-                fired = sqlite3_column_int64(st, 2);
-        }
+        int64_t count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        bool fired = rc == SQLITE_ROW && sqlite3_column_int64(st, 1) != 0;
+        if (rc == SQLITE_ROW)
+                rc = sqlite3_step(st); /* RETURNING: done only once stepped to the end */
         sqlite3_reset(st);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        if (rc != SQLITE_DONE)
                 return sq_errno(rc);
-        count++;
-        bool fire = !fired && count >= (int64_t)threshold;
-        r = sq_run(c, SQ_THRESHOLD_PUT, "ttiii", playbook, key, start, count, (int64_t)(fired || fire));
-        return r < 0 ? r : fire;
+        if (fired || count < (int64_t)threshold)
+                return 0;
+        r = sq_run(c, SQ_THRESHOLD_FIRE, "tt", playbook, key);
+        return r < 0 ? r : 1;
 }
 
 static int sq_exec_exists(struct store_backend_db *db, int64_t alert_id, const char *playbook, bool *ret) {

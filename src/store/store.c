@@ -5,6 +5,7 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -839,6 +840,31 @@ int store_tx_alert_done(store_tx *tx, int64_t alert_id, unsigned matched) {
         if (r < 0)
                 return r;
         tx->released += (uint64_t)r;
+        return 0;
+}
+
+int store_tx_alerts_done(store_tx *tx, const int64_t *alert_ids, const unsigned *matched, size_t n) {
+        if (!tx || (n > 0 && (!alert_ids || !matched)))
+                return -EINVAL;
+        if (n == 0)
+                return 0;
+        /* [[id,matched],...]: at most 20 + 1 + 10 + 4 characters per pair. */
+        size_t cap = n * 36 + 3, used = 0;
+        char *pairs = malloc(cap);
+        if (!pairs)
+                return -ENOMEM;
+        pairs[used++] = '[';
+        for (size_t i = 0; i < n; i++)
+                used += (size_t)snprintf(pairs + used, cap - used, "%s[%" PRId64 ",%u]", i ? "," : "",
+                                         alert_ids[i], matched[i]);
+        pairs[used++] = ']';
+        pairs[used] = '\0';
+        uint64_t done = 0;
+        int r = tx->s->be->alerts_done(tx->s->db, pairs, &done);
+        free(pairs);
+        if (r < 0)
+                return r;
+        tx->released += done;
         return 0;
 }
 

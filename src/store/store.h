@@ -191,6 +191,10 @@ int store_tx_exec_finish(store_tx *tx, int64_t exec_id, exec_status status, cons
  * a no-op (a worker whose lease expired finishing late); -ENOENT if unknown. */
 int store_tx_alert_done(store_tx *tx, int64_t alert_id, unsigned matched);
 
+/* store_tx_alert_done for n alerts in one statement (a claimed batch's alerts
+ * that matched nothing to run); unknown ids are ignored. */
+int store_tx_alerts_done(store_tx *tx, const int64_t *alert_ids, const unsigned *matched, size_t n);
+
 /* --- recommendations ---------------------------------------------------------- */
 
 /* An analyst runs a recommended action: it goes back to PLANNED (its detail

@@ -66,8 +66,11 @@ enum MHD_Result handle_alert_post(request *req) {
                 alert_free(a);
                 return MHD_NO;
         }
-        store_alert_in in = {
-                .json = json, .len = len, .type = a->type, .received_at_ms = now, .submitted_by = req->actor};
+        store_alert_in in = {.json = json,
+                             .len = len,
+                             .type = a->type,
+                             .received_at_ms = now,
+                             .submitted_by = req->actor};
         r = store_enqueue_async(req->api->store, &in, 1, on_enqueued, req);
         free(json);
         alert_free(a);
@@ -135,12 +138,11 @@ static int batch_parse(request *req, batch_state *b, store_alert_in *ins, int64_
                                         free(type);
                                         return -ENOMEM;
                                 }
-                                ins[b->n_accepted] = (store_alert_in){
-                                        .json = json,
-                                        .len = dlen,
-                                        .type = type,
-                                        .received_at_ms = now,
-                                        .submitted_by = req->actor};
+                                ins[b->n_accepted] = (store_alert_in){.json = json,
+                                                                      .len = dlen,
+                                                                      .type = type,
+                                                                      .received_at_ms = now,
+                                                                      .submitted_by = req->actor};
                                 b->accepted_index[b->n_accepted++] = json_array_size(b->results);
                                 res = json_pack("{si}", "line", (int)line);
                         } else {

@@ -16,8 +16,8 @@ enum MHD_Result handle_approval_list(request *req) {
         const char *state = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "state");
         if (!state)
                 state = "pending";
-        if (strcmp(state, "pending") != 0 && strcmp(state, "approved") != 0 && strcmp(state, "rejected") != 0 &&
-            strcmp(state, "all") != 0)
+        if (strcmp(state, "pending") != 0 && strcmp(state, "approved") != 0 &&
+            strcmp(state, "rejected") != 0 && strcmp(state, "all") != 0)
                 return reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid", "state",
                                    "state must be pending, approved, rejected or all");
         json_t *list = NULL;
@@ -70,8 +70,8 @@ static enum MHD_Result decide(request *req, approval_decision d) {
         log_json(r == 0 ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, "governor",
                  r == 0 ? "approval.decided" : "approval.refused",
                  json_pack("{sI ss ss ss si}", "approval_id", (json_int_t)req->path_id, "actor", req->actor,
-                           "decision", d == APPROVAL_APPROVE ? "approve" : "reject", "reason", reason, "result",
-                           r));
+                           "decision", d == APPROVAL_APPROVE ? "approve" : "reject", "reason", reason,
+                           "result", r));
         json_decref(body);
         return reply_approval(req, r, out);
 }
@@ -93,11 +93,12 @@ enum MHD_Result handle_approval_review(request *req) {
         int r = store_approval_review(req->api->store, req->path_id, req->actor, note, &out);
         if (r == 0)
                 log_json(LOG_LEVEL_INFO, "governor", "review.acknowledged",
-                         json_pack("{sI ss ss}", "approval_id", (json_int_t)req->path_id, "actor", req->actor,
-                                   "note", note));
+                         json_pack("{sI ss ss}", "approval_id", (json_int_t)req->path_id, "actor",
+                                   req->actor, "note", note));
         json_decref(body);
         if (r == -EALREADY)
                 return reply_error(req, MHD_HTTP_CONFLICT, "no_review_pending", "id",
-                                   "approval %lld has no post-action review waiting", (long long)req->path_id);
+                                   "approval %lld has no post-action review waiting",
+                                   (long long)req->path_id);
         return reply_approval(req, r, out);
 }

@@ -92,7 +92,8 @@ enum MHD_Result handle_exec_rollback(request *req) {
                 return reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "queue_full", "",
                                    "the queue is full; retry later");
         default:
-                return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "", "rollback failed");
+                return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "",
+                                   "rollback failed");
         }
 }
 

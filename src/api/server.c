@@ -128,8 +128,8 @@ static bool text_ok(const char *s, size_t len) {
 
 json_t *request_text_body(request *req, const char *field, const char **ret) {
         json_error_t jerr;
-        json_t *body = json_loadb(req->body.data ? req->body.data : "", req->body.len, JSON_REJECT_DUPLICATES,
-                                  &jerr);
+        json_t *body = json_loadb(req->body.data ? req->body.data : "", req->body.len,
+                                  JSON_REJECT_DUPLICATES, &jerr);
         const char *text = NULL;
         size_t len = 0;
         if (!body || json_unpack_ex(body, &jerr, JSON_STRICT, "{s:s%}", field, &text, &len) < 0 ||

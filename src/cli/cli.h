@@ -41,16 +41,22 @@
  * - init: "created <absolute path>" per file written.
  * - playbook lint: "<file>:<line>:<col>: <field>: <message>" per error on
  *   stdout, then "<N> playbook(s), <M> error(s)".
- * - playbook test: "playbook:", "automation level:", "alert:", "trigger: match"
+ * - playbook test: "playbook:", "automation level:", "alert:", with --live
+ *   "circuit breaker: open|closed (now)", "trigger: match" (then, for a
+ *   threshold, "  threshold: <count> alerts sharing <key> within <s> s; ...")
  *   or "trigger: no match" followed by indented reasons ("  type: ...",
  *   "  severity: ...", "  label <key>: ..."), then per step "action <i>: step
  *   <id>" with indented "integration:", "action: <connector>.<verb>
  *   (reversible|not reversible)", "target kind:", "targets:", "params:" (compact
  *   JSON, sorted keys), "idempotency key:", "governor: <verdict> (<reason>)" when
- *   the action has targets, "budgets: <key> <n>/<window>, ..." when rate limits
- *   apply, and "engine:" (would apply | recorded as
- *   recommendation | alert only | awaits approval | refused whole by the
- *   governor | skipped: ... | not run: ...).
+ *   the action has targets, "budgets: <key> [<used> used of ]<n>/<window>, ..."
+ *   when rate limits apply (used: with --live), "governor: over_budget
+ *   (<which> spent; ...)" when --live finds one spent, "approval: needed:
+ *   <reason>" (further reasons on indented lines) at levels 3-4, "expires:
+ *   reverted <s> s after it is applied" with duration_s, and "engine:" (would
+ *   apply | recorded as recommendation[ (over budget...| (the circuit breaker
+ *   is open)] | alert only | awaits approval | refused whole by the governor |
+ *   skipped: ... | not run: ...).
  * - rec execute: the server's JSON reply ({"action_id","alert_id","status"}).
  * - breaker status: "breaker: open|closed"; when open "reason: ..." and
  *   "opened at: <UTC>"; when reset before "last reset: <UTC> by <actor>:

@@ -25,14 +25,22 @@
 
 static const char playbook_usage[] =
         "usage: bulwark playbook lint DIR|FILE [--config FILE]\n"
-        "       bulwark playbook test FILE --alert ALERT.json [--config FILE] [--alert-id N]\n";
+        "       bulwark playbook test FILE --alert ALERT.json [--config FILE] [--alert-id N] [--live]\n"
+        "         --live: also read the daemon's rate budgets and breaker now (--url, --token-file)\n";
 
 typedef struct playbook_args {
         const char *path;
         const char *alert;
         const char *config;
         int64_t alert_id;
+        bool live;
 } playbook_args;
+
+/* What --live read from the daemon: the budgets as used now and the breaker. */
+typedef struct pb_live {
+        json_t *budgets; /* [{"key","window","limit","used","spent"}], NULL without --live */
+        bool breaker_open;
+} pb_live;
 
 /* One line of the report on ctx->out; every piece may come from a file. */
 __attribute__((format(printf, 2, 3))) static void pb_line(const cli_ctx *ctx, const char *fmt, ...) {
@@ -227,20 +235,51 @@ static size_t pb_print_approval(const cli_ctx *ctx, const playbook *p, const ren
         return n;
 }
 
-/* The rate budgets an automatic run would be charged to: whether one is spent
- * is the store's live state, which a dry run does not read. */
-static void pb_print_budgets(const cli_ctx *ctx, const governor_policy *gp, const playbook_step *s) {
+/* How much of budget b the daemon reports used now, or -1 when unknown. */
+static int64_t pb_live_used(const pb_live *live, const governor_budget *b) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(live->budgets, i, e) {
+                const char *key = json_string_value(json_object_get(e, "key"));
+                const char *window = json_string_value(json_object_get(e, "window"));
+                json_t *used = json_object_get(e, "used");
+                if (key && window && json_is_integer(used) && strcmp(key, b->key) == 0 &&
+                    strcmp(window, rate_window_name(b->window)) == 0)
+                        return json_integer_value(used);
+        }
+        return -1;
+}
+
+/* The rate budgets an automatic run would be charged to; with --live, what each
+ * has used now. Returns true (and says which in why) when one is spent: running
+ * the action now would open the circuit breaker. */
+static bool pb_print_budgets(const cli_ctx *ctx, const governor_policy *gp, const playbook_step *s,
+                             const pb_live *live, char *why, size_t whylen) {
         governor_budget b[GOVERNOR_BUDGETS_MAX];
         size_t n = governor_budgets_for(gp, s->connector, s->verb, b);
-        for (size_t i = 0; i < n; i++)
-                fprintf(ctx->out, "%s%s %u/%s", i ? ", " : "  budgets: ", b[i].key, b[i].limit,
-                        rate_window_name(b[i].window));
+        bool spent = false;
+        for (size_t i = 0; i < n; i++) {
+                int64_t used = live->budgets ? pb_live_used(live, &b[i]) : -1;
+                fprintf(ctx->out, "%s%s ", i ? ", " : "  budgets: ", b[i].key);
+                if (used >= 0)
+                        fprintf(ctx->out, "%" PRId64 " used of ", used);
+                fprintf(ctx->out, "%u/%s", b[i].limit, rate_window_name(b[i].window));
+                if (used >= (int64_t)b[i].limit && !spent) {
+                        spent = true;
+                        snprintf(why, whylen, "rate limit %s: %u actions per %s spent", b[i].key, b[i].limit,
+                                 rate_window_name(b[i].window));
+                }
+        }
         if (n > 0)
-                fputs(" (charged when it runs; a spent one opens the circuit breaker)\n", ctx->out);
+                fputs(live->budgets ? " (now, as the daemon reports)\n"
+                                    : " (charged when it runs; a spent one opens the circuit breaker)\n",
+                      ctx->out);
+        return spent;
 }
 
 static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, const alert *a, int64_t alert_id,
-                           bool matched, const governor_policy *gp, const bw_config *cfg) {
+                           bool matched, const governor_policy *gp, const bw_config *cfg,
+                           const pb_live *live) {
         rendered_action ra;
         int r = playbook_render_step(p, i, a, alert_id, &ra);
         if (r < 0)
@@ -271,11 +310,19 @@ static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, cons
                                        ra.targets.n, &d);
                 pb_line(ctx, "  governor: %s (%s)", governor_verdict_name(d.verdict), d.reason);
         }
-        pb_print_budgets(ctx, gp, s);
+        char spent[192];
+        bool over = pb_print_budgets(ctx, gp, s, live, spent, sizeof(spent));
+        if (over)
+                pb_line(ctx, "  governor: over_budget (%s; running it now opens the circuit breaker)",
+                        spent);
         size_t n_reasons = pb_print_approval(ctx, p, &ra, gp, reversible);
         if (s->duration_s > 0)
                 pb_line(ctx, "  expires: reverted %" PRId64 " s after it is applied", s->duration_s);
-        pb_line(ctx, "  engine: %s", pb_engine_decision(p, &ra, matched, d.verdict, n_reasons));
+        const char *decision = pb_engine_decision(p, &ra, matched, d.verdict, n_reasons);
+        if (strcmp(decision, "would apply") == 0 && (over || live->breaker_open))
+                decision = over ? "recorded as recommendation (over budget: the circuit breaker opens)"
+                                : "recorded as recommendation (the circuit breaker is open)";
+        pb_line(ctx, "  engine: %s", decision);
         free(params);
         rendered_action_clear(&ra);
         return CLI_EXIT_OK;
@@ -311,10 +358,35 @@ static int pb_load_alert(const cli_ctx *ctx, const char *path, alert **ret) {
         return r < 0 ? cli_fail_errno(ctx, r, "%s", path) : CLI_EXIT_OK;
 }
 
+/* --live: GET /v1/budgets. Budgets used now and the breaker are the daemon's
+ * state; a dry run alone cannot know them. */
+static int pb_load_live(const cli_ctx *ctx, pb_live *ret) {
+        cli_api *api = NULL;
+        int code = cli_connect(ctx, playbook_usage, &api);
+        if (code != CLI_EXIT_OK)
+                return code;
+        cli_response resp = {0};
+        code = cli_call(ctx, api, "GET", "/v1/budgets", NULL, NULL, 0, &resp);
+        if (code == CLI_EXIT_OK && (resp.status < 200 || resp.status > 299))
+                code = cli_fail_response(ctx, &resp);
+        json_t *doc = code == CLI_EXIT_OK ? json_loadb(resp.body, resp.len, 0, NULL) : NULL;
+        json_t *budgets = json_object_get(doc, "budgets");
+        if (code == CLI_EXIT_OK && !json_is_array(budgets))
+                code = cli_fail(ctx, "the server's reply has no \"budgets\" list");
+        if (code == CLI_EXIT_OK)
+                *ret = (pb_live){.budgets = json_incref(budgets),
+                                 .breaker_open = json_is_true(json_object_get(doc, "breaker_open"))};
+        json_decref(doc);
+        cli_response_clear(&resp);
+        cli_api_free(api);
+        return code;
+}
+
 static int pb_test(const cli_ctx *ctx, const playbook_args *args) {
         playbook *p = NULL;
         bw_config *cfg = NULL;
         alert *a = NULL;
+        pb_live live = {0};
         bw_error e = {0};
         int r = pb_parse_file(args->path, &p, &e);
         int code = r == -ENOMEM ? cli_fail_errno(ctx, r, "%s", args->path)
@@ -324,8 +396,12 @@ static int pb_test(const cli_ctx *ctx, const playbook_args *args) {
                 code = pb_check(ctx, p, cfg);
         if (code == CLI_EXIT_OK)
                 code = pb_load_alert(ctx, args->alert, &a);
+        if (code == CLI_EXIT_OK && args->live)
+                code = pb_load_live(ctx, &live);
         if (code == CLI_EXIT_OK) {
                 bool matched = playbook_matches(p, a);
+                if (args->live)
+                        pb_line(ctx, "circuit breaker: %s (now)", live.breaker_open ? "open" : "closed");
                 pb_line(ctx, "playbook: %s version %" PRId64 " (%s)", p->name, p->version, args->path);
                 pb_line(ctx, "automation level: %d (%s)", (int)p->level, pb_level_text(p->level));
                 pb_line(ctx, "alert: %s from %s, severity %s", a->type, a->source,
@@ -340,8 +416,9 @@ static int pb_test(const cli_ctx *ctx, const playbook_args *args) {
                 governor_policy_init(&compiled);
                 const governor_policy *gp = cfg ? &cfg->governor : &compiled;
                 for (size_t i = 0; i < p->n_steps && code == CLI_EXIT_OK; i++)
-                        code = pb_print_action(ctx, p, i, a, args->alert_id, matched, gp, cfg);
+                        code = pb_print_action(ctx, p, i, a, args->alert_id, matched, gp, cfg, &live);
         }
+        json_decref(live.budgets);
         alert_free(a);
         config_free(cfg);
         playbook_free(p);
@@ -354,11 +431,10 @@ int cli_playbook_main(const cli_ctx *ctx, int argc, char **argv) {
         bool lint = strcmp(argv[1], "lint") == 0;
         if (!lint && strcmp(argv[1], "test") != 0)
                 return cli_usage(ctx, playbook_usage, "playbook: unknown verb");
-        static const struct option options[] = {{"config", required_argument, NULL, 'c'},
-                                                {"alert", required_argument, NULL, 'a'},
-                                                {"alert-id", required_argument, NULL, 'i'},
-                                                {"help", no_argument, NULL, 'h'},
-                                                {0}};
+        static const struct option options[] = {
+                {"config", required_argument, NULL, 'c'},   {"alert", required_argument, NULL, 'a'},
+                {"alert-id", required_argument, NULL, 'i'}, {"live", no_argument, NULL, 'l'},
+                {"help", no_argument, NULL, 'h'},           {0}};
         playbook_args args = {0};
         optind = 0;
         int c;
@@ -372,6 +448,12 @@ int cli_playbook_main(const cli_ctx *ctx, int argc, char **argv) {
                                 return cli_usage(ctx, playbook_usage,
                                                  "--alert is an option of playbook test");
                         args.alert = optarg;
+                        break;
+                case 'l':
+                        if (lint)
+                                return cli_usage(ctx, playbook_usage,
+                                                 "--live is an option of playbook test");
+                        args.live = true;
                         break;
                 case 'i':
                         if (lint || cli_parse_id(optarg, &args.alert_id) < 0)

@@ -525,8 +525,9 @@ static int nft_snapshot(void *state, const connector_action *a, connector_result
  * exactly what was absent before. unblock deletes only the present ones, since
  * deleting an absent element would fail the whole transaction. Adds action a's
  * part to change c; seen (may be NULL) holds the targets a batch already
- * changes, so that one transaction never names an element twice. Fills done
- * with what it will do. */
+ * changes, so that one transaction never names an element twice (the engine
+ * does not group such actions; this keeps the transaction valid anyway). Fills
+ * done with what it will do. */
 static int nft_apply_plan(nft_state *s, const connector_action *a, nft_change *c, json_t *seen,
                           connector_result *res, char *done, size_t donelen) {
         nft_plan p = {0};
@@ -546,11 +547,8 @@ static int nft_apply_plan(nft_state *s, const connector_action *a, nft_change *c
                         continue;
                 }
                 changed++;
-                if (seen && json_object_set_new(seen, a->targets[i], json_true()) < 0)
-                        r = -ENOMEM;
-                if (r == 0)
-                        r = p.block ? nft_change_append(c->add, ad, nft_elem_json(ad, p.timeout_s, 0))
-                                    : nft_change_append(c->del, ad, nft_addr_json(ad));
+                r = p.block ? nft_change_append(c->add, ad, nft_elem_json(ad, p.timeout_s, 0))
+                            : nft_change_append(c->del, ad, nft_addr_json(ad));
         }
         if (r == 0)
                 snprintf(done, donelen, "%s %zu, already %s %zu in %s %s", p.block ? "added" : "deleted",
@@ -576,6 +574,23 @@ static int nft_apply(void *state, const connector_action *a, connector_result *r
  * action's plan is made as apply makes it, then everything commits at once. An
  * action that fails validation is reported alone; if nft refuses the
  * transaction nothing changed and the caller applies one by one. */
+/* Moves the elements of one action's change into the batch's. */
+static int nft_change_merge(nft_change *into, nft_change *from) {
+        for (nft_set_id id = 0; id < _NFT_SET_MAX; id++)
+                if (json_array_extend(into->add[id], from->add[id]) < 0 ||
+                    json_array_extend(into->del[id], from->del[id]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+/* Marks an action's targets as changed by the batch. */
+static int nft_seen_add(json_t *seen, const connector_action *a) {
+        for (size_t i = 0; i < a->n_targets; i++)
+                if (json_object_set_new(seen, a->targets[i], json_true()) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
 static int nft_apply_batch(void *state, const connector_action *actions, size_t n,
                            connector_result *results) {
         nft_change c = {0};
@@ -584,7 +599,18 @@ static int nft_apply_batch(void *state, const connector_action *actions, size_t 
         char(*done)[128] = calloc(n, sizeof(*done));
         int r = seen && planned && done ? nft_change_init(&c) : -ENOMEM;
         for (size_t i = 0; r == 0 && i < n; i++) {
-                int pr = nft_apply_plan(state, &actions[i], &c, seen, &results[i], done[i], sizeof(done[i]));
+                /* Each action plans into its own change: one that fails halfway adds
+                 * nothing to the transaction. */
+                nft_change one;
+                r = nft_change_init(&one);
+                int pr = r == 0 ? nft_apply_plan(state, &actions[i], &one, seen, &results[i], done[i],
+                                                 sizeof(done[i]))
+                                : r;
+                if (pr == 0)
+                        pr = nft_change_merge(&c, &one);
+                if (pr == 0)
+                        pr = nft_seen_add(seen, &actions[i]);
+                nft_change_clear(&one);
                 if (pr == -ENOMEM)
                         r = pr;
                 planned[i] = pr == 0;

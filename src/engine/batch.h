@@ -54,6 +54,7 @@ typedef struct batch_exec {
          * its key to the threshold creates no execution (not_fired). */
         char threshold_key[BW_THRESHOLD_KEY_MAX + 1];
         bool not_fired;
+        bool counted; /* counted with the batch's other alerts of its key */
         /* Why the actions awaiting approval need it (JSON array), if any do. */
         json_t *approval_reasons;
         int64_t approval_id; /* created in this batch: the webhook is sent */

@@ -211,16 +211,14 @@ static int action_begin(store_tx *tx, batch_job *job, batch_action *act, const s
 /* A threshold playbook runs for the alert that brings its key's count to the
  * threshold; an execution that exists already (the alert came back after a
  * crash, an approval or a rollback request) goes on whatever the count. */
+/* An alert claimed again (after a crash, an approval or a rollback request)
+ * may already have its execution: that one goes on whatever the count. */
 static int threshold_gate(store_tx *tx, const batch_alert *ba, batch_exec *ex) {
         const playbook_trigger *t = &ex->playbook->trigger;
-        if (t->count == 0 || ex->not_fired)
+        if (t->count == 0 || ex->not_fired || ex->counted)
                 return 0;
-        /* On its first claim an alert has no execution yet (only a committed
-         * journal creates one, and the alert would then have been claimed again). */
         bool exists = false;
-        int r = ba->claimed.attempts > 1
-                        ? store_tx_exec_exists(tx, ba->claimed.id, ex->playbook->name, &exists)
-                        : 0;
+        int r = store_tx_exec_exists(tx, ba->claimed.id, ex->playbook->name, &exists);
         if (r < 0 || exists)
                 return r;
         r = store_tx_threshold_hit(tx, ex->playbook->name, ex->threshold_key, t->count, t->window_s * 1000,
@@ -228,6 +226,44 @@ static int threshold_gate(store_tx *tx, const batch_alert *ba, batch_exec *ex) {
         if (r < 0)
                 return r;
         ex->not_fired = r == 0;
+        return 0;
+}
+
+/* Counts, key by key, the batch's alerts claimed for the first time (they have
+ * no execution yet: only a committed journal creates one, and the alert would
+ * then have been claimed again): one store call per key, not per alert — a
+ * storm sends bursts of the same key. The alert that reaches the threshold
+ * fires; the others create nothing. Alerts claimed again go one by one through
+ * threshold_gate. */
+static int threshold_count(store_tx *tx, batch_job *job) {
+        batch_exec *same[BW_CLAIM_BATCH];
+        for (size_t i = 0; i < job->n; i++)
+                for (size_t e = 0; e < job->alerts[i].n_execs; e++) {
+                        batch_exec *ex = &job->alerts[i].execs[e];
+                        const playbook_trigger *t = &ex->playbook->trigger;
+                        if (t->count == 0 || ex->not_fired || ex->counted ||
+                            job->alerts[i].claimed.attempts > 1)
+                                continue;
+                        size_t n = 0;
+                        for (size_t j = i; j < job->n; j++)
+                                for (size_t f = 0; f < job->alerts[j].n_execs; f++) {
+                                        batch_exec *ey = &job->alerts[j].execs[f];
+                                        if (ey->playbook == ex->playbook && !ey->not_fired && !ey->counted &&
+                                            job->alerts[j].claimed.attempts == 1 &&
+                                            strcmp(ey->threshold_key, ex->threshold_key) == 0) {
+                                                ey->counted = true;
+                                                same[n++] = ey;
+                                        }
+                                }
+                        unsigned at = 0;
+                        int r = store_tx_threshold_add(
+                                tx, ex->playbook->name, ex->threshold_key, t->count, t->window_s * 1000,
+                                job->alerts[i].claimed.received_at_ms, (unsigned)n, &at);
+                        if (r < 0)
+                                return r;
+                        for (size_t k = 0; k < n; k++)
+                                same[k]->not_fired = r == 0 || k != at;
+                }
         return 0;
 }
 
@@ -302,13 +338,15 @@ static int job_begin(store_tx *tx, void *userdata) {
         int64_t done[BW_CLAIM_BATCH];
         unsigned matched[BW_CLAIM_BATCH] = {0};
         size_t n_done = 0;
+        int r = threshold_count(tx, job);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < job->n; i++) {
                 batch_alert *ba = &job->alerts[i];
-                for (size_t e = 0; e < ba->n_execs; e++) {
-                        int r = exec_begin(tx, job, ba, &ba->execs[e]);
-                        if (r < 0)
-                                return r;
-                }
+                for (size_t e = 0; r == 0 && e < ba->n_execs; e++)
+                        r = exec_begin(tx, job, ba, &ba->execs[e]);
+                if (r < 0)
+                        return r;
                 if (!alert_has_executions(ba))
                         done[n_done++] = ba->claimed.id;
         }
@@ -519,6 +557,23 @@ static bool groupable(const batch_action *act) {
                act->kind->apply_batch;
 }
 
+/* Whether b may join the group led by lead: same integration and verb, and no
+ * target already in the group (taken holds them). Two actions on one target
+ * must not share a transaction: each one's snapshot must see what the other
+ * did, or rolling back one would undo the other; b then runs in a later group. */
+static bool joins(const batch_action *lead, const batch_action *b, json_t *taken) {
+        if (b->integration != lead->integration ||
+            strcmp(b->rendered.step->verb, lead->rendered.step->verb) != 0)
+                return false;
+        for (size_t t = 0; t < b->rendered.targets.n; t++)
+                if (json_object_get(taken, b->rendered.targets.items[t]))
+                        return false;
+        for (size_t t = 0; t < b->rendered.targets.n; t++)
+                if (json_object_set_new(taken, b->rendered.targets.items[t], json_true()) < 0)
+                        return false;
+        return true;
+}
+
 static void ran(const batch_action *act) {
         if (act->exec->playbook->level == LEVEL_AUTO_IRREVERSIBLE)
                 log_level4(act->exec, act);
@@ -541,20 +596,26 @@ static void run_step(engine *e, batch_job *job, size_t s) {
                                 ran(act);
                                 continue;
                         }
-                        /* This action and every later one of its integration at this step. */
+                        /* This action and every later one that joins it at this step. */
+                        json_t *taken = json_object();
                         size_t n = 0;
-                        for (size_t j = i; j < job->n && n < BW_CONNECTOR_BATCH_MAX; j++)
+                        for (size_t j = i; taken && j < job->n && n < BW_CONNECTOR_BATCH_MAX; j++)
                                 for (size_t y = j == i ? x : 0;
                                      y < job->alerts[j].n_execs && n < BW_CONNECTOR_BATCH_MAX; y++) {
                                         batch_exec *ey = &job->alerts[j].execs[y];
                                         batch_action *b =
                                                 s < ey->n_actions && !ey->not_fired ? &ey->actions[s] : NULL;
-                                        if (b && groupable(b) && !b->grouped &&
-                                            b->integration == act->integration) {
+                                        if (b && groupable(b) && !b->grouped && joins(act, b, taken)) {
                                                 b->grouped = true;
                                                 group[n++] = b;
                                         }
                                 }
+                        json_decref(taken);
+                        if (n == 0) { /* out of memory: alone */
+                                execute_action(e->deps.pool, act, e->deps.metrics);
+                                ran(act);
+                                continue;
+                        }
                         execute_group(e->deps.pool, group, n, e->deps.metrics);
                         for (size_t k = 0; k < n; k++)
                                 ran(group[k]);

@@ -341,6 +341,12 @@ static int group_prepare(group *g, connector_op op, const char *what) {
         return r;
 }
 
+/* A batch call that failed after its request was sent, without a reply: the
+ * worker timed out, died or answered nonsense, so the change may have happened. */
+static bool applied_maybe(int r) {
+        return r == -ETIMEDOUT || r == -ECONNRESET || r == -EBADMSG;
+}
+
 void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metrics *metrics) {
         group g = {.pool = pool, .acts = acts, .n = n};
         if (!group_alloc(&g)) {
@@ -373,8 +379,16 @@ void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metri
                         memcpy(g.apply_detail[i], g.res[k].detail, sizeof(g.apply_detail[i]));
                 }
                 group_clear_results(&g);
-                if (r < 0) {
-                        /* Nothing changed (apply_batch is all or nothing): one by one. */
+                if (r < 0 && applied_maybe(r)) {
+                        /* The request reached the worker and no answer came back: the
+                         * change may be in effect. As for one action, roll back. */
+                        connector_result none = {0};
+                        for (size_t i = 0; i < n; i++)
+                                if (g.alive[i])
+                                        apply_failed(&g.calls[i], acts[i], g.snapshots[i], r, &none);
+                } else if (r < 0) {
+                        /* Refused as a whole (apply_batch is all or nothing), or never
+                         * sent: nothing changed; one by one instead. */
                         for (size_t i = 0; i < n; i++)
                                 if (g.alive[i])
                                         run_fresh(&g.calls[i], acts[i], metrics);

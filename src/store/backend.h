@@ -82,8 +82,9 @@ typedef struct store_backend_response {
         int (*action_expiry)(struct store_backend_db *db, int64_t action_id, int64_t until_ms, bool revert);
         int (*effects_cover)(struct store_backend_db *db, const char *integration, const char *verb,
                              char *const *targets, size_t n, int64_t now_ms, int64_t *ret_by);
-        int (*threshold_hit)(struct store_backend_db *db, const char *playbook, const char *key,
-                             unsigned threshold, int64_t window_ms, int64_t at_ms);
+        int (*threshold_add)(struct store_backend_db *db, const char *playbook, const char *key,
+                             unsigned threshold, int64_t window_ms, int64_t at_ms, unsigned n,
+                             unsigned *ret_fires_at);
         int (*exec_exists)(struct store_backend_db *db, int64_t alert_id, const char *playbook, bool *ret);
         int (*prune)(struct store_backend_db *db, int64_t now_ms);
 
@@ -152,6 +153,8 @@ typedef struct store_backend {
         int (*exec_get)(struct store_backend_db *db, int64_t id, json_t **ret);
         int (*queue_stats)(struct store_backend_db *db, store_queue_stats *ret);
         int (*breaker_get)(struct store_backend_db *db, json_t **ret);
+        int (*budget_used)(struct store_backend_db *db, const store_budget *b, int64_t now_ms,
+                           uint64_t *ret);
         /* Approvals, rollback, expiry, folding and thresholds. */
         const struct store_backend_response *response;
 } store_backend;

@@ -246,6 +246,7 @@ const char *const sq_sql_core[_SQ_MAX] = {
                 "UPDATE breaker SET open = 1, reason = ?1, opened_at = ?2 WHERE id = 1 AND open = 0",
         [SQ_BREAKER_RESET] = "UPDATE breaker SET open = 0, reset_by = ?1, reset_reason = ?2, reset_at = ?3"
                              " WHERE id = 1 AND open = 1",
+        [SQ_BUDGET_GET] = "SELECT used FROM budgets WHERE key = ?1 AND window_ms = ?2 AND window_start = ?3",
         [SQ_BREAKER_GET] =
                 "SELECT open, reason, opened_at, reset_by, reset_reason, reset_at FROM breaker WHERE id = 1",
         [SQ_PING] = "INSERT INTO meta (key, value) VALUES ('ping', ?1)"
@@ -1245,6 +1246,27 @@ static int sq_breaker_get(struct store_backend_db *db, json_t **ret) {
         return 0;
 }
 
+static int sq_budget_used_now(struct store_backend_db *db, const store_budget *b, int64_t now_ms,
+                              uint64_t *ret) {
+        sq_conn *c;
+        int r = sq_read_begin(db, &c);
+        if (r < 0)
+                return r;
+        sqlite3_stmt *st = NULL;
+        r = sq_prep(c, SQ_BUDGET_GET, &st, "tii", b->key, b->window_ms, now_ms - now_ms % b->window_ms);
+        int rc = r < 0 ? SQLITE_ERROR : sqlite3_step(st);
+        uint64_t used = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+        if (st)
+                sqlite3_reset(st);
+        sq_read_end(db, c);
+        if (r < 0)
+                return r;
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return sq_errno(rc);
+        *ret = used;
+        return 0;
+}
+
 const store_backend store_backend_sqlite = {
         .name = "sqlite",
         .schema_latest = SQ_SCHEMA_LATEST,
@@ -1278,5 +1300,6 @@ const store_backend store_backend_sqlite = {
         .breaker_open = sq_breaker_open,
         .breaker_reset = sq_breaker_reset,
         .breaker_get = sq_breaker_get,
+        .budget_used = sq_budget_used_now,
         .response = &store_backend_sqlite_response,
 };

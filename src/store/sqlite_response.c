@@ -79,11 +79,11 @@ const char *const sq_sql_response[_SQ_MAX] = {
         /* One statement counts the alert: a window that ended (or one that
          * starts after at_ms: alerts may come out of order) restarts at 1. */
         [SQ_THRESHOLD_COUNT] =
-                "INSERT INTO thresholds (playbook, key, window_start, count, fired) VALUES (?1, ?2, ?3, 1, "
-                "0)"
-                " ON CONFLICT (playbook, key) DO UPDATE SET"
+                "INSERT INTO thresholds (playbook, key, window_start, count, fired)"
+                " VALUES (?1, ?2, ?3, ?5, 0) ON CONFLICT (playbook, key) DO UPDATE SET"
                 " fired = CASE WHEN ?3 - window_start >= ?4 OR ?3 < window_start THEN 0 ELSE fired END,"
-                " count = CASE WHEN ?3 - window_start >= ?4 OR ?3 < window_start THEN 1 ELSE count + 1 END,"
+                " count = CASE WHEN ?3 - window_start >= ?4 OR ?3 < window_start THEN ?5 ELSE count + ?5 "
+                "END,"
                 " window_start = CASE WHEN ?3 - window_start >= ?4 OR ?3 < window_start THEN ?3"
                 " ELSE window_start END RETURNING count, fired",
         [SQ_THRESHOLD_FIRE] = "UPDATE thresholds SET fired = 1 WHERE playbook = ?1 AND key = ?2",
@@ -401,11 +401,12 @@ static int sq_effects_cover(struct store_backend_db *db, const char *integration
         return 1;
 }
 
-static int sq_threshold_hit(struct store_backend_db *db, const char *playbook, const char *key,
-                            unsigned threshold, int64_t window_ms, int64_t at_ms) {
+static int sq_threshold_add(struct store_backend_db *db, const char *playbook, const char *key,
+                            unsigned threshold, int64_t window_ms, int64_t at_ms, unsigned n,
+                            unsigned *ret_fires_at) {
         sq_conn *c = &db->writer;
         sqlite3_stmt *st = NULL;
-        int r = sq_prep(c, SQ_THRESHOLD_COUNT, &st, "ttii", playbook, key, at_ms, window_ms);
+        int r = sq_prep(c, SQ_THRESHOLD_COUNT, &st, "ttiii", playbook, key, at_ms, window_ms, (int64_t)n);
         if (r < 0)
                 return r;
         int rc = sqlite3_step(st);
@@ -416,10 +417,15 @@ static int sq_threshold_hit(struct store_backend_db *db, const char *playbook, c
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
                 return sq_errno(rc);
-        if (fired || count < (int64_t)threshold)
+        /* The count before these n alerts gives which of them reaches the threshold. */
+        int64_t at = (int64_t)threshold - (count - (int64_t)n) - 1;
+        if (fired || at < 0 || at >= (int64_t)n)
                 return 0;
         r = sq_run(c, SQ_THRESHOLD_FIRE, "tt", playbook, key);
-        return r < 0 ? r : 1;
+        if (r < 0)
+                return r;
+        *ret_fires_at = (unsigned)at;
+        return 1;
 }
 
 static int sq_exec_exists(struct store_backend_db *db, int64_t alert_id, const char *playbook, bool *ret) {
@@ -511,7 +517,7 @@ const store_backend_response store_backend_sqlite_response = {
         .action_result = sq_action_result,
         .action_expiry = sq_action_expiry,
         .effects_cover = sq_effects_cover,
-        .threshold_hit = sq_threshold_hit,
+        .threshold_add = sq_threshold_add,
         .exec_exists = sq_exec_exists,
         .prune = sq_prune,
         .approval_list = sq_approval_list,

@@ -910,6 +910,12 @@ int store_breaker_reset(store *s, const char *actor, const char *reason) {
         return store_write(s, breaker_reset_run, &j);
 }
 
+int store_budget_used(store *s, const store_budget *b, uint64_t *ret) {
+        if (!s || !b || !b->key || !b->key[0] || b->window_ms <= 0 || !ret)
+                return -EINVAL;
+        return s->be->budget_used(s->db, b, clock_wall_ms(), ret);
+}
+
 int store_breaker_get(store *s, json_t **ret) {
         if (!s || !ret)
                 return -EINVAL;
@@ -1128,12 +1134,19 @@ int store_tx_effects_cover(store_tx *tx, const char *integration, const char *ve
                                                   ret_by);
 }
 
+int store_tx_threshold_add(store_tx *tx, const char *playbook, const char *key, unsigned threshold,
+                           int64_t window_ms, int64_t at_ms, unsigned n, unsigned *ret_fires_at) {
+        if (!tx || !name_ok(playbook) || !key || strlen(key) > BW_THRESHOLD_KEY_MAX || threshold == 0 ||
+            window_ms <= 0 || n == 0 || !ret_fires_at)
+                return -EINVAL;
+        return tx->s->be->response->threshold_add(tx->s->db, playbook, key, threshold, window_ms, at_ms, n,
+                                                  ret_fires_at);
+}
+
 int store_tx_threshold_hit(store_tx *tx, const char *playbook, const char *key, unsigned threshold,
                            int64_t window_ms, int64_t at_ms) {
-        if (!tx || !name_ok(playbook) || !key || strlen(key) > BW_THRESHOLD_KEY_MAX || threshold == 0 ||
-            window_ms <= 0)
-                return -EINVAL;
-        return tx->s->be->response->threshold_hit(tx->s->db, playbook, key, threshold, window_ms, at_ms);
+        unsigned at;
+        return store_tx_threshold_add(tx, playbook, key, threshold, window_ms, at_ms, 1, &at);
 }
 
 int store_tx_exec_exists(store_tx *tx, int64_t alert_id, const char *playbook, bool *ret) {

@@ -233,6 +233,10 @@ int store_tx_breaker_open(store_tx *tx, const char *reason);
  * -EALREADY if it was not open, -EINVAL for an empty actor or reason. */
 int store_breaker_reset(store *s, const char *actor, const char *reason);
 
+/* How much of budget b is used in the window containing now (a read: it may be
+ * stale by the time it is returned). */
+int store_budget_used(store *s, const store_budget *b, uint64_t *ret);
+
 /* {"open","reason","opened_at","reset_by","reset_reason","reset_at"}; unset fields
  * are null. */
 int store_breaker_get(store *s, json_t **ret);
@@ -317,9 +321,15 @@ int store_tx_action_expiry(store_tx *tx, int64_t action_id, int64_t until_ms, bo
 int store_tx_effects_cover(store_tx *tx, const char *integration, const char *verb, char *const *targets,
                            size_t n, int64_t *ret_by);
 
-/* Inside a write job: counts one alert for (playbook, key) at at_ms. Windows are
- * per key: the first alert opens one of window_ms. Returns 1 when this alert
- * brings the count to threshold (once per window), 0 otherwise, or -errno. */
+/* Inside a write job: counts n alerts (a claimed batch's alerts sharing the
+ * key, in order) for (playbook, key) at at_ms. Windows are per key: the first
+ * alert opens one of window_ms. Returns 1 when one of them brings the count to
+ * threshold (once per window) with *ret_fires_at its index, 0 otherwise, or
+ * -errno. */
+int store_tx_threshold_add(store_tx *tx, const char *playbook, const char *key, unsigned threshold,
+                           int64_t window_ms, int64_t at_ms, unsigned n, unsigned *ret_fires_at);
+
+/* store_tx_threshold_add for one alert: 1 when it reaches the threshold. */
 int store_tx_threshold_hit(store_tx *tx, const char *playbook, const char *key, unsigned threshold,
                            int64_t window_ms, int64_t at_ms);
 

@@ -181,3 +181,26 @@ def test_dry_run_lists_the_budgets_an_action_would_be_charged_to(tmp_path):
                           "--config", str(d.config)], capture_output=True, text=True, check=True).stdout
     assert "budgets: global 100/hour, nft.block 10/minute (charged when it runs" in out
     assert "nft.unblock" not in out
+
+
+def test_live_dry_run_says_over_budget(make_daemon, tmp_path):
+    import json
+    import subprocess
+
+    from conftest import BULWARK
+
+    d = make_daemon(extra="governor:\n  rate_limits:\n    nft.block:\n      per_minute: 1\n").start()
+    alert = tmp_path / "alert.json"
+    alert.write_text(json.dumps(ssh_alert("203.0.113.80")))
+    args = [BULWARK, "--url", d.url, "--token-file", str(d.token_file), "playbook", "test",
+            str(d.playbook_dir / "block.yaml"), "--alert", str(alert), "--config", str(d.config), "--live"]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    assert "nft.block 0 used of 1/minute" in out and "engine: would apply" in out
+    assert d.execution_of(d.post_alert(ssh_alert("203.0.113.81")).json()["id"])["status"] == "succeeded"
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    assert "nft.block 1 used of 1/minute" in out
+    assert "governor: over_budget (rate limit nft.block: 1 actions per minute spent" in out
+    assert "engine: recorded as recommendation (over budget" in out
+    # Without --live the dry run touches nothing and cannot know.
+    out = subprocess.run(args[:-1], capture_output=True, text=True, check=True).stdout
+    assert "over_budget" not in out and "engine: would apply" in out

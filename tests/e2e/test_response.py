@@ -225,3 +225,23 @@ def test_expiring_action_is_reverted_across_a_restart(make_daemon, tmp_path):
     ex = d.execution_of(d.post_alert(ssh_alert("203.0.113.73")).json()["id"])
     assert "203.0.113.73" in guard_set()
     wait_for(lambda: "203.0.113.73" not in guard_set(), timeout=15)
+
+
+def test_rolling_back_one_of_two_blocks_of_an_ip_keeps_the_other(make_daemon):
+    # Two playbooks block the same address for the same alert: both actions run
+    # in one claimed batch, so they must not share one nft transaction (each
+    # snapshot must see the other's block), or rolling back one would undo both.
+    second = PLAYBOOK_BLOCK.replace("name: block-ssh", "name: block-ssh-too")
+    d = make_daemon(playbooks={"a.yaml": PLAYBOOK_BLOCK, "b.yaml": second}).start()
+    doc = d.wait_alert_done(d.post_alert(ssh_alert("203.0.113.90")).json()["id"])
+    execs = [d.get(f"/v1/executions/{i}").json() for i in doc["executions"]]
+    assert [e["status"] for e in execs] == ["succeeded", "succeeded"], execs
+    details = sorted(e["actions"][0]["detail"] for e in execs)
+    assert details[0].startswith("added 0, already present 1"), details
+    assert details[1].startswith("added 1, already present 0"), details
+    later = next(e for e in execs if e["actions"][0]["detail"].startswith("added 0"))
+    r = d.session.post(d.url + f"/v1/executions/{later['id']}/rollback", json={"reason": "duplicate"},
+                       timeout=10)
+    assert r.status_code == 202, r.text
+    wait_for(lambda: d.get(f"/v1/executions/{later['id']}").json()["status"] == "rolled_back")
+    assert "203.0.113.90" in nft_set()

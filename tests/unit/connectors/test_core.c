@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the connector registry, the settings tables and checks, the
- * generic action checks and the IPC messages (over a real socketpair). */
+ * generic action checks and the IPC messages, single and batched (over a real
+ * socketpair). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -452,6 +453,243 @@ static void test_ipc_rejects_malformed(void **state) {
         close(sv[0]);
 }
 
+/* Three actions of distinct shapes, each with its own id, targets and params. */
+static void batch_actions(test_action *t[3]) {
+        const char *one[] = {"192.0.2.1", NULL};
+        const char *two[] = {"192.0.2.2", "198.51.100.0/24", NULL};
+        t[0] = test_action_new("block", TARGET_IP, one, "{\"timeout_s\":60}");
+        t[1] = test_action_new("block", TARGET_IP, two, NULL);
+        t[2] = test_action_new("unblock", TARGET_IP, NULL, "{\"why\":\"fp\"}");
+        for (size_t i = 0; i < 3; i++)
+                t[i]->a.action_id = 100 + (int64_t)i;
+}
+
+static void test_ipc_batch_round_trip(void **state) {
+        int sv[2];
+        pair(sv);
+        test_action *t[3];
+        batch_actions(t);
+        json_t *snap = json_pack("{s{s{sb}}}", "elements", "192.0.2.2", "present", 0);
+        t[1]->a.snapshot = snap;
+        connector_action actions[3] = {t[0]->a, t[1]->a, t[2]->a};
+        json_t *req = NULL;
+        assert_int_equal(ipc_batch_pack(CONNECTOR_OP_ROLLBACK, actions, 3, &req), 0);
+        assert_true(ipc_is_batch(req));
+        assert_int_equal(ipc_send(sv[0], IPC_REQUEST, 9, req), 0);
+        json_decref(req);
+        ipc_msg_type type;
+        uint32_t seq;
+        json_t *body;
+        assert_int_equal(ipc_recv(sv[1], &type, &seq, &body), 0);
+        assert_int_equal(type, IPC_REQUEST);
+        assert_int_equal(seq, 9);
+        ipc_batch b;
+        assert_int_equal(ipc_batch_unpack(body, &b), 0);
+        json_decref(body);
+        assert_int_equal(b.op, CONNECTOR_OP_ROLLBACK);
+        assert_int_equal(b.n, 3);
+        for (size_t i = 0; i < 3; i++) {
+                const connector_action *got = &b.items[i].action;
+                assert_int_equal(b.items[i].op, CONNECTOR_OP_ROLLBACK);
+                assert_int_equal(got->action_id, 100 + (int64_t)i);
+                assert_string_equal(got->verb, t[i]->a.verb);
+                assert_int_equal(got->kind, TARGET_IP);
+                assert_int_equal(got->n_targets, t[i]->a.n_targets);
+                for (size_t k = 0; k < got->n_targets; k++)
+                        assert_string_equal(got->targets[k], t[i]->a.targets[k]);
+                assert_string_equal(got->idempotency_key, TEST_KEY);
+                assert_true(json_equal((json_t *)got->params, t[i]->params));
+        }
+        assert_true(json_equal((json_t *)b.items[1].action.snapshot, snap));
+        assert_null(b.items[0].action.snapshot);
+        assert_null(b.items[2].action.snapshot);
+        ipc_batch_clear(&b);
+        assert_null(b.items);
+        assert_int_equal(b.n, 0);
+        ipc_batch_clear(NULL);
+
+        /* A single request is not a batch. */
+        assert_int_equal(ipc_request_pack(CONNECTOR_OP_APPLY, &actions[0], &req), 0);
+        assert_false(ipc_is_batch(req));
+        json_decref(req);
+
+        json_decref(snap);
+        for (size_t i = 0; i < 3; i++)
+                test_action_free(t[i]);
+        close(sv[0]);
+        close(sv[1]);
+}
+
+static void test_ipc_batch_pack_bounds(void **state) {
+        const char *ip[] = {"192.0.2.1", NULL};
+        test_action *t = test_action_new("block", TARGET_IP, ip, NULL);
+        size_t max = BW_CONNECTOR_BATCH_MAX;
+        connector_action *many = calloc(max + 1, sizeof(*many));
+        assert_non_null(many);
+        for (size_t i = 0; i <= max; i++)
+                many[i] = t->a;
+        json_t *req = NULL;
+        assert_int_equal(ipc_batch_pack(CONNECTOR_OP_APPLY, many, 0, &req), -EINVAL);
+        assert_int_equal(ipc_batch_pack(CONNECTOR_OP_APPLY, many, max + 1, &req), -EINVAL);
+        assert_int_equal(ipc_batch_pack(_CONNECTOR_OP_MAX, many, 1, &req), -EINVAL);
+        assert_null(req);
+        /* One action that breaks the contract spoils the batch. */
+        many[1].params = NULL;
+        assert_int_equal(ipc_batch_pack(CONNECTOR_OP_APPLY, many, 3, &req), -EINVAL);
+        assert_null(req);
+        many[1].params = t->params;
+
+        /* Exactly the maximum goes; the unpacker refuses one more. */
+        assert_int_equal(ipc_batch_pack(CONNECTOR_OP_VERIFY, many, max, &req), 0);
+        ipc_batch b;
+        assert_int_equal(ipc_batch_unpack(req, &b), 0);
+        assert_int_equal(b.n, max);
+        assert_int_equal(b.op, CONNECTOR_OP_VERIFY);
+        assert_string_equal(b.items[max - 1].action.targets[0], "192.0.2.1");
+        ipc_batch_clear(&b);
+        json_t *list = json_object_get(req, "actions");
+        assert_int_equal(json_array_append(list, json_array_get(list, 0)), 0);
+        assert_int_equal(ipc_batch_unpack(req, &b), -EBADMSG);
+        json_decref(req);
+        free(many);
+        test_action_free(t);
+}
+
+/* A batch body around actions (stolen), with an optional extra key. */
+static json_t *batch_body(json_t *actions, const char *extra) {
+        json_t *body = json_pack("{ss so}", "op", "apply", "actions", actions);
+        assert_non_null(body);
+        if (extra)
+                assert_int_equal(json_object_set_new(body, extra, json_true()), 0);
+        return body;
+}
+
+static void expect_batch_refused(json_t *body) {
+        ipc_batch b = {0};
+        assert_int_equal(ipc_batch_unpack(body, &b), -EBADMSG);
+        assert_null(b.items);
+        json_decref(body);
+}
+
+static void test_ipc_batch_unpack_rejects_malformed(void **state) {
+        test_action *t[3];
+        batch_actions(t);
+        connector_action actions[3] = {t[0]->a, t[1]->a, t[2]->a};
+        json_t *good = NULL;
+        assert_int_equal(ipc_batch_pack(CONNECTOR_OP_APPLY, actions, 3, &good), 0);
+        const json_t *list = json_object_get(good, "actions");
+
+        expect_batch_refused(batch_body(json_object(), NULL));
+        expect_batch_refused(batch_body(json_string("x"), NULL));
+        expect_batch_refused(batch_body(json_array(), NULL));
+        expect_batch_refused(batch_body(json_deep_copy(list), "extra"));
+        /* Both shapes at once: a single action smuggled beside the batch. */
+        expect_batch_refused(batch_body(json_deep_copy(list), "action"));
+        json_t *no_op = json_deep_copy(good);
+        json_object_del(no_op, "op");
+        expect_batch_refused(no_op);
+        json_t *bad_op = json_deep_copy(good);
+        json_object_set_new(bad_op, "op", json_string("explode"));
+        expect_batch_refused(bad_op);
+
+        /* A bad action anywhere in the list: the last one, so the earlier ones
+         * were unpacked and must be released (the sanitizer run checks). */
+        json_t *bad = json_deep_copy(list);
+        json_object_set_new(json_array_get(bad, 2), "kind", json_string("planet"));
+        expect_batch_refused(batch_body(bad, NULL));
+        bad = json_deep_copy(list);
+        json_array_set_new(json_object_get(json_array_get(bad, 1), "targets"), 1, json_integer(7));
+        expect_batch_refused(batch_body(bad, NULL));
+        bad = json_deep_copy(list);
+        json_object_del(json_array_get(bad, 2), "idempotency_key");
+        expect_batch_refused(batch_body(bad, NULL));
+        bad = json_deep_copy(list);
+        json_object_set_new(json_array_get(bad, 0), "shell", json_string("rm -rf /"));
+        expect_batch_refused(batch_body(bad, NULL));
+        bad = json_deep_copy(list);
+        json_array_set_new(bad, 1, json_string("not an action"));
+        expect_batch_refused(batch_body(bad, NULL));
+
+        /* And the untouched body still unpacks. */
+        ipc_batch b;
+        assert_int_equal(ipc_batch_unpack(good, &b), 0);
+        assert_int_equal(b.n, 3);
+        ipc_batch_clear(&b);
+        json_decref(good);
+        for (size_t i = 0; i < 3; i++)
+                test_action_free(t[i]);
+}
+
+static void test_ipc_batch_reply(void **state) {
+        int sv[2];
+        pair(sv);
+        int rcs[3] = {0, -EINVAL, 0};
+        connector_result res[3] = {
+                {.ok = true, .data = json_pack("{si}", "added", 1)}, {.ok = false}, {.ok = false}};
+        str_copy(res[0].detail, sizeof(res[0].detail), "added 1, already present 0 in inet t");
+        str_copy(res[1].detail, sizeof(res[1].detail), "targets[0]: not an IP address");
+        str_copy(res[2].detail, sizeof(res[2].detail), "targets[0] (192.0.2.9) is not in the set");
+        json_t *reply = ipc_batch_reply_pack(rcs, res, 3);
+        assert_non_null(reply);
+        assert_int_equal(ipc_send(sv[1], IPC_REPLY, 4, reply), 0);
+        json_decref(reply);
+        ipc_msg_type type;
+        uint32_t seq;
+        json_t *body;
+        assert_int_equal(ipc_recv(sv[0], &type, &seq, &body), 0);
+        assert_int_equal(type, IPC_REPLY);
+        int rc = 1, got_rcs[3] = {1, 1, 1};
+        connector_result got[3];
+        assert_int_equal(ipc_batch_reply_unpack(body, 3, &rc, got_rcs, got), 0);
+        assert_int_equal(rc, 0);
+        for (size_t i = 0; i < 3; i++) {
+                assert_int_equal(got_rcs[i], rcs[i]);
+                assert_int_equal(got[i].ok, res[i].ok);
+                assert_string_equal(got[i].detail, res[i].detail);
+        }
+        assert_int_equal(json_integer_value(json_object_get(got[0].data, "added")), 1);
+        assert_null(got[1].data);
+        for (size_t i = 0; i < 3; i++)
+                connector_result_clear(&got[i]);
+
+        /* The results must be exactly one per action. */
+        assert_int_equal(ipc_batch_reply_unpack(body, 2, &rc, got_rcs, got), -EBADMSG);
+        assert_int_equal(ipc_batch_reply_unpack(body, 4, &rc, got_rcs, got), -EBADMSG);
+        json_decref(body);
+
+        /* The batch as a whole failed: rc alone. */
+        json_t *whole = json_pack("{si}", "rc", -5);
+        rc = 0;
+        assert_int_equal(ipc_batch_reply_unpack(whole, 3, &rc, got_rcs, got), 0);
+        assert_int_equal(rc, -5);
+        json_decref(whole);
+
+        /* rc 0 without results, a positive or out-of-range rc, an extra key, a
+         * malformed result after good ones (those are released). */
+        const char *bad[] = {
+                "{\"rc\":0}",
+                "{\"rc\":3}",
+                "{\"rc\":-4096}",
+                "{\"rc\":0,\"results\":{}}",
+                "{\"rc\":-5,\"why\":\"x\"}",
+                "{\"rc\":0,\"results\":[{\"rc\":0,\"ok\":true,\"detail\":\"a\",\"data\":{\"k\":1}},"
+                "{\"rc\":0,\"ok\":true,\"detail\":\"b\",\"data\":[1]},{\"rc\":0,\"ok\":true}]}",
+                "{\"rc\":0,\"results\":[{\"rc\":0,\"ok\":true,\"detail\":\"a\"},"
+                "{\"rc\":0,\"ok\":true,\"detail\":\"b\"},{\"rc\":7,\"ok\":true,\"detail\":\"c\"}]}",
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                json_t *j = json_loads(bad[i], 0, NULL);
+                assert_non_null(j);
+                if (ipc_batch_reply_unpack(j, 3, &rc, got_rcs, got) != -EBADMSG)
+                        fail_msg("accepted %s", bad[i]);
+                json_decref(j);
+        }
+        for (size_t i = 0; i < 3; i++)
+                connector_result_clear(&res[i]);
+        close(sv[0]);
+        close(sv[1]);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_registry_kinds_and_verbs),
@@ -464,6 +702,10 @@ int main(void) {
                 cmocka_unit_test(test_utf8_scrub),
                 cmocka_unit_test(test_ipc_round_trip),
                 cmocka_unit_test(test_ipc_rejects_malformed),
+                cmocka_unit_test(test_ipc_batch_round_trip),
+                cmocka_unit_test(test_ipc_batch_pack_bounds),
+                cmocka_unit_test(test_ipc_batch_unpack_rejects_malformed),
+                cmocka_unit_test(test_ipc_batch_reply),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

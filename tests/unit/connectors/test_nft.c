@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the nft connector against the real kernel nftables, in a
- * private network namespace: what block, unblock, verify, snapshot and
- * rollback do to real hash and interval sets, small and big. */
+ * private network namespace: what block, unblock, verify, snapshot, rollback
+ * and batched applies do to real hash and interval sets, small and big. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -518,6 +518,174 @@ static void test_default_timeout_applies(void **state) {
         nft->close(s);
 }
 
+/* One action of a batch: verb on targets (NULL-terminated), params JSON or NULL. */
+typedef struct batch_item {
+        const char *verb;
+        const char *const *targets;
+        const char *params;
+} batch_item;
+
+#define BATCH_TEST_MAX 8
+
+/* Runs apply_batch on items; res[0..n) are filled (the caller clears them). */
+static int apply_batch(void *state, const batch_item *items, size_t n, connector_result *res) {
+        assert_true(n <= BATCH_TEST_MAX);
+        test_action *t[BATCH_TEST_MAX];
+        connector_action a[BATCH_TEST_MAX];
+        for (size_t i = 0; i < n; i++) {
+                t[i] = test_action_new(items[i].verb, TARGET_IP, items[i].targets, items[i].params);
+                t[i]->a.action_id = 1000 + (int64_t)i;
+                a[i] = t[i]->a;
+                res[i] = (connector_result){0};
+        }
+        int r = nft->apply_batch(state, a, n, res);
+        for (size_t i = 0; i < n; i++)
+                test_action_free(t[i]);
+        return r;
+}
+
+/* Result i is ok (or not) with a detail that is (ok) or contains (not ok) text. */
+static void assert_result(const connector_result *res, size_t i, bool ok, const char *text) {
+        bool match = ok ? strcmp(res[i].detail, text) == 0 : strstr(res[i].detail, text) != NULL;
+        if (res[i].ok != ok || !match)
+                fail_msg("result %zu: ok %d, detail \"%s\"; expected ok %d, \"%s\"", i, res[i].ok,
+                         res[i].detail, ok, text);
+}
+
+static void results_clear(connector_result *res, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                connector_result_clear(&res[i]);
+}
+
+static void test_apply_batch_is_one_change_with_a_result_per_action(void **state) {
+        void *s = nft_open_json("{\"table\":\"tb1\"}");
+        assert_int_equal(test_nft_cmd("add element inet tb1 blocklist_v4 { 192.0.2.3 timeout 900s }"), 0);
+        const char *a0[] = {"192.0.2.1", NULL};
+        const char *a1[] = {"192.0.2.2", "198.51.100.0/24", "192.0.2.3", NULL};
+        const char *a2[] = {"2001:db8::1", "2001:db8:1::/48", NULL};
+        /* The same host and network as earlier actions of the batch: one
+         * transaction must not add an element twice. */
+        const char *a3[] = {"192.0.2.1", "198.51.100.0/24", NULL};
+        batch_item items[] = {
+                {"block", a0, "{\"timeout_s\":600}"},
+                {"block", a1, NULL},
+                {"block", a2, "{\"timeout_s\":60}"},
+                {"block", a3, "{\"timeout_s\":30}"},
+        };
+        connector_result res[4];
+        assert_int_equal(apply_batch(s, items, 4, res), 0);
+        assert_result(res, 0, true, "added 1, already present 0 in inet tb1");
+        assert_result(res, 1, true, "added 2, already present 1 in inet tb1");
+        assert_result(res, 2, true, "added 2, already present 0 in inet tb1");
+        assert_result(res, 3, true, "added 0, already present 2 in inet tb1");
+        results_clear(res, 4);
+        /* Each element once, with the timeout of the action that added it; the
+         * element present before keeps its own. */
+        assert_set("tb1", "blocklist_v4", "{\"192.0.2.1\":600,\"192.0.2.2\":0,\"192.0.2.3\":900}");
+        assert_set("tb1", "blocknets_v4", "{\"198.51.100.0/24\":0}");
+        assert_set("tb1", "blocklist_v6", "{\"2001:db8::1\":60}");
+        assert_set("tb1", "blocknets_v6", "{\"2001:db8:1::/48\":60}");
+        run_ok(s, CONNECTOR_OP_VERIFY, "block", a1, NULL, NULL, "all 3 target(s) in the set");
+
+        /* unblock in a batch: each present element deleted once, absent ones left. */
+        const char *u0[] = {"192.0.2.1", NULL};
+        const char *u1[] = {"192.0.2.1", "192.0.2.2", "192.0.2.99", NULL};
+        const char *u2[] = {"198.51.100.0/24", NULL};
+        const char *u3[] = {"198.51.100.0/24", "2001:db8::1", NULL};
+        batch_item unblock[] = {
+                {"unblock", u0, NULL}, {"unblock", u1, NULL}, {"unblock", u2, NULL}, {"unblock", u3, NULL}};
+        assert_int_equal(apply_batch(s, unblock, 4, res), 0);
+        assert_result(res, 0, true, "deleted 1, already absent 0 in inet tb1");
+        assert_result(res, 1, true, "deleted 1, already absent 2 in inet tb1");
+        assert_result(res, 2, true, "deleted 1, already absent 0 in inet tb1");
+        assert_result(res, 3, true, "deleted 1, already absent 1 in inet tb1");
+        results_clear(res, 4);
+        assert_set("tb1", "blocklist_v4", "{\"192.0.2.3\":900}");
+        assert_set("tb1", "blocknets_v4", "{}");
+        assert_set("tb1", "blocklist_v6", "{}");
+        assert_set("tb1", "blocknets_v6", "{\"2001:db8:1::/48\":60}");
+        nft->close(s);
+}
+
+static void test_apply_batch_reports_an_invalid_action_alone(void **state) {
+        /* An ip table: IPv6 targets have no set there. */
+        void *s = nft_open_json("{\"family\":\"ip\",\"table\":\"tb2\"}");
+        const char *good1[] = {"192.0.2.5", NULL};
+        const char *v6[] = {"2001:db8::5", NULL};
+        const char *junk[] = {"192.0.2.6", "not-an-ip", NULL};
+        const char *wide[] = {"10.0.0.0/8", NULL};
+        const char *good2[] = {"203.0.113.0/24", "192.0.2.7", NULL};
+        batch_item items[] = {
+                {"block", good1, NULL},          {"block", v6, NULL},
+                {"block", junk, NULL},           {"block", wide, NULL},
+                {"block", good1, "{\"foo\":1}"}, {"block", good2, "{\"timeout_s\":120}"},
+        };
+        connector_result res[6];
+        assert_int_equal(apply_batch(s, items, 6, res), 0);
+        assert_result(res, 0, true, "added 1, already present 0 in ip tb2");
+        assert_result(res, 1, false, "targets[0]: a ip table has no IPv6 set");
+        assert_result(res, 2, false, "targets[1]: not an IP address");
+        assert_result(res, 3, false, "targets[0]: wider than /16");
+        assert_result(res, 4, false, "params.foo");
+        assert_result(res, 5, true, "added 2, already present 0 in ip tb2");
+        for (size_t i = 0; i < 6; i++)
+                assert_null(res[i].data);
+        results_clear(res, 6);
+        /* The refused actions added nothing, not even their valid targets. */
+        assert_set_in("ip", "tb2", "blocklist_v4", "{\"192.0.2.5\":0,\"192.0.2.7\":120}");
+        assert_set_in("ip", "tb2", "blocknets_v4", "{\"203.0.113.0/24\":120}");
+
+        /* A batch of invalid actions alone changes nothing and still runs. */
+        assert_int_equal(apply_batch(s, &items[1], 2, res), 0);
+        assert_false(res[0].ok);
+        assert_false(res[1].ok);
+        results_clear(res, 2);
+        assert_set_in("ip", "tb2", "blocklist_v4", "{\"192.0.2.5\":0,\"192.0.2.7\":120}");
+        nft->close(s);
+}
+
+static void test_apply_batch_refused_changes_nothing(void **state) {
+        void *s = nft_open_json("{\"table\":\"tb3\"}");
+        const char *net[] = {"198.51.100.0/24", NULL};
+        run_ok(s, CONNECTOR_OP_APPLY, "block", net, NULL, NULL, NULL);
+        /* The second action's network overlaps the /24: nft refuses the one
+         * transaction, so the first action's host is not added either. */
+        const char *host[] = {"192.0.2.77", NULL};
+        const char *inside[] = {"198.51.100.128/25", NULL};
+        const char *v6[] = {"2001:db8::77", NULL};
+        batch_item items[] = {{"block", host, NULL}, {"block", inside, NULL}, {"block", v6, NULL}};
+        connector_result res[3];
+        int r = apply_batch(s, items, 3, res);
+        results_clear(res, 3);
+        assert_int_equal(r, -EIO);
+        assert_set("tb3", "blocklist_v4", "{}");
+        assert_set("tb3", "blocklist_v6", "{}");
+        assert_set("tb3", "blocknets_v4", "{\"198.51.100.0/24\":0}");
+        /* One by one, the two others go through. */
+        run_ok(s, CONNECTOR_OP_APPLY, "block", host, NULL, NULL, "added 1, already present 0 in inet tb3");
+        run_ok(s, CONNECTOR_OP_APPLY, "block", v6, NULL, NULL, "added 1, already present 0 in inet tb3");
+        nft->close(s);
+}
+
+/* An action whose lookup fails part way (its IPv6 set was deleted under the
+ * worker) is reported failed, with the target and set, and adds nothing; the
+ * others still go. */
+static void test_apply_batch_failed_lookup_is_reported_alone(void **state) {
+        void *s = nft_open_json("{\"table\":\"tb4\"}");
+        assert_int_equal(test_nft_cmd("delete set inet tb4 blocklist_v6"), 0);
+        const char *mixed[] = {"192.0.2.60", "2001:db8::60", NULL};
+        const char *other[] = {"192.0.2.61", NULL};
+        batch_item items[] = {{"block", mixed, NULL}, {"block", other, NULL}};
+        connector_result res[2];
+        assert_int_equal(apply_batch(s, items, 2, res), 0);
+        assert_result(res, 0, false, "2001:db8::60 in inet tb4 blocklist_v6");
+        assert_result(res, 1, true, "added 1, already present 0 in inet tb4");
+        results_clear(res, 2);
+        /* The failed action added nothing, not even its IPv4 target. */
+        assert_set("tb4", "blocklist_v4", "{\"192.0.2.61\":0}");
+        nft->close(s);
+}
+
 int main(void) {
         int r = test_enter_netns();
         if (r < 0) {
@@ -538,6 +706,10 @@ int main(void) {
                 cmocka_unit_test(test_missing_set_is_an_error_not_an_absent_element),
                 cmocka_unit_test(test_big_set_answers_per_target),
                 cmocka_unit_test(test_default_timeout_applies),
+                cmocka_unit_test(test_apply_batch_is_one_change_with_a_result_per_action),
+                cmocka_unit_test(test_apply_batch_reports_an_invalid_action_alone),
+                cmocka_unit_test(test_apply_batch_refused_changes_nothing),
+                cmocka_unit_test(test_apply_batch_failed_lookup_is_reported_alone),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,9 @@
 /* Unit tests of the connector pool with real worker processes (the test worker
  * executable runs connector_worker_main): calls reach the worker, a killed or
  * hung worker is replaced, a malformed reply is fatal to its worker, restarts
- * are rate-limited, and each worker's memory holds only its own settings. */
+ * are rate-limited, each worker's memory holds only its own settings, and
+ * batched calls need every action's permit, change nft in one transaction and
+ * answer one result per action, in order. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -249,7 +251,9 @@ static void test_pool_restarts_a_killed_worker(void **state) {
         free(prog);
 }
 
-static void test_pool_times_out_a_hung_worker(void **state) {
+/* A pool with one exec integration "slow" whose program hangs (and records its
+ * pid in $DIR/sleeper) when its first argument is "slow". */
+static connector_pool *slow_pool(char **ret_prog) {
         char *prog = script("maybe-slow",
                             "if [ \"$1\" = slow ]; then echo $$ > \"$DIR/sleeper\"; exec sleep 60; fi\n"
                             "echo fast\n");
@@ -259,6 +263,13 @@ static void test_pool_times_out_a_hung_worker(void **state) {
         connector_pool *p = NULL;
         assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
         integrations_free(&c, 1);
+        *ret_prog = prog;
+        return p;
+}
+
+static void test_pool_times_out_a_hung_worker(void **state) {
+        char *prog;
+        connector_pool *p = slow_pool(&prog);
         pid_t old = pid_of(p, "slow");
         connector_result res;
         const char *slow[] = {"slow", NULL}, *fast[] = {"fast", NULL};
@@ -502,6 +513,412 @@ static void test_pool_concurrent_calls(void **state) {
         free(prog);
 }
 
+/* --- batched calls ------------------------------------------------------------- */
+
+#define BATCH_TEST_MAX 8
+
+/* Actions for one batched call, each with its own id and its own permit. */
+typedef struct batch {
+        test_action *t[BATCH_TEST_MAX];
+        connector_action a[BATCH_TEST_MAX];
+        governor_permit permits[BATCH_TEST_MAX];
+        int rcs[BATCH_TEST_MAX];
+        connector_result res[BATCH_TEST_MAX];
+        size_t n;
+} batch;
+
+static void batch_add(batch *b, const char *verb, target_kind kind, const char *const *targets,
+                      const char *params) {
+        assert_true(b->n < BATCH_TEST_MAX);
+        test_action *t = test_action_new(verb, kind, targets, params);
+        t->a.action_id = 500 + (int64_t)b->n;
+        b->t[b->n] = t;
+        b->a[b->n] = t->a;
+        b->permits[b->n] = permit_for(&t->a);
+        b->n++;
+}
+
+static void batch_clear_results(batch *b) {
+        for (size_t i = 0; i < b->n; i++)
+                connector_result_clear(&b->res[i]);
+}
+
+/* One batched call of op with the batch's permits; results are cleared first. */
+static int batch_call(connector_pool *p, const char *name, connector_op op, batch *b) {
+        batch_clear_results(b);
+        for (size_t i = 0; i < b->n; i++)
+                b->rcs[i] = 1;
+        return connector_pool_call_batch(p, name, op, b->a, b->permits, b->n, 5000, b->rcs, b->res);
+}
+
+static void batch_free(batch *b) {
+        batch_clear_results(b);
+        for (size_t i = 0; i < b->n; i++)
+                test_action_free(b->t[i]);
+        *b = (batch){0};
+}
+
+/* Result i ran (rc 0), is ok or not, and its detail is (ok) or contains (not ok) text. */
+static void assert_batch_result(const batch *b, size_t i, bool ok, const char *text) {
+        const connector_result *r = &b->res[i];
+        bool match = ok ? strcmp(r->detail, text) == 0 : strstr(r->detail, text) != NULL;
+        if (b->rcs[i] != 0 || r->ok != ok || !match)
+                fail_msg("result %zu: rc %d, ok %d, detail \"%s\"; expected rc 0, ok %d, \"%s\"", i,
+                         b->rcs[i], r->ok, r->detail, ok, text);
+}
+
+/* The elements of set in the inet table of the test, as JSON text. */
+static void assert_pool_set(const char *table, const char *set, const char *expected_json) {
+        json_t *got = test_nft_elements("inet", table, set);
+        json_t *want = json_loads(expected_json, 0, NULL);
+        assert_non_null(got);
+        assert_non_null(want);
+        if (!json_equal(got, want)) {
+                char *g = json_dumps(got, JSON_COMPACT);
+                char text[1024];
+                snprintf(text, sizeof(text), "%s", g);
+                free(g);
+                json_decref(got);
+                json_decref(want);
+                fail_msg("set %s %s is %s, expected %s", table, set, text, expected_json);
+        }
+        json_decref(got);
+        json_decref(want);
+}
+
+static connector_pool *nft_pool(const char *table) {
+        char settings[128];
+        snprintf(settings, sizeof(settings), "{\"table\":\"%s\"}", table);
+        integration_config c = integration("fw", "nft", settings);
+        connector_pool *p = NULL;
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        integrations_free(&c, 1);
+        return p;
+}
+
+static void test_pool_batch_apply_is_one_nft_transaction(void **state) {
+        connector_pool *p = nft_pool("pb1");
+        pid_t pid = pid_of(p, "fw");
+        const char *one[] = {"192.0.2.1", NULL};
+        const char *two[] = {"192.0.2.2", "198.51.100.0/24", NULL};
+        const char *six[] = {"2001:db8::1", NULL};
+        batch b = {0};
+        batch_add(&b, "block", TARGET_IP, one, "{\"timeout_s\":600}");
+        batch_add(&b, "block", TARGET_IP, two, NULL);
+        batch_add(&b, "block", TARGET_IP, six, "{\"timeout_s\":60}");
+        assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_APPLY, &b), 0);
+        assert_batch_result(&b, 0, true, "added 1, already present 0 in inet pb1");
+        assert_batch_result(&b, 1, true, "added 2, already present 0 in inet pb1");
+        assert_batch_result(&b, 2, true, "added 1, already present 0 in inet pb1");
+        assert_pool_set("pb1", "blocklist_v4", "{\"192.0.2.1\":600,\"192.0.2.2\":0}");
+        assert_pool_set("pb1", "blocknets_v4", "{\"198.51.100.0/24\":0}");
+        assert_pool_set("pb1", "blocklist_v6", "{\"2001:db8::1\":60}");
+        batch_free(&b);
+
+        /* Two actions naming one address: one element, both ok, the second
+         * found it already there. */
+        const char *ten[] = {"192.0.2.10", NULL};
+        batch_add(&b, "block", TARGET_IP, ten, "{\"timeout_s\":900}");
+        batch_add(&b, "block", TARGET_IP, ten, "{\"timeout_s\":30}");
+        assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_APPLY, &b), 0);
+        assert_batch_result(&b, 0, true, "added 1, already present 0 in inet pb1");
+        assert_batch_result(&b, 1, true, "added 0, already present 1 in inet pb1");
+        assert_pool_set("pb1", "blocklist_v4", "{\"192.0.2.1\":600,\"192.0.2.2\":0,\"192.0.2.10\":900}");
+        batch_free(&b);
+
+        /* One transaction: a network overlapping the /24 makes nft refuse it,
+         * and the host of the other action is not added either. The batch
+         * fails as a whole; the worker is fine. */
+        const char *host[] = {"192.0.2.77", NULL};
+        const char *inside[] = {"198.51.100.128/25", NULL};
+        batch_add(&b, "block", TARGET_IP, host, NULL);
+        batch_add(&b, "block", TARGET_IP, inside, NULL);
+        assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_APPLY, &b), -EIO);
+        assert_pool_set("pb1", "blocklist_v4", "{\"192.0.2.1\":600,\"192.0.2.2\":0,\"192.0.2.10\":900}");
+        assert_pool_set("pb1", "blocknets_v4", "{\"198.51.100.0/24\":0}");
+        batch_free(&b);
+        assert_int_equal(pid_of(p, "fw"), pid);
+        assert_int_equal(restarts_of(p, "fw"), 0);
+        connector_pool_stop(p);
+}
+
+static void test_pool_batch_needs_each_actions_own_permit(void **state) {
+        connector_pool *p = nft_pool("pb2");
+        const char *a0[] = {"192.0.2.30", NULL};
+        const char *a1[] = {"192.0.2.31", NULL};
+        const char *a2[] = {"192.0.2.32", NULL};
+        batch b = {0};
+        batch_add(&b, "block", TARGET_IP, a0, NULL);
+        batch_add(&b, "block", TARGET_IP, a1, NULL);
+        batch_add(&b, "block", TARGET_IP, a2, NULL);
+        governor_permit good = b.permits[1];
+        connector_result untouched = {0};
+        str_copy(untouched.detail, sizeof(untouched.detail), "untouched");
+
+        /* No permits at all, one missing, one belonging to another action of
+         * the batch, one minted for other targets under the same id. */
+        assert_int_equal(
+                connector_pool_call_batch(p, "fw", CONNECTOR_OP_APPLY, b.a, NULL, b.n, 5000, b.rcs, b.res),
+                -EPERM);
+        b.permits[1] = (governor_permit){0};
+        assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_APPLY, &b), -EPERM);
+        b.permits[1] = b.permits[0];
+        assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_APPLY, &b), -EPERM);
+        test_action *other = test_action_new("block", TARGET_IP, a0, NULL);
+        other->a.action_id = b.a[1].action_id;
+        b.permits[1] = permit_for(&other->a);
+        test_action_free(other);
+        b.res[2] = untouched;
+        assert_int_equal(connector_pool_call_batch(p, "fw", CONNECTOR_OP_APPLY, b.a, b.permits, b.n, 5000,
+                                                   b.rcs, b.res),
+                         -EPERM);
+        assert_string_equal(b.res[2].detail, "untouched");
+        assert_int_equal(connector_pool_call_batch(p, "fw", CONNECTOR_OP_ROLLBACK, b.a, NULL, b.n, 5000,
+                                                   b.rcs, b.res),
+                         -EPERM);
+        assert_pool_set("pb2", "blocklist_v4", "{}");
+
+        /* The ops that change nothing need none. */
+        assert_int_equal(connector_pool_call_batch(p, "fw", CONNECTOR_OP_VALIDATE, b.a, NULL, b.n, 5000,
+                                                   b.rcs, b.res),
+                         0);
+        for (size_t i = 0; i < b.n; i++)
+                assert_batch_result(&b, i, true, "valid");
+        b.permits[1] = good;
+        assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_APPLY, &b), 0);
+        assert_pool_set("pb2", "blocklist_v4", "{\"192.0.2.30\":0,\"192.0.2.31\":0,\"192.0.2.32\":0}");
+        batch_free(&b);
+        connector_pool_stop(p);
+}
+
+static void test_pool_batch_reports_an_invalid_action_alone(void **state) {
+        connector_pool *p = nft_pool("pb3");
+        const char *a0[] = {"192.0.2.40", NULL};
+        const char *a1[] = {"not-an-ip", NULL};
+        const char *a2[] = {"192.0.2.42", "203.0.113.0/24", NULL};
+        batch b = {0};
+        batch_add(&b, "block", TARGET_IP, a0, NULL);
+        batch_add(&b, "block", TARGET_IP, a1, NULL);
+        batch_add(&b, "block", TARGET_IP, a2, "{\"timeout_s\":120}");
+        assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_VALIDATE, &b), 0);
+        assert_batch_result(&b, 0, true, "valid");
+        assert_batch_result(&b, 1, false, "targets[0]: not an IP address");
+        assert_batch_result(&b, 2, true, "valid");
+        assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_APPLY, &b), 0);
+        assert_batch_result(&b, 0, true, "added 1, already present 0 in inet pb3");
+        assert_batch_result(&b, 1, false, "targets[0]: not an IP address");
+        assert_batch_result(&b, 2, true, "added 2, already present 0 in inet pb3");
+        assert_pool_set("pb3", "blocklist_v4", "{\"192.0.2.40\":0,\"192.0.2.42\":120}");
+        assert_pool_set("pb3", "blocknets_v4", "{\"203.0.113.0/24\":120}");
+        batch_free(&b);
+        connector_pool_stop(p);
+}
+
+static void test_pool_batch_snapshot_verify_rollback_in_order(void **state) {
+        connector_pool *p = nft_pool("pb4");
+        assert_int_equal(test_nft_cmd("add element inet pb4 blocklist_v4 { 192.0.2.50 timeout 600s }"), 0);
+        const char *a0[] = {"192.0.2.50", NULL};
+        const char *a1[] = {"192.0.2.51", NULL};
+        const char *a2[] = {"2001:db8::51", "198.51.100.0/24", NULL};
+        batch b = {0};
+        batch_add(&b, "block", TARGET_IP, a0, NULL);
+        batch_add(&b, "block", TARGET_IP, a1, NULL);
+        batch_add(&b, "block", TARGET_IP, a2, NULL);
+
+        /* One snapshot per action, in order, each of its own targets only. */
+        assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_SNAPSHOT, &b), 0);
+        json_t *snaps[3];
+        size_t sizes[3] = {1, 1, 2};
+        for (size_t i = 0; i < 3; i++) {
+                assert_batch_result(&b, i, true, i == 2 ? "recorded 2 target(s)" : "recorded 1 target(s)");
+                const json_t *elements = json_object_get(b.res[i].data, "elements");
+                assert_int_equal(json_object_size(elements), sizes[i]);
+                assert_non_null(json_object_get(elements, b.a[i].targets[0]));
+                snaps[i] = json_incref(b.res[i].data);
+        }
+        const json_t *e50 = json_object_get(json_object_get(snaps[0], "elements"), "192.0.2.50");
+        assert_true(json_is_true(json_object_get(e50, "present")));
+        assert_int_equal(json_integer_value(json_object_get(e50, "timeout")), 600);
+        assert_true(json_is_false(json_object_get(
+                json_object_get(json_object_get(snaps[1], "elements"), "192.0.2.51"), "present")));
+        assert_true(json_is_false(json_object_get(
+                json_object_get(json_object_get(snaps[2], "elements"), "198.51.100.0/24"), "present")));
+
+        /* Verify before apply: only the first is in effect, and each detail is
+         * its own action's. */
+        assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_VERIFY, &b), 0);
+        assert_batch_result(&b, 0, true, "all 1 target(s) in the set");
+        assert_batch_result(&b, 1, false, "targets[0] (192.0.2.51) is not in the set");
+        assert_batch_result(&b, 2, false, "targets[0] (2001:db8::51) is not in the set");
+
+        assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_APPLY, &b), 0);
+        assert_batch_result(&b, 0, true, "added 0, already present 1 in inet pb4");
+        assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_VERIFY, &b), 0);
+        assert_batch_result(&b, 0, true, "all 1 target(s) in the set");
+        assert_batch_result(&b, 1, true, "all 1 target(s) in the set");
+        assert_batch_result(&b, 2, true, "all 2 target(s) in the set");
+
+        /* Rollback as a batch restores each action's own snapshot. */
+        for (size_t i = 0; i < 3; i++)
+                b.a[i].snapshot = snaps[i];
+        assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_ROLLBACK, &b), 0);
+        assert_batch_result(&b, 0, true, "restored the snapshot: deleted 0, re-added 0");
+        assert_batch_result(&b, 1, true, "restored the snapshot: deleted 1, re-added 0");
+        assert_batch_result(&b, 2, true, "restored the snapshot: deleted 2, re-added 0");
+        assert_pool_set("pb4", "blocklist_v4", "{\"192.0.2.50\":600}");
+        assert_pool_set("pb4", "blocklist_v6", "{}");
+        assert_pool_set("pb4", "blocknets_v4", "{}");
+        for (size_t i = 0; i < 3; i++)
+                json_decref(snaps[i]);
+        batch_free(&b);
+
+        /* An op that fails for one action fails for that one alone. */
+        const char *bad[] = {"192.0.2.999", NULL};
+        batch_add(&b, "block", TARGET_IP, a0, NULL);
+        batch_add(&b, "block", TARGET_IP, bad, NULL);
+        batch_add(&b, "block", TARGET_IP, a1, NULL);
+        assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_SNAPSHOT, &b), 0);
+        assert_batch_result(&b, 0, true, "recorded 1 target(s)");
+        assert_int_equal(b.rcs[1], -EINVAL);
+        assert_non_null(strstr(b.res[1].detail, "targets[0]"));
+        assert_null(b.res[1].data);
+        assert_batch_result(&b, 2, true, "recorded 1 target(s)");
+        batch_free(&b);
+        connector_pool_stop(p);
+}
+
+/* A kind without apply_batch (exec) runs the actions of a batch one after the
+ * other in its worker, each with its own result. */
+static void test_pool_batch_without_apply_batch_and_refusals(void **state) {
+        char *prog = script("echo", "echo \"ran $*\"\n");
+        char *settings = exec_settings(prog);
+        integration_config c = integration("runner", "exec", settings);
+        connector_pool *p = NULL;
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        integrations_free(&c, 1);
+        pid_t pid = pid_of(p, "runner");
+        const char *alice[] = {"alice", NULL}, *bob[] = {"bob", NULL}, *opt[] = {"-x", NULL};
+        batch b = {0};
+        batch_add(&b, "run", TARGET_ACCOUNT, alice, NULL);
+        batch_add(&b, "run", TARGET_ACCOUNT, opt, NULL);
+        batch_add(&b, "run", TARGET_ACCOUNT, bob, NULL);
+        assert_int_equal(batch_call(p, "runner", CONNECTOR_OP_APPLY, &b), 0);
+        assert_int_equal(b.rcs[0], 0);
+        assert_true(b.res[0].ok);
+        assert_string_equal(json_string_value(json_object_get(b.res[0].data, "output")), "ran alice\n");
+        assert_int_equal(b.rcs[1], -EINVAL);
+        assert_int_equal(b.rcs[2], 0);
+        assert_true(b.res[2].ok);
+        assert_string_equal(json_string_value(json_object_get(b.res[2].data, "output")), "ran bob\n");
+
+        /* Refused before anything is sent. */
+        assert_int_equal(batch_call(p, "runner", CONNECTOR_OP_VERIFY, &b), -EOPNOTSUPP);
+        assert_int_equal(batch_call(p, "runner", CONNECTOR_OP_SNAPSHOT, &b), -EOPNOTSUPP);
+        assert_int_equal(batch_call(p, "nobody", CONNECTOR_OP_APPLY, &b), -ENOENT);
+        assert_int_equal(connector_pool_call_batch(p, "runner", CONNECTOR_OP_APPLY, b.a, b.permits, 0, 5000,
+                                                   b.rcs, b.res),
+                         -EINVAL);
+        assert_int_equal(connector_pool_call_batch(p, "runner", CONNECTOR_OP_APPLY, b.a, b.permits, b.n, 0,
+                                                   b.rcs, b.res),
+                         -EINVAL);
+        size_t over = BW_CONNECTOR_BATCH_MAX + 1;
+        connector_action *many = calloc(over, sizeof(*many));
+        governor_permit *permits = calloc(over, sizeof(*permits));
+        int *rcs = calloc(over, sizeof(*rcs));
+        connector_result *res = calloc(over, sizeof(*res));
+        assert_true(many && permits && rcs && res);
+        for (size_t i = 0; i < over; i++) {
+                many[i] = b.a[0];
+                permits[i] = b.permits[0];
+        }
+        assert_int_equal(connector_pool_call_batch(p, "runner", CONNECTOR_OP_APPLY, many, permits, over,
+                                                   5000, rcs, res),
+                         -EINVAL);
+        free(many);
+        free(permits);
+        free(rcs);
+        free(res);
+        batch_free(&b);
+
+        /* A batch too large for one message is refused before anything is
+         * sent (each action alone would fit); the worker is unharmed. */
+        size_t count = 700;
+        char **big = calloc(count + 1, sizeof(char *));
+        assert_non_null(big);
+        for (size_t i = 0; i < count; i++) {
+                big[i] = malloc(201);
+                assert_non_null(big[i]);
+                memset(big[i], 'b', 200);
+                big[i][200] = '\0';
+        }
+        for (size_t i = 0; i < 3; i++)
+                batch_add(&b, "run", TARGET_STRING, (const char *const *)big, NULL);
+        assert_int_equal(batch_call(p, "runner", CONNECTOR_OP_APPLY, &b), -EMSGSIZE);
+        for (size_t i = 0; i < count; i++)
+                free(big[i]);
+        free(big);
+        batch_free(&b);
+        assert_int_equal(pid_of(p, "runner"), pid);
+        assert_int_equal(restarts_of(p, "runner"), 0);
+        connector_pool_stop(p);
+        free(settings);
+        free(prog);
+}
+
+/* A worker that answers a batch with anything but a batch reply is killed
+ * and replaced, as for any malformed reply. */
+static void test_pool_malformed_batch_reply_is_fatal(void **state) {
+        const char *faults[] = {"single-reply", "bad-seq"};
+        integration_config ints[2];
+        for (size_t i = 0; i < 2; i++)
+                ints[i] = integration(faults[i], "nft", "{}");
+        connector_pool *p = NULL;
+        assert_int_equal(connector_pool_start(ints, 2, bad_worker_exe, &p), 0);
+        integrations_free(ints, 2);
+        const char *ip[] = {"192.0.2.1", NULL};
+        batch b = {0};
+        batch_add(&b, "block", TARGET_IP, ip, NULL);
+        batch_add(&b, "block", TARGET_IP, ip, NULL);
+        for (size_t i = 0; i < 2; i++) {
+                pid_t old = pid_of(p, faults[i]);
+                assert_int_equal(batch_call(p, faults[i], CONNECTOR_OP_VALIDATE, &b), -EBADMSG);
+                assert_int_not_equal(pid_of(p, faults[i]), old);
+                assert_int_equal(restarts_of(p, faults[i]), 1);
+                assert_true(test_wait_exit(old));
+        }
+        batch_free(&b);
+        connector_pool_stop(p);
+}
+
+static void test_pool_batch_times_out_a_hung_worker(void **state) {
+        char *prog;
+        connector_pool *p = slow_pool(&prog);
+        pid_t old = pid_of(p, "slow");
+        const char *slow[] = {"slow", NULL}, *fast[] = {"fast", NULL};
+        batch b = {0};
+        batch_add(&b, "run", TARGET_STRING, fast, NULL);
+        batch_add(&b, "run", TARGET_STRING, slow, NULL);
+        assert_int_equal(connector_pool_call_batch(p, "slow", CONNECTOR_OP_APPLY, b.a, b.permits, b.n, 1000,
+                                                   b.rcs, b.res),
+                         -ETIMEDOUT);
+        assert_int_not_equal(pid_of(p, "slow"), old);
+        assert_int_equal(restarts_of(p, "slow"), 1);
+        char path[512];
+        snprintf(path, sizeof(path), "%s/sleeper", dir);
+        char *sleeper = test_read_file(path);
+        assert_non_null(sleeper);
+        assert_true(test_number(sleeper) > 1);
+        assert_true(test_wait_exit((pid_t)test_number(sleeper)));
+        free(sleeper);
+        batch_free(&b);
+        batch_add(&b, "run", TARGET_STRING, fast, NULL);
+        assert_int_equal(batch_call(p, "slow", CONNECTOR_OP_APPLY, &b), 0);
+        assert_string_equal(json_string_value(json_object_get(b.res[0].data, "output")), "fast\n");
+        batch_free(&b);
+        connector_pool_stop(p);
+        free(prog);
+}
+
 int main(void) {
         worker_exe = getenv("BW_TEST_WORKER");
         bad_worker_exe = getenv("BW_TEST_BAD_WORKER");
@@ -527,6 +944,18 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_pool_start_refuses_bad_integrations, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_oversized_reply_is_an_error, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_concurrent_calls, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_batch_apply_is_one_nft_transaction, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_pool_batch_needs_each_actions_own_permit, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_pool_batch_reports_an_invalid_action_alone, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_pool_batch_snapshot_verify_rollback_in_order, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_pool_batch_without_apply_batch_and_refusals, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_pool_malformed_batch_reply_is_fatal, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_batch_times_out_a_hung_worker, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,7 +105,7 @@ typedef struct approval_subject {
 } approval_subject;
 
 #define GOVERNOR_APPROVAL_REASONS_MAX 4
-#define GOVERNOR_APPROVAL_REASON_LEN 192
+#define GOVERNOR_APPROVAL_REASON_LEN 256
 
 /* Whether an action that is to run automatically (level 3 or 4) must wait for an
  * approval, and why: level 4 always; level 3 when its connector cannot roll it

@@ -17,6 +17,7 @@ typedef struct api api;
 typedef struct api_actor {
         const char *name;
         const char *token; /* bearer token; hashed at start, not kept */
+        unsigned roles;    /* bit mask of (1u << actor_role), config/config.h */
 } api_actor;
 
 typedef struct api_options {

@@ -18,6 +18,7 @@
 typedef struct api_identity {
         char name[BW_NAME_MAX + 1];
         unsigned char token_hash[32];
+        unsigned roles;
 } api_identity;
 
 typedef struct api_shared {
@@ -50,7 +51,7 @@ typedef enum {
         PERM_BREAKER_READ,
         PERM_BREAKER_RESET, /* admin */
         PERM_APPROVALS_READ,
-        PERM_APPROVALS_DECIDE, /* approver */
+        PERM_APPROVALS_DECIDE,    /* approver */
         PERM_EXECUTIONS_ROLLBACK, /* admin */
         PERM_ROLLBACK_TEST,       /* admin */
         _PERM_MAX,
@@ -78,6 +79,7 @@ struct request {
         api_shared *api;
         int64_t path_id;
         const char *actor; /* who the bearer token names; NULL on public routes */
+        unsigned roles;    /* the actor's roles */
         buf body;
         bool too_large;
         bool handled;
@@ -91,6 +93,9 @@ struct request {
         void *state; /* handler-owned, released with state_free */
         void (*state_free)(void *state);
 };
+
+/* The role a permission needs; _ROLE_MAX when any authenticated actor may. */
+actor_role permission_role(permission p);
 
 /* The route table (routes.c). */
 const route *routes_match(const char *method, const char *path, int64_t *ret_id, bool *ret_path_known);

@@ -34,6 +34,23 @@ static const route route_table[] = {
         {"GET", "/metrics", PERM_METRICS_READ, BODY_NONE, handle_metrics, NULL},
 };
 
+actor_role permission_role(permission p) {
+        switch (p) {
+        case PERM_ALERTS_WRITE:
+                return ROLE_INGEST;
+        case PERM_RECOMMENDATIONS_EXECUTE:
+                return ROLE_ANALYST;
+        case PERM_APPROVALS_DECIDE:
+                return ROLE_APPROVER;
+        case PERM_BREAKER_RESET:
+        case PERM_EXECUTIONS_ROLLBACK:
+        case PERM_ROLLBACK_TEST:
+                return ROLE_ADMIN;
+        default:
+                return _ROLE_MAX; /* reads */
+        }
+}
+
 /* Matches pattern against path; an "{id}" segment matches a decimal id >= 1. */
 static bool path_matches(const char *pattern, const char *path, int64_t *ret_id) {
         const char *brace = strstr(pattern, "{id}");

@@ -164,8 +164,10 @@ static bool request_authorized(request *req) {
                 if (sodium_memcmp(hash, req->api->identities[i].token_hash, sizeof(hash)) == 0)
                         who = &req->api->identities[i];
         sodium_memzero(hash, sizeof(hash));
-        if (who)
+        if (who) {
                 req->actor = who->name;
+                req->roles = who->roles;
+        }
         return who != NULL;
 }
 
@@ -210,6 +212,14 @@ static enum MHD_Result request_start(api *a, request *req, const char *url, cons
                          json_pack("{ss ss}", "method", method, "path", url));
                 return reply_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized", "",
                                    "a valid bearer token is required");
+        }
+        actor_role need = permission_role(req->route->perm);
+        if (req->route->perm != PERM_PUBLIC && need < _ROLE_MAX && !(req->roles & (1u << need))) {
+                log_json(LOG_LEVEL_WARN, "api", "request.forbidden",
+                         json_pack("{ss ss ss ss}", "method", method, "path", url, "actor", req->actor,
+                                   "needs", actor_role_names[need]));
+                return reply_error(req, MHD_HTTP_FORBIDDEN, "forbidden", "actor", "%s lacks the %s role",
+                                   req->actor, actor_role_names[need]);
         }
         size_t max = body_max(&a->shared, req->route->body);
         const char *cl =
@@ -321,6 +331,7 @@ int api_start(const api_options *o, const api_deps *deps, api **ret) {
         for (size_t i = 0; i < o->n_actors; i++) {
                 api_identity *id = &a->shared.identities[a->shared.n_identities++];
                 str_copy(id->name, sizeof(id->name), o->actors[i].name);
+                id->roles = o->actors[i].roles;
                 crypto_generichash(id->token_hash, sizeof(id->token_hash),
                                    (const unsigned char *)o->actors[i].token, strlen(o->actors[i].token),
                                    NULL, 0);

@@ -128,6 +128,8 @@ static void actor_tokens_free(actor_tokens *t) {
 static int actor_tokens_load(const bw_config *cfg, actor_tokens *t) {
         for (size_t i = 0; i <= cfg->n_actors; i++) {
                 const char *name = i == 0 ? cfg->token_actor : cfg->actors[i - 1].name;
+                /* The token of api.token_file is the administrator's: every role. */
+                unsigned roles = i == 0 ? (1u << _ROLE_MAX) - 1 : cfg->actors[i - 1].roles;
                 const char *file = i == 0 ? cfg->token_file : cfg->actors[i - 1].token_file;
                 char *token = NULL;
                 int r = token_load(file, &token);
@@ -138,7 +140,7 @@ static int actor_tokens_load(const bw_config *cfg, actor_tokens *t) {
                                          "characters",
                                          file, BW_TOKEN_MIN_LEN, BW_TOKEN_MAX_LEN);
                 }
-                t->actors[t->n++] = (api_actor){.name = name, .token = token};
+                t->actors[t->n++] = (api_actor){.name = name, .token = token, .roles = roles};
         }
         return 0;
 }

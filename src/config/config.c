@@ -51,7 +51,27 @@ static const char *const queue_keys[] = {"capacity", NULL};
 static const char *const api_keys[] = {"token_file", "max_alert_body", "actor", "actors", NULL};
 enum { AK_TOKEN_FILE, AK_MAX_ALERT_BODY, AK_ACTOR, AK_ACTORS, _AK_MAX };
 
-static const char *const actor_keys[] = {"name", "token_file", NULL};
+static const char *const actor_keys[] = {"name", "token_file", "roles", NULL};
+
+const char *const actor_role_names[_ROLE_MAX] = {[ROLE_INGEST] = "ingest",
+                                                 [ROLE_ANALYST] = "analyst",
+                                                 [ROLE_APPROVER] = "approver",
+                                                 [ROLE_ADMIN] = "admin"};
+
+static int role_one(yamldoc *d, size_t index, yaml_node_t *item, const char *path, void *userdata,
+                    bw_error *err) {
+        unsigned *roles = userdata;
+        char name[16];
+        int r = yamldoc_get_name(d, item, path, sizeof(name) - 1, NULL, name, sizeof(name), err);
+        for (unsigned k = 0; r == 0 && k < _ROLE_MAX; k++)
+                if (strcmp(name, actor_role_names[k]) == 0) {
+                        *roles |= 1u << k;
+                        return 0;
+                }
+        return r < 0 ? r
+                     : yamldoc_error(d, item, err, "invalid", path,
+                                     "must be ingest, analyst, approver or admin");
+}
 
 static const char *const integration_keys[] = {"name", "kind", "timeout_ms", "settings", "staging", NULL};
 enum { IK_NAME, IK_KIND, IK_TIMEOUT_MS, IK_SETTINGS, IK_STAGING, _IK_MAX };
@@ -357,7 +377,7 @@ static int actor_one(yamldoc *d, size_t index, yaml_node_t *node, const char *pa
                      bw_error *err) {
         config_ctx *c = userdata;
         actor_config *a = &c->cfg->actors[index];
-        yaml_node_t *v[2];
+        yaml_node_t *v[3];
         int r = yamldoc_fields(d, node, path, actor_keys, v, err);
         for (size_t k = 0; r == 0 && k < 2; k++)
                 r = yamldoc_require(d, node, path, actor_keys[k], v[k], err);
@@ -375,6 +395,10 @@ static int actor_one(yamldoc *d, size_t index, yaml_node_t *node, const char *pa
                 return yamldoc_error(d, v[0], err, "duplicate", fpath, "actor name already used");
         yamldoc_path_key(fpath, sizeof(fpath), path, "token_file");
         r = get_path(d, v[1], fpath, c->base_dir, a->token_file, sizeof(a->token_file), err);
+        /* Without roles an actor only reads: every other right is given by name. */
+        yamldoc_path_key(fpath, sizeof(fpath), path, "roles");
+        if (r == 0 && v[2])
+                r = yamldoc_seq_foreach(d, v[2], fpath, 0, _ROLE_MAX, role_one, &a->roles, err);
         if (r == 0)
                 c->cfg->n_actors = index + 1;
         return r;

@@ -19,11 +19,25 @@
 /* The lowest api.max_alert_body accepted: below 1 KiB a realistic alert no
  * longer fits. (Belongs in core/limits.h; kept here until the lead moves it.) */
 
-/* An API actor: a name and the file of its own bearer token. Approvals and
- * resets are recorded under the name; separation of duties compares names. */
+/* What an actor may do, until the access-control issue brings users: every
+ * actor reads; the roles add the rest. */
+typedef enum {
+        ROLE_INGEST,   /* sends alerts */
+        ROLE_ANALYST,  /* runs recommendations */
+        ROLE_APPROVER, /* decides approvals, acknowledges reviews */
+        ROLE_ADMIN,    /* resets the breaker, rolls executions back, runs rollback tests */
+        _ROLE_MAX,
+} actor_role;
+
+extern const char *const actor_role_names[_ROLE_MAX];
+
+/* An API actor: a name, the file of its own bearer token and its roles.
+ * Approvals and resets are recorded under the name; separation of duties
+ * compares names. */
 typedef struct actor_config {
         char name[BW_NAME_MAX + 1];
         char token_file[PATH_MAX];
+        unsigned roles; /* bit mask of (1u << actor_role) */
 } actor_config;
 
 typedef struct bw_config {

@@ -145,12 +145,12 @@ static int worker_serve_batch(worker *w, json_t *body, uint32_t seq) {
         json_t *reply = rc == 0 ? ipc_batch_reply_pack(rcs, res, b.n) : json_pack("{si}", "rc", rc);
         r = reply ? ipc_send(w->fd, IPC_REPLY, seq, reply) : -ENOMEM;
         json_decref(reply);
-        if (r == -EMSGSIZE && rc == 0) {
+        if (r == -EMSGSIZE && rc == 0 && b.op != CONNECTOR_OP_SNAPSHOT) {
                 /* Too large once encoded. The outcomes must still reach the daemon
                  * (an APPLY may have changed the system): without the data, whose
-                 * size is unbounded; if even that does not fit, the op changed
-                 * nothing (only snapshot and verify return data) and the daemon
-                 * runs the actions one by one. */
+                 * size is unbounded. A snapshot's data is its result: that, or a
+                 * reply that still does not fit, is -EMSGSIZE (the op changed
+                 * nothing) and the daemon runs the actions one by one. */
                 for (size_t i = 0; i < b.n; i++) {
                         json_decref(res[i].data);
                         res[i].data = NULL;

@@ -219,6 +219,9 @@
  * batch's blocks). A bigger group is split; a reply that would not fit one
  * message makes the engine run the group one action at a time. */
 #define BW_CONNECTOR_BATCH_MAX 256u
+/* Targets in one batched call: an nft snapshot reports about 40 bytes per
+ * target, so 2,048 keep a batch's snapshots well inside one message. */
+#define BW_CONNECTOR_BATCH_TARGETS_MAX 2048u
 /* One IPC message between the daemon and a connector worker. */
 #define BW_IPC_MSG_MAX (256u * 1024u)
 /* Captured output of an exec program and body of an HTTP reply. */

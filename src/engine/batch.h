@@ -25,7 +25,10 @@ typedef struct batch_action {
         action_state initial_state; /* by automation level, or SKIPPED without targets */
         int64_t received_at_ms;     /* its alert's arrival (end-to-end latency) */
         const connector_kind *kind;
-        bool reversible;     /* the integration can snapshot and roll it back */
+        bool reversible; /* the integration can snapshot and roll it back */
+        /* The governor requires an approval before it runs (level 4, irreversible
+         * at level 3, a high-risk category): the gates check the store has one. */
+        bool needs_approval;
         store_action stored; /* as the store has it after exec_begin */
         bool run;            /* to be run by this worker now */
         bool in_doubt;       /* was INTENT already: a previous process may have applied it */
@@ -36,7 +39,9 @@ typedef struct batch_action {
         /* ROLLBACK_REQUESTED: roll back to this snapshot (owned) instead of applying. */
         bool rollback;
         json_t *rollback_snapshot;
-        bool grouped; /* taken into a batched connector call */
+        bool rollback_refused; /* the governor now refuses its targets */
+        bool rollback_partial; /* some targets held by another action: left in place */
+        bool grouped;          /* taken into a batched connector call */
         /* Minted by the governor gates once every check passed; without it the
          * pool refuses apply and rollback. */
         governor_permit permit;
@@ -54,6 +59,7 @@ typedef struct batch_exec {
          * its key to the threshold creates no execution (not_fired). */
         char threshold_key[BW_THRESHOLD_KEY_MAX + 1];
         bool not_fired;
+        bool no_key;  /* the alert has no group_by value: never counts */
         bool counted; /* counted with the batch's other alerts of its key */
         /* Why the actions awaiting approval need it (JSON array), if any do. */
         json_t *approval_reasons;
@@ -77,14 +83,27 @@ int plan_batch(const playbook_set *playbooks, const bw_config *config, store_cla
 
 void batch_free(batch_alert *b, size_t n);
 
+/* Undoes what a journal transaction that rolled back decided for an alert
+ * (counts, gates, permits, outcomes), so that it can be journalled again from
+ * its plan. */
+void batch_alert_reset(batch_alert *ba);
+
 /* Runs one action through its connector (in doubt: verify first; else validate,
  * snapshot, apply, verify, and roll back if verify fails; or, for a requested
  * rollback, restore its snapshot and check it) and fills its outcome. */
 void execute_action(connector_pool *pool, batch_action *a, bw_metrics *metrics);
+
+/* Called between connector calls of a long group: the engine renews its claims
+ * (BW_CLAIM_LEASE_S), so no other worker takes the batch meanwhile. */
+typedef struct batch_tick {
+        void (*fn)(void *ctx);
+        void *ctx;
+} batch_tick;
 
 /* Runs fresh actions acts[0..n) (n <= BW_CONNECTOR_BATCH_MAX) of one integration
  * whose kind applies in batches: one connector call per step of the protocol
  * (validate, snapshot, apply as one change, verify); any action that fails is
  * rolled back alone, and a step that cannot run as a batch falls back to one
  * action at a time. Each action's outcome is as execute_action gives it. */
-void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metrics *metrics);
+void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metrics *metrics,
+                   const batch_tick *tick);

@@ -60,6 +60,16 @@ static void renew_claims(const engine *e, batch_job *job) {
                 job->renewed_ms = now;
 }
 
+typedef struct renew_ctx {
+        const engine *e;
+        batch_job *job;
+} renew_ctx;
+
+static void renew_tick(void *ctx) {
+        renew_ctx *c = ctx;
+        renew_claims(c->e, c->job);
+}
+
 /* Every check passed: the governor's permit for exactly this action. */
 static void mint_permit(batch_action *act) {
         governor_permit_mint(act->stored.id, act->rendered.step->verb, act->rendered.targets.kind,
@@ -71,16 +81,31 @@ static void mint_permit(batch_action *act) {
  * current plan would not run it (denied, or a lower level) or the breaker is
  * open, it is only verified — recorded as applied if it took effect, else as
  * what the governor decides now — and never applied. */
+/* An action the governor wants approved runs only if the store holds the
+ * execution's granted approval (whatever its journal state says: a
+ * recommendation an analyst ran, an action left in doubt, a policy changed
+ * since). *ret_ok false: it must wait for one. */
+static int approval_check(store_tx *tx, const batch_action *act, bool *ret_ok) {
+        *ret_ok = !act->needs_approval;
+        return act->needs_approval ? store_tx_approval_granted(tx, act->exec->exec_id, ret_ok) : 0;
+}
+
 static int in_doubt_gate(store_tx *tx, batch_action *act) {
-        bool open;
+        bool open, approved;
         int r = store_tx_breaker_is_open(tx, &open);
+        if (r == 0)
+                r = approval_check(tx, act, &approved);
         if (r < 0)
                 return r;
-        /* In INTENT, an action awaiting approval by its plan was approved: it goes on
-         * like a planned one. */
+        /* The current plan would not run it (denied, a lower level), or it lacks
+         * the approval it needs: verify only. */
         if (act->initial_state != ACTION_PLANNED && act->initial_state != ACTION_AWAITING_APPROVAL) {
                 act->verify_only = true;
                 act->if_absent = act->initial_state;
+        } else if (!approved) {
+                act->verify_only = true;
+                act->if_absent = ACTION_AWAITING_APPROVAL;
+                snprintf(act->detail, sizeof(act->detail), "needs an approval before it runs");
         } else if (open) {
                 act->verify_only = true;
                 act->if_absent = ACTION_RECOMMENDED;
@@ -137,6 +162,38 @@ static int budget_gate(store_tx *tx, batch_job *job, batch_action *act, action_s
         return 0;
 }
 
+/* Targets another live action holds (a later block of the same address that
+ * found it present) stay as they are: rolling back this action must not undo
+ * that one. The rollback then covers the other targets only. */
+static int hold_gate(store_tx *tx, batch_action *act) {
+        template_value *t = &act->rendered.targets;
+        if (t->n == 0)
+                return 0;
+        bool *held = calloc(t->n, sizeof(*held));
+        if (!held)
+                return -ENOMEM;
+        int64_t by = 0;
+        int r = store_tx_effects_held(tx, act->integration->name, act->rendered.step->verb, t->items, t->n,
+                                      act->stored.id, held, &by);
+        if (r < 0 || by == 0) {
+                free(held);
+                return r;
+        }
+        size_t kept = 0;
+        for (size_t i = 0; i < t->n; i++) {
+                if (held[i])
+                        free(t->items[i]);
+                else
+                        t->items[kept++] = t->items[i];
+        }
+        snprintf(act->detail, sizeof(act->detail),
+                 "%zu of %zu target(s) left in place: still held by action %" PRId64, t->n - kept, t->n, by);
+        t->n = kept;
+        act->rollback_partial = true;
+        free(held);
+        return 0;
+}
+
 /* A rollback an admin or the expiry asked for (ROLLBACK_REQUESTED in the store):
  * it restores the snapshot the action kept. It is the governor's to permit like
  * any change, but it is neither charged to rate budgets nor stopped by the
@@ -151,12 +208,20 @@ static int rollback_gate(store_tx *tx, batch_action *act) {
         act->run = true;
         act->rollback = true;
         act->result_json = result; /* kept as it is: the snapshot stays with the action */
-        if (snapshot && act->reversible) {
-                act->rollback_snapshot = json_incref(snapshot);
-                mint_permit(act);
-        }
+        act->rollback_snapshot = snapshot && act->reversible ? json_incref(snapshot) : NULL;
         json_decref(res);
-        return 0;
+        if (!act->rollback_snapshot)
+                return 0; /* execute says why it cannot */
+        /* Undoing a change is a change: a target the governor now refuses (it
+         * became protected) is not touched. */
+        if (act->initial_state == ACTION_DENIED) {
+                act->rollback_refused = true;
+                return 0;
+        }
+        r = hold_gate(tx, act);
+        if (r == 0 && act->rendered.targets.n > 0)
+                mint_permit(act);
+        return r;
 }
 
 /* A new action (or one an analyst or approver released) that is to run: the
@@ -168,10 +233,19 @@ static int planned_gate(store_tx *tx, batch_job *job, batch_action *act, action_
                 *ret = ACTION_DENIED;
                 return 0;
         }
+        bool approved;
+        int r = approval_check(tx, act, &approved);
+        if (r < 0)
+                return r;
+        if (!approved) {
+                snprintf(act->detail, sizeof(act->detail), "needs an approval before it runs");
+                *ret = ACTION_AWAITING_APPROVAL;
+                return 0;
+        }
         if (act->rendered.targets.n > 0) {
                 int64_t by = 0;
-                int r = store_tx_effects_cover(tx, act->integration->name, act->rendered.step->verb,
-                                               act->rendered.targets.items, act->rendered.targets.n, &by);
+                r = store_tx_effects_cover(tx, act->integration->name, act->rendered.step->verb,
+                                           act->rendered.targets.items, act->rendered.targets.n, &by);
                 if (r < 0)
                         return r;
                 if (r == 1) {
@@ -209,62 +283,63 @@ static int action_begin(store_tx *tx, batch_job *job, batch_action *act, const s
 }
 
 /* A threshold playbook runs for the alert that brings its key's count to the
- * threshold; an execution that exists already (the alert came back after a
- * crash, an approval or a rollback request) goes on whatever the count. */
-/* An alert claimed again (after a crash, an approval or a rollback request)
- * may already have its execution: that one goes on whatever the count. */
+ * threshold (threshold_count). An alert counted already (it came back after a
+ * crash, an approval or a rollback request) counts no more: its threshold
+ * execution goes on if it exists, else it never fired. */
 static int threshold_gate(store_tx *tx, const batch_alert *ba, batch_exec *ex) {
         const playbook_trigger *t = &ex->playbook->trigger;
         if (t->count == 0 || ex->not_fired || ex->counted)
                 return 0;
         bool exists = false;
         int r = store_tx_exec_exists(tx, ba->claimed.id, ex->playbook->name, &exists);
-        if (r < 0 || exists)
-                return r;
-        r = store_tx_threshold_hit(tx, ex->playbook->name, ex->threshold_key, t->count, t->window_s * 1000,
-                                   ba->claimed.received_at_ms);
         if (r < 0)
                 return r;
-        ex->not_fired = r == 0;
+        ex->not_fired = !exists;
         return 0;
 }
 
-/* Counts, key by key, the batch's alerts claimed for the first time (they have
- * no execution yet: only a committed journal creates one, and the alert would
- * then have been claimed again): one store call per key, not per alert — a
- * storm sends bursts of the same key. The alert that reaches the threshold
- * fires; the others create nothing. Alerts claimed again go one by one through
- * threshold_gate. */
+/* Counts, key by key, the batch's alerts not counted yet — one store call per
+ * key, not per alert: a storm sends bursts of the same key — and marks them
+ * counted in the same transaction. An alert not counted has no execution of a
+ * threshold playbook (both are written by the same transaction). The alert that
+ * reaches the threshold fires; the others create nothing. */
 static int threshold_count(store_tx *tx, batch_job *job) {
         batch_exec *same[BW_CLAIM_BATCH];
-        for (size_t i = 0; i < job->n; i++)
-                for (size_t e = 0; e < job->alerts[i].n_execs; e++) {
-                        batch_exec *ex = &job->alerts[i].execs[e];
+        int64_t ids[BW_CLAIM_BATCH];
+        size_t n_ids = 0;
+        for (size_t i = 0; i < job->n; i++) {
+                batch_alert *ba = &job->alerts[i];
+                bool counts = false;
+                for (size_t e = 0; e < ba->n_execs; e++) {
+                        batch_exec *ex = &ba->execs[e];
                         const playbook_trigger *t = &ex->playbook->trigger;
-                        if (t->count == 0 || ex->not_fired || ex->counted ||
-                            job->alerts[i].claimed.attempts > 1)
+                        counts = counts || (t->count > 0 && !ex->not_fired && !ba->claimed.counted);
+                        if (t->count == 0 || ex->not_fired || ex->counted || ba->claimed.counted)
                                 continue;
                         size_t n = 0;
                         for (size_t j = i; j < job->n; j++)
                                 for (size_t f = 0; f < job->alerts[j].n_execs; f++) {
                                         batch_exec *ey = &job->alerts[j].execs[f];
                                         if (ey->playbook == ex->playbook && !ey->not_fired && !ey->counted &&
-                                            job->alerts[j].claimed.attempts == 1 &&
+                                            !job->alerts[j].claimed.counted &&
                                             strcmp(ey->threshold_key, ex->threshold_key) == 0) {
                                                 ey->counted = true;
                                                 same[n++] = ey;
                                         }
                                 }
                         unsigned at = 0;
-                        int r = store_tx_threshold_add(
-                                tx, ex->playbook->name, ex->threshold_key, t->count, t->window_s * 1000,
-                                job->alerts[i].claimed.received_at_ms, (unsigned)n, &at);
+                        int r = store_tx_threshold_add(tx, ex->playbook->name, ex->threshold_key, t->count,
+                                                       t->window_s * 1000, ba->claimed.received_at_ms,
+                                                       (unsigned)n, &at);
                         if (r < 0)
                                 return r;
                         for (size_t k = 0; k < n; k++)
                                 same[k]->not_fired = r == 0 || k != at;
                 }
-        return 0;
+                if (counts)
+                        ids[n_ids++] = ba->claimed.id;
+        }
+        return store_tx_alerts_counted(tx, ids, n_ids);
 }
 
 /* Actions awaiting approval: the execution's approval request, stored once. */
@@ -519,6 +594,9 @@ static void begin_failed(engine *e, batch_job *job, int r) {
                 log_errno(r, "engine", "batch.begin_failed",
                           "journal write failed for %zu alerts; retrying each", job->n);
                 for (size_t i = 0; i < job->n; i++) {
+                        /* The failed transaction changed nothing: neither may its
+                         * decisions carry over to the retry. */
+                        batch_alert_reset(&job->alerts[i]);
                         batch_job one = {
                                 .e = e, .alerts = &job->alerts[i], .n = 1, .renewed_ms = job->renewed_ms};
                         run_job(e, &one);
@@ -562,8 +640,10 @@ static bool groupable(const batch_action *act) {
  * must not share a transaction: each one's snapshot must see what the other
  * did, or rolling back one would undo the other; b then runs in a later group. */
 static bool joins(const batch_action *lead, const batch_action *b, json_t *taken) {
+        /* Bounded in targets too, so that a batch's snapshots fit one message. */
         if (b->integration != lead->integration ||
-            strcmp(b->rendered.step->verb, lead->rendered.step->verb) != 0)
+            strcmp(b->rendered.step->verb, lead->rendered.step->verb) != 0 ||
+            json_object_size(taken) + b->rendered.targets.n > BW_CONNECTOR_BATCH_TARGETS_MAX)
                 return false;
         for (size_t t = 0; t < b->rendered.targets.n; t++)
                 if (json_object_get(taken, b->rendered.targets.items[t]))
@@ -616,7 +696,8 @@ static void run_step(engine *e, batch_job *job, size_t s) {
                                 ran(act);
                                 continue;
                         }
-                        execute_group(e->deps.pool, group, n, e->deps.metrics);
+                        batch_tick tick = {.fn = renew_tick, .ctx = &(renew_ctx){e, job}};
+                        execute_group(e->deps.pool, group, n, e->deps.metrics, &tick);
                         for (size_t k = 0; k < n; k++)
                                 ran(group[k]);
                 }

@@ -53,7 +53,7 @@ static const char *why_failed(int r, const connector_result *res) {
 /* Restores snapshot, then checks the rollback's own result: a fresh snapshot of
  * the targets must equal the one taken before apply. Returns a note for the
  * detail, and *ret_ok. */
-static const char *restore(action_call *c, const json_t *snapshot, bool *ret_ok) {
+static const char *restore(action_call *c, const json_t *snapshot, bool check, bool *ret_ok) {
         *ret_ok = false;
         if (!snapshot || !kind_has(c, CONNECTOR_OP_ROLLBACK))
                 return "no rollback available";
@@ -65,6 +65,10 @@ static const char *restore(action_call *c, const json_t *snapshot, bool *ret_ok)
         c->action.snapshot = NULL;
         if (!ok)
                 return "ROLLBACK FAILED";
+        if (!check) {
+                *ret_ok = true;
+                return "rolled back the released targets (not compared: the snapshot covers held ones too)";
+        }
         r = call_op(c, CONNECTOR_OP_SNAPSHOT, &res);
         bool same = r == 0 && res.ok && json_equal(res.data, snapshot);
         connector_result_clear(&res);
@@ -76,7 +80,7 @@ static const char *restore(action_call *c, const json_t *snapshot, bool *ret_ok)
 
 static const char *roll_back(action_call *c, json_t *snapshot) {
         bool ok;
-        return restore(c, snapshot, &ok);
+        return restore(c, snapshot, true, &ok);
 }
 
 /* A rollback an admin or the expiry requested (the engine's rollback gate gave
@@ -87,10 +91,26 @@ static void run_rollback(action_call *c, batch_action *a) {
                        a->reversible ? "no snapshot was kept" : "not reversible");
                 return;
         }
+        if (a->rollback_refused) {
+                char why[sizeof(a->detail)];
+                memcpy(why, a->detail, sizeof(why));
+                finish(a, ACTION_ROLLBACK_FAILED, OUTCOME_DENIED,
+                       "not rolled back, refused by the governor: %s", why);
+                return;
+        }
+        char held[sizeof(a->detail)] = "";
+        if (a->rollback_partial)
+                memcpy(held, a->detail, sizeof(held));
+        if (a->rendered.targets.n == 0) {
+                finish(a, ACTION_ROLLED_BACK, OUTCOME_ROLLED_BACK, "%s", held);
+                return;
+        }
         bool ok;
-        const char *note = restore(c, a->rollback_snapshot, &ok);
+        /* The snapshot covers every original target; after a partial rollback
+         * only the released ones changed, so it cannot be compared whole. */
+        const char *note = restore(c, a->rollback_snapshot, !a->rollback_partial, &ok);
         finish(a, ok ? ACTION_ROLLED_BACK : ACTION_ROLLBACK_FAILED,
-               ok ? OUTCOME_ROLLED_BACK : OUTCOME_FAILED, "%s", note);
+               ok ? OUTCOME_ROLLED_BACK : OUTCOME_FAILED, "%s%s%s", note, held[0] ? "; " : "", held);
 }
 
 static void record_result(batch_action *a, json_t *snapshot, const char *apply_detail) {
@@ -128,6 +148,15 @@ static bool prepared(batch_action *a, int r, connector_result *res, const char *
         if (r == 0 && res->ok)
                 return true;
         finish(a, ACTION_FAILED, OUTCOME_FAILED, "%s: %s", what, why_failed(r, res));
+        return false;
+}
+
+/* A snapshot that succeeded must carry the state: without it the action could
+ * not be rolled back, so it does not run. */
+static bool snapshot_kept(batch_action *a, const connector_result *res) {
+        if (res->data)
+                return true;
+        finish(a, ACTION_FAILED, OUTCOME_FAILED, "snapshot failed: the connector returned no state");
         return false;
 }
 
@@ -175,7 +204,7 @@ static void run_fresh(action_call *c, batch_action *a, bw_metrics *metrics) {
         if (kind_has(c, CONNECTOR_OP_SNAPSHOT)) {
                 /* No snapshot, no change: a reversible action must stay reversible. */
                 r = call_op(c, CONNECTOR_OP_SNAPSHOT, &res);
-                bool ok = prepared(a, r, &res, "snapshot failed");
+                bool ok = prepared(a, r, &res, "snapshot failed") && snapshot_kept(a, &res);
                 snapshot = ok ? json_incref(res.data) : NULL;
                 connector_result_clear(&res);
                 if (!ok)
@@ -333,7 +362,8 @@ static int group_prepare(group *g, connector_op op, const char *what) {
         int r = group_call(g, op);
         for (size_t k = 0; r == 0 && k < g->n_call; k++) {
                 size_t i = g->index[k];
-                g->alive[i] = prepared(g->acts[i], g->rcs[k], &g->res[k], what);
+                g->alive[i] = prepared(g->acts[i], g->rcs[k], &g->res[k], what) &&
+                              (op != CONNECTOR_OP_SNAPSHOT || snapshot_kept(g->acts[i], &g->res[k]));
                 if (g->alive[i] && op == CONNECTOR_OP_SNAPSHOT)
                         g->snapshots[i] = json_incref(g->res[k].data);
         }
@@ -347,12 +377,15 @@ static bool applied_maybe(int r) {
         return r == -ETIMEDOUT || r == -ECONNRESET || r == -EBADMSG;
 }
 
-void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metrics *metrics) {
+void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metrics *metrics,
+                   const batch_tick *tick) {
         group g = {.pool = pool, .acts = acts, .n = n};
         if (!group_alloc(&g)) {
                 group_free(&g);
-                for (size_t i = 0; i < n; i++)
+                for (size_t i = 0; i < n; i++) {
+                        tick->fn(tick->ctx);
                         execute_action(pool, acts[i], metrics);
+                }
                 return;
         }
         for (size_t i = 0; i < n; i++) {
@@ -365,8 +398,10 @@ void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metri
         if (r < 0) {
                 /* The batch could not run: nothing changed; one by one instead. */
                 for (size_t i = 0; i < n; i++)
-                        if (g.alive[i])
+                        if (g.alive[i]) {
+                                tick->fn(tick->ctx);
                                 run_fresh(&g.calls[i], acts[i], metrics);
+                        }
         } else {
                 int64_t t0 = clock_mono_us();
                 r = group_call(&g, CONNECTOR_OP_APPLY);
@@ -390,8 +425,10 @@ void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metri
                         /* Refused as a whole (apply_batch is all or nothing), or never
                          * sent: nothing changed; one by one instead. */
                         for (size_t i = 0; i < n; i++)
-                                if (g.alive[i])
+                                if (g.alive[i]) {
+                                        tick->fn(tick->ctx);
                                         run_fresh(&g.calls[i], acts[i], metrics);
+                                }
                 } else {
                         bool verify = kind_has(&g.calls[0], CONNECTOR_OP_VERIFY);
                         r = verify ? group_call(&g, CONNECTOR_OP_VERIFY) : 0;

@@ -40,10 +40,6 @@ static int initial_state_for(const playbook *p, const bw_config *config, batch_e
                 *ret = ACTION_SKIPPED; /* nothing to act on, or alert only */
                 return 0;
         }
-        if (p->level == LEVEL_RECOMMEND) {
-                *ret = ACTION_RECOMMENDED;
-                return 0;
-        }
         approval_subject subject = {
                 .level = (unsigned)p->level,
                 .reversible = a->reversible || (a->kind && a->kind->inert),
@@ -55,7 +51,13 @@ static int initial_state_for(const playbook *p, const bw_config *config, batch_e
         };
         char reasons[GOVERNOR_APPROVAL_REASONS_MAX][GOVERNOR_APPROVAL_REASON_LEN];
         size_t n = governor_approval_reasons(&config->governor, &subject, reasons);
-        *ret = n > 0 ? ACTION_AWAITING_APPROVAL : ACTION_PLANNED;
+        /* A recommendation in a high-risk category needs an approval too once an
+         * analyst runs it (the engine's gates check it then). */
+        a->needs_approval = n > 0;
+        if (p->level == LEVEL_RECOMMEND)
+                *ret = ACTION_RECOMMENDED;
+        else
+                *ret = n > 0 ? ACTION_AWAITING_APPROVAL : ACTION_PLANNED;
         return n > 0 ? note_approval(ex, reasons, n) : 0;
 }
 
@@ -141,7 +143,7 @@ static int plan_alert(const playbook_set *playbooks, const bw_config *config, ba
                         r = playbook_threshold_key(p, ba->alert, ex->threshold_key);
                         if (r < 0) {
                                 /* No value to group by (or too long a key): it cannot count. */
-                                ex->not_fired = true;
+                                ex->not_fired = ex->no_key = true;
                                 continue;
                         }
                 }
@@ -176,6 +178,31 @@ int plan_batch(const playbook_set *playbooks, const bw_config *config, store_cla
         }
         *ret = b;
         return 0;
+}
+
+void batch_alert_reset(batch_alert *ba) {
+        for (size_t e = 0; e < ba->n_execs; e++) {
+                batch_exec *ex = &ba->execs[e];
+                ex->not_fired = ex->no_key;
+                ex->counted = false;
+                ex->approval_id = 0;
+                for (size_t a = 0; a < ex->n_actions; a++) {
+                        batch_action *act = &ex->actions[a];
+                        free(act->result_json);
+                        json_decref(act->rollback_snapshot);
+                        act->result_json = NULL;
+                        act->rollback_snapshot = NULL;
+                        act->stored = (store_action){0};
+                        act->run = act->in_doubt = act->verify_only = act->rollback = act->grouped = false;
+                        act->rollback_refused = act->rollback_partial = false;
+                        act->permit = (governor_permit){0};
+                        act->outcome = 0;
+                        act->final_state =
+                                act->initial_state == ACTION_DENIED ? ACTION_DENIED : ACTION_PLANNED;
+                        if (act->initial_state != ACTION_DENIED)
+                                act->detail[0] = '\0'; /* the planner's refusal stays */
+                }
+        }
 }
 
 void batch_free(batch_alert *b, size_t n) {

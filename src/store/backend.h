@@ -71,6 +71,7 @@ typedef struct store_backend_response {
                                int64_t *ret_requeued_alert);
         int (*approvals_due)(struct store_backend_db *db, int64_t now_ms, int64_t *ret_ids, size_t max);
         int (*review_open)(struct store_backend_db *db, int64_t exec_id);
+        int (*approval_granted)(struct store_backend_db *db, int64_t exec_id, bool *ret);
         int (*review_ack)(struct store_backend_db *db, int64_t id, const char *actor, const char *note,
                           int64_t now_ms);
         int (*exec_rollback)(struct store_backend_db *db, int64_t exec_id, const char *detail,
@@ -80,11 +81,15 @@ typedef struct store_backend_response {
                                 uint64_t *ret_requeued);
         int (*action_result)(struct store_backend_db *db, int64_t action_id, char **ret);
         int (*action_expiry)(struct store_backend_db *db, int64_t action_id, int64_t until_ms, bool revert);
+        int (*effects_held)(struct store_backend_db *db, const char *integration, const char *verb,
+                            char *const *targets, size_t n, int64_t action_id, int64_t now_ms, bool *held,
+                            int64_t *ret_by);
         int (*effects_cover)(struct store_backend_db *db, const char *integration, const char *verb,
                              char *const *targets, size_t n, int64_t now_ms, int64_t *ret_by);
         int (*threshold_add)(struct store_backend_db *db, const char *playbook, const char *key,
                              unsigned threshold, int64_t window_ms, int64_t at_ms, unsigned n,
                              unsigned *ret_fires_at);
+        int (*alerts_counted)(struct store_backend_db *db, const char *ids_json);
         int (*exec_exists)(struct store_backend_db *db, int64_t alert_id, const char *playbook, bool *ret);
         int (*prune)(struct store_backend_db *db, int64_t now_ms);
 

@@ -149,6 +149,9 @@ static const char *const sq_migrations[] = {
         "CREATE INDEX actions_due ON actions (expires_at) WHERE state = 'applied' AND expires_at IS NOT "
         "NULL;"
         "ALTER TABLE alerts ADD COLUMN submitted_by TEXT;"
+        /* Counted toward threshold windows: an alert counts once, whatever
+         * brings it back to the queue. */
+        "ALTER TABLE alerts ADD COLUMN counted INTEGER NOT NULL DEFAULT 0;"
         "CREATE TABLE approvals ("
         " id INTEGER PRIMARY KEY,"
         " exec_id INTEGER NOT NULL UNIQUE REFERENCES executions (id),"
@@ -172,8 +175,9 @@ static const char *const sq_migrations[] = {
         " target TEXT NOT NULL,"
         " action_id INTEGER NOT NULL,"
         " expires_at INTEGER,"
-        " PRIMARY KEY (integration, verb, target)) WITHOUT ROWID;"
+        " PRIMARY KEY (integration, verb, target, action_id)) WITHOUT ROWID;"
         "CREATE INDEX effects_of_action ON effects (action_id);"
+        "CREATE INDEX effects_ending ON effects (expires_at) WHERE expires_at IS NOT NULL;"
         /* Another verb on the same target supersedes an effect (SQ_EFFECTS_SUPERSEDE). */
         "CREATE INDEX effects_of_target ON effects (integration, target);"
         "CREATE TABLE thresholds ("
@@ -205,7 +209,7 @@ const char *const sq_sql_core[_SQ_MAX] = {
                 "UPDATE alerts SET state = 'queued' WHERE state = 'claimed' AND claimed_at <= ?1",
         [SQ_CLAIM] = "UPDATE alerts SET state = 'claimed', claimed_at = ?1, attempts = attempts + 1"
                      " WHERE id IN (SELECT id FROM alerts WHERE state = 'queued' ORDER BY id LIMIT ?2)"
-                     " RETURNING id, body, received_at, attempts, type, submitted_by",
+                     " RETURNING id, body, received_at, attempts, type, submitted_by, counted",
         [SQ_ALERT_DONE] = "UPDATE alerts SET state = 'done', matched = ?2 WHERE id = ?1 AND state <> 'done'",
         [SQ_ALERT_EXISTS] = "SELECT 1 FROM alerts WHERE id = ?1",
         /* A batch's alerts in one statement: ?1 is [[id, matched], ...]. */
@@ -716,6 +720,7 @@ static int sq_alerts_claim(struct store_backend_db *db, size_t max, int64_t now_
                 str_copy(ret[n - 1].type, sizeof(ret[n - 1].type), type ? type : "");
                 const char *by = (const char *)sqlite3_column_text(st, 5);
                 str_copy(ret[n - 1].submitted_by, sizeof(ret[n - 1].submitted_by), by ? by : "");
+                ret[n - 1].counted = sqlite3_column_int64(st, 6) != 0;
         }
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) {

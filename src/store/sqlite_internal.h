@@ -61,6 +61,7 @@ typedef enum {
         /* sqlite_response.c */
         SQ_APPROVAL_INSERT,
         SQ_APPROVAL_OF_EXEC,
+        SQ_APPROVAL_GRANTED,
         SQ_APPROVAL_FIND,
         SQ_APPROVAL_VOTE,
         SQ_APPROVAL_DECIDE,
@@ -86,6 +87,7 @@ typedef enum {
         SQ_EFFECTS_PRUNE,
         SQ_THRESHOLD_COUNT,
         SQ_THRESHOLD_FIRE,
+        SQ_ALERTS_COUNTED,
         SQ_THRESHOLD_PRUNE,
         _SQ_MAX,
 } sq_stmt_id;

@@ -20,6 +20,7 @@ const char *const sq_sql_response[_SQ_MAX] = {
                 " created_at, expires_at) VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7)"
                 " ON CONFLICT (exec_id) DO NOTHING",
         [SQ_APPROVAL_OF_EXEC] = "SELECT id FROM approvals WHERE exec_id = ?1",
+        [SQ_APPROVAL_GRANTED] = "SELECT 1 FROM approvals WHERE exec_id = ?1 AND state = 'approved'",
         [SQ_APPROVAL_FIND] = "SELECT ap.state, ap.requested_by, ap.author, ap.required, ap.approved_by,"
                              " e.id, e.alert_id, al.state FROM approvals ap JOIN executions e ON"
                              " e.id = ap.exec_id JOIN alerts al ON al.id = e.alert_id WHERE ap.id = ?1",
@@ -62,8 +63,7 @@ const char *const sq_sql_response[_SQ_MAX] = {
         [SQ_EFFECTS_ADD] = "INSERT INTO effects (integration, verb, target, action_id, expires_at)"
                            " SELECT a.integration, a.verb, t.value, a.id, NULL FROM actions a,"
                            " json_each(a.targets) t WHERE a.id = ?1"
-                           " ON CONFLICT (integration, verb, target) DO UPDATE SET"
-                           " action_id = excluded.action_id, expires_at = excluded.expires_at",
+                           " ON CONFLICT (integration, verb, target, action_id) DO NOTHING",
         /* Another verb applied to the same target of the same integration (an
          * unblock after a block) ends the effect the earlier one had. */
         [SQ_EFFECTS_SUPERSEDE] = "DELETE FROM effects WHERE (integration, target) IN (SELECT a.integration,"
@@ -73,19 +73,22 @@ const char *const sq_sql_response[_SQ_MAX] = {
         [SQ_EFFECTS_DROP] = "DELETE FROM effects WHERE action_id = ?1",
         [SQ_EFFECTS_DROP_EXEC] = "DELETE FROM effects WHERE action_id IN (SELECT id FROM actions"
                                  " WHERE exec_id = ?1 AND state = 'rollback_requested')",
+        /* Every live action holding the target counts (several may: a later
+         * block that found the address blocked holds it too). ?5 excludes one. */
         [SQ_EFFECT_LIVE] = "SELECT action_id FROM effects WHERE integration = ?1 AND verb = ?2"
-                           " AND target = ?3 AND (expires_at IS NULL OR expires_at > ?4)",
+                           " AND target = ?3 AND action_id <> ?5 AND (expires_at IS NULL OR expires_at > ?4)"
+                           " LIMIT 1",
         [SQ_EFFECTS_PRUNE] = "DELETE FROM effects WHERE expires_at <= ?1",
-        /* One statement counts the alert: a window that ended (or one that
-         * starts after at_ms: alerts may come out of order) restarts at 1. */
-        [SQ_THRESHOLD_COUNT] =
-                "INSERT INTO thresholds (playbook, key, window_start, count, fired)"
-                " VALUES (?1, ?2, ?3, ?5, 0) ON CONFLICT (playbook, key) DO UPDATE SET"
-                " fired = CASE WHEN ?3 - window_start >= ?4 OR ?3 < window_start THEN 0 ELSE fired END,"
-                " count = CASE WHEN ?3 - window_start >= ?4 OR ?3 < window_start THEN ?5 ELSE count + ?5 "
-                "END,"
-                " window_start = CASE WHEN ?3 - window_start >= ?4 OR ?3 < window_start THEN ?3"
-                " ELSE window_start END RETURNING count, fired",
+        /* One statement counts the alerts: a window that ended restarts with
+         * them; a window never moves back (an older alert counts in the
+         * current one). */
+        [SQ_THRESHOLD_COUNT] = "INSERT INTO thresholds (playbook, key, window_start, count, fired)"
+                               " VALUES (?1, ?2, ?3, ?5, 0) ON CONFLICT (playbook, key) DO UPDATE SET"
+                               " fired = CASE WHEN ?3 - window_start >= ?4 THEN 0 ELSE fired END,"
+                               " count = CASE WHEN ?3 - window_start >= ?4 THEN ?5 ELSE count + ?5 END,"
+                               " window_start = CASE WHEN ?3 - window_start >= ?4 THEN ?3"
+                               " ELSE window_start END RETURNING count, fired",
+        [SQ_ALERTS_COUNTED] = "UPDATE alerts SET counted = 1 WHERE id IN (SELECT value FROM json_each(?1))",
         [SQ_THRESHOLD_FIRE] = "UPDATE thresholds SET fired = 1 WHERE playbook = ?1 AND key = ?2",
         [SQ_THRESHOLD_PRUNE] = "DELETE FROM thresholds WHERE window_start < ?1",
 };
@@ -242,6 +245,19 @@ static int sq_approvals_due(struct store_backend_db *db, int64_t now_ms, int64_t
         return rc == SQLITE_DONE || rc == SQLITE_ROW ? (int)n : sq_errno(rc);
 }
 
+static int sq_approval_granted(struct store_backend_db *db, int64_t exec_id, bool *ret) {
+        sqlite3_stmt *st = NULL;
+        int r = sq_prep(&db->writer, SQ_APPROVAL_GRANTED, &st, "i", exec_id);
+        if (r < 0)
+                return r;
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+                return sq_errno(rc);
+        *ret = rc == SQLITE_ROW;
+        return 0;
+}
+
 static int sq_review_open(struct store_backend_db *db, int64_t exec_id) {
         return sq_run(&db->writer, SQ_REVIEW_OPEN, "i", exec_id);
 }
@@ -377,23 +393,44 @@ int sq_effects_follow(sq_conn *c, int64_t action_id, action_state state) {
         }
 }
 
+/* The live action holding target, 0 if none. */
+static int sq_effect_holder(sq_conn *c, const char *integration, const char *verb, const char *target,
+                            int64_t now_ms, int64_t except, int64_t *ret) {
+        sqlite3_stmt *st = NULL;
+        int r = sq_prep(c, SQ_EFFECT_LIVE, &st, "tttii", integration, verb, target, now_ms, except);
+        if (r < 0)
+                return r;
+        int rc = sqlite3_step(st);
+        *ret = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_errno(rc);
+}
+
+static int sq_effects_held(struct store_backend_db *db, const char *integration, const char *verb,
+                           char *const *targets, size_t n, int64_t action_id, int64_t now_ms, bool *held,
+                           int64_t *ret_by) {
+        int64_t by = 0;
+        for (size_t i = 0; i < n; i++) {
+                int64_t holder;
+                int r = sq_effect_holder(&db->writer, integration, verb, targets[i], now_ms, action_id,
+                                         &holder);
+                if (r < 0)
+                        return r;
+                held[i] = holder != 0;
+                if (held[i])
+                        by = holder;
+        }
+        *ret_by = by;
+        return 0;
+}
+
 static int sq_effects_cover(struct store_backend_db *db, const char *integration, const char *verb,
                             char *const *targets, size_t n, int64_t now_ms, int64_t *ret_by) {
         int64_t by = 0;
         for (size_t i = 0; i < n; i++) {
-                sqlite3_stmt *st = NULL;
-                int r = sq_prep(&db->writer, SQ_EFFECT_LIVE, &st, "ttti", integration, verb, targets[i],
-                                now_ms);
-                if (r < 0)
+                int r = sq_effect_holder(&db->writer, integration, verb, targets[i], now_ms, 0, &by);
+                if (r < 0 || by == 0)
                         return r;
-                int rc = sqlite3_step(st);
-                if (rc == SQLITE_ROW)
-                        by = sqlite3_column_int64(st, 0);
-                sqlite3_reset(st);
-                if (rc == SQLITE_DONE)
-                        return 0;
-                if (rc != SQLITE_ROW)
-                        return sq_errno(rc);
         }
         if (n == 0)
                 return 0;
@@ -426,6 +463,10 @@ static int sq_threshold_add(struct store_backend_db *db, const char *playbook, c
                 return r;
         *ret_fires_at = (unsigned)at;
         return 1;
+}
+
+static int sq_alerts_counted(struct store_backend_db *db, const char *ids_json) {
+        return sq_run(&db->writer, SQ_ALERTS_COUNTED, "t", ids_json);
 }
 
 static int sq_exec_exists(struct store_backend_db *db, int64_t alert_id, const char *playbook, bool *ret) {
@@ -511,14 +552,17 @@ const store_backend_response store_backend_sqlite_response = {
         .approval_decide = sq_approval_decide,
         .approvals_due = sq_approvals_due,
         .review_open = sq_review_open,
+        .approval_granted = sq_approval_granted,
         .review_ack = sq_review_ack,
         .exec_rollback = sq_exec_rollback,
         .expired_rollback = sq_expired_rollback,
         .action_result = sq_action_result,
         .action_expiry = sq_action_expiry,
+        .effects_held = sq_effects_held,
         .effects_cover = sq_effects_cover,
         .threshold_add = sq_threshold_add,
         .exec_exists = sq_exec_exists,
+        .alerts_counted = sq_alerts_counted,
         .prune = sq_prune,
         .approval_list = sq_approval_list,
         .approval_get = sq_approval_get,

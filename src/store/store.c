@@ -1012,6 +1012,12 @@ int store_approvals_expire(store *s, int64_t now_ms, int64_t *ret_ids, size_t ma
         return r;
 }
 
+int store_tx_approval_granted(store_tx *tx, int64_t exec_id, bool *ret) {
+        if (!tx || exec_id <= 0 || !ret)
+                return -EINVAL;
+        return tx->s->be->response->approval_granted(tx->s->db, exec_id, ret);
+}
+
 int store_tx_review_open(store_tx *tx, int64_t exec_id) {
         if (!tx || exec_id <= 0)
                 return -EINVAL;
@@ -1134,6 +1140,14 @@ int store_tx_effects_cover(store_tx *tx, const char *integration, const char *ve
                                                   ret_by);
 }
 
+int store_tx_effects_held(store_tx *tx, const char *integration, const char *verb, char *const *targets,
+                          size_t n, int64_t action_id, bool *held, int64_t *ret_by) {
+        if (!tx || !name_ok(integration) || !name_ok(verb) || (n > 0 && (!targets || !held)) || !ret_by)
+                return -EINVAL;
+        return tx->s->be->response->effects_held(tx->s->db, integration, verb, targets, n, action_id,
+                                                 clock_wall_ms(), held, ret_by);
+}
+
 int store_tx_threshold_add(store_tx *tx, const char *playbook, const char *key, unsigned threshold,
                            int64_t window_ms, int64_t at_ms, unsigned n, unsigned *ret_fires_at) {
         if (!tx || !name_ok(playbook) || !key || strlen(key) > BW_THRESHOLD_KEY_MAX || threshold == 0 ||
@@ -1147,6 +1161,25 @@ int store_tx_threshold_hit(store_tx *tx, const char *playbook, const char *key, 
                            int64_t window_ms, int64_t at_ms) {
         unsigned at;
         return store_tx_threshold_add(tx, playbook, key, threshold, window_ms, at_ms, 1, &at);
+}
+
+int store_tx_alerts_counted(store_tx *tx, const int64_t *alert_ids, size_t n) {
+        if (!tx || (n > 0 && !alert_ids))
+                return -EINVAL;
+        if (n == 0)
+                return 0;
+        size_t cap = n * 21 + 3, used = 0;
+        char *ids = malloc(cap);
+        if (!ids)
+                return -ENOMEM;
+        ids[used++] = '[';
+        for (size_t i = 0; i < n; i++)
+                used += (size_t)snprintf(ids + used, cap - used, "%s%" PRId64, i ? "," : "", alert_ids[i]);
+        ids[used++] = ']';
+        ids[used] = '\0';
+        int r = tx->s->be->response->alerts_counted(tx->s->db, ids);
+        free(ids);
+        return r;
 }
 
 int store_tx_exec_exists(store_tx *tx, int64_t alert_id, const char *playbook, bool *ret) {

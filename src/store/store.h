@@ -86,6 +86,7 @@ typedef struct store_claimed {
         int64_t received_at_ms;
         unsigned attempts;                  /* 1 on first claim; >1 after a crash or lease expiry */
         char submitted_by[BW_NAME_MAX + 1]; /* "" if unknown */
+        bool counted;                       /* already counted toward threshold windows */
 } store_claimed;
 
 /* Claims up to max queued alerts, oldest first, waiting up to wait_ms for the
@@ -277,6 +278,9 @@ int store_approval_decide(store *s, int64_t id, const char *actor, approval_deci
  * (>= 0) and, when ret_ids is not NULL, their ids (at most max). */
 int store_approvals_expire(store *s, int64_t now_ms, int64_t *ret_ids, size_t max);
 
+/* Inside a write job: true if the execution's approval request was approved. */
+int store_tx_approval_granted(store_tx *tx, int64_t exec_id, bool *ret);
+
 /* Inside a write job: an approved execution that applied something now needs a
  * post-action review (no-op otherwise). */
 int store_tx_review_open(store_tx *tx, int64_t exec_id);
@@ -321,6 +325,12 @@ int store_tx_action_expiry(store_tx *tx, int64_t action_id, int64_t until_ms, bo
 int store_tx_effects_cover(store_tx *tx, const char *integration, const char *verb, char *const *targets,
                            size_t n, int64_t *ret_by);
 
+/* Inside a write job: for each target of integration/verb, whether a live
+ * applied action other than action_id holds it (held[i], *ret_by one such
+ * action). A rollback leaves those in place. */
+int store_tx_effects_held(store_tx *tx, const char *integration, const char *verb, char *const *targets,
+                          size_t n, int64_t action_id, bool *held, int64_t *ret_by);
+
 /* Inside a write job: counts n alerts (a claimed batch's alerts sharing the
  * key, in order) for (playbook, key) at at_ms. Windows are per key: the first
  * alert opens one of window_ms. Returns 1 when one of them brings the count to
@@ -332,6 +342,10 @@ int store_tx_threshold_add(store_tx *tx, const char *playbook, const char *key, 
 /* store_tx_threshold_add for one alert: 1 when it reaches the threshold. */
 int store_tx_threshold_hit(store_tx *tx, const char *playbook, const char *key, unsigned threshold,
                            int64_t window_ms, int64_t at_ms);
+
+/* Inside a write job: marks alerts as counted toward threshold windows (in the
+ * transaction that counted them). */
+int store_tx_alerts_counted(store_tx *tx, const int64_t *alert_ids, size_t n);
 
 /* Inside a write job: true if (alert_id, playbook) already has an execution. */
 int store_tx_exec_exists(store_tx *tx, int64_t alert_id, const char *playbook, bool *ret);

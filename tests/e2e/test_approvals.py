@@ -19,6 +19,13 @@ LEVEL4 = PLAYBOOK_BLOCK.replace("automation_level: 3", "automation_level: 4").re
                                                                                       "author: bob")
 
 
+# The roles each test actor holds: the SIEM sends alerts (and may approve, so
+# that separation of duties is what stops it), people approve and run
+# recommendations.
+ROLES = {"siem": "[ingest, approver]", "bob": "[approver]", "alice": "[approver, analyst]",
+         "carol": "[approver]", "feed": "[ingest]"}
+
+
 class Actors:
     """API keys per actor: a token file each, and a session that uses it."""
 
@@ -31,7 +38,7 @@ class Actors:
             path.write_text(token + "\n")
             os.chmod(path, 0o600)
             self.tokens[name] = token
-            self.yaml += f"    - name: {name}\n      token_file: {path}\n"
+            self.yaml += f"    - name: {name}\n      token_file: {path}\n      roles: {ROLES[name]}\n"
 
     def session(self, d, name):
         s = requests.Session()
@@ -163,3 +170,43 @@ def test_level3_sends_an_irreversible_action_to_approval(make_daemon, tmp_path):
     ap = pending_approval(d, ex["id"])
     assert any("cannot be rolled back" in r for r in ap["reasons"])
     assert not ran.exists()
+
+
+def test_a_high_risk_recommendation_still_needs_an_approval(make_daemon, tmp_path):
+    actors = Actors(tmp_path, ["siem", "alice", "carol"])
+    book = (PLAYBOOK_BLOCK.replace("automation_level: 3", "automation_level: 2")
+            + "    category: infrastructure_change\n")
+    d = make_daemon(playbooks={"b.yaml": book}, extra=actors.yaml).start()
+    ex = d.execution_of(send_as(d, actors, "siem", ssh_alert("203.0.113.44")))
+    action = ex["actions"][0]
+    assert action["state"] == "recommended"
+    # An analyst runs the recommendation: it waits for an approval, not applied.
+    r = actors.post(d, "alice", f"/v1/recommendations/{action['id']}/execute")
+    assert r.status_code == 202, r.text
+    ap = pending_approval(d, ex["id"])
+    assert "category infrastructure_change" in ap["reasons"]
+    e = d.get(f"/v1/executions/{ex['id']}").json()
+    assert e["actions"][0]["state"] == "awaiting_approval"
+    assert "203.0.113.44" not in nft_set()
+    r = actors.post(d, "carol", f"/v1/approvals/{ap['id']}/approve", {"reason": "change window"})
+    assert r.status_code == 200 and r.json()["state"] == "approved"
+    wait_for(lambda: "203.0.113.44" in nft_set())
+
+
+def test_an_actor_acts_only_within_its_roles(make_daemon, tmp_path):
+    actors = Actors(tmp_path, ["feed", "alice"])
+    d = make_daemon(playbooks={"b.yaml": LEVEL4}, extra=actors.yaml).start()
+    ex = d.execution_of(send_as(d, actors, "feed", ssh_alert("203.0.113.45")))
+    ap = pending_approval(d, ex["id"])
+    # The ingest token reads, but may neither approve, roll back nor reset.
+    for path, body in ((f"/v1/approvals/{ap['id']}/approve", {"reason": "x"}),
+                       (f"/v1/executions/{ex['id']}/rollback", {"reason": "x"}),
+                       ("/v1/breaker/reset", {"reason": "x"})):
+        r = actors.post(d, "feed", path, body)
+        assert r.status_code == 403, (path, r.text)
+        assert r.json()["error"]["code"] == "forbidden" and "lacks the" in r.json()["error"]["message"]
+    assert actors.session(d, "feed").get(d.url + f"/v1/approvals/{ap['id']}", timeout=10).status_code == 200
+    # An approver may not send alerts.
+    r = actors.post(d, "alice", "/v1/alerts", ssh_alert("203.0.113.46"))
+    assert r.status_code == 403
+    assert d.get(f"/v1/approvals/{ap['id']}").json()["state"] == "pending"

@@ -141,11 +141,13 @@ static void test_api_actors(void **state) {
         bw_config *c = parse_ok("api:\n"
                                 "  token_file: token\n"
                                 "  actors:\n"
-                                "    - {name: bob, token_file: tokens/bob}\n"
+                                "    - {name: bob, token_file: tokens/bob, roles: [approver, analyst]}\n"
                                 "    - {name: carol.soc, token_file: /run/secrets/carol}\n"
                                 "playbook_dir: p\n");
         assert_string_equal(c->token_actor, "admin");
         assert_int_equal(c->n_actors, 2);
+        assert_int_equal(c->actors[0].roles, (1u << ROLE_APPROVER) | (1u << ROLE_ANALYST));
+        assert_int_equal(c->actors[1].roles, 0); /* reads only */
         assert_string_equal(c->actors[0].name, "bob");
         assert_string_equal(c->actors[0].token_file, "/etc/bulwark/tokens/bob");
         assert_string_equal(c->actors[1].name, "carol.soc");
@@ -195,6 +197,9 @@ static void test_api_actors_errors(void **state) {
                      4, 14, "bad_charset", "api.actors[0].name");
         expect_error("api: {token_file: t, actor: \"a b\"}\nplaybook_dir: p\n", 1, 29, "bad_charset",
                      "api.actor");
+        expect_error("api:\n  token_file: t\n  actors:\n    - {name: bob, token_file: a, roles: [root]}\n"
+                     "playbook_dir: p\n",
+                     4, 42, "invalid", "api.actors[0].roles[0]");
         expect_error("api: {token_file: t, actors: {bob: a}}\nplaybook_dir: p\n", 1, 30, "wrong_type",
                      "api.actors");
 }

@@ -108,15 +108,21 @@ json_t *ipc_init_error_pack(int rc, const bw_error *err) {
                          err->message);
 }
 
+/* An rc read as a JSON integer: checked at its full width, so that no value
+ * outside [min, 0] wraps into range when narrowed to int. */
+static bool ipc_rc_ok(json_int_t rc, json_int_t min) {
+        return rc <= 0 && rc >= min;
+}
+
 int ipc_init_error_unpack(const json_t *body, int *ret_rc, bw_error *ret_err) {
-        int rc;
+        json_int_t rc;
         const char *code, *field, *message;
-        if (json_unpack_ex((json_t *)body, NULL, JSON_STRICT, "{s:i s:s s:s s:s}", "rc", &rc, "code", &code,
+        if (json_unpack_ex((json_t *)body, NULL, JSON_STRICT, "{s:I s:s s:s s:s}", "rc", &rc, "code", &code,
                            "field", &field, "message", &message) < 0 ||
-            rc >= 0 || rc < -IPC_ERRNO_MAX)
+            rc == 0 || !ipc_rc_ok(rc, -IPC_ERRNO_MAX))
                 return -EBADMSG;
         bw_error_set(ret_err, code, field, "%s", message);
-        *ret_rc = rc;
+        *ret_rc = (int)rc;
         return 0;
 }
 
@@ -322,15 +328,15 @@ json_t *ipc_batch_reply_pack(const int *rcs, const connector_result *results, si
 
 int ipc_batch_reply_unpack(const json_t *body, size_t n, int *ret_rc, int *ret_rcs,
                            connector_result *ret_results) {
-        int rc;
+        json_int_t rc;
         json_t *list = NULL;
-        if (json_unpack_ex((json_t *)body, NULL, JSON_STRICT, "{s:i s?o}", "rc", &rc, "results", &list) <
+        if (json_unpack_ex((json_t *)body, NULL, JSON_STRICT, "{s:I s?o}", "rc", &rc, "results", &list) <
                     0 ||
-            rc > 0 || rc < -IPC_ERRNO_MAX ||
+            !ipc_rc_ok(rc, -IPC_ERRNO_MAX) ||
             (rc == 0 && (!json_is_array(list) || json_array_size(list) != n)))
                 return -EBADMSG;
         if (rc < 0) {
-                *ret_rc = rc;
+                *ret_rc = (int)rc;
                 return 0;
         }
         for (size_t i = 0; i < n; i++) {
@@ -346,16 +352,23 @@ int ipc_batch_reply_unpack(const json_t *body, size_t n, int *ret_rc, int *ret_r
 }
 
 int ipc_reply_unpack(const json_t *body, int *ret_rc, connector_result *ret_result) {
-        int rc, ok;
+        json_int_t rc;
+        int ok;
         const char *detail;
+        size_t detail_len;
         json_t *data = NULL;
-        if (json_unpack_ex((json_t *)body, NULL, JSON_STRICT, "{s:i s:b s:s s?o}", "rc", &rc, "ok", &ok,
-                           "detail", &detail, "data", &data) < 0 ||
-            rc > 0 || rc < -IPC_ERRNO_MAX)
+        /* The worker keeps its detail within the result's size (kind_result): a
+         * longer one is not cut here, where it could split a character. */
+        connector_result res = {0};
+        if (json_unpack_ex((json_t *)body, NULL, JSON_STRICT, "{s:I s:b s:s% s?o}", "rc", &rc, "ok", &ok,
+                           "detail", &detail, &detail_len, "data", &data) < 0 ||
+            !ipc_rc_ok(rc, -IPC_ERRNO_MAX) || detail_len >= sizeof(res.detail) ||
+            strlen(detail) != detail_len)
                 return -EBADMSG;
-        connector_result res = {.ok = ok, .data = json_incref(data)};
-        str_copy(res.detail, sizeof(res.detail), detail);
-        *ret_rc = rc;
+        res.ok = ok;
+        res.data = json_incref(data);
+        memcpy(res.detail, detail, detail_len + 1);
+        *ret_rc = (int)rc;
         *ret_result = res;
         return 0;
 }

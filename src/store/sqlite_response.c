@@ -245,17 +245,20 @@ static int sq_approvals_due(struct store_backend_db *db, int64_t now_ms, int64_t
         return rc == SQLITE_DONE || rc == SQLITE_ROW ? (int)n : sq_errno(rc);
 }
 
-static int sq_approval_granted(struct store_backend_db *db, int64_t exec_id, bool *ret) {
-        sqlite3_stmt *st = NULL;
-        int r = sq_prep(&db->writer, SQ_APPROVAL_GRANTED, &st, "i", exec_id);
-        if (r < 0)
-                return r;
+/* Steps a prepared query: *ret tells whether it has a row. */
+static int sq_exists(sqlite3_stmt *st, bool *ret) {
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
                 return sq_errno(rc);
         *ret = rc == SQLITE_ROW;
         return 0;
+}
+
+static int sq_approval_granted(struct store_backend_db *db, int64_t exec_id, bool *ret) {
+        sqlite3_stmt *st = NULL;
+        int r = sq_prep(&db->writer, SQ_APPROVAL_GRANTED, &st, "i", exec_id);
+        return r < 0 ? r : sq_exists(st, ret);
 }
 
 static int sq_review_open(struct store_backend_db *db, int64_t exec_id) {
@@ -472,14 +475,7 @@ static int sq_alerts_counted(struct store_backend_db *db, const char *ids_json) 
 static int sq_exec_exists(struct store_backend_db *db, int64_t alert_id, const char *playbook, bool *ret) {
         sqlite3_stmt *st = NULL;
         int r = sq_prep(&db->writer, SQ_EXEC_FIND, &st, "it", alert_id, playbook);
-        if (r < 0)
-                return r;
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-                return sq_errno(rc);
-        *ret = rc == SQLITE_ROW;
-        return 0;
+        return r < 0 ? r : sq_exists(st, ret);
 }
 
 static int sq_prune(struct store_backend_db *db, int64_t now_ms) {

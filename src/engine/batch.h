@@ -83,6 +83,10 @@ int plan_batch(const playbook_set *playbooks, const bw_config *config, store_cla
 
 void batch_free(batch_alert *b, size_t n);
 
+/* Renders the actions of execution ex of ba (once; a threshold playbook's are
+ * rendered only when it fires). 0 or -ENOMEM. */
+int plan_exec_actions(const bw_config *config, const batch_alert *ba, batch_exec *ex);
+
 /* Undoes what a journal transaction that rolled back decided for an alert
  * (counts, gates, permits, outcomes), so that it can be journalled again from
  * its plan. */

@@ -372,6 +372,8 @@ static int approval_gate(store_tx *tx, const batch_job *job, const batch_alert *
 
 static int exec_begin(store_tx *tx, batch_job *job, batch_alert *ba, batch_exec *ex) {
         int r = threshold_gate(tx, ba, ex);
+        if (r == 0 && !ex->not_fired)
+                r = plan_exec_actions(job->e->deps.config, ba, ex);
         if (r < 0 || ex->not_fired)
                 return r;
         store_action_plan plans[BW_PLAYBOOK_STEPS_MAX];

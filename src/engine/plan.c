@@ -140,22 +140,31 @@ static int plan_alert(const playbook_set *playbooks, const bw_config *config, ba
                 batch_exec *ex = &ba->execs[ba->n_execs++];
                 ex->playbook = p;
                 if (p->trigger.count > 0) {
+                        /* Most alerts of a storm only count: their actions are
+                         * rendered once the threshold fires (plan_exec_actions). */
                         r = playbook_threshold_key(p, ba->alert, ex->threshold_key);
-                        if (r < 0) {
-                                /* No value to group by (or too long a key): it cannot count. */
-                                ex->not_fired = ex->no_key = true;
-                                continue;
-                        }
+                        ex->not_fired = ex->no_key = r < 0; /* no value to group by: never counts */
+                        continue;
                 }
-                ex->actions = calloc(p->n_steps, sizeof(*ex->actions));
-                if (!ex->actions)
-                        return -ENOMEM;
-                for (size_t s = 0; s < p->n_steps; s++) {
-                        r = plan_action(p, s, ba, config, ex, &ex->actions[s]);
-                        ex->n_actions = s + 1;
-                        if (r < 0)
-                                return r;
-                }
+                r = plan_exec_actions(config, ba, ex);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int plan_exec_actions(const bw_config *config, const batch_alert *ba, batch_exec *ex) {
+        const playbook *p = ex->playbook;
+        if (ex->actions)
+                return 0;
+        ex->actions = calloc(p->n_steps, sizeof(*ex->actions));
+        if (!ex->actions)
+                return -ENOMEM;
+        for (size_t s = 0; s < p->n_steps; s++) {
+                int r = plan_action(p, s, ba, config, ex, &ex->actions[s]);
+                ex->n_actions = s + 1;
+                if (r < 0)
+                        return r;
         }
         return 0;
 }

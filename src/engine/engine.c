@@ -224,6 +224,16 @@ static int rollback_gate(store_tx *tx, batch_action *act) {
         return r;
 }
 
+/* When the effect this action would have ends: its duration_s (the engine
+ * reverts it), else the connector's own expiry, else never (INT64_MAX). A
+ * live effect folds it only if it lasts as long. */
+static int64_t wanted_until(const batch_action *act) {
+        int64_t s = act->rendered.step->duration_s;
+        if (s <= 0)
+                s = connector_native_expiry_s(act->kind, act->integration->settings, act->rendered.params);
+        return s > 0 ? clock_wall_ms() + s * 1000 : INT64_MAX;
+}
+
 /* A new action (or one an analyst or approver released) that is to run: the
  * governor's verdict of now comes first, then folding (its targets are already
  * in the wanted state through a live action: satisfied, not charged), then the
@@ -245,7 +255,8 @@ static int planned_gate(store_tx *tx, batch_job *job, batch_action *act, action_
         if (act->rendered.targets.n > 0) {
                 int64_t by = 0;
                 r = store_tx_effects_cover(tx, act->integration->name, act->rendered.step->verb,
-                                           act->rendered.targets.items, act->rendered.targets.n, &by);
+                                           act->rendered.targets.items, act->rendered.targets.n,
+                                           wanted_until(act), &by);
                 if (r < 0)
                         return r;
                 if (r == 1) {

@@ -1133,11 +1133,13 @@ int store_tx_action_expiry(store_tx *tx, int64_t action_id, int64_t until_ms, bo
 }
 
 int store_tx_effects_cover(store_tx *tx, const char *integration, const char *verb, char *const *targets,
-                           size_t n, int64_t *ret_by) {
+                           size_t n, int64_t until_ms, int64_t *ret_by) {
         if (!tx || !name_ok(integration) || !name_ok(verb) || (n > 0 && !targets) || !ret_by)
                 return -EINVAL;
-        return tx->s->be->response->effects_cover(tx->s->db, integration, verb, targets, n, clock_wall_ms(),
-                                                  ret_by);
+        /* Live means ending after this instant: now, or the end the new action wants. */
+        int64_t now = clock_wall_ms();
+        int64_t after = until_ms > now ? until_ms - 1 : now;
+        return tx->s->be->response->effects_cover(tx->s->db, integration, verb, targets, n, after, ret_by);
 }
 
 int store_tx_effects_held(store_tx *tx, const char *integration, const char *verb, char *const *targets,

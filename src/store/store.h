@@ -321,9 +321,10 @@ int store_tx_action_result(store_tx *tx, int64_t action_id, char **ret);
 int store_tx_action_expiry(store_tx *tx, int64_t action_id, int64_t until_ms, bool revert);
 
 /* Inside a write job: if every target of integration/verb is held by a live
- * applied action, returns 1 with *ret_by one such action; else 0. */
+ * applied action whose effect lasts at least until until_ms (INT64_MAX: only a
+ * permanent one), returns 1 with *ret_by one such action; else 0. */
 int store_tx_effects_cover(store_tx *tx, const char *integration, const char *verb, char *const *targets,
-                           size_t n, int64_t *ret_by);
+                           size_t n, int64_t until_ms, int64_t *ret_by);
 
 /* Inside a write job: for each target of integration/verb, whether a live
  * applied action other than action_id holds it (held[i], *ret_by one such

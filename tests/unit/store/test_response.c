@@ -766,13 +766,14 @@ typedef struct cover_job {
         const char *integration, *verb;
         char *const *targets;
         size_t n;
+        int64_t until; /* 0: any live effect */
         int64_t by;
         int result;
 } cover_job;
 
 static int job_cover(store_tx *tx, void *userdata) {
         cover_job *j = userdata;
-        int r = store_tx_effects_cover(tx, j->integration, j->verb, j->targets, j->n, &j->by);
+        int r = store_tx_effects_cover(tx, j->integration, j->verb, j->targets, j->n, j->until, &j->by);
         if (r < 0)
                 return r;
         j->result = r;
@@ -838,6 +839,32 @@ static void test_folding_follows_applied_actions(void **state) {
         action_apply(s, c.actions[0].id, NULL, 0, false);
         assert_int_equal(covered(s, "block", both_targets, 2, &by), 1);
         assert_int_equal(by, c.actions[0].id);
+        /* A permanent effect folds an action that wants to last any time. */
+        cover_job forever = {.integration = "edge-fw",
+                             .verb = "block",
+                             .targets = one_target,
+                             .n = 1,
+                             .until = INT64_MAX};
+        assert_int_equal(store_write(s, job_cover, &forever), 0);
+        assert_int_equal(forever.result, 1);
+        /* One that ends in an hour folds an action of ten minutes, not of a day. */
+        expiry_set(s, c.actions[0].id, clock_wall_ms() + 3600000, false);
+        cover_job shorter = {.integration = "edge-fw",
+                             .verb = "block",
+                             .targets = one_target,
+                             .n = 1,
+                             .until = clock_wall_ms() + 600000};
+        assert_int_equal(store_write(s, job_cover, &shorter), 0);
+        assert_int_equal(shorter.result, 1);
+        cover_job longer = {.integration = "edge-fw",
+                            .verb = "block",
+                            .targets = one_target,
+                            .n = 1,
+                            .until = clock_wall_ms() + 86400000};
+        assert_int_equal(store_write(s, job_cover, &longer), 0);
+        assert_int_equal(longer.result, 0);
+        assert_int_equal(store_write(s, job_cover, &forever), 0);
+        assert_int_equal(forever.result, 0);
         expiry_set(s, c.actions[0].id, 1, false);
         assert_int_equal(covered(s, "block", one_target, 1, &by), 0);
         alert_done(s, c.alert_id);

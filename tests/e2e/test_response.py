@@ -245,3 +245,21 @@ def test_rolling_back_one_of_two_blocks_of_an_ip_keeps_the_other(make_daemon):
     assert r.status_code == 202, r.text
     wait_for(lambda: d.get(f"/v1/executions/{later['id']}").json()["status"] == "rolled_back")
     assert "203.0.113.90" in nft_set()
+
+
+def test_a_rollback_the_governor_now_refuses_is_not_run(make_daemon):
+    # Undoing a change is a change: once an address is protected, the engine
+    # does not touch it, not even to revert an expired block of it.
+    book = PLAYBOOK_BLOCK + "    duration_s: 2\n"
+    d = make_daemon(playbooks={"b.yaml": book}).start()
+    ex = d.execution_of(d.post_alert(ssh_alert("203.0.113.95")).json()["id"])
+    assert ex["status"] == "succeeded" and "203.0.113.95" in nft_set()
+    d.stop()
+    text = d.config.read_text().replace("integrations:\n",
+                                        "governor:\n  protected:\n    ips: [203.0.113.95]\nintegrations:\n", 1)
+    d.config.write_text(text)
+    d.start()
+    done = wait_for(lambda: (lambda a: a if a["state"] == "rollback_failed" else None)(
+        d.get(f"/v1/executions/{ex['id']}").json()["actions"][0]), timeout=20)
+    assert "refused by the governor" in done["detail"] and "protected" in done["detail"]
+    assert "203.0.113.95" in nft_set()

@@ -81,11 +81,6 @@ enum {
  * entropy as the daemon's token hash keeps. */
 #define CLI_INIT_TOKEN_BYTES 32u
 
-/* A reason or a review note is what the audit trail keeps of why a person
- * decided: a paragraph, not a document. 1 KiB is the bound the approval and
- * rollback routes accept; checking it here saves a round trip. */
-#define CLI_TEXT_MAX 1024u
-
 /* A table cell: wide enough for a playbook name (BW_NAME_MAX), an actor, a
  * status or an RFC 3339 time; a longer server string is cut. */
 #define CLI_CELL_MAX 72
@@ -168,7 +163,7 @@ int cli_show_raw(const cli_ctx *ctx, const cli_response *resp);
 int cli_show_pretty(const cli_ctx *ctx, const cli_response *resp);
 
 /* Checks the free text given as --<key> (a reason or a note): present,
- * non-empty, at most CLI_TEXT_MAX bytes, UTF-8 (it is kept as JSON text); and
+ * non-empty, at most BW_REASON_MAX bytes (what the API accepts), UTF-8 (it is kept as JSON text); and
  * encodes the request body {"<key>": text} with jansson. command names the
  * command in the "required" message ("approval approve"). Returns CLI_EXIT_OK
  * with *ret_body (free() it), CLI_EXIT_USAGE (message and usage printed) or

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/limits.h"
 #include "util/strutil.h"
 
 /* Error lines often quote file names, server messages or field paths, none of
@@ -170,8 +171,8 @@ int cli_text_body(const cli_ctx *ctx, const char *usage, const char *command, co
         /* The text is what the audit trail keeps of why: an empty one says nothing. */
         if (len == 0)
                 snprintf(message, sizeof(message), "%s: --%s TEXT is required", command, key);
-        else if (len > CLI_TEXT_MAX)
-                snprintf(message, sizeof(message), "--%s is longer than %u bytes", key, CLI_TEXT_MAX);
+        else if (len > BW_REASON_MAX)
+                snprintf(message, sizeof(message), "--%s is longer than %u bytes", key, BW_REASON_MAX);
         /* JSON text must be UTF-8: other bytes are the user's mistake, not a failure. */
         else if (!utf8_valid(text, len))
                 snprintf(message, sizeof(message), "--%s must be UTF-8 text", key);

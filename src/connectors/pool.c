@@ -369,6 +369,17 @@ static bool pool_permitted(connector_op op, const connector_action *a, const gov
                                      a->idempotency_key);
 }
 
+/* The worker of integration, if its kind can run op there. */
+static int pool_worker_for(connector_pool *p, const char *integration, connector_op op, pool_worker **ret) {
+        pool_worker *w = pool_find(p, integration);
+        if (!w)
+                return -ENOENT;
+        if (!connector_kind_has_op(w->kind, w->cfg.settings, op))
+                return -EOPNOTSUPP;
+        *ret = w;
+        return 0;
+}
+
 int connector_pool_call(connector_pool *p, const char *integration, connector_op op,
                         const connector_action *a, const governor_permit *permit, unsigned timeout_ms,
                         connector_result *result) {
@@ -377,13 +388,12 @@ int connector_pool_call(connector_pool *p, const char *integration, connector_op
                 return -EINVAL;
         if (!pool_permitted(op, a, permit))
                 return -EPERM;
-        pool_worker *w = pool_find(p, integration);
-        if (!w)
-                return -ENOENT;
-        if (!connector_kind_has_op(w->kind, w->cfg.settings, op))
-                return -EOPNOTSUPP;
+        pool_worker *w;
+        int r = pool_worker_for(p, integration, op, &w);
+        if (r < 0)
+                return r;
         json_t *body = NULL;
-        int r = ipc_request_pack(op, a, &body);
+        r = ipc_request_pack(op, a, &body);
         if (r < 0)
                 return r;
         pthread_mutex_lock(&w->lock);
@@ -402,13 +412,12 @@ int connector_pool_call_batch(connector_pool *p, const char *integration, connec
         for (size_t i = 0; i < n; i++)
                 if (!pool_permitted(op, &actions[i], permits ? &permits[i] : NULL))
                         return -EPERM;
-        pool_worker *w = pool_find(p, integration);
-        if (!w)
-                return -ENOENT;
-        if (!connector_kind_has_op(w->kind, w->cfg.settings, op))
-                return -EOPNOTSUPP;
+        pool_worker *w;
+        int r = pool_worker_for(p, integration, op, &w);
+        if (r < 0)
+                return r;
         json_t *body = NULL;
-        int r = ipc_batch_pack(op, actions, n, &body);
+        r = ipc_batch_pack(op, actions, n, &body);
         if (r < 0)
                 return r;
         json_t *reply = NULL;

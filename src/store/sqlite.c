@@ -1017,20 +1017,29 @@ static int sq_alert_get(struct store_backend_db *db, int64_t id, json_t **ret) {
         return 0;
 }
 
-static int sq_exec_list(struct store_backend_db *db, int64_t before_id, unsigned limit, json_t **ret) {
-        sq_conn *c;
-        sqlite3_stmt *st = NULL;
+int sq_rows_list(struct store_backend_db *db, sq_row_json_fn fn, json_t **ret, sq_stmt_id id,
+                 const char *spec, ...) {
         json_t *arr = json_array();
         if (!arr)
                 return -ENOMEM;
+        sq_conn *c;
         int r = sq_read_begin(db, &c);
         if (r < 0) {
                 json_decref(arr);
                 return r;
         }
-        r = sq_prep(c, SQ_EXEC_LIST, &st, "ii", before_id > 0 ? before_id : INT64_MAX, (int64_t)limit);
+        sqlite3_stmt *st = NULL;
+        r = sq_stmt(c, id, &st);
+        if (r >= 0) {
+                va_list ap;
+                va_start(ap, spec);
+                r = sq_vbind(st, spec, ap);
+                va_end(ap);
+        }
         if (r >= 0)
-                r = sq_rows_append(st, sq_exec_row_json, arr);
+                r = sq_rows_append(st, fn, arr);
+        else if (st)
+                sqlite3_reset(st);
         sq_read_end(db, c);
         if (r < 0) {
                 json_decref(arr);
@@ -1038,6 +1047,11 @@ static int sq_exec_list(struct store_backend_db *db, int64_t before_id, unsigned
         }
         *ret = arr;
         return 0;
+}
+
+static int sq_exec_list(struct store_backend_db *db, int64_t before_id, unsigned limit, json_t **ret) {
+        return sq_rows_list(db, sq_exec_row_json, ret, SQ_EXEC_LIST, "ii",
+                            before_id > 0 ? before_id : INT64_MAX, (int64_t)limit);
 }
 
 int sq_row_with_actions(struct store_backend_db *db, sq_stmt_id head, int64_t id, sq_row_json_fn fn,

@@ -138,6 +138,11 @@ json_t *sq_int_or_null(sqlite3_stmt *st, int col);
 int sq_rows_append(sqlite3_stmt *st, sq_row_json_fn fn, json_t *arr);
 /* Runs a single-row statement and turns its row into JSON: -ENOENT if none. */
 int sq_row_json(sqlite3_stmt *st, sq_row_json_fn fn, json_t **ret);
+/* Runs statement id on a reader, bound from spec as sq_prep does, and returns
+ * its rows turned into JSON by fn, as an array. */
+int sq_rows_list(struct store_backend_db *db, sq_row_json_fn fn, json_t **ret, sq_stmt_id id,
+                 const char *spec, ...);
+
 /* Reads one row of statement head (bound to id) as JSON with fn, and adds the
  * "actions" of its execution: id itself, or the row's exec_id_field. */
 int sq_row_with_actions(struct store_backend_db *db, sq_stmt_id head, int64_t id, sq_row_json_fn fn,

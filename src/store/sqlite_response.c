@@ -517,26 +517,7 @@ static int sq_approval_row_json(sqlite3_stmt *st, json_t **ret) {
 }
 
 static int sq_approval_list(struct store_backend_db *db, const char *state, unsigned limit, json_t **ret) {
-        json_t *arr = json_array();
-        if (!arr)
-                return -ENOMEM;
-        sq_conn *c;
-        int r = sq_read_begin(db, &c);
-        if (r < 0) {
-                json_decref(arr);
-                return r;
-        }
-        sqlite3_stmt *st = NULL;
-        r = sq_prep(c, SQ_APPROVAL_LIST, &st, "ti", state, (int64_t)limit);
-        if (r >= 0)
-                r = sq_rows_append(st, sq_approval_row_json, arr);
-        sq_read_end(db, c);
-        if (r < 0) {
-                json_decref(arr);
-                return r;
-        }
-        *ret = arr;
-        return 0;
+        return sq_rows_list(db, sq_approval_row_json, ret, SQ_APPROVAL_LIST, "ti", state, (int64_t)limit);
 }
 
 static int sq_approval_get(struct store_backend_db *db, int64_t id, json_t **ret) {

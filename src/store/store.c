@@ -215,6 +215,13 @@ static int text_keep_len(const char *s, size_t *ret_len) {
         return 0;
 }
 
+/* A short human text given by an actor (a reason, a note): non-empty UTF-8 that
+ * fits as it is. */
+static bool short_text_ok(const char *t) {
+        size_t len;
+        return t && t[0] && text_keep_len(t, &len) == 0 && len == strlen(t);
+}
+
 /* JSON handed to the store must already be what the readers will return. */
 static bool json_text_ok(const char *text, json_type want, bool strings_only) {
         if (!text)
@@ -730,9 +737,7 @@ static int rec_run(store_tx *tx, void *userdata) {
 }
 
 int store_recommendation_execute(store *s, int64_t action_id, const char *actor, int64_t *ret_alert_id) {
-        size_t len;
-        if (!s || action_id <= 0 || !actor || !actor[0] || text_keep_len(actor, &len) < 0 ||
-            len != strlen(actor) || len > 64 || !ret_alert_id)
+        if (!s || action_id <= 0 || !short_text_ok(actor) || strlen(actor) > 64 || !ret_alert_id)
                 return -EINVAL;
         if (!reserve_slots(s, 1))
                 return -ENOSPC;
@@ -843,22 +848,33 @@ int store_tx_alert_done(store_tx *tx, int64_t alert_id, unsigned matched) {
         return 0;
 }
 
+/* A JSON array of ids for one set-based statement (json_each): [id, ...], or
+ * [[id, with[i]], ...] when with is given. NULL when out of memory. */
+static char *ids_json(const int64_t *ids, const unsigned *with, size_t n) {
+        /* At most 20 digits and a sign per id, 10 per value, and the punctuation. */
+        size_t cap = n * 36 + 3, used = 0;
+        char *out = malloc(cap);
+        if (!out)
+                return NULL;
+        out[used++] = '[';
+        for (size_t i = 0; i < n; i++)
+                used += (size_t)(with ? snprintf(out + used, cap - used, "%s[%" PRId64 ",%u]", i ? "," : "",
+                                                 ids[i], with[i])
+                                      : snprintf(out + used, cap - used, "%s%" PRId64, i ? "," : "",
+                                                 ids[i]));
+        out[used++] = ']';
+        out[used] = '\0';
+        return out;
+}
+
 int store_tx_alerts_done(store_tx *tx, const int64_t *alert_ids, const unsigned *matched, size_t n) {
         if (!tx || (n > 0 && (!alert_ids || !matched)))
                 return -EINVAL;
         if (n == 0)
                 return 0;
-        /* [[id,matched],...]: at most 20 + 1 + 10 + 4 characters per pair. */
-        size_t cap = n * 36 + 3, used = 0;
-        char *pairs = malloc(cap);
+        char *pairs = ids_json(alert_ids, matched, n);
         if (!pairs)
                 return -ENOMEM;
-        pairs[used++] = '[';
-        for (size_t i = 0; i < n; i++)
-                used += (size_t)snprintf(pairs + used, cap - used, "%s[%" PRId64 ",%u]", i ? "," : "",
-                                         alert_ids[i], matched[i]);
-        pairs[used++] = ']';
-        pairs[used] = '\0';
         uint64_t done = 0;
         int r = tx->s->be->alerts_done(tx->s->db, pairs, &done);
         free(pairs);
@@ -902,9 +918,7 @@ static int breaker_reset_run(store_tx *tx, void *userdata) {
 }
 
 int store_breaker_reset(store *s, const char *actor, const char *reason) {
-        size_t a_len, r_len;
-        if (!s || !actor || !reason || !actor[0] || !reason[0] || text_keep_len(actor, &a_len) < 0 ||
-            a_len != strlen(actor) || text_keep_len(reason, &r_len) < 0 || r_len != strlen(reason))
+        if (!s || !short_text_ok(actor) || !short_text_ok(reason))
                 return -EINVAL;
         breaker_reset_job j = {.actor = actor, .reason = reason};
         return store_write(s, breaker_reset_run, &j);
@@ -923,13 +937,6 @@ int store_breaker_get(store *s, json_t **ret) {
 }
 
 /* --- approvals, reviews, rollback, expiry, folding, thresholds ------------------- */
-
-/* A short human text given by an actor (a reason, a note): non-empty UTF-8 that
- * fits as it is. */
-static bool short_text_ok(const char *t) {
-        size_t len;
-        return t && t[0] && text_keep_len(t, &len) == 0 && len == strlen(t);
-}
 
 int store_tx_approval_request(store_tx *tx, const store_approval_request *r, int64_t *ret_id) {
         if (!tx || !r || !ret_id || r->exec_id <= 0 || (r->requested_by && !name_ok(r->requested_by)) ||
@@ -1170,15 +1177,9 @@ int store_tx_alerts_counted(store_tx *tx, const int64_t *alert_ids, size_t n) {
                 return -EINVAL;
         if (n == 0)
                 return 0;
-        size_t cap = n * 21 + 3, used = 0;
-        char *ids = malloc(cap);
+        char *ids = ids_json(alert_ids, NULL, n);
         if (!ids)
                 return -ENOMEM;
-        ids[used++] = '[';
-        for (size_t i = 0; i < n; i++)
-                used += (size_t)snprintf(ids + used, cap - used, "%s%" PRId64, i ? "," : "", alert_ids[i]);
-        ids[used++] = ']';
-        ids[used] = '\0';
         int r = tx->s->be->response->alerts_counted(tx->s->db, ids);
         free(ids);
         return r;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/limits.h"
+
 /* 1795000000123 ms and 1795001800000 ms since the epoch, in UTC. */
 #define CREATED_MS "1795000000123"
 #define CREATED_UTC "2026-11-18T11:06:40Z"
@@ -216,16 +218,16 @@ static void test_decision_refused(void **state) {
 static void test_text_limit(void **state) {
         api_fixture *f = *state;
         f->server.reply = APPROVAL_7;
-        char reason[CLI_TEXT_MAX + 2];
-        memset(reason, 'r', CLI_TEXT_MAX);
-        reason[CLI_TEXT_MAX] = '\0';
+        char reason[BW_REASON_MAX + 2];
+        memset(reason, 'r', BW_REASON_MAX);
+        reason[BW_REASON_MAX] = '\0';
         char *argv[] = {"approval", "approve", "7", "--reason", reason, NULL};
         assert_int_equal(run(f, cli_approval_main, 5, argv), CLI_EXIT_OK);
         assert_int_equal(f->server.n_requests, 1);
-        assert_int_equal(f->server.body_len, strlen("{\"reason\":\"\"}") + CLI_TEXT_MAX);
+        assert_int_equal(f->server.body_len, strlen("{\"reason\":\"\"}") + BW_REASON_MAX);
 
-        reason[CLI_TEXT_MAX] = 'r';
-        reason[CLI_TEXT_MAX + 1] = '\0';
+        reason[BW_REASON_MAX] = 'r';
+        reason[BW_REASON_MAX + 1] = '\0';
         assert_int_equal(run(f, cli_approval_main, 5, argv), CLI_EXIT_USAGE);
         assert_usage(f, "bulwark: --reason is longer than 1024 bytes\n");
         assert_int_equal(f->server.n_requests, 1);

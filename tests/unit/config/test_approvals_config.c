@@ -2,13 +2,8 @@
 /* Unit tests of the configuration the governor's approvals need: the `approvals:`
  * section, the API actors (api.actor, api.actors) and staging integrations, with
  * errors naming file:line:col and the field; trusted test input. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
+#include "config_tests.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,38 +13,16 @@
 #include "config/config.h"
 #include "core/limits.h"
 
-#define CONF "/etc/bulwark/bulwark.yaml"
 #define REQUIRED "api: {token_file: token}\nplaybook_dir: playbooks\n"
 #define INTEGRATIONS                                                                                        \
         "integrations:\n"                                                                                   \
         "  - {name: chat, kind: notify, settings: {url: \"https://c.example/h\"}}\n"                        \
         "  - {name: fw, kind: nft}\n"
 
-static bw_config *parse_ok(const char *yaml) {
-        bw_config *c = NULL;
-        bw_error e = {0};
-        if (config_parse(yaml, strlen(yaml), CONF, &c, &e) != 0)
-                fail_msg("%s:%u:%u: %s %s: %s", e.file, e.line, e.col, e.code, e.field, e.message);
-        return c;
-}
-
-static void expect_error(const char *yaml, unsigned line, unsigned col, const char *code,
-                         const char *field) {
-        bw_config *c = NULL;
-        bw_error e = {0};
-        if (config_parse(yaml, strlen(yaml), CONF, &c, &e) != -EINVAL)
-                fail_msg("accepted:\n%s", yaml);
-        assert_null(c);
-        assert_string_equal(e.file, CONF);
-        if (e.line != line || e.col != col || strcmp(e.code, code) != 0 || strcmp(e.field, field) != 0)
-                fail_msg("want %u:%u %s %s, got %u:%u %s %s (%s) for:\n%s", line, col, code, field, e.line,
-                         e.col, e.code, e.field, e.message, yaml);
-}
-
 /* --- approvals: ------------------------------------------------------------------------ */
 
 static void test_defaults(void **state) {
-        bw_config *c = parse_ok(REQUIRED);
+        bw_config *c = config_parse_ok(REQUIRED);
         const approval_policy *p = &c->governor.approvals;
         assert_int_equal(p->timeout_s, 1800);
         assert_int_equal(p->approvers, 1);
@@ -69,14 +42,14 @@ static void test_defaults(void **state) {
 }
 
 static void test_approvals_section(void **state) {
-        bw_config *c = parse_ok(REQUIRED INTEGRATIONS "approvals:\n"
-                                                      "  timeout_s: 600\n"
-                                                      "  approvers: 2\n"
-                                                      "  notify: chat\n"
-                                                      "  categories: [payments_change]\n"
-                                                      "  actions:\n"
-                                                      "    exec.run: payments_change\n"
-                                                      "    nft.block: system_isolation\n");
+        bw_config *c = config_parse_ok(REQUIRED INTEGRATIONS "approvals:\n"
+                                                             "  timeout_s: 600\n"
+                                                             "  approvers: 2\n"
+                                                             "  notify: chat\n"
+                                                             "  categories: [payments_change]\n"
+                                                             "  actions:\n"
+                                                             "    exec.run: payments_change\n"
+                                                             "    nft.block: system_isolation\n");
         const approval_policy *p = &c->governor.approvals;
         assert_int_equal(p->timeout_s, 600);
         assert_int_equal(p->approvers, 2);
@@ -92,8 +65,8 @@ static void test_approvals_section(void **state) {
         config_free(c);
 
         /* Categories are known before the actions are classified, whatever the order. */
-        c = parse_ok(REQUIRED "approvals:\n  actions: {exec.run: pci}\n  categories: [pci]\n"
-                              "  timeout_s: 604800\n  approvers: 1\n");
+        c = config_parse_ok(REQUIRED "approvals:\n  actions: {exec.run: pci}\n  categories: [pci]\n"
+                                     "  timeout_s: 604800\n  approvers: 1\n");
         assert_int_equal(c->governor.approvals.timeout_s, BW_APPROVAL_TIMEOUT_S_MAX);
         assert_int_equal(c->governor.approvals.approvers, 1);
         assert_string_equal(c->governor.approvals.action_categories[0].category, "pci");
@@ -102,43 +75,47 @@ static void test_approvals_section(void **state) {
 
 static void test_approvals_errors(void **state) {
         /* The approval webhook must be a notify integration. */
-        expect_error(REQUIRED INTEGRATIONS "approvals: {notify: fw}\n", 6, 21, "invalid",
-                     "approvals.notify");
-        expect_error(REQUIRED INTEGRATIONS "approvals: {notify: pager}\n", 6, 21, "invalid",
-                     "approvals.notify");
-        expect_error(REQUIRED "approvals: {notify: chat}\n", 3, 21, "invalid", "approvals.notify");
+        config_expect_error(REQUIRED INTEGRATIONS "approvals: {notify: fw}\n", 6, 21, "invalid",
+                            "approvals.notify");
+        config_expect_error(REQUIRED INTEGRATIONS "approvals: {notify: pager}\n", 6, 21, "invalid",
+                            "approvals.notify");
+        config_expect_error(REQUIRED "approvals: {notify: chat}\n", 3, 21, "invalid", "approvals.notify");
 
-        expect_error(REQUIRED "approvals: {approvers: 3}\n", 3, 24, "out_of_range", "approvals.approvers");
-        expect_error(REQUIRED "approvals: {approvers: 0}\n", 3, 24, "out_of_range", "approvals.approvers");
-        expect_error(REQUIRED "approvals: {timeout_s: 0}\n", 3, 24, "out_of_range", "approvals.timeout_s");
-        expect_error(REQUIRED "approvals: {timeout_s: 604801}\n", 3, 24, "out_of_range",
-                     "approvals.timeout_s");
-        expect_error(REQUIRED "approvals: {quorum: 2}\n", 3, 13, "unknown_key", "approvals.quorum");
-        expect_error(REQUIRED "approvals: 5\n", 3, 12, "wrong_type", "approvals");
+        config_expect_error(REQUIRED "approvals: {approvers: 3}\n", 3, 24, "out_of_range",
+                            "approvals.approvers");
+        config_expect_error(REQUIRED "approvals: {approvers: 0}\n", 3, 24, "out_of_range",
+                            "approvals.approvers");
+        config_expect_error(REQUIRED "approvals: {timeout_s: 0}\n", 3, 24, "out_of_range",
+                            "approvals.timeout_s");
+        config_expect_error(REQUIRED "approvals: {timeout_s: 604801}\n", 3, 24, "out_of_range",
+                            "approvals.timeout_s");
+        config_expect_error(REQUIRED "approvals: {quorum: 2}\n", 3, 13, "unknown_key", "approvals.quorum");
+        config_expect_error(REQUIRED "approvals: 5\n", 3, 12, "wrong_type", "approvals");
 
         /* A built-in category, or one listed twice, is a duplicate. */
-        expect_error(REQUIRED "approvals: {categories: [data_deletion]}\n", 3, 26, "duplicate",
-                     "approvals.categories[0]");
-        expect_error(REQUIRED "approvals: {categories: [pci, pci]}\n", 3, 31, "duplicate",
-                     "approvals.categories[1]");
-        expect_error(REQUIRED "approvals: {categories: [\"pci dss\"]}\n", 3, 26, "bad_charset",
-                     "approvals.categories[0]");
+        config_expect_error(REQUIRED "approvals: {categories: [data_deletion]}\n", 3, 26, "duplicate",
+                            "approvals.categories[0]");
+        config_expect_error(REQUIRED "approvals: {categories: [pci, pci]}\n", 3, 31, "duplicate",
+                            "approvals.categories[1]");
+        config_expect_error(REQUIRED "approvals: {categories: [\"pci dss\"]}\n", 3, 26, "bad_charset",
+                            "approvals.categories[0]");
 
         /* actions: keys are real action kinds, values known categories. */
-        expect_error(REQUIRED "approvals:\n  actions:\n    ldap.bind: data_deletion\n", 5, 5, "invalid",
-                     "approvals.actions.ldap.bind");
-        expect_error(REQUIRED "approvals:\n  actions:\n    nft.drop: data_deletion\n", 5, 5, "invalid",
-                     "approvals.actions.nft.drop");
-        expect_error(REQUIRED "approvals:\n  actions:\n    nft: data_deletion\n", 5, 5, "invalid",
-                     "approvals.actions.nft");
-        expect_error(REQUIRED "approvals:\n  actions:\n    exec.run: payments\n", 5, 15, "unknown_category",
-                     "approvals.actions.exec.run");
+        config_expect_error(REQUIRED "approvals:\n  actions:\n    ldap.bind: data_deletion\n", 5, 5,
+                            "invalid", "approvals.actions.ldap.bind");
+        config_expect_error(REQUIRED "approvals:\n  actions:\n    nft.drop: data_deletion\n", 5, 5,
+                            "invalid", "approvals.actions.nft.drop");
+        config_expect_error(REQUIRED "approvals:\n  actions:\n    nft: data_deletion\n", 5, 5, "invalid",
+                            "approvals.actions.nft");
+        config_expect_error(REQUIRED "approvals:\n  actions:\n    exec.run: payments\n", 5, 15,
+                            "unknown_category", "approvals.actions.exec.run");
 }
 
 /* --- api.actor and api.actors ------------------------------------------------------------- */
 
 static void test_api_actors(void **state) {
-        bw_config *c = parse_ok("api:\n"
+        bw_config *c =
+                config_parse_ok("api:\n"
                                 "  token_file: token\n"
                                 "  actors:\n"
                                 "    - {name: bob, token_file: tokens/bob, roles: [approver, analyst]}\n"
@@ -155,8 +132,8 @@ static void test_api_actors(void **state) {
         config_free(c);
 
         /* Renaming the main token's actor frees "admin" for another one. */
-        c = parse_ok("api: {token_file: t, actor: soc-lead, actors: [{name: admin, token_file: a}]}\n"
-                     "playbook_dir: p\n");
+        c = config_parse_ok("api: {token_file: t, actor: soc-lead, actors: [{name: admin, token_file: a}]}\n"
+                            "playbook_dir: p\n");
         assert_string_equal(c->token_actor, "soc-lead");
         assert_string_equal(c->actors[0].name, "admin");
         config_free(c);
@@ -175,33 +152,35 @@ static void test_api_actors(void **state) {
 }
 
 static void test_api_actors_errors(void **state) {
-        expect_error("api:\n  token_file: t\n  actors:\n    - {name: bob, token_file: a}\n"
-                     "    - {name: bob, token_file: b}\nplaybook_dir: p\n",
-                     5, 14, "duplicate", "api.actors[1].name");
-        expect_error(
+        config_expect_error("api:\n  token_file: t\n  actors:\n    - {name: bob, token_file: a}\n"
+                            "    - {name: bob, token_file: b}\nplaybook_dir: p\n",
+                            5, 14, "duplicate", "api.actors[1].name");
+        config_expect_error(
                 "api:\n  token_file: t\n  actors:\n    - {name: admin, token_file: a}\nplaybook_dir: p\n", 4,
                 14, "duplicate", "api.actors[0].name");
         /* api.actor counts wherever it is written. */
-        expect_error("api:\n  actors:\n    - {name: soc-lead, token_file: a}\n  actor: soc-lead\n"
-                     "  token_file: t\nplaybook_dir: p\n",
-                     3, 14, "duplicate", "api.actors[0].name");
-        expect_error("api:\n  token_file: t\n  actors:\n    - {name: bob}\nplaybook_dir: p\n", 4, 7,
-                     "missing", "api.actors[0].token_file");
-        expect_error("api:\n  token_file: t\n  actors:\n    - {token_file: a}\nplaybook_dir: p\n", 4, 7,
-                     "missing", "api.actors[0].name");
-        expect_error("api:\n  token_file: t\n  actors:\n    - {name: bob, token_file: a, role: admin}\n"
-                     "playbook_dir: p\n",
-                     4, 34, "unknown_key", "api.actors[0].role");
-        expect_error("api:\n  token_file: t\n  actors:\n    - {name: \"bob smith\", token_file: a}\n"
-                     "playbook_dir: p\n",
-                     4, 14, "bad_charset", "api.actors[0].name");
-        expect_error("api: {token_file: t, actor: \"a b\"}\nplaybook_dir: p\n", 1, 29, "bad_charset",
-                     "api.actor");
-        expect_error("api:\n  token_file: t\n  actors:\n    - {name: bob, token_file: a, roles: [root]}\n"
-                     "playbook_dir: p\n",
-                     4, 42, "invalid", "api.actors[0].roles[0]");
-        expect_error("api: {token_file: t, actors: {bob: a}}\nplaybook_dir: p\n", 1, 30, "wrong_type",
-                     "api.actors");
+        config_expect_error("api:\n  actors:\n    - {name: soc-lead, token_file: a}\n  actor: soc-lead\n"
+                            "  token_file: t\nplaybook_dir: p\n",
+                            3, 14, "duplicate", "api.actors[0].name");
+        config_expect_error("api:\n  token_file: t\n  actors:\n    - {name: bob}\nplaybook_dir: p\n", 4, 7,
+                            "missing", "api.actors[0].token_file");
+        config_expect_error("api:\n  token_file: t\n  actors:\n    - {token_file: a}\nplaybook_dir: p\n", 4,
+                            7, "missing", "api.actors[0].name");
+        config_expect_error(
+                "api:\n  token_file: t\n  actors:\n    - {name: bob, token_file: a, role: admin}\n"
+                "playbook_dir: p\n",
+                4, 34, "unknown_key", "api.actors[0].role");
+        config_expect_error("api:\n  token_file: t\n  actors:\n    - {name: \"bob smith\", token_file: a}\n"
+                            "playbook_dir: p\n",
+                            4, 14, "bad_charset", "api.actors[0].name");
+        config_expect_error("api: {token_file: t, actor: \"a b\"}\nplaybook_dir: p\n", 1, 29, "bad_charset",
+                            "api.actor");
+        config_expect_error(
+                "api:\n  token_file: t\n  actors:\n    - {name: bob, token_file: a, roles: [root]}\n"
+                "playbook_dir: p\n",
+                4, 42, "invalid", "api.actors[0].roles[0]");
+        config_expect_error("api: {token_file: t, actors: {bob: a}}\nplaybook_dir: p\n", 1, 30, "wrong_type",
+                            "api.actors");
 }
 
 /* --- staging integrations ------------------------------------------------------------------- */
@@ -209,7 +188,8 @@ static void test_api_actors_errors(void **state) {
 #define STAGING_HEAD REQUIRED "integrations:\n  - name: fw-staging\n    kind: nft\n    staging:\n"
 
 static void test_staging(void **state) {
-        bw_config *c = parse_ok(STAGING_HEAD "      verb: block\n"
+        bw_config *c =
+                config_parse_ok(STAGING_HEAD "      verb: block\n"
                                              "      targets: [192.0.2.200, \"2001:db8::7\"]\n"
                                              "  - {name: fw, kind: nft}\n"
                                              "  - name: chat\n    kind: notify\n"
@@ -236,35 +216,37 @@ static void test_staging(void **state) {
                 len += snprintf(yaml + len, sizeof(yaml) - (size_t)len, "%s192.0.2.%u", i ? ", " : "",
                                 i + 1);
         snprintf(yaml + len, sizeof(yaml) - (size_t)len, "]\n");
-        c = parse_ok(yaml);
+        c = config_parse_ok(yaml);
         assert_int_equal(json_array_size(c->integrations[0].staging_targets), BW_STAGING_TARGETS_MAX);
         config_free(c);
         snprintf(yaml + len, sizeof(yaml) - (size_t)len, ", 192.0.2.99]\n");
-        expect_error(yaml, 8, 16, "too_large", "integrations[0].staging.targets");
+        config_expect_error(yaml, 8, 16, "too_large", "integrations[0].staging.targets");
 }
 
 static void test_staging_errors(void **state) {
-        expect_error(STAGING_HEAD "      verb: run\n      targets: [192.0.2.200]\n", 7, 13, "invalid",
-                     "integrations[0].staging.verb");
-        expect_error(STAGING_HEAD "      verb: block\n      targets: []\n", 8, 16, "out_of_range",
-                     "integrations[0].staging.targets");
-        expect_error(STAGING_HEAD "      verb: block\n      targets: 192.0.2.200\n", 8, 16, "wrong_type",
-                     "integrations[0].staging.targets");
-        expect_error(STAGING_HEAD "      verb: block\n      targets: [\"192.0.2.200 x\"]\n", 8, 17,
-                     "bad_charset", "integrations[0].staging.targets[0]");
-        expect_error(STAGING_HEAD "      verb: block\n", 7, 7, "missing", "integrations[0].staging.targets");
-        expect_error(STAGING_HEAD "      targets: [192.0.2.200]\n", 7, 7, "missing",
-                     "integrations[0].staging.verb");
-        expect_error(STAGING_HEAD "      verb: block\n      targets: [192.0.2.200]\n      mode: dry\n", 9, 7,
-                     "unknown_key", "integrations[0].staging.mode");
+        config_expect_error(STAGING_HEAD "      verb: run\n      targets: [192.0.2.200]\n", 7, 13, "invalid",
+                            "integrations[0].staging.verb");
+        config_expect_error(STAGING_HEAD "      verb: block\n      targets: []\n", 8, 16, "out_of_range",
+                            "integrations[0].staging.targets");
+        config_expect_error(STAGING_HEAD "      verb: block\n      targets: 192.0.2.200\n", 8, 16,
+                            "wrong_type", "integrations[0].staging.targets");
+        config_expect_error(STAGING_HEAD "      verb: block\n      targets: [\"192.0.2.200 x\"]\n", 8, 17,
+                            "bad_charset", "integrations[0].staging.targets[0]");
+        config_expect_error(STAGING_HEAD "      verb: block\n", 7, 7, "missing",
+                            "integrations[0].staging.targets");
+        config_expect_error(STAGING_HEAD "      targets: [192.0.2.200]\n", 7, 7, "missing",
+                            "integrations[0].staging.verb");
+        config_expect_error(STAGING_HEAD
+                            "      verb: block\n      targets: [192.0.2.200]\n      mode: dry\n",
+                            9, 7, "unknown_key", "integrations[0].staging.mode");
 }
 
-int main(void) {
+int approvals_config_tests(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults),          cmocka_unit_test(test_approvals_section),
                 cmocka_unit_test(test_approvals_errors),  cmocka_unit_test(test_api_actors),
                 cmocka_unit_test(test_api_actors_errors), cmocka_unit_test(test_staging),
                 cmocka_unit_test(test_staging_errors),
         };
-        return cmocka_run_group_tests_name("config-approvals", tests, NULL, NULL);
+        return cmocka_run_group_tests_name("approvals-config", tests, NULL, NULL);
 }

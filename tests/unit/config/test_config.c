@@ -13,33 +13,10 @@
 #include "config/config.h"
 #include "core/limits.h"
 
-#define CONF "/etc/bulwark/bulwark.yaml"
 #define REQUIRED "api: {token_file: token}\nplaybook_dir: playbooks\n"
 
-static bw_config *parse_ok(const char *yaml) {
-        bw_config *c = NULL;
-        bw_error e = {0};
-        if (config_parse(yaml, strlen(yaml), CONF, &c, &e) != 0)
-                fail_msg("%s:%u:%u: %s %s: %s", e.file, e.line, e.col, e.code, e.field, e.message);
-        return c;
-}
-
-static void expect_error(const char *yaml, unsigned line, unsigned col, const char *code,
-                         const char *field) {
-        bw_config *c = NULL;
-        bw_error e = {0};
-        int r = config_parse(yaml, strlen(yaml), CONF, &c, &e);
-        if (r != -EINVAL)
-                fail_msg("accepted:\n%s", yaml);
-        assert_null(c);
-        assert_string_equal(e.file, CONF);
-        if (e.line != line || e.col != col || strcmp(e.code, code) != 0 || strcmp(e.field, field) != 0)
-                fail_msg("want %u:%u %s %s, got %u:%u %s %s (%s) for:\n%s", line, col, code, field, e.line,
-                         e.col, e.code, e.field, e.message, yaml);
-}
-
 static void test_defaults(void **state) {
-        bw_config *c = parse_ok(REQUIRED);
+        bw_config *c = config_parse_ok(REQUIRED);
         assert_string_equal(c->file, CONF);
         assert_string_equal(c->listen_address, "127.0.0.1");
         assert_int_equal(c->listen_port, 8080);
@@ -90,7 +67,7 @@ static const char full_config[] = "listen: \"[::1]:8443\"\n"
                                   "      args: [--reason, bulwark]\n";
 
 static void test_every_key(void **state) {
-        bw_config *c = parse_ok(full_config);
+        bw_config *c = config_parse_ok(full_config);
         assert_string_equal(c->listen_address, "::1");
         assert_int_equal(c->listen_port, 8443);
         assert_string_equal(c->data_dir, "/etc/bulwark/data");
@@ -147,47 +124,51 @@ static void test_relative_to_file(void **state) {
 }
 
 static void test_key_errors(void **state) {
-        expect_error("lissen: 127.0.0.1:80\n" REQUIRED, 1, 1, "unknown_key", "lissen");
-        expect_error(REQUIRED "store: {backend: sqlite, file: x}\n", 3, 26, "unknown_key", "store.file");
-        expect_error("api: {token_file: t, tokenfile: u}\nplaybook_dir: p\n", 1, 22, "unknown_key",
-                     "api.tokenfile");
-        expect_error(REQUIRED "workers: 2\nworkers: 3\n", 4, 1, "duplicate_key", "workers");
-        expect_error("playbook_dir: p\n", 1, 1, "missing", "api.token_file");
-        expect_error("playbook_dir: p\napi:\n  max_alert_body: 4096\n", 3, 3, "missing", "api.token_file");
-        expect_error("api: {token_file: t}\n", 1, 1, "missing", "playbook_dir");
-        expect_error("- a\n", 1, 1, "wrong_type", "");
+        config_expect_error("lissen: 127.0.0.1:80\n" REQUIRED, 1, 1, "unknown_key", "lissen");
+        config_expect_error(REQUIRED "store: {backend: sqlite, file: x}\n", 3, 26, "unknown_key",
+                            "store.file");
+        config_expect_error("api: {token_file: t, tokenfile: u}\nplaybook_dir: p\n", 1, 22, "unknown_key",
+                            "api.tokenfile");
+        config_expect_error(REQUIRED "workers: 2\nworkers: 3\n", 4, 1, "duplicate_key", "workers");
+        config_expect_error("playbook_dir: p\n", 1, 1, "missing", "api.token_file");
+        config_expect_error("playbook_dir: p\napi:\n  max_alert_body: 4096\n", 3, 3, "missing",
+                            "api.token_file");
+        config_expect_error("api: {token_file: t}\n", 1, 1, "missing", "playbook_dir");
+        config_expect_error("- a\n", 1, 1, "wrong_type", "");
 }
 
 static void test_type_and_range_errors(void **state) {
-        expect_error(REQUIRED "workers: two\n", 3, 10, "wrong_type", "workers");
-        expect_error(REQUIRED "workers: \"2\"\n", 3, 10, "wrong_type", "workers");
-        expect_error(REQUIRED "workers: 0\n", 3, 10, "out_of_range", "workers");
-        expect_error(REQUIRED "workers: 65\n", 3, 10, "out_of_range", "workers");
-        expect_error(REQUIRED "queue: {capacity: 0}\n", 3, 19, "out_of_range", "queue.capacity");
-        expect_error(REQUIRED "queue: {capacity: 10000001}\n", 3, 19, "out_of_range", "queue.capacity");
-        expect_error(REQUIRED "queue: 5\n", 3, 8, "wrong_type", "queue");
-        expect_error("api: {token_file: t, max_alert_body: 1023}\nplaybook_dir: p\n", 1, 38, "out_of_range",
-                     "api.max_alert_body");
-        expect_error("api: {token_file: t, max_alert_body: 1048577}\nplaybook_dir: p\n", 1, 38,
-                     "out_of_range", "api.max_alert_body");
-        expect_error("api: {token_file: [t]}\nplaybook_dir: p\n", 1, 19, "wrong_type", "api.token_file");
-        expect_error(REQUIRED "data_dir: \"a\\tb\"\n", 3, 11, "bad_charset", "data_dir");
-        expect_error(REQUIRED "store: {backend: pg}\n", 3, 18, "invalid", "store.backend");
-        expect_error(REQUIRED "log_level: trace\n", 3, 12, "invalid", "log_level");
-        expect_error(REQUIRED "integrations: {name: x}\n", 3, 15, "wrong_type", "integrations");
+        config_expect_error(REQUIRED "workers: two\n", 3, 10, "wrong_type", "workers");
+        config_expect_error(REQUIRED "workers: \"2\"\n", 3, 10, "wrong_type", "workers");
+        config_expect_error(REQUIRED "workers: 0\n", 3, 10, "out_of_range", "workers");
+        config_expect_error(REQUIRED "workers: 65\n", 3, 10, "out_of_range", "workers");
+        config_expect_error(REQUIRED "queue: {capacity: 0}\n", 3, 19, "out_of_range", "queue.capacity");
+        config_expect_error(REQUIRED "queue: {capacity: 10000001}\n", 3, 19, "out_of_range",
+                            "queue.capacity");
+        config_expect_error(REQUIRED "queue: 5\n", 3, 8, "wrong_type", "queue");
+        config_expect_error("api: {token_file: t, max_alert_body: 1023}\nplaybook_dir: p\n", 1, 38,
+                            "out_of_range", "api.max_alert_body");
+        config_expect_error("api: {token_file: t, max_alert_body: 1048577}\nplaybook_dir: p\n", 1, 38,
+                            "out_of_range", "api.max_alert_body");
+        config_expect_error("api: {token_file: [t]}\nplaybook_dir: p\n", 1, 19, "wrong_type",
+                            "api.token_file");
+        config_expect_error(REQUIRED "data_dir: \"a\\tb\"\n", 3, 11, "bad_charset", "data_dir");
+        config_expect_error(REQUIRED "store: {backend: pg}\n", 3, 18, "invalid", "store.backend");
+        config_expect_error(REQUIRED "log_level: trace\n", 3, 12, "invalid", "log_level");
+        config_expect_error(REQUIRED "integrations: {name: x}\n", 3, 15, "wrong_type", "integrations");
 }
 
 static void test_governor_section(void **state) {
-        bw_config *c = parse_ok(REQUIRED);
+        bw_config *c = config_parse_ok(REQUIRED);
         assert_int_equal(c->governor.ceiling[TARGET_IP], BW_CEILING_IPS); /* compiled by default */
         assert_int_equal(c->governor.ceiling[TARGET_HOST], BW_CEILING_HOSTS);
         config_free(c);
-        c = parse_ok(REQUIRED "governor:\n"
-                              "  ceilings: {ips: 10, hosts: 1}\n"
-                              "  protected:\n"
-                              "    ips: [192.0.2.1, \"2001:db8::/32\"]\n"
-                              "    accounts: [administrator, \"break-glass-*\"]\n"
-                              "    hosts: [\"gw-?.corp.example\"]\n");
+        c = config_parse_ok(REQUIRED "governor:\n"
+                                     "  ceilings: {ips: 10, hosts: 1}\n"
+                                     "  protected:\n"
+                                     "    ips: [192.0.2.1, \"2001:db8::/32\"]\n"
+                                     "    accounts: [administrator, \"break-glass-*\"]\n"
+                                     "    hosts: [\"gw-?.corp.example\"]\n");
         assert_int_equal(c->governor.ceiling[TARGET_IP], 10);
         assert_int_equal(c->governor.ceiling[TARGET_ACCOUNT], BW_CEILING_ACCOUNTS);
         assert_int_equal(c->governor.ceiling[TARGET_HOST], 1);
@@ -199,20 +180,20 @@ static void test_governor_section(void **state) {
         config_free(c);
 
         /* Configuration may lower a compiled ceiling, never raise it. */
-        expect_error(REQUIRED "governor: {ceilings: {ips: 51}}\n", 3, 28, "out_of_range",
-                     "governor.ceilings.ips");
-        expect_error(REQUIRED "governor: {ceilings: {accounts: 0}}\n", 3, 33, "out_of_range",
-                     "governor.ceilings.accounts");
-        expect_error(REQUIRED "governor: {ceilings: {routers: 1}}\n", 3, 23, "unknown_key",
-                     "governor.ceilings.routers");
-        expect_error(REQUIRED "governor:\n  protected:\n    ips: [10.0.0.1, 10.0.0.300]\n", 5, 21, "invalid",
-                     "governor.protected.ips[1]");
-        expect_error(REQUIRED "governor:\n  protected:\n    accounts: [\"a b\"]\n", 5, 16, "bad_charset",
-                     "governor.protected.accounts[0]");
+        config_expect_error(REQUIRED "governor: {ceilings: {ips: 51}}\n", 3, 28, "out_of_range",
+                            "governor.ceilings.ips");
+        config_expect_error(REQUIRED "governor: {ceilings: {accounts: 0}}\n", 3, 33, "out_of_range",
+                            "governor.ceilings.accounts");
+        config_expect_error(REQUIRED "governor: {ceilings: {routers: 1}}\n", 3, 23, "unknown_key",
+                            "governor.ceilings.routers");
+        config_expect_error(REQUIRED "governor:\n  protected:\n    ips: [10.0.0.1, 10.0.0.300]\n", 5, 21,
+                            "invalid", "governor.protected.ips[1]");
+        config_expect_error(REQUIRED "governor:\n  protected:\n    accounts: [\"a b\"]\n", 5, 16,
+                            "bad_charset", "governor.protected.accounts[0]");
 
         /* Ceilings of one action kind, which must exist; the lower ceiling applies. */
-        c = parse_ok(REQUIRED
-                     "governor:\n  ceilings: {ips: 20}\n  action_ceilings:\n    nft.block: {ips: 5}\n");
+        c = config_parse_ok(
+                REQUIRED "governor:\n  ceilings: {ips: 20}\n  action_ceilings:\n    nft.block: {ips: 5}\n");
         governor_decision d;
         char *six[] = {"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5", "10.0.0.6"};
         assert_int_equal(governor_check_targets(&c->governor, "nft", "block", TARGET_IP, six, 6, &d),
@@ -220,14 +201,15 @@ static void test_governor_section(void **state) {
         assert_int_equal(governor_check_targets(&c->governor, "nft", "unblock", TARGET_IP, six, 6, &d),
                          GOVERNOR_ALLOW);
         config_free(c);
-        expect_error(REQUIRED "governor:\n  action_ceilings:\n    nft.drop: {ips: 5}\n", 5, 5, "invalid",
-                     "governor.action_ceilings.nft.drop");
-        expect_error(REQUIRED "governor:\n  action_ceilings:\n    nft.block: {ips: 60}\n", 5, 22,
-                     "out_of_range", "governor.action_ceilings.nft.block.ips");
+        config_expect_error(REQUIRED "governor:\n  action_ceilings:\n    nft.drop: {ips: 5}\n", 5, 5,
+                            "invalid", "governor.action_ceilings.nft.drop");
+        config_expect_error(REQUIRED "governor:\n  action_ceilings:\n    nft.block: {ips: 60}\n", 5, 22,
+                            "out_of_range", "governor.action_ceilings.nft.block.ips");
 
         /* Rate limits: global or per action kind, per minute, hour and day. */
-        c = parse_ok(REQUIRED "governor:\n  rate_limits:\n    global: {per_minute: 100, per_day: 5000}\n"
-                              "    nft.block: {per_hour: 40}\n");
+        c = config_parse_ok(REQUIRED
+                            "governor:\n  rate_limits:\n    global: {per_minute: 100, per_day: 5000}\n"
+                            "    nft.block: {per_hour: 40}\n");
         assert_int_equal(c->governor.n_rate_limits, 2);
         assert_string_equal(c->governor.rate_limits[0].key, "global");
         assert_int_equal(c->governor.rate_limits[0].per[RATE_PER_MINUTE], 100);
@@ -236,22 +218,22 @@ static void test_governor_section(void **state) {
         assert_string_equal(c->governor.rate_limits[1].key, "nft.block");
         assert_int_equal(c->governor.rate_limits[1].per[RATE_PER_HOUR], 40);
         config_free(c);
-        expect_error(REQUIRED "governor:\n  rate_limits:\n    everything: {per_minute: 1}\n", 5, 5,
-                     "invalid", "governor.rate_limits.everything");
-        expect_error(REQUIRED "governor:\n  rate_limits:\n    global: {per_minute: 0}\n", 5, 26,
-                     "out_of_range", "governor.rate_limits.global.per_minute");
-        expect_error(REQUIRED "governor:\n  rate_limits:\n    global: {per_week: 1}\n", 5, 14, "unknown_key",
-                     "governor.rate_limits.global.per_week");
+        config_expect_error(REQUIRED "governor:\n  rate_limits:\n    everything: {per_minute: 1}\n", 5, 5,
+                            "invalid", "governor.rate_limits.everything");
+        config_expect_error(REQUIRED "governor:\n  rate_limits:\n    global: {per_minute: 0}\n", 5, 26,
+                            "out_of_range", "governor.rate_limits.global.per_minute");
+        config_expect_error(REQUIRED "governor:\n  rate_limits:\n    global: {per_week: 1}\n", 5, 14,
+                            "unknown_key", "governor.rate_limits.global.per_week");
 
         /* Refusals are told to a notify integration, which must be one. */
-        c = parse_ok(
+        c = config_parse_ok(
                 REQUIRED
                 "integrations:\n  - {name: chat, kind: notify, settings: {url: \"https://c.example/h\"}}\n"
                 "governor: {notify: chat}\n");
         assert_string_equal(c->governor_notify, "chat");
         config_free(c);
-        expect_error(REQUIRED "integrations:\n  - {name: fw, kind: nft}\ngovernor: {notify: fw}\n", 5, 20,
-                     "invalid", "governor.notify");
+        config_expect_error(REQUIRED "integrations:\n  - {name: fw, kind: nft}\ngovernor: {notify: fw}\n", 5,
+                            20, "invalid", "governor.notify");
 }
 
 static void test_listen_errors(void **state) {
@@ -263,13 +245,13 @@ static void test_listen_errors(void **state) {
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 char yaml[256];
                 snprintf(yaml, sizeof(yaml), REQUIRED "listen: \"%s\"\n", bad[i]);
-                expect_error(yaml, 3, 9, "invalid", "listen");
+                config_expect_error(yaml, 3, 9, "invalid", "listen");
         }
-        bw_config *c = parse_ok(REQUIRED "listen: 0.0.0.0:443\n");
+        bw_config *c = config_parse_ok(REQUIRED "listen: 0.0.0.0:443\n");
         assert_string_equal(c->listen_address, "0.0.0.0");
         assert_int_equal(c->listen_port, 443);
         config_free(c);
-        c = parse_ok(REQUIRED "listen: \"[2001:DB8::0:1]:65535\"\n");
+        c = config_parse_ok(REQUIRED "listen: \"[2001:DB8::0:1]:65535\"\n");
         assert_string_equal(c->listen_address, "2001:db8::1");
         assert_int_equal(c->listen_port, 65535);
         config_free(c);
@@ -278,61 +260,67 @@ static void test_listen_errors(void **state) {
 #define INT_HEAD REQUIRED "integrations:\n"
 
 static void test_integration_errors(void **state) {
-        expect_error(INT_HEAD "  - name: x\n    kind: ldap\n", 5, 11, "unknown_kind",
-                     "integrations[0].kind");
-        expect_error(INT_HEAD "  - kind: nft\n", 4, 5, "missing", "integrations[0].name");
-        expect_error(INT_HEAD "  - name: x\n", 4, 5, "missing", "integrations[0].kind");
-        expect_error(INT_HEAD "  - name: bad/name\n    kind: nft\n", 4, 11, "bad_charset",
-                     "integrations[0].name");
-        expect_error(
+        config_expect_error(INT_HEAD "  - name: x\n    kind: ldap\n", 5, 11, "unknown_kind",
+                            "integrations[0].kind");
+        config_expect_error(INT_HEAD "  - kind: nft\n", 4, 5, "missing", "integrations[0].name");
+        config_expect_error(INT_HEAD "  - name: x\n", 4, 5, "missing", "integrations[0].kind");
+        config_expect_error(INT_HEAD "  - name: bad/name\n    kind: nft\n", 4, 11, "bad_charset",
+                            "integrations[0].name");
+        config_expect_error(
                 INT_HEAD
                 "  - {name: a, kind: nft}\n  - {name: a, kind: notify, settings: {url: \"https://x.y\"}}\n",
                 5, 12, "duplicate", "integrations[1].name");
-        expect_error(INT_HEAD "  - {name: a, kind: nft, timeout_ms: 0}\n", 4, 38, "out_of_range",
-                     "integrations[0].timeout_ms");
-        expect_error(INT_HEAD "  - {name: a, kind: nft, timeout_ms: 120001}\n", 4, 38, "out_of_range",
-                     "integrations[0].timeout_ms");
-        expect_error(INT_HEAD "  - {name: a, kind: nft, colour: red}\n", 4, 26, "unknown_key",
-                     "integrations[0].colour");
+        config_expect_error(INT_HEAD "  - {name: a, kind: nft, timeout_ms: 0}\n", 4, 38, "out_of_range",
+                            "integrations[0].timeout_ms");
+        config_expect_error(INT_HEAD "  - {name: a, kind: nft, timeout_ms: 120001}\n", 4, 38, "out_of_range",
+                            "integrations[0].timeout_ms");
+        config_expect_error(INT_HEAD "  - {name: a, kind: nft, colour: red}\n", 4, 26, "unknown_key",
+                            "integrations[0].colour");
 }
 
 static void test_settings_errors(void **state) {
         /* nft: the kind's table. */
-        expect_error(INT_HEAD "  - name: fw\n    kind: nft\n    settings:\n      colour: red\n", 7, 7,
-                     "unknown_key", "integrations[0].settings.colour");
-        expect_error(INT_HEAD "  - name: fw\n    kind: nft\n    settings:\n      default_timeout_s: 0\n", 7,
-                     26, "out_of_range", "integrations[0].settings.default_timeout_s");
-        expect_error(INT_HEAD "  - name: fw\n    kind: nft\n    settings:\n      create: yes\n", 7, 15,
-                     "wrong_type", "integrations[0].settings.create");
-        expect_error(INT_HEAD "  - name: fw\n    kind: nft\n    settings:\n      table: \"bad table\"\n", 7,
-                     14, "bad_charset", "integrations[0].settings.table");
+        config_expect_error(INT_HEAD "  - name: fw\n    kind: nft\n    settings:\n      colour: red\n", 7, 7,
+                            "unknown_key", "integrations[0].settings.colour");
+        config_expect_error(INT_HEAD
+                            "  - name: fw\n    kind: nft\n    settings:\n      default_timeout_s: 0\n",
+                            7, 26, "out_of_range", "integrations[0].settings.default_timeout_s");
+        config_expect_error(INT_HEAD "  - name: fw\n    kind: nft\n    settings:\n      create: yes\n", 7,
+                            15, "wrong_type", "integrations[0].settings.create");
+        config_expect_error(INT_HEAD
+                            "  - name: fw\n    kind: nft\n    settings:\n      table: \"bad table\"\n",
+                            7, 14, "bad_charset", "integrations[0].settings.table");
         /* nft: the kind's own check, at the offending value. */
-        expect_error(INT_HEAD
-                     "  - name: fw\n    kind: nft\n    settings:\n      table: t\n      family: arp\n",
-                     8, 15, "invalid", "integrations[0].settings.family");
+        config_expect_error(
+                INT_HEAD "  - name: fw\n    kind: nft\n    settings:\n      table: t\n      family: arp\n",
+                8, 15, "invalid", "integrations[0].settings.family");
 
         /* http: required url, https only, header checks. */
-        expect_error(INT_HEAD "  - name: api\n    kind: http\n", 4, 5, "missing",
-                     "integrations[0].settings.url");
-        expect_error(INT_HEAD "  - name: api\n    kind: http\n    settings:\n      method: PUT\n", 7, 7,
-                     "missing", "integrations[0].settings.url");
-        expect_error(INT_HEAD
-                     "  - name: api\n    kind: http\n    settings:\n      url: http://example.com/hook\n",
-                     7, 12, "invalid", "integrations[0].settings.url");
-        expect_error(INT_HEAD "  - name: api\n    kind: http\n    settings:\n      url: https://e.example\n"
-                              "      timeout_ms: 999999\n",
-                     8, 19, "out_of_range", "integrations[0].settings.timeout_ms");
-        expect_error(INT_HEAD "  - name: api\n    kind: http\n    settings:\n      url: https://e.example\n"
-                              "      headers: [\"X-A: 1\", \"bad header\"]\n",
-                     8, 27, "invalid", "integrations[0].settings.headers[1]");
-        expect_error(INT_HEAD "  - name: api\n    kind: http\n    settings:\n      url: https://e.example\n"
-                              "      method: GET\n",
-                     8, 15, "invalid", "integrations[0].settings.method");
+        config_expect_error(INT_HEAD "  - name: api\n    kind: http\n", 4, 5, "missing",
+                            "integrations[0].settings.url");
+        config_expect_error(INT_HEAD "  - name: api\n    kind: http\n    settings:\n      method: PUT\n", 7,
+                            7, "missing", "integrations[0].settings.url");
+        config_expect_error(
+                INT_HEAD
+                "  - name: api\n    kind: http\n    settings:\n      url: http://example.com/hook\n",
+                7, 12, "invalid", "integrations[0].settings.url");
+        config_expect_error(INT_HEAD
+                            "  - name: api\n    kind: http\n    settings:\n      url: https://e.example\n"
+                            "      timeout_ms: 999999\n",
+                            8, 19, "out_of_range", "integrations[0].settings.timeout_ms");
+        config_expect_error(INT_HEAD
+                            "  - name: api\n    kind: http\n    settings:\n      url: https://e.example\n"
+                            "      headers: [\"X-A: 1\", \"bad header\"]\n",
+                            8, 27, "invalid", "integrations[0].settings.headers[1]");
+        config_expect_error(INT_HEAD
+                            "  - name: api\n    kind: http\n    settings:\n      url: https://e.example\n"
+                            "      method: GET\n",
+                            8, 15, "invalid", "integrations[0].settings.method");
 
         /* The loopback exception is allowed only when asked for. */
-        bw_config *c = parse_ok(INT_HEAD
-                                "  - name: api\n    kind: http\n    settings:\n"
-                                "      url: http://127.0.0.1:9000/hook\n      allow_http_loopback: true\n");
+        bw_config *c = config_parse_ok(
+                INT_HEAD "  - name: api\n    kind: http\n    settings:\n"
+                         "      url: http://127.0.0.1:9000/hook\n      allow_http_loopback: true\n");
         assert_true(json_is_true(json_object_get(c->integrations[0].settings, "allow_http_loopback")));
         config_free(c);
 }

@@ -16,6 +16,27 @@ void assert_error_at(const bw_error *e, const char *code, const char *field, uns
                          e->field, e->line, e->col, e->message);
 }
 
+bw_config *config_parse_ok(const char *yaml) {
+        bw_config *c = NULL;
+        bw_error e = {0};
+        if (config_parse(yaml, strlen(yaml), CONF, &c, &e) != 0)
+                fail_msg("%s:%u:%u: %s %s: %s", e.file, e.line, e.col, e.code, e.field, e.message);
+        return c;
+}
+
+void config_expect_error(const char *yaml, unsigned line, unsigned col, const char *code,
+                         const char *field) {
+        bw_config *c = NULL;
+        bw_error e = {0};
+        if (config_parse(yaml, strlen(yaml), CONF, &c, &e) != -EINVAL)
+                fail_msg("accepted:\n%s", yaml);
+        assert_null(c);
+        assert_string_equal(e.file, CONF);
+        if (e.line != line || e.col != col || strcmp(e.code, code) != 0 || strcmp(e.field, field) != 0)
+                fail_msg("want %u:%u %s %s, got %u:%u %s %s (%s) for:\n%s", line, col, code, field, e.line,
+                         e.col, e.code, e.field, e.message, yaml);
+}
+
 char *test_dir_create(void) {
         char *dir = strdup("/tmp/bw-unit-config-XXXXXX");
         assert_non_null(dir);
@@ -55,5 +76,6 @@ int main(void) {
         failed += yamldoc_tests();
         failed += config_tests();
         failed += playbooks_tests();
+        failed += approvals_config_tests();
         return failed == 0 ? 0 : 1;
 }

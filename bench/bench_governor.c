@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "core/governor.h"
+#include "core/permit.h"
 #include "core/limits.h"
 #include "store/store.h"
 #include "util/clock.h"
@@ -243,25 +244,49 @@ static int bench_ctx_init(bench_ctx *c) {
         return 0;
 }
 
+/* governor_decide on a level-3 action of bc, with the state given. */
+static governor_verdict bench_decide(const governor_policy *p, const bench_case *bc,
+                                     const governor_state *st, governor_ruling *ru) {
+        governor_action a = {.op = GOVERNOR_RUN,
+                             .level = 3,
+                             .connector = bc->connector,
+                             .verb = bc->verb,
+                             .reversible = true,
+                             .category = "",
+                             .has_targets = true,
+                             .kind = bc->kind,
+                             .targets = bc->targets,
+                             .n_targets = bc->n};
+        return governor_decide(p, &a, st, ru);
+}
+
 static int bench_loop_check(const bench_ctx *c, const bench_case *bc, uint64_t calls) {
         uint64_t allowed = 0;
+        governor_state none = {0};
         for (uint64_t i = 0; i < calls; i++) {
-                governor_decision d;
-                allowed += governor_check_targets(&c->policy, bc->connector, bc->verb, bc->kind, bc->targets,
-                                                  bc->n, &d) == GOVERNOR_ALLOW;
+                governor_ruling ru;
+                allowed += bench_decide(&c->policy, bc, &none, &ru) == GOVERNOR_ALLOW;
         }
         return allowed == calls ? 0 : -EPROTO;
 }
 
 static int bench_loop_permit(const bench_ctx *c, const bench_case *bc, uint64_t calls) {
         uint64_t valid = 0;
-        for (uint64_t i = 0; i < calls; i++) {
+        json_t *params = json_pack("{si}", "timeout_s", 3600);
+        for (uint64_t i = 0; params && i < calls; i++) {
+                permit_subject s = {.action_id = (int64_t)i,
+                                    .integration = "edge-fw",
+                                    .op = PERMIT_APPLY,
+                                    .verb = bc->verb,
+                                    .kind = bc->kind,
+                                    .targets = bc->targets,
+                                    .n_targets = bc->n,
+                                    .params = params,
+                                    .idempotency_key = idempotency_key};
                 governor_permit permit;
-                governor_permit_mint((int64_t)i, bc->verb, bc->kind, bc->targets, bc->n, idempotency_key,
-                                     &permit);
-                valid += governor_permit_valid(&permit, (int64_t)i, bc->verb, bc->kind, bc->targets, bc->n,
-                                               idempotency_key);
+                valid += governor_permit_mint(&s, &permit) == 0 && governor_permit_valid(&permit, &s);
         }
+        json_decref(params);
         return valid == calls ? 0 : -EPROTO;
 }
 
@@ -307,46 +332,55 @@ typedef struct bench_worker {
         const bench_ctx *c;
         store *s;
         int64_t batches;
-        bool check;     /* judge each action's targets first, as the engine's plan does */
+        bool check;     /* governor_decide on each action, as engine/gate.c does */
         int64_t job_us; /* spent inside the write jobs, on the writer thread */
         int r;
 } bench_worker;
 
-/* One store job, as the engine's budget gate runs it for each action of a batch:
- * the action's budgets from the policy, charged all or nothing. */
+/* One store job, as engine/gate.c runs a batch of actions: the budgets read once
+ * per transaction, governor_decide with them for each action (ceilings,
+ * protected assets and the never-touch set, approval reasons, breaker and
+ * budgets), its charges added up, written once per budget at the end. */
 static int bench_reserve_job(store_tx *tx, void *userdata) {
         bench_worker *w = userdata;
-        int64_t start = clock_mono_us();
+        int64_t start = clock_mono_us(), now = clock_wall_ms();
+        governor_budget gb[GOVERNOR_BUDGETS_MAX];
+        store_budget b[GOVERNOR_BUDGETS_MAX];
+        uint64_t used[GOVERNOR_BUDGETS_MAX], charged[GOVERNOR_BUDGETS_MAX] = {0};
+        size_t n = governor_budgets_for(&w->c->policy, bench_ip_connector, bench_ip_verb, gb);
         int r = 0;
-        for (unsigned a = 0; a < BW_CLAIM_BATCH && r == 0; a++) {
-                governor_budget gb[GOVERNOR_BUDGETS_MAX];
-                store_budget b[GOVERNOR_BUDGETS_MAX];
-                size_t n = governor_budgets_for(&w->c->policy, bench_ip_connector, bench_ip_verb, gb), full;
-                for (size_t i = 0; i < n; i++)
-                        b[i] = (store_budget){.key = gb[i].key,
-                                              .window_ms = rate_window_ms(gb[i].window),
-                                              .limit = gb[i].limit};
-                r = store_tx_budget_reserve(tx, b, n, &full);
-                /* The limits are out of a run's reach: a spent budget means this
-                 * is not the path being measured. */
-                r = r == 0 ? -EDQUOT : r < 0 ? r : 0;
+        for (size_t i = 0; i < n && r == 0; i++) {
+                b[i] = (store_budget){.key = gb[i].key, .window_ms = rate_window_ms(gb[i].window)};
+                r = store_tx_budget_used(tx, &b[i], now, &used[i]);
         }
+        bool breaker_open = false;
+        if (r == 0)
+                r = store_tx_breaker_is_open(tx, &breaker_open);
+        const bench_case one = {"", "", bench_ip_connector, bench_ip_verb, TARGET_IP, ip_one_list, 1, NULL};
+        for (unsigned a = 0; a < BW_CLAIM_BATCH && r == 0; a++) {
+                governor_state st = {.now_ms = now, .breaker_open = breaker_open, .budget_used = used};
+                governor_ruling ru = {.n_charge = n};
+                /* The limits are out of a run's reach: anything but ALLOW means
+                 * this is not the path being measured. Without check, the
+                 * budgets' bookkeeping alone. */
+                if (w->check &&
+                    (bench_decide(&w->c->policy, &one, &st, &ru) != GOVERNOR_ALLOW || ru.n_charge != n))
+                        r = -EDQUOT;
+                for (size_t i = 0; i < ru.n_charge && r == 0; i++) {
+                        used[i]++;
+                        charged[i]++;
+                }
+        }
+        for (size_t i = 0; i < n && r == 0; i++)
+                r = store_tx_budget_charge(tx, &b[i], now, charged[i]);
         w->job_us += clock_mono_us() - start;
         return r;
 }
 
 static void *bench_worker_main(void *arg) {
         bench_worker *w = arg;
-        for (int64_t b = 0; b < w->batches && w->r == 0; b++) {
-                for (unsigned a = 0; a < BW_CLAIM_BATCH && w->check; a++) {
-                        governor_decision d;
-                        if (governor_check_targets(&w->c->policy, bench_ip_connector, bench_ip_verb,
-                                                   TARGET_IP, ip_one_list, 1, &d) != GOVERNOR_ALLOW)
-                                w->r = -EPROTO;
-                }
-                if (w->r == 0)
-                        w->r = store_write(w->s, bench_reserve_job, w);
-        }
+        for (int64_t b = 0; b < w->batches && w->r == 0; b++)
+                w->r = store_write(w->s, bench_reserve_job, w);
         return NULL;
 }
 
@@ -471,9 +505,10 @@ static int bench_all(const bench_ctx *c, const bench_options *o, FILE *human, js
                         return r;
                 }
         }
-        int r = bench_store_run(c, o, false, "budgets_for + reserve, batched", human, &reserve_us);
+        int r = bench_store_run(c, o, false, "budgets read + charged, batched", human, &reserve_us);
         if (r >= 0)
-                r = bench_store_run(c, o, true, "decision: check 1 IP + reserve", human, &total_us);
+                r = bench_store_run(c, o, true, "decision: governor_decide 1 IP + budgets", human,
+                                    &total_us);
         if (r < 0) {
                 fprintf(stderr, "bulwark-bench-governor: store in %s: %s\n", o->dir,
                         r == -EDQUOT   ? "a rate budget was spent"

@@ -38,10 +38,15 @@ static enum MHD_Result reply_approval(request *req, int r, json_t *approval) {
         case -EALREADY:
                 return reply_error(req, MHD_HTTP_CONFLICT, "not_pending", "id",
                                    "approval %lld was already decided", (long long)req->path_id);
+        case -ETIMEDOUT:
+                return reply_error(req, MHD_HTTP_CONFLICT, "expired", "id",
+                                   "approval %lld expired before this decision: it counts as rejected",
+                                   (long long)req->path_id);
         case -EPERM:
                 return reply_error(req, MHD_HTTP_FORBIDDEN, "separation_of_duties", "actor",
-                                   "%s may not approve this: the requester, the playbook's author and an "
-                                   "earlier approver are excluded",
+                                   "%s may not approve this: whoever caused the action to run (the alert's "
+                                   "sender, the analyst who ran it, the admin who asked a rollback), the "
+                                   "playbook's author and an earlier approver are excluded",
                                    req->actor);
         case -EBUSY:
                 return reply_error(req, MHD_HTTP_CONFLICT, "busy", "id",

@@ -19,6 +19,7 @@
 #include "core/alert.h"
 #include "core/limits.h"
 #include "core/playbook.h"
+#include "config/governed_action.h"
 #include "util/clock.h"
 #include "util/fileio.h"
 #include "util/strutil.h"
@@ -185,54 +186,29 @@ static const char *pb_level_text(automation_level level) {
         return "unknown";
 }
 
-/* What the engine would do with this action (mirrors its planning rules). */
-static const char *pb_engine_decision(const playbook *p, const rendered_action *ra, bool matched,
-                                      governor_verdict verdict, size_t n_approval_reasons) {
+/* What the engine would do on the governor's verdict. */
+static const char *pb_engine_text(bool matched, const governor_ruling *ru, bool breaker_open) {
         if (!matched)
                 return "not run: the trigger does not match";
-        if (ra->step->has_targets && ra->targets.n == 0)
-                return "skipped: the alert carries nothing to act on";
-        if (verdict != GOVERNOR_ALLOW)
+        switch (ru->verdict) {
+        case GOVERNOR_SKIP:
+                return "skipped";
+        case GOVERNOR_DENY:
                 return "refused whole by the governor";
-        switch (p->level) {
-        case LEVEL_ALERT_ONLY:
-                return "alert only";
-        case LEVEL_RECOMMEND:
-                return "recorded as recommendation";
-        case LEVEL_AUTO_REVERSIBLE:
-        case LEVEL_AUTO_IRREVERSIBLE:
-                return n_approval_reasons ? "awaits approval" : "would apply";
+        case GOVERNOR_RECOMMEND:
+                if (ru->open_breaker)
+                        return "recorded as recommendation (over budget: the circuit breaker opens)";
+                return breaker_open ? "recorded as recommendation (the circuit breaker is open)"
+                                    : "recorded as recommendation";
+        case GOVERNOR_NEEDS_APPROVAL:
+                return "awaits approval";
+        case GOVERNOR_SATISFIED:
+                return "already in effect";
+        case GOVERNOR_ALLOW:
+                return "would apply";
+        default:
+                return "unknown";
         }
-        return "unknown";
-}
-
-/* Reversible as the engine decides it: with the integration's settings when the
- * configuration is known, else by the verb alone. */
-static bool pb_reversible(const playbook_step *s, const bw_config *cfg) {
-        const connector_kind *k = connector_kind_find(s->connector);
-        const integration_config *ic = cfg ? config_integration_find(cfg, s->integration) : NULL;
-        return k && (k->inert || connector_action_reversible(k, ic ? ic->settings : NULL, s->verb));
-}
-
-/* Levels 3-4: whether the action would wait for an approval, and why. */
-static size_t pb_print_approval(const cli_ctx *ctx, const playbook *p, const rendered_action *ra,
-                                const governor_policy *gp, bool reversible) {
-        if (p->level < LEVEL_AUTO_REVERSIBLE)
-                return 0;
-        approval_subject subject = {
-                .level = (unsigned)p->level,
-                .reversible = reversible,
-                .connector = ra->step->connector,
-                .verb = ra->step->verb,
-                .category = ra->step->category,
-                .kind = ra->targets.kind,
-                .n_targets = ra->targets.n,
-        };
-        char reasons[GOVERNOR_APPROVAL_REASONS_MAX][GOVERNOR_APPROVAL_REASON_LEN];
-        size_t n = governor_approval_reasons(gp, &subject, reasons);
-        for (size_t i = 0; i < n; i++)
-                pb_line(ctx, "%s%s", i ? "    " : "  approval: needed: ", reasons[i]);
-        return n;
 }
 
 /* How much of budget b the daemon reports used now, or -1 when unknown. */
@@ -251,30 +227,25 @@ static int64_t pb_live_used(const pb_live *live, const governor_budget *b) {
 }
 
 /* The rate budgets an automatic run would be charged to; with --live, what each
- * has used now. Returns true (and says which in why) when one is spent: running
- * the action now would open the circuit breaker. */
+ * has used now, into used[] (for the governor). Returns true when used[] is
+ * known. */
 static bool pb_print_budgets(const cli_ctx *ctx, const governor_policy *gp, const playbook_step *s,
-                             const pb_live *live, char *why, size_t whylen) {
+                             const pb_live *live, uint64_t used[GOVERNOR_BUDGETS_MAX]) {
         governor_budget b[GOVERNOR_BUDGETS_MAX];
         size_t n = governor_budgets_for(gp, s->connector, s->verb, b);
-        bool spent = false;
         for (size_t i = 0; i < n; i++) {
-                int64_t used = live->budgets ? pb_live_used(live, &b[i]) : -1;
+                int64_t u = live->budgets ? pb_live_used(live, &b[i]) : -1;
+                used[i] = u > 0 ? (uint64_t)u : 0;
                 fprintf(ctx->out, "%s%s ", i ? ", " : "  budgets: ", b[i].key);
-                if (used >= 0)
-                        fprintf(ctx->out, "%" PRId64 " used of ", used);
+                if (u >= 0)
+                        fprintf(ctx->out, "%" PRId64 " used of ", u);
                 fprintf(ctx->out, "%u/%s", b[i].limit, rate_window_name(b[i].window));
-                if (used >= (int64_t)b[i].limit && !spent) {
-                        spent = true;
-                        snprintf(why, whylen, "rate limit %s: %u actions per %s spent", b[i].key, b[i].limit,
-                                 rate_window_name(b[i].window));
-                }
         }
         if (n > 0)
                 fputs(live->budgets ? " (now, as the daemon reports)\n"
                                     : " (charged when it runs; a spent one opens the circuit breaker)\n",
                       ctx->out);
-        return spent;
+        return live->budgets != NULL;
 }
 
 static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, const alert *a, int64_t alert_id,
@@ -292,9 +263,12 @@ static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, cons
         }
         pb_line(ctx, "action %zu: step %s", i + 1, s->id);
         pb_line(ctx, "  integration: %s", s->integration);
-        bool reversible = pb_reversible(s, cfg);
+        /* The action as the engine's gates describe it to the governor. */
+        governor_action ga;
+        governed_action_describe(p, &ra, cfg ? config_integration_find(cfg, s->integration) : NULL,
+                                 GOVERNOR_RUN, false, &ga);
         pb_line(ctx, "  action: %s.%s (%s)", s->connector, s->verb,
-                reversible ? "reversible" : "not reversible");
+                ga.reversible || ga.inert ? "reversible" : "not reversible");
         pb_line(ctx, "  target kind: %s", target_kind_name(ra.targets.kind));
         fputs("  targets:", ctx->out);
         for (size_t t = 0; t < ra.targets.n; t++) {
@@ -304,25 +278,26 @@ static int pb_print_action(const cli_ctx *ctx, const playbook *p, size_t i, cons
         fputs(ra.targets.n == 0 ? " (none)\n" : "\n", ctx->out);
         pb_line(ctx, "  params: %s", params);
         pb_line(ctx, "  idempotency key: %s", ra.idempotency_key);
-        governor_decision d = {.verdict = GOVERNOR_ALLOW};
-        if (ra.targets.n > 0) {
-                governor_check_targets(gp, s->connector, s->verb, ra.targets.kind, ra.targets.items,
-                                       ra.targets.n, &d);
-                pb_line(ctx, "  governor: %s (%s)", governor_verdict_name(d.verdict), d.reason);
-        }
-        char spent[192];
-        bool over = pb_print_budgets(ctx, gp, s, live, spent, sizeof(spent));
-        if (over)
-                pb_line(ctx, "  governor: over_budget (%s; running it now opens the circuit breaker)",
-                        spent);
-        size_t n_reasons = pb_print_approval(ctx, p, &ra, gp, reversible);
+        uint64_t used[GOVERNOR_BUDGETS_MAX] = {0};
+        bool known = pb_print_budgets(ctx, gp, s, live, used);
+        /* Live: the daemon's breaker and budgets; offline: none (no approval is
+         * known either, so an action that needs one awaits it). */
+        governor_state st = {
+                .now_ms = clock_wall_ms(),
+                .breaker_open = live->breaker_open,
+                .budget_used = known ? used : NULL,
+        };
+        governor_ruling ru;
+        governor_decide(gp, &ga, &st, &ru);
+        for (size_t k = 0; k < ru.n_approval_reasons; k++)
+                pb_line(ctx, "%s%s", k ? "    " : "  approval: needed: ", ru.approval_reasons[k]);
         if (s->duration_s > 0)
                 pb_line(ctx, "  expires: reverted %" PRId64 " s after it is applied", s->duration_s);
-        const char *decision = pb_engine_decision(p, &ra, matched, d.verdict, n_reasons);
-        if (strcmp(decision, "would apply") == 0 && (over || live->breaker_open))
-                decision = over ? "recorded as recommendation (over budget: the circuit breaker opens)"
-                                : "recorded as recommendation (the circuit breaker is open)";
-        pb_line(ctx, "  engine: %s", decision);
+        if (matched)
+                pb_line(ctx, "  governor: %s%s%s (%s)", governor_verdict_name(ru.verdict),
+                        ru.verdict == GOVERNOR_ALLOW ? "" : ": ",
+                        ru.verdict == GOVERNOR_ALLOW ? "" : ru.rule, ru.reason);
+        pb_line(ctx, "  engine: %s", pb_engine_text(matched, &ru, live->breaker_open));
         free(params);
         rendered_action_clear(&ra);
         return CLI_EXIT_OK;
@@ -411,12 +386,16 @@ static int pb_test(const cli_ctx *ctx, const playbook_args *args) {
                         pb_print_threshold(ctx, p, a);
                 if (!matched)
                         pb_explain_mismatch(ctx, p, a);
-                /* Without --config, the compiled ceilings and no protected assets. */
+                /* Without --config, the compiled ceilings and the never-touch set. */
                 governor_policy compiled;
-                governor_policy_init(&compiled);
+                r = governor_policy_init(&compiled);
+                if (r < 0)
+                        code = cli_fail_errno(ctx, r, "governor policy");
                 const governor_policy *gp = cfg ? &cfg->governor : &compiled;
                 for (size_t i = 0; i < p->n_steps && code == CLI_EXIT_OK; i++)
                         code = pb_print_action(ctx, p, i, a, args->alert_id, matched, gp, cfg, &live);
+                if (r == 0)
+                        governor_policy_clear(&compiled);
         }
         json_decref(live.budgets);
         alert_free(a);

@@ -10,9 +10,9 @@
 #include "connectors/connector.h"
 #include "core/limits.h"
 
-static const char *const approvals_keys[] = {"timeout_s",  "approvers", "notify",
-                                             "categories", "actions",   NULL};
-enum { PK_TIMEOUT_S, PK_APPROVERS, PK_NOTIFY, PK_CATEGORIES, PK_ACTIONS, _PK_MAX };
+static const char *const approvals_keys[] = {"timeout_s", "approvers", "notify", "categories",
+                                             "actions",   "valid_s",   NULL};
+enum { PK_TIMEOUT_S, PK_APPROVERS, PK_NOTIFY, PK_CATEGORIES, PK_ACTIONS, PK_VALID_S, _PK_MAX };
 
 static int category_one(yamldoc *d, size_t index, yaml_node_t *item, const char *path, void *userdata,
                         bw_error *err) {
@@ -67,7 +67,14 @@ int approvals_config_parse(yamldoc *d, yaml_node_t *node, bw_config *cfg, bw_err
                 r = yamldoc_get_int(d, v[PK_TIMEOUT_S], "approvals.timeout_s", 1, BW_APPROVAL_TIMEOUT_S_MAX,
                                     &n, err);
                 if (r == 0)
-                        p->timeout_s = (unsigned)n;
+                        p->timeout_s = p->valid_s = (unsigned)n;
+        }
+        /* How long a granted approval lets its actions run; default the timeout. */
+        if (r == 0 && v[PK_VALID_S]) {
+                r = yamldoc_get_int(d, v[PK_VALID_S], "approvals.valid_s", 1, BW_APPROVAL_VALID_S_MAX, &n,
+                                    err);
+                if (r == 0)
+                        p->valid_s = (unsigned)n;
         }
         if (r == 0 && v[PK_APPROVERS]) {
                 r = yamldoc_get_int(d, v[PK_APPROVERS], "approvals.approvers", 1, 2, &n, err);

@@ -530,9 +530,9 @@ int config_parse(const char *data, size_t len, const char *filename, bw_config *
         if (r < 0)
                 return r;
         c.cfg = calloc(1, sizeof(*c.cfg));
-        if (c.cfg)
-                governor_policy_init(&c.cfg->governor);
-        r = c.cfg ? config_from_doc(d, &c, err) : -ENOMEM;
+        r = c.cfg ? governor_policy_init(&c.cfg->governor) : -ENOMEM;
+        if (r == 0)
+                r = config_from_doc(d, &c, err);
         yamldoc_free(d);
         if (r == 0)
                 str_copy(c.cfg->file, sizeof(c.cfg->file), filename ? filename : "");
@@ -555,9 +555,20 @@ int config_load(const char *path, bw_config **ret, bw_error *err) {
                 bw_error_set_at(err, path, 0, 0, "unreadable", NULL, "%s", strerror(-r));
         if (r < 0)
                 return r;
-        r = config_parse(data, len, path, ret, err);
+        bw_config *cfg = NULL;
+        r = config_parse(data, len, path, &cfg, err);
         free(data);
-        return r;
+        if (r < 0)
+                return r;
+        r = config_protect_own_addresses(cfg);
+        if (r < 0) {
+                bw_error_set_at(err, path, 0, 0, "invalid", "governor.protected.ips",
+                                "the host's own addresses could not be protected: %s", strerror(-r));
+                config_free(cfg);
+                return -EINVAL;
+        }
+        *ret = cfg;
+        return 0;
 }
 
 const integration_config *config_integration_find(const bw_config *c, const char *name) {

@@ -69,8 +69,13 @@ typedef struct bw_config {
  * (file, line, col, field), or -ENOMEM. */
 int config_parse(const char *data, size_t len, const char *filename, bw_config **ret, bw_error *err);
 
-/* Reads (at most BW_CONFIG_FILE_MAX bytes) and parses path. */
+/* Reads (at most BW_CONFIG_FILE_MAX bytes) and parses path, then adds the
+ * host's own addresses to the protected ones (config_protect_own_addresses). */
 int config_load(const char *path, bw_config **ret, bw_error *err);
+
+/* Adds the listen address and every address of this host's interfaces to the
+ * governor's protected addresses (the never-touch set). 0, or -errno. */
+int config_protect_own_addresses(bw_config *cfg);
 
 const integration_config *config_integration_find(const bw_config *c, const char *name);
 

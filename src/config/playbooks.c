@@ -85,6 +85,13 @@ static void check_step(errlist *l, const playbook *p, size_t i, const bw_config 
                            "%s.%s on integration '%s' cannot be rolled back, so it cannot expire",
                            s->connector, s->verb, ic->name);
         target_kind tk = s->has_targets ? template_kind(&s->targets) : TARGET_NONE;
+        if (!governor_targets_typed(tk, kind->inert)) {
+                step_error(l, p, i, "targets", "untyped",
+                           "%s.%s changes a system: its targets must be declared ip, account or host, not "
+                           "string (the governor cannot judge a string)",
+                           s->connector, s->verb);
+                return;
+        }
         if (verb->target_kinds & (1u << tk))
                 return;
         if (tk == TARGET_NONE)

@@ -361,12 +361,29 @@ static int pool_exchange(connector_pool *p, pool_worker *w, const json_t *body, 
         return 0;
 }
 
+permit_subject connector_permit_subject(const char *integration, permit_op op, const connector_action *a) {
+        return (permit_subject){
+                .action_id = a->action_id,
+                .integration = integration,
+                .op = op,
+                .verb = a->verb,
+                .kind = a->kind,
+                .targets = a->targets,
+                .n_targets = a->n_targets,
+                .params = a->params,
+                .idempotency_key = a->idempotency_key,
+        };
+}
+
 /* The one gate: nothing changes a system without the governor's permit for
- * exactly this action. */
-static bool pool_permitted(connector_op op, const connector_action *a, const governor_permit *permit) {
-        return (op != CONNECTOR_OP_APPLY && op != CONNECTOR_OP_ROLLBACK) ||
-               governor_permit_valid(permit, a->action_id, a->verb, a->kind, a->targets, a->n_targets,
-                                     a->idempotency_key);
+ * exactly this action, on this integration, for this operation. */
+static bool pool_permitted(const char *integration, connector_op op, const connector_action *a,
+                           const governor_permit *permit) {
+        if (op != CONNECTOR_OP_APPLY && op != CONNECTOR_OP_ROLLBACK)
+                return true;
+        permit_subject s = connector_permit_subject(
+                integration, op == CONNECTOR_OP_APPLY ? PERMIT_APPLY : PERMIT_ROLLBACK, a);
+        return governor_permit_valid(permit, &s);
 }
 
 /* The worker of integration, if its kind can run op there. */
@@ -386,7 +403,7 @@ int connector_pool_call(connector_pool *p, const char *integration, connector_op
         if (!p || !integration || !a || !result || (unsigned)op >= _CONNECTOR_OP_MAX || timeout_ms == 0 ||
             timeout_ms > BW_CONNECTOR_TIMEOUT_MS_MAX)
                 return -EINVAL;
-        if (!pool_permitted(op, a, permit))
+        if (!pool_permitted(integration, op, a, permit))
                 return -EPERM;
         pool_worker *w;
         int r = pool_worker_for(p, integration, op, &w);
@@ -410,7 +427,7 @@ int connector_pool_call_batch(connector_pool *p, const char *integration, connec
             (unsigned)op >= _CONNECTOR_OP_MAX || timeout_ms == 0 || timeout_ms > BW_CONNECTOR_TIMEOUT_MS_MAX)
                 return -EINVAL;
         for (size_t i = 0; i < n; i++)
-                if (!pool_permitted(op, &actions[i], permits ? &permits[i] : NULL))
+                if (!pool_permitted(integration, op, &actions[i], permits ? &permits[i] : NULL))
                         return -EPERM;
         pool_worker *w;
         int r = pool_worker_for(p, integration, op, &w);

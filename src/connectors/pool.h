@@ -10,7 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "core/governor.h"
+#include "core/permit.h"
 #include "core/integration.h"
 #include "connectors/connector.h"
 
@@ -22,6 +22,10 @@ typedef struct connector_pool connector_pool;
  * connector_worker_main(3). Returns 0 and *ret, or a negative errno (logged). */
 int connector_pool_start(const integration_config *ints, size_t n, const char *worker_exe,
                          connector_pool **ret);
+
+/* What a permit for op of action a on integration seals (core/permit.h): the
+ * one description the pool checks and engine/gate.c mints. Borrows from a. */
+permit_subject connector_permit_subject(const char *integration, permit_op op, const connector_action *a);
 
 /* Runs op for action a on the named integration, waiting at most timeout_ms.
  * APPLY and ROLLBACK change a system: they run only with the governor's permit

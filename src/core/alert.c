@@ -40,7 +40,12 @@ int alert_severity_parse(const char *s, alert_severity *ret) {
 }
 
 bool alert_account_name_valid(const char *s, size_t len) {
-        return str_charset_ok(s, len, BW_ACCOUNT_NAME_MAX, ALERT_ACCOUNT_EXTRA) && s[0] != '-';
+        if (!str_charset_ok(s, len, BW_ACCOUNT_NAME_MAX, ALERT_ACCOUNT_EXTRA "\\") || s[0] == '-')
+                return false;
+        /* At most one backslash, between a domain and a user: CORP\alice. */
+        const char *back = memchr(s, '\\', len);
+        return !back ||
+               (back > s && back < s + len - 1 && !memchr(back + 1, '\\', len - (size_t)(back - s) - 1));
 }
 
 bool alert_name_valid(const char *s, size_t len) {
@@ -368,10 +373,10 @@ static int accounts_alloc(alert *a, size_t n) {
 
 static int accounts_add(alert *a, const char *s, size_t len, const char *field, bw_error *err) {
         if (!alert_account_name_valid(s, len))
-                return bw_error_set(
-                        err, "invalid", field,
-                        "an account is 1..%u characters of [A-Za-z0-9._@$-], not starting with '-'",
-                        BW_ACCOUNT_NAME_MAX);
+                return bw_error_set(err, "invalid", field,
+                                    "an account is 1..%u characters of [A-Za-z0-9._@$-] (one backslash may "
+                                    "follow a domain), not starting with '-'",
+                                    BW_ACCOUNT_NAME_MAX);
         return names_add(a->accounts, &a->n_accounts, s, len);
 }
 
@@ -614,7 +619,10 @@ static json_t *alert_tree(const alert *a, bool share) {
         r |= json_object_set_new(j, "observed_at", json_string(observed));
         r |= json_object_set(j, "observables", obs);
         r |= json_object_set_new(j, "labels", share ? json_incref(a->labels) : json_deep_copy(a->labels));
-        r |= json_object_set_new(j, "raw", !a->raw ? json_null() : share ? json_incref(a->raw) : json_deep_copy(a->raw));
+        r |= json_object_set_new(j, "raw",
+                                 !a->raw ? json_null()
+                                 : share ? json_incref(a->raw)
+                                         : json_deep_copy(a->raw));
         json_decref(obs);
         if (r != 0) {
                 json_decref(j);

@@ -72,7 +72,8 @@ int alert_severity_parse(const char *s, alert_severity *ret);
 int ip_prefix_parse(const char *s, size_t len, ip_prefix *ret);
 
 /* Account names: 1..BW_ACCOUNT_NAME_MAX of [A-Za-z0-9._@$-], not starting with
- * '-' (so a name can never be read as an option by a program). */
+ * '-' (so a name can never be read as an option by a program), with at most one
+ * backslash between a domain and a user (CORP\alice, as Windows writes them). */
 bool alert_account_name_valid(const char *s, size_t len);
 
 /* Alert source and type names (and playbook trigger types): 1..BW_ALERT_NAME_MAX

@@ -1,24 +1,21 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The governor's decision functions: pure, no I/O, no clock. Today it decides
- * the blast-radius ceilings and the protected assets of one action; rate
- * budgets, the circuit breaker and approvals join it (issue 3). Runs in the
- * engine and in the CLI's dry run; the targets it judges come from alerts and
- * are untrusted. */
+/* The governor: its policy and governor_decide, the one function that rules on
+ * every action — automation level, typed targets, blast-radius ceilings,
+ * protected assets (with a built-in never-touch set), approvals, folding, the
+ * circuit breaker and rate budgets. Pure: no I/O, no clock; the state it needs
+ * and the time are passed in. Every path that may change a system asks it: the
+ * engine's gates (engine/gate.c), the dry run, the rollback drill, recommendation
+ * runs, manual rollback and expiry. Targets come from alerts and are untrusted. */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/alert.h"
+#include "core/approval.h"
 #include "core/limits.h"
 #include "core/template.h"
-
-typedef enum {
-        GOVERNOR_ALLOW,
-        GOVERNOR_DENY_CEILING,   /* more targets than the ceiling: refused whole */
-        GOVERNOR_DENY_PROTECTED, /* names a protected asset: refused whole */
-        _GOVERNOR_VERDICT_MAX,
-} governor_verdict;
 
 /* Ceilings lowered for one action kind ("nft.block"); 0 = the policy's own. */
 typedef struct governor_action_ceiling {
@@ -41,25 +38,6 @@ typedef struct governor_rate_limit {
         unsigned per[_RATE_WINDOW_MAX];
 } governor_rate_limit;
 
-/* Which actions need a human approval (seed practice, "Approval Workflows"). */
-typedef struct approval_category_of {
-        char action[2 * BW_NAME_MAX + 2]; /* "connector.verb" */
-        char category[BW_NAME_MAX + 1];
-} approval_category_of;
-
-typedef struct approval_policy {
-        unsigned timeout_s; /* auto-reject after; default BW_APPROVAL_TIMEOUT_S_DEFAULT */
-        unsigned approvers; /* distinct approvers needed: 1 (default) or 2 */
-        /* High-risk categories: the built-in ones first (approval_policy_init), then
-         * those configuration adds. None can be removed. */
-        char categories[BW_APPROVAL_CATEGORIES_MAX][BW_NAME_MAX + 1];
-        size_t n_categories;
-        /* Action kinds an administrator classified, so that a playbook cannot
-         * escape approval by leaving its step's category out. */
-        approval_category_of action_categories[BW_ACTION_CEILINGS_MAX];
-        size_t n_action_categories;
-} approval_policy;
-
 typedef struct governor_policy {
         /* Per-action ceilings of TARGET_IP, TARGET_ACCOUNT and TARGET_HOST; never
          * above BW_CEILING_* (governor_policy_lower enforces it). */
@@ -68,7 +46,10 @@ typedef struct governor_policy {
         size_t n_action_ceilings;
         governor_rate_limit *rate_limits; /* budgets the store enforces */
         size_t n_rate_limits;
-        ip_prefix *protected_ips; /* an action naming an overlapping prefix is refused */
+        /* An action naming an overlapping prefix is refused. The built-in
+         * never-touch set comes first (governor_policy_init); configuration
+         * and the daemon's own addresses only add to it. */
+        ip_prefix *protected_ips;
         size_t n_protected_ips;
         char **protected_accounts; /* fnmatch(3) patterns, case-insensitive */
         size_t n_protected_accounts;
@@ -77,46 +58,13 @@ typedef struct governor_policy {
         approval_policy approvals;
 } governor_policy;
 
-typedef struct governor_decision {
-        governor_verdict verdict;
-        char reason[256]; /* names the ceiling or the protected entry and the target */
-} governor_decision;
+/* The compiled ceilings, the built-in never-touch set (loopback, unspecified,
+ * link-local, multicast, broadcast: governor_never_touch) and the default
+ * approval policy. -ENOMEM. */
+int governor_policy_init(governor_policy *p);
 
-/* The built-in high-risk categories: infrastructure_change, bulk_account_action,
- * data_deletion, system_isolation. */
-extern const char *const governor_builtin_categories[];
-
-/* Adds a category (configuration). -EEXIST if known, -ENOSPC beyond the limit. */
-int approval_policy_add_category(approval_policy *p, const char *name);
-/* Classifies an action kind "connector.verb" (configuration). -ENOENT for an
- * unknown category, -ENOSPC beyond the limit. */
-int approval_policy_classify(approval_policy *p, const char *action, const char *category);
-bool approval_policy_has_category(const approval_policy *p, const char *name);
-
-/* What the approval decision looks at for one action. */
-typedef struct approval_subject {
-        unsigned level;        /* the playbook's automation level, 1..4 */
-        bool reversible;       /* its connector can snapshot and roll back */
-        const char *connector; /* "nft" */
-        const char *verb;      /* "block" */
-        const char *category;  /* the step's declared category, "" if none */
-        target_kind kind;
-        size_t n_targets;
-} approval_subject;
-
-#define GOVERNOR_APPROVAL_REASONS_MAX 4
-#define GOVERNOR_APPROVAL_REASON_LEN 256
-
-/* Whether an action that is to run automatically (level 3 or 4) must wait for an
- * approval, and why: level 4 always; level 3 when its connector cannot roll it
- * back; any level when it falls in a high-risk category (declared, classified by
- * configuration, or a bulk account action of BW_BULK_ACCOUNTS accounts or more).
- * Writes the reasons and returns how many (0: no approval needed). Pure. */
-size_t governor_approval_reasons(const governor_policy *p, const approval_subject *s,
-                                 char reasons[GOVERNOR_APPROVAL_REASONS_MAX][GOVERNOR_APPROVAL_REASON_LEN]);
-
-/* The compiled ceilings and no protected assets. */
-void governor_policy_init(governor_policy *p);
+/* The built-in never-touch prefixes, NULL-terminated. */
+extern const char *const governor_never_touch[];
 
 /* The compiled ceiling of a target kind (0 for kinds without one). */
 unsigned governor_ceiling_compiled(target_kind kind);
@@ -162,35 +110,94 @@ int governor_policy_protect_host(governor_policy *p, const char *pattern);
 /* Frees the protected lists and action ceilings; the policy's own ceilings stay. */
 void governor_policy_clear(governor_policy *p);
 
-/* Decides whether the action connector.verb on targets[0..n) of kind may run,
- * checking its ceiling first, then every target against the protected lists.
- * Fills *ret and returns its verdict. */
-governor_verdict governor_check_targets(const governor_policy *p, const char *connector, const char *verb,
-                                        target_kind kind, char *const *targets, size_t n,
-                                        governor_decision *ret);
+/* --- the decision ------------------------------------------------------------ */
+
+typedef enum {
+        GOVERNOR_ALLOW,          /* run now: charge ruling.charge[], then mint the permit */
+        GOVERNOR_DENY,           /* refused whole: ceiling, protected asset, untyped or invalid target */
+        GOVERNOR_NEEDS_APPROVAL, /* waits for a granted, still valid approval */
+        GOVERNOR_RECOMMEND,      /* recorded for an analyst: level 2, breaker open, or a budget spent */
+        GOVERNOR_SATISFIED,      /* already in effect through a live action: not applied, not charged */
+        GOVERNOR_SKIP,           /* level 1 (alert only), or the alert names nothing to act on */
+        _GOVERNOR_VERDICT_MAX,
+} governor_verdict;
 
 const char *governor_verdict_name(governor_verdict v);
 
-/* The one gate (DESIGN.md, invariant 1): a connector's apply and rollback run
- * only with a permit the governor minted for exactly that action. The seal is a
- * BLAKE2b MAC, keyed with a secret drawn once per process, over the action's id,
- * verb, target kind, targets and idempotency key: a permit cannot be built by
- * hand nor reused for another action. */
-typedef struct governor_permit {
-        int64_t action_id;
-        unsigned char seal[32];
-} governor_permit;
+typedef enum {
+        GOVERNOR_RUN,      /* a new action, or one an analyst or an approver released */
+        GOVERNOR_IN_DOUBT, /* found in INTENT after a restart: already charged, verify first */
+        GOVERNOR_ROLLBACK, /* undo an applied action (an admin or its expiry asked) */
+        _GOVERNOR_OP_MAX,
+} governor_op;
 
-/* Mints the permit for this action. Call it only where every governor check has
- * passed (engine/engine.c: budget_gate, in_doubt_gate, and the governor's own
- * notifications); grep for it to audit the gate. */
-void governor_permit_mint(int64_t action_id, const char *verb, target_kind kind, char *const *targets,
-                          size_t n, const char *idempotency_key, governor_permit *ret);
+#define GOVERNOR_APPROVAL_REASONS_MAX 4
+#define GOVERNOR_APPROVAL_REASON_LEN 256
 
-/* True if permit was minted for exactly this action. */
-bool governor_permit_valid(const governor_permit *permit, int64_t action_id, const char *verb,
-                           target_kind kind, char *const *targets, size_t n, const char *idempotency_key);
+/* The action ruled on. */
+typedef struct governor_action {
+        governor_op op;
+        unsigned level;        /* the playbook's automation level, 1..4 */
+        bool released;         /* a level-2 recommendation an analyst ran */
+        const char *connector; /* "nft" */
+        const char *verb;      /* "block" */
+        bool reversible;       /* the integration can snapshot and roll it back */
+        bool inert;            /* it informs people, acts on nothing (notify) */
+        const char *category;  /* the step's declared category, "" if none */
+        bool has_targets;      /* the step names targets */
+        target_kind kind;
+        char *const *targets;
+        size_t n_targets;
+} governor_action;
 
-/* True if prefixes a and b share an address (same family, and the shorter one
- * contains the other). */
-bool ip_prefix_overlaps(const ip_prefix *a, const ip_prefix *b);
+/* What the governor reads of the world, read once by the caller (inside the
+ * writer transaction for the engine; zeroes for an offline dry run). */
+typedef struct governor_state {
+        int64_t now_ms;
+        bool breaker_open;
+        /* Used so far in the current window of each budget governor_budgets_for
+         * gives this action, in that order; NULL: unknown (not judged). */
+        const uint64_t *budget_used;
+        /* Every target is held by a live action that lasts as long as this one
+         * would: it is already in effect. */
+        bool covered;
+        /* The execution's approval request, if any (NULL: none). */
+        const approval_record *approval;
+} governor_state;
+
+typedef struct governor_ruling {
+        governor_verdict verdict;
+        /* The id of the rule that decided (static): "allowed", "over_ceiling",
+         * "protected_asset", "untyped_target", "invalid_target", "alert_only",
+         * "no_target", "recommend_only", "approval_needed", "approval_lapsed",
+         * "folded", "breaker_open", "rate_limit", "rollback". */
+        const char *rule;
+        char reason[256]; /* deny, recommend, satisfied: why; names the rule and the target */
+        /* Why an approval is needed (also for a recommendation that would need
+         * one once run). */
+        char approval_reasons[GOVERNOR_APPROVAL_REASONS_MAX][GOVERNOR_APPROVAL_REASON_LEN];
+        size_t n_approval_reasons;
+        /* ALLOW: the budgets to charge, all of them, in the same transaction. */
+        governor_budget charge[GOVERNOR_BUDGETS_MAX];
+        size_t n_charge;
+        /* RECOMMEND because a budget is spent: the circuit breaker opens with
+         * reason. */
+        bool open_breaker;
+} governor_ruling;
+
+/* G1.1 Whether targets of kind may reach a connector: ip, account and host are
+ * judged; an opaque string only reaches one that changes no system (inert).
+ * Playbook checks at load call it too. */
+bool governor_targets_typed(target_kind kind, bool inert);
+
+/* Rules on action a given state s. In order: level 1 or no target -> SKIP;
+ * targets (typed, valid, within the ceiling counted in addresses for
+ * prefixes, none protected) -> DENY; a rollback -> ALLOW (it only narrows what
+ * Bulwark did: no approval, budget or breaker); level 2 not run by an analyst
+ * -> RECOMMEND; an approval needed (level 4, irreversible at level 3, a
+ * high-risk category) and no valid one -> NEEDS_APPROVAL; covered -> SATISFIED;
+ * breaker open -> RECOMMEND; a budget spent -> RECOMMEND and open the breaker;
+ * else ALLOW with the budgets to charge (none for an action in doubt: it was
+ * charged when it entered INTENT). Fills *ret and returns its verdict. */
+governor_verdict governor_decide(const governor_policy *p, const governor_action *a, const governor_state *s,
+                                 governor_ruling *ret);

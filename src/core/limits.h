@@ -132,6 +132,12 @@
 /* An account action naming at least this many accounts is a bulk account action,
  * a high-risk category that always needs approval. */
 #define BW_BULK_ACCOUNTS 5u
+/* A granted approval is valid at most this long: an approval is consent to act
+ * on the world as it was; a week later it no longer is. */
+#define BW_APPROVAL_VALID_S_MAX (7u * 24u * 3600u)
+/* Those who caused one action: the alert's sender, an analyst who ran it, an
+ * admin who rolled it back, and a few more re-runs; none of them may approve. */
+#define BW_APPROVAL_REQUESTERS_MAX 8u
 /* Approval categories: the four built in, plus what configuration adds. */
 #define BW_APPROVAL_CATEGORIES_MAX 32u
 /* Threshold triggers: at most this many alerts and this long a window. */

@@ -37,6 +37,7 @@ static const char *const step_keys[] = {"id",     "action",   "integration", "ta
 enum { SK_ID, SK_ACTION, SK_INTEGRATION, SK_TARGETS, SK_PARAMS, SK_CATEGORY, SK_DURATION_S, _SK_MAX };
 
 static const char *const from_keys[] = {"from", NULL};
+static const char *const typed_keys[] = {"from", "as", NULL};
 
 /* Multi-line descriptions are fine; other control characters (terminal escapes
  * in `playbook lint` output) are not. */
@@ -64,6 +65,43 @@ static int parse_template(yamldoc *d, yaml_node_t *node, const char *path, templ
         if (template_parse(s, len, ret, &terr) < 0)
                 return yamldoc_error(d, node, err, terr.code, path, "%s", terr.message);
         return 0;
+}
+
+/* A step's targets: a template of ips, accounts or hosts, or {from: <template>,
+ * as: ip|account|host|string} for a template that yields strings (G1.1: every
+ * target is typed, so that the governor can judge it). */
+static int parse_targets(yamldoc *d, yaml_node_t *node, const char *path, template_expr *ret,
+                         bw_error *err) {
+        if (node->type != YAML_MAPPING_NODE) {
+                int r = parse_template(d, node, path, ret, err);
+                if (r == 0 && template_yields_string(ret))
+                        return yamldoc_error(d, node, err, "untyped", path,
+                                             "%s yields strings: declare what they are, e.g. {from: %s, as: "
+                                             "ip} (ip, account, host or string)",
+                                             (const char *)node->data.scalar.value,
+                                             (const char *)node->data.scalar.value);
+                return r;
+        }
+        yaml_node_t *v[2];
+        int r = yamldoc_fields(d, node, path, typed_keys, v, err);
+        for (size_t k = 0; r == 0 && k < 2; k++)
+                r = yamldoc_require(d, node, path, typed_keys[k], v[k], err);
+        char fpath[YAMLDOC_PATH_MAX];
+        yamldoc_path_key(fpath, sizeof(fpath), path, "from");
+        if (r == 0)
+                r = parse_template(d, v[0], fpath, ret, err);
+        if (r == 0 && !template_yields_string(ret))
+                return yamldoc_error(d, v[0], err, "invalid", fpath,
+                                     "%s is typed already: write it without {from, as}",
+                                     (const char *)v[0]->data.scalar.value);
+        yamldoc_path_key(fpath, sizeof(fpath), path, "as");
+        const char *as;
+        if (r == 0)
+                r = yamldoc_get_string(d, v[1], fpath, 1, BW_NAME_MAX, &as, NULL, err);
+        if (r == 0 && target_kind_parse(as, &ret->as) < 0)
+                return yamldoc_error(d, v[1], err, "invalid", fpath,
+                                     "must be one of ip, account, host, string");
+        return r;
 }
 
 static int label_one(yamldoc *d, const char *key, yaml_node_t *key_node, yaml_node_t *value,
@@ -284,7 +322,7 @@ static int step_one(yamldoc *d, size_t index, yaml_node_t *node, const char *pat
                 return r;
         if (v[SK_TARGETS]) {
                 yamldoc_path_key(fpath, sizeof(fpath), path, "targets");
-                r = parse_template(d, v[SK_TARGETS], fpath, &s->targets, err);
+                r = parse_targets(d, v[SK_TARGETS], fpath, &s->targets, err);
                 if (r < 0)
                         return r;
                 s->has_targets = true;

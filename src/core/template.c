@@ -3,6 +3,8 @@
  * alert, parsed strictly from untrusted playbooks; pure, used by engine and CLI. */
 #include "core/template.h"
 
+#include "core/target.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,8 +62,24 @@ int template_parse(const char *s, size_t len, template_expr *ret, bw_error *err)
                             "alert.observables.ips|accounts|hosts or alert.labels.<key>");
 }
 
+bool template_yields_string(const template_expr *t) {
+        return t->path < _TEMPLATE_PATH_MAX && path_kinds[t->path] == TARGET_STRING;
+}
+
 target_kind template_kind(const template_expr *t) {
+        if (template_yields_string(t) && t->as != TARGET_NONE)
+                return t->as;
         return t->path < _TEMPLATE_PATH_MAX ? path_kinds[t->path] : TARGET_NONE;
+}
+
+int target_kind_parse(const char *s, target_kind *ret) {
+        static const target_kind declarable[] = {TARGET_IP, TARGET_ACCOUNT, TARGET_HOST, TARGET_STRING};
+        for (size_t i = 0; i < sizeof(declarable) / sizeof(declarable[0]); i++)
+                if (strcmp(s, kind_names[declarable[i]]) == 0) {
+                        *ret = declarable[i];
+                        return 0;
+                }
+        return -EINVAL;
 }
 
 const char *template_path_name(template_path p) {
@@ -81,8 +99,12 @@ void template_value_clear(template_value *v) {
         *v = (template_value){.kind = TARGET_NONE};
 }
 
-/* Appends a copy of s to v (whose items array was sized by the caller). */
-static int value_push(template_value *v, const char *s) {
+/* Appends a copy of s to v (whose items array was sized by the caller), in the
+ * normal form of v's kind when it has one. */
+static int value_push(template_value *v, const char *s, bool normalise) {
+        char canon[TARGET_TEXT_MAX + 1];
+        if (normalise && target_normalise(v->kind, s, strlen(s), canon, sizeof(canon)) == 0)
+                s = canon;
         char *c = strdup(s);
         if (!c)
                 return -ENOMEM;
@@ -137,7 +159,7 @@ int template_eval(const template_expr *t, const alert *a, template_value *ret) {
                         s = a->accounts[i];
                 else if (t->path == TEMPLATE_ALERT_HOSTS)
                         s = a->hosts[i];
-                if (value_push(&v, s) < 0) {
+                if (value_push(&v, s, template_yields_string(t)) < 0) {
                         template_value_clear(&v);
                         return -ENOMEM;
                 }

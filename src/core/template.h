@@ -3,6 +3,7 @@
  * never code and never string splicing. Pure; input (playbooks) is untrusted. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/alert.h"
@@ -32,6 +33,10 @@ typedef enum {
 typedef struct template_expr {
         template_path path;
         char label[BW_LABEL_KEY_MAX + 1]; /* for TEMPLATE_ALERT_LABEL */
+        /* What a path that yields a string is declared to be (a step's
+         * `targets: {from: alert.labels.src, as: ip}`): its values are then
+         * parsed and normalised as that kind. TARGET_NONE: not declared. */
+        target_kind as;
 } template_expr;
 
 typedef struct template_value {
@@ -44,13 +49,24 @@ typedef struct template_value {
  * BW_TEMPLATE_MAX). Returns 0 or -EINVAL with *err (field left to the caller). */
 int template_parse(const char *s, size_t len, template_expr *ret, bw_error *err);
 
-/* The kind of value the expression yields. */
+/* The kind of value the expression yields: the path's own, or what a string
+ * path was declared to be. */
 target_kind template_kind(const template_expr *t);
+
+/* True if the path yields strings (source, type, severity, a label). */
+bool template_yields_string(const template_expr *t);
+
+/* "ip" | "account" | "host" | "string" -> 0, else -EINVAL: the kinds a string
+ * template may be declared as. */
+int target_kind_parse(const char *s, target_kind *ret);
 
 /* The canonical text of an expression (for dry runs and records). */
 const char *template_path_name(template_path p);
 
-/* Evaluates t against a; *ret receives copies (caller clears). Returns 0 or -ENOMEM. */
+/* Evaluates t against a; *ret receives copies (caller clears). A declared kind's
+ * values are normalised as that kind (core/target.h); a value that is not
+ * valid as the kind is kept as it is, for the governor to refuse. Returns 0 or
+ * -ENOMEM. */
 int template_eval(const template_expr *t, const alert *a, template_value *ret);
 
 void template_value_clear(template_value *v);

@@ -42,9 +42,12 @@ typedef struct batch_action {
         bool rollback_refused; /* the governor now refuses its targets */
         bool rollback_partial; /* some targets held by another action: left in place */
         bool grouped;          /* taken into a batched connector call */
-        /* Minted by the governor gates once every check passed; without it the
-         * pool refuses apply and rollback. */
-        governor_permit permit;
+        /* Minted by the gates (engine/gate.c) once every check passed, one per
+         * operation; without them the pool refuses apply and rollback. */
+        governor_permit permits[_PERMIT_OP_MAX];
+        /* SATISFIED by an earlier action of the same batch (G5): it shares that
+         * action's outcome. */
+        const struct batch_action *folded_into;
         /* Outcome, filled by execute_action when run. */
         action_state final_state;
         action_outcome outcome;
@@ -92,22 +95,30 @@ int plan_exec_actions(const bw_config *config, const batch_alert *ba, batch_exec
  * its plan. */
 void batch_alert_reset(batch_alert *ba);
 
-/* Runs one action through its connector (in doubt: verify first; else validate,
- * snapshot, apply, verify, and roll back if verify fails; or, for a requested
- * rollback, restore its snapshot and check it) and fills its outcome. */
-void execute_action(connector_pool *pool, batch_action *a, bw_metrics *metrics);
-
-/* Called between connector calls of a long group: the engine renews its claims
- * (BW_CLAIM_LEASE_S), so no other worker takes the batch meanwhile. */
-typedef struct batch_tick {
-        void (*fn)(void *ctx);
+/* What the engine lends the protocol runner (execute.c) while a batch runs. */
+typedef struct batch_hooks {
+        /* Between connector calls of a long batch: the engine renews its claims
+         * (BW_CLAIM_LEASE_S), so no other worker takes the batch meanwhile. */
+        void (*tick)(void *ctx);
+        /* Before any apply: durably records the snapshot each of acts[0..n) took
+         * (in its result_json), so that a crash after the apply still leaves
+         * an action that can be rolled back and expire. 0, or a negative errno:
+         * nothing is applied then. */
+        int (*journal)(void *ctx, batch_action *const *acts, size_t n);
         void *ctx;
-} batch_tick;
+} batch_hooks;
+
+/* Runs one action through its connector (in doubt: verify first; else validate,
+ * snapshot, journal the snapshot, apply, verify, and roll back if verify fails;
+ * or, for a requested rollback, restore its snapshot and check it) and fills
+ * its outcome. */
+void execute_action(connector_pool *pool, batch_action *a, bw_metrics *metrics, const batch_hooks *hooks);
 
 /* Runs fresh actions acts[0..n) (n <= BW_CONNECTOR_BATCH_MAX) of one integration
  * whose kind applies in batches: one connector call per step of the protocol
- * (validate, snapshot, apply as one change, verify); any action that fails is
- * rolled back alone, and a step that cannot run as a batch falls back to one
- * action at a time. Each action's outcome is as execute_action gives it. */
+ * (validate, snapshot, one journal write for every snapshot, apply as one
+ * change, verify); any action that fails is rolled back alone, and a step that
+ * cannot run as a batch falls back to one action at a time. Each action's
+ * outcome is as execute_action gives it. */
 void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metrics *metrics,
-                   const batch_tick *tick);
+                   const batch_hooks *hooks);

@@ -20,6 +20,7 @@
 #include "core/limits.h"
 #include "util/clock.h"
 #include "engine/batch.h"
+#include "engine/gate.h"
 #include "engine/notify.h"
 #include "engine/sweeper.h"
 #include "util/log.h"
@@ -39,8 +40,8 @@ typedef struct batch_job {
         const engine *e;
         batch_alert *alerts;
         size_t n;
-        char breaker_opened[256]; /* why, if this batch opened the circuit breaker */
-        int64_t renewed_ms;       /* monotonic time the batch's claims were last renewed */
+        gate_txn gate;      /* the governor's view of the journal's first transaction */
+        int64_t renewed_ms; /* monotonic time the batch's claims were last renewed */
 } batch_job;
 
 /* Keeps the batch's claims alive while its actions run (BW_CLAIM_LEASE_S): a
@@ -70,227 +71,27 @@ static void renew_tick(void *ctx) {
         renew_claims(c->e, c->job);
 }
 
-/* Every check passed: the governor's permit for exactly this action. */
-static void mint_permit(batch_action *act) {
-        governor_permit_mint(act->stored.id, act->rendered.step->verb, act->rendered.targets.kind,
-                             act->rendered.targets.items, act->rendered.targets.n,
-                             act->rendered.idempotency_key, &act->permit);
-}
+typedef struct journal_job {
+        batch_action *const *acts;
+        size_t n;
+} journal_job;
 
-/* An action found in INTENT after a restart passes the governor again: if the
- * current plan would not run it (denied, or a lower level) or the breaker is
- * open, it is only verified — recorded as applied if it took effect, else as
- * what the governor decides now — and never applied. */
-/* An action the governor wants approved runs only if the store holds the
- * execution's granted approval (whatever its journal state says: a
- * recommendation an analyst ran, an action left in doubt, a policy changed
- * since). *ret_ok false: it must wait for one. */
-static int approval_check(store_tx *tx, const batch_action *act, bool *ret_ok) {
-        *ret_ok = !act->needs_approval;
-        return act->needs_approval ? store_tx_approval_granted(tx, act->exec->exec_id, ret_ok) : 0;
-}
-
-static int in_doubt_gate(store_tx *tx, batch_action *act) {
-        bool open, approved;
-        int r = store_tx_breaker_is_open(tx, &open);
-        if (r == 0)
-                r = approval_check(tx, act, &approved);
-        if (r < 0)
-                return r;
-        /* The current plan would not run it (denied, a lower level), or it lacks
-         * the approval it needs: verify only. */
-        if (act->initial_state != ACTION_PLANNED && act->initial_state != ACTION_AWAITING_APPROVAL) {
-                act->verify_only = true;
-                act->if_absent = act->initial_state;
-        } else if (!approved) {
-                act->verify_only = true;
-                act->if_absent = ACTION_AWAITING_APPROVAL;
-                snprintf(act->detail, sizeof(act->detail), "needs an approval before it runs");
-        } else if (open) {
-                act->verify_only = true;
-                act->if_absent = ACTION_RECOMMENDED;
-                snprintf(act->detail, sizeof(act->detail),
-                         "circuit breaker open: degraded to a recommendation (an admin resets it)");
-        } else {
-                mint_permit(act); /* its budget was charged when it first entered INTENT */
-        }
-        return 0;
-}
-
-/* The last gate before INTENT, inside the journal's transaction: an open circuit
- * breaker, or a spent rate budget (which opens it), turns the action into a
- * recommendation. Budgets are charged here, in the store, so that concurrent
- * workers never overspend (DESIGN.md, invariant 3). Returns the state to record. */
-static int budget_gate(store_tx *tx, batch_job *job, batch_action *act, action_state *ret) {
-        bool open;
-        int r = store_tx_breaker_is_open(tx, &open);
-        if (r < 0)
-                return r;
-        if (open) {
-                snprintf(act->detail, sizeof(act->detail),
-                         "circuit breaker open: degraded to a recommendation (an admin resets it)");
-                *ret = ACTION_RECOMMENDED;
-                return 0;
-        }
-        governor_budget gb[GOVERNOR_BUDGETS_MAX];
-        size_t n = governor_budgets_for(&job->e->deps.config->governor, act->rendered.step->connector,
-                                        act->rendered.step->verb, gb),
-               full = 0;
-        store_budget b[GOVERNOR_BUDGETS_MAX];
-        for (size_t i = 0; i < n; i++)
-                b[i] = (store_budget){
-                        .key = gb[i].key, .window_ms = rate_window_ms(gb[i].window), .limit = gb[i].limit};
-        r = store_tx_budget_reserve(tx, b, n, &full);
-        if (r < 0)
-                return r;
-        if (r == 1) {
-                mint_permit(act);
-                *ret = ACTION_INTENT;
-                return 0;
-        }
-        char why[192];
-        snprintf(why, sizeof(why), "rate limit %s: %" PRIu64 " actions per %s spent", b[full].key,
-                 b[full].limit, rate_window_name(gb[full].window));
-        r = store_tx_breaker_open(tx, why);
-        if (r < 0)
-                return r;
-        if (r == 1)
-                snprintf(job->breaker_opened, sizeof(job->breaker_opened), "%s", why);
-        snprintf(act->detail, sizeof(act->detail), "%s; circuit breaker open: degraded to a recommendation",
-                 why);
-        *ret = ACTION_RECOMMENDED;
-        return 0;
-}
-
-/* Targets another live action holds (a later block of the same address that
- * found it present) stay as they are: rolling back this action must not undo
- * that one. The rollback then covers the other targets only. */
-static int hold_gate(store_tx *tx, batch_action *act) {
-        template_value *t = &act->rendered.targets;
-        if (t->n == 0)
-                return 0;
-        bool *held = calloc(t->n, sizeof(*held));
-        if (!held)
-                return -ENOMEM;
-        int64_t by = 0;
-        int r = store_tx_effects_held(tx, act->integration->name, act->rendered.step->verb, t->items, t->n,
-                                      act->stored.id, held, &by);
-        if (r < 0 || by == 0) {
-                free(held);
-                return r;
-        }
-        size_t kept = 0;
-        for (size_t i = 0; i < t->n; i++) {
-                if (held[i])
-                        free(t->items[i]);
-                else
-                        t->items[kept++] = t->items[i];
-        }
-        snprintf(act->detail, sizeof(act->detail),
-                 "%zu of %zu target(s) left in place: still held by action %" PRId64, t->n - kept, t->n, by);
-        t->n = kept;
-        act->rollback_partial = true;
-        free(held);
-        return 0;
-}
-
-/* A rollback an admin or the expiry asked for (ROLLBACK_REQUESTED in the store):
- * it restores the snapshot the action kept. It is the governor's to permit like
- * any change, but it is neither charged to rate budgets nor stopped by the
- * circuit breaker: it only ever narrows what Bulwark has done. */
-static int rollback_gate(store_tx *tx, batch_action *act) {
-        char *result = NULL;
-        int r = store_tx_action_result(tx, act->stored.id, &result);
-        if (r < 0)
-                return r;
-        json_t *res = result ? json_loads(result, 0, NULL) : NULL;
-        json_t *snapshot = json_object_get(res, "snapshot");
-        act->run = true;
-        act->rollback = true;
-        act->result_json = result; /* kept as it is: the snapshot stays with the action */
-        act->rollback_snapshot = snapshot && act->reversible ? json_incref(snapshot) : NULL;
-        json_decref(res);
-        if (!act->rollback_snapshot)
-                return 0; /* execute says why it cannot */
-        /* Undoing a change is a change: a target the governor now refuses (it
-         * became protected) is not touched. */
-        if (act->initial_state == ACTION_DENIED) {
-                act->rollback_refused = true;
-                return 0;
-        }
-        r = hold_gate(tx, act);
-        if (r == 0 && act->rendered.targets.n > 0)
-                mint_permit(act);
-        return r;
-}
-
-/* When the effect this action would have ends: its duration_s (the engine
- * reverts it), else the connector's own expiry, else never (INT64_MAX). A
- * live effect folds it only if it lasts as long. */
-static int64_t wanted_until(const batch_action *act) {
-        int64_t s = act->rendered.step->duration_s;
-        if (s <= 0)
-                s = connector_native_expiry_s(act->kind, act->integration->settings, act->rendered.params);
-        return s > 0 ? clock_wall_ms() + s * 1000 : INT64_MAX;
-}
-
-/* A new action (or one an analyst or approver released) that is to run: the
- * governor's verdict of now comes first, then folding (its targets are already
- * in the wanted state through a live action: satisfied, not charged), then the
- * breaker and the budgets. Returns the state to record. */
-static int planned_gate(store_tx *tx, batch_job *job, batch_action *act, action_state *ret) {
-        if (act->initial_state == ACTION_DENIED) {
-                *ret = ACTION_DENIED;
-                return 0;
-        }
-        bool approved;
-        int r = approval_check(tx, act, &approved);
-        if (r < 0)
-                return r;
-        if (!approved) {
-                snprintf(act->detail, sizeof(act->detail), "needs an approval before it runs");
-                *ret = ACTION_AWAITING_APPROVAL;
-                return 0;
-        }
-        if (act->rendered.targets.n > 0) {
-                int64_t by = 0;
-                r = store_tx_effects_cover(tx, act->integration->name, act->rendered.step->verb,
-                                           act->rendered.targets.items, act->rendered.targets.n,
-                                           wanted_until(act), &by);
+static int job_journal(store_tx *tx, void *userdata) {
+        const journal_job *j = userdata;
+        for (size_t i = 0; i < j->n; i++) {
+                int r = store_tx_action_snapshot(tx, j->acts[i]->stored.id, j->acts[i]->result_json);
                 if (r < 0)
                         return r;
-                if (r == 1) {
-                        snprintf(act->detail, sizeof(act->detail),
-                                 "already in effect through action %" PRId64, by);
-                        *ret = ACTION_SATISFIED;
-                        return 0;
-                }
         }
-        return budget_gate(tx, job, act, ret);
+        return 0;
 }
 
-/* Routes one stored action by its state in the journal. */
-static int action_begin(store_tx *tx, batch_job *job, batch_action *act, const store_action *stored) {
-        act->stored = *stored;
-        act->final_state = stored->state;
-        act->in_doubt = stored->state == ACTION_INTENT;
-        act->run = stored->state == ACTION_PLANNED || act->in_doubt;
-        if (act->in_doubt)
-                return in_doubt_gate(tx, act);
-        if (stored->state == ACTION_ROLLBACK_REQUESTED)
-                return rollback_gate(tx, act);
-        if (stored->state != ACTION_PLANNED)
-                return 0;
-        action_state next;
-        int r = planned_gate(tx, job, act, &next);
-        if (r == 0)
-                r = store_tx_action_set(tx, stored->id, next, next == ACTION_INTENT ? NULL : act->detail,
-                                        NULL);
-        if (r < 0)
-                return r;
-        act->run = next == ACTION_INTENT;
-        act->final_state = next;
-        return 0;
+/* The snapshots taken before apply, durable before the connector applies
+ * anything (batch_hooks.journal). */
+static int journal_snapshots(void *ctx, batch_action *const *acts, size_t n) {
+        renew_ctx *c = ctx;
+        journal_job j = {.acts = acts, .n = n};
+        return store_write(c->e->deps.store, job_journal, &j);
 }
 
 /* A threshold playbook runs for the alert that brings its key's count to the
@@ -353,34 +154,6 @@ static int threshold_count(store_tx *tx, batch_job *job) {
         return store_tx_alerts_counted(tx, ids, n_ids);
 }
 
-/* Actions awaiting approval: the execution's approval request, stored once. */
-static int approval_gate(store_tx *tx, const batch_job *job, const batch_alert *ba, batch_exec *ex) {
-        bool awaiting = false;
-        for (size_t a = 0; a < ex->n_actions; a++)
-                awaiting = awaiting || ex->actions[a].final_state == ACTION_AWAITING_APPROVAL;
-        if (!awaiting)
-                return 0;
-        const approval_policy *ap = &job->e->deps.config->governor.approvals;
-        char *reasons = ex->approval_reasons ? json_dumps(ex->approval_reasons, JSON_COMPACT)
-                                             : strdup("[\"awaiting approval\"]");
-        if (!reasons)
-                return -ENOMEM;
-        store_approval_request q = {
-                .exec_id = ex->exec_id,
-                .requested_by = ba->claimed.submitted_by[0] ? ba->claimed.submitted_by : NULL,
-                .author = ex->playbook->author[0] ? ex->playbook->author : NULL,
-                .reasons_json = reasons,
-                .required = ap->approvers,
-                .expires_at_ms = clock_wall_ms() + (int64_t)ap->timeout_s * 1000,
-        };
-        int64_t id;
-        int r = store_tx_approval_request(tx, &q, &id);
-        free(reasons);
-        if (r == 1)
-                ex->approval_id = id;
-        return r < 0 ? r : 0;
-}
-
 static int exec_begin(store_tx *tx, batch_job *job, batch_alert *ba, batch_exec *ex) {
         int r = threshold_gate(tx, ba, ex);
         if (r == 0 && !ex->not_fired)
@@ -407,8 +180,8 @@ static int exec_begin(store_tx *tx, batch_job *job, batch_alert *ba, batch_exec 
         r = store_tx_exec_begin(tx, ba->claimed.id, ex->playbook->name, ex->playbook->version,
                                 (unsigned)ex->playbook->level, plans, ex->n_actions, &ex->exec_id, stored);
         for (size_t a = 0; r == 0 && a < ex->n_actions; a++)
-                r = action_begin(tx, job, &ex->actions[a], &stored[a]);
-        return r < 0 ? r : approval_gate(tx, job, ba, ex);
+                r = gate_action(tx, &job->gate, &ex->actions[a], &stored[a]);
+        return r < 0 ? r : gate_approval_request(tx, &job->gate, ba, ex);
 }
 
 /* True if some execution of the alert runs (threshold playbooks may not fire). */
@@ -426,6 +199,8 @@ static int job_begin(store_tx *tx, void *userdata) {
         int64_t done[BW_CLAIM_BATCH];
         unsigned matched[BW_CLAIM_BATCH] = {0};
         size_t n_done = 0;
+        gate_txn_clear(&job->gate);
+        gate_txn_init(&job->gate, job->e->deps.config, clock_wall_ms());
         int r = threshold_count(tx, job);
         if (r < 0)
                 return r;
@@ -438,7 +213,8 @@ static int job_begin(store_tx *tx, void *userdata) {
                 if (!alert_has_executions(ba))
                         done[n_done++] = ba->claimed.id;
         }
-        return store_tx_alerts_done(tx, done, matched, n_done);
+        r = gate_txn_flush(tx, &job->gate);
+        return r < 0 ? r : store_tx_alerts_done(tx, done, matched, n_done);
 }
 
 static exec_status exec_status_of(const batch_exec *ex, char *summary, size_t len) {
@@ -481,6 +257,19 @@ static int record_expiry(store_tx *tx, const batch_action *act) {
         return native > 0 ? store_tx_action_expiry(tx, act->stored.id, now + native * 1000, false) : 0;
 }
 
+/* G5: an action folded into another of its batch shares that one's outcome: if
+ * the other did not apply, neither did this one. True when its state changed. */
+static bool fold_outcome(batch_action *act) {
+        const batch_action *lead = act->folded_into;
+        if (!lead || act->final_state != ACTION_SATISFIED || lead->final_state == ACTION_APPLIED)
+                return false;
+        act->final_state = ACTION_FAILED;
+        snprintf(act->detail, sizeof(act->detail),
+                 "folded into action %" PRId64 " of the same batch, which did not apply (%s)",
+                 lead->stored.id, action_state_name(lead->final_state));
+        return true;
+}
+
 /* Second transaction: every result, every execution's status, the alerts done. */
 static int job_finish(store_tx *tx, void *userdata) {
         batch_job *job = userdata;
@@ -495,8 +284,9 @@ static int job_finish(store_tx *tx, void *userdata) {
                         size_t applied = 0;
                         for (size_t a = 0; a < ex->n_actions; a++) {
                                 batch_action *act = &ex->actions[a];
+                                bool refolded = fold_outcome(act);
                                 applied += act->final_state == ACTION_APPLIED;
-                                if (!act->run)
+                                if (!act->run && !refolded)
                                         continue;
                                 int r = store_tx_action_set(tx, act->stored.id, act->final_state,
                                                             act->detail, act->result_json);
@@ -677,6 +467,8 @@ static void ran(const batch_action *act) {
  * storm's blocks), the others one by one. */
 static void run_step(engine *e, batch_job *job, size_t s) {
         batch_action *group[BW_CONNECTOR_BATCH_MAX];
+        renew_ctx ctx = {e, job};
+        const batch_hooks hooks = {.tick = renew_tick, .journal = journal_snapshots, .ctx = &ctx};
         for (size_t i = 0; i < job->n; i++)
                 for (size_t x = 0; x < job->alerts[i].n_execs; x++) {
                         batch_exec *ex = &job->alerts[i].execs[x];
@@ -685,7 +477,7 @@ static void run_step(engine *e, batch_job *job, size_t s) {
                                 continue;
                         renew_claims(e, job);
                         if (!groupable(act)) {
-                                execute_action(e->deps.pool, act, e->deps.metrics);
+                                execute_action(e->deps.pool, act, e->deps.metrics, &hooks);
                                 ran(act);
                                 continue;
                         }
@@ -705,12 +497,11 @@ static void run_step(engine *e, batch_job *job, size_t s) {
                                 }
                         json_decref(taken);
                         if (n == 0) { /* out of memory: alone */
-                                execute_action(e->deps.pool, act, e->deps.metrics);
+                                execute_action(e->deps.pool, act, e->deps.metrics, &hooks);
                                 ran(act);
                                 continue;
                         }
-                        batch_tick tick = {.fn = renew_tick, .ctx = &(renew_ctx){e, job}};
-                        execute_group(e->deps.pool, group, n, e->deps.metrics, &tick);
+                        execute_group(e->deps.pool, group, n, e->deps.metrics, &hooks);
                         for (size_t k = 0; k < n; k++)
                                 ran(group[k]);
                 }
@@ -720,12 +511,16 @@ static void run_step(engine *e, batch_job *job, size_t s) {
 static void run_job(engine *e, batch_job *job) {
         size_t n = job->n;
         int r = store_write(e->deps.store, job_begin, job);
+        bool opened = r == 0 && job->gate.breaker_opened[0];
+        char why[sizeof(job->gate.breaker_opened)];
+        memcpy(why, job->gate.breaker_opened, sizeof(why));
+        gate_txn_clear(&job->gate);
         if (r < 0) {
                 begin_failed(e, job, r);
                 return;
         }
-        if (job->breaker_opened[0])
-                breaker_opened(e, job->breaker_opened);
+        if (opened)
+                breaker_opened(e, why);
         size_t steps = 0;
         for (size_t i = 0; i < n; i++) {
                 batch_alert *ba = &job->alerts[i];

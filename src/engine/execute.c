@@ -6,16 +6,19 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "connectors/connector.h"
 #include "engine/batch.h"
+#include "engine/gate.h"
 #include "util/clock.h"
 #include "util/log.h"
 
 typedef struct action_call {
         connector_pool *pool;
-        const governor_permit *permit;
+        const batch_hooks *hooks;
+        const governor_permit *permits; /* by permit_op; minted by engine/gate.c */
         const integration_config *integration;
         const connector_kind *kind;
         connector_action action;
@@ -28,8 +31,8 @@ static bool kind_has(const action_call *c, connector_op op) {
 /* Runs op; returns 0 and *res when the op ran, else a negative errno. */
 static int call_op(action_call *c, connector_op op, connector_result *res) {
         *res = (connector_result){0};
-        return connector_pool_call(c->pool, c->integration->name, op, &c->action, c->permit,
-                                   c->integration->timeout_ms, res);
+        return connector_pool_call(c->pool, c->integration->name, op, &c->action,
+                                   gate_permit_for(c->permits, op), c->integration->timeout_ms, res);
 }
 
 static void finish(batch_action *a, action_state state, action_outcome outcome, const char *fmt, ...)
@@ -115,8 +118,8 @@ static void run_rollback(action_call *c, batch_action *a) {
 
 static void record_result(batch_action *a, json_t *snapshot, const char *apply_detail) {
         json_t *result = json_pack("{s:O? s:s?}", "snapshot", snapshot, "apply", apply_detail);
-        if (result)
-                a->result_json = json_dumps(result, JSON_COMPACT);
+        free(a->result_json);
+        a->result_json = result ? json_dumps(result, JSON_COMPACT) : NULL;
         json_decref(result);
 }
 
@@ -190,6 +193,16 @@ static void verify_done(action_call *c, batch_action *a, json_t *snapshot, const
         histogram_observe(&metrics->e2e_latency, e2e_ms > 0 ? (uint64_t)e2e_ms * 1000 : 0);
 }
 
+/* The snapshots of acts[0..n), recorded durably before any of them is
+ * applied. Returns true if they may go on; else each is decided failed. */
+static bool journaled(const batch_hooks *hooks, batch_action *const *acts, size_t n) {
+        int r = n > 0 ? hooks->journal(hooks->ctx, acts, n) : 0;
+        for (size_t i = 0; r < 0 && i < n; i++)
+                finish(acts[i], ACTION_FAILED, OUTCOME_FAILED,
+                       "not applied: its snapshot could not be journaled: %s", strerror(-r));
+        return r == 0;
+}
+
 static void run_fresh(action_call *c, batch_action *a, bw_metrics *metrics) {
         connector_result res = {0};
         int r;
@@ -207,8 +220,14 @@ static void run_fresh(action_call *c, batch_action *a, bw_metrics *metrics) {
                 bool ok = prepared(a, r, &res, "snapshot failed") && snapshot_kept(a, &res);
                 snapshot = ok ? json_incref(res.data) : NULL;
                 connector_result_clear(&res);
-                if (!ok)
+                if (ok) {
+                        record_result(a, snapshot, NULL);
+                        ok = journaled(c->hooks, &a, 1);
+                }
+                if (!ok) {
+                        json_decref(snapshot);
                         return;
+                }
         }
         int64_t t0 = clock_mono_us();
         r = call_op(c, CONNECTOR_OP_APPLY, &res);
@@ -227,11 +246,12 @@ static void run_fresh(action_call *c, batch_action *a, bw_metrics *metrics) {
         json_decref(snapshot);
 }
 
-static action_call call_of(connector_pool *pool, batch_action *a) {
+static action_call call_of(connector_pool *pool, const batch_hooks *hooks, batch_action *a) {
         const playbook_step *step = a->rendered.step;
         return (action_call){
                 .pool = pool,
-                .permit = &a->permit,
+                .hooks = hooks,
+                .permits = a->permits,
                 .integration = a->integration,
                 .kind = a->kind,
                 .action =
@@ -263,8 +283,8 @@ static void report(const batch_action *a, bw_metrics *metrics) {
                            a->targets_json, "detail", a->detail));
 }
 
-void execute_action(connector_pool *pool, batch_action *a, bw_metrics *metrics) {
-        action_call c = call_of(pool, a);
+void execute_action(connector_pool *pool, batch_action *a, bw_metrics *metrics, const batch_hooks *hooks) {
+        action_call c = call_of(pool, hooks, a);
         /* In doubt: verify first; only what verify did not settle goes on. */
         bool settled = a->in_doubt && recover_in_doubt(&c, a);
         if (a->rollback) {
@@ -309,7 +329,8 @@ static int group_call(group *g, connector_op op) {
                 if (g->alive[i]) {
                         g->index[g->n_call] = i;
                         g->actions[g->n_call] = g->calls[i].action;
-                        g->permits[g->n_call] = g->acts[i]->permit;
+                        const governor_permit *pm = gate_permit_for(g->acts[i]->permits, op);
+                        g->permits[g->n_call] = pm ? *pm : (governor_permit){0};
                         g->n_call++;
                 }
         if (g->n_call == 0)
@@ -377,19 +398,41 @@ static bool applied_maybe(int r) {
         return r == -ETIMEDOUT || r == -ECONNRESET || r == -EBADMSG;
 }
 
+/* The snapshots of the group's alive actions, journaled in one write. */
+static void group_journal(group *g, const batch_hooks *hooks) {
+        batch_action **kept = calloc(g->n, sizeof(*kept));
+        size_t n = 0;
+        for (size_t i = 0; i < g->n; i++)
+                if (g->alive[i] && g->snapshots[i]) {
+                        record_result(g->acts[i], g->snapshots[i], NULL);
+                        if (kept)
+                                kept[n++] = g->acts[i];
+                }
+        if (!kept) {
+                for (size_t i = 0; i < g->n; i++)
+                        if (g->alive[i] && g->snapshots[i])
+                                g->alive[i] = journaled(hooks, &g->acts[i], 1);
+                return;
+        }
+        if (!journaled(hooks, kept, n))
+                for (size_t i = 0; i < g->n; i++)
+                        g->alive[i] = g->alive[i] && !g->snapshots[i];
+        free(kept);
+}
+
 void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metrics *metrics,
-                   const batch_tick *tick) {
+                   const batch_hooks *hooks) {
         group g = {.pool = pool, .acts = acts, .n = n};
         if (!group_alloc(&g)) {
                 group_free(&g);
                 for (size_t i = 0; i < n; i++) {
-                        tick->fn(tick->ctx);
-                        execute_action(pool, acts[i], metrics);
+                        hooks->tick(hooks->ctx);
+                        execute_action(pool, acts[i], metrics, hooks);
                 }
                 return;
         }
         for (size_t i = 0; i < n; i++) {
-                g.calls[i] = call_of(pool, acts[i]);
+                g.calls[i] = call_of(pool, hooks, acts[i]);
                 g.alive[i] = true;
         }
         int r = group_prepare(&g, CONNECTOR_OP_VALIDATE, "validate rejected");
@@ -399,10 +442,11 @@ void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metri
                 /* The batch could not run: nothing changed; one by one instead. */
                 for (size_t i = 0; i < n; i++)
                         if (g.alive[i]) {
-                                tick->fn(tick->ctx);
+                                hooks->tick(hooks->ctx);
                                 run_fresh(&g.calls[i], acts[i], metrics);
                         }
         } else {
+                group_journal(&g, hooks);
                 int64_t t0 = clock_mono_us();
                 r = group_call(&g, CONNECTOR_OP_APPLY);
                 uint64_t took = (uint64_t)(clock_mono_us() - t0);
@@ -426,7 +470,7 @@ void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metri
                          * sent: nothing changed; one by one instead. */
                         for (size_t i = 0; i < n; i++)
                                 if (g.alive[i]) {
-                                        tick->fn(tick->ctx);
+                                        hooks->tick(hooks->ctx);
                                         run_fresh(&g.calls[i], acts[i], metrics);
                                 }
                 } else {

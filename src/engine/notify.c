@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "connectors/connector.h"
+#include "engine/gate.h"
 #include "util/log.h"
 
 void engine_notify(const engine_deps *deps, const char *integration, json_t *params, target_kind kind,
@@ -28,10 +29,11 @@ void engine_notify(const engine_deps *deps, const char *integration, json_t *par
         };
         /* The governor's own message to people: it acts on no system. */
         governor_permit permit;
-        governor_permit_mint(action_id, note.verb, kind, targets, n, key, &permit);
         connector_result res = {0};
-        int r = connector_pool_call(deps->pool, ic->name, CONNECTOR_OP_APPLY, &note, &permit, ic->timeout_ms,
-                                    &res);
+        int r = gate_permit_notification(ic->name, &note, &permit);
+        if (r == 0)
+                r = connector_pool_call(deps->pool, ic->name, CONNECTOR_OP_APPLY, &note, &permit,
+                                        ic->timeout_ms, &res);
         if (r < 0 || !res.ok)
                 log_json(LOG_LEVEL_ERROR, "governor", "notify.failed",
                          json_pack("{sI ss ss}", "action_id", (json_int_t)action_id, "integration", ic->name,

@@ -10,56 +10,8 @@
 #include "connectors/connector.h"
 #include "core/governor.h"
 #include "engine/batch.h"
+#include "engine/gate.h"
 #include "util/log.h"
-
-/* Appends the governor's reasons for an approval to the execution's list. */
-static int note_approval(batch_exec *ex, char reasons[][GOVERNOR_APPROVAL_REASON_LEN], size_t n) {
-        if (!ex->approval_reasons && !(ex->approval_reasons = json_array()))
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++) {
-                json_t *why = json_string(reasons[i]);
-                bool known = false;
-                size_t k;
-                json_t *have;
-                json_array_foreach(ex->approval_reasons, k, have) known = known || json_equal(have, why);
-                if (!why || (!known && json_array_append(ex->approval_reasons, why) < 0)) {
-                        json_decref(why);
-                        return -ENOMEM;
-                }
-                json_decref(why);
-        }
-        return 0;
-}
-
-/* By automation level; an action to run automatically first asks the governor
- * whether it needs an approval (level 4 always: DESIGN.md, invariant 4). */
-static int initial_state_for(const playbook *p, const bw_config *config, batch_exec *ex, batch_action *a,
-                             action_state *ret) {
-        const rendered_action *r = &a->rendered;
-        if ((r->step->has_targets && r->targets.n == 0) || p->level == LEVEL_ALERT_ONLY) {
-                *ret = ACTION_SKIPPED; /* nothing to act on, or alert only */
-                return 0;
-        }
-        approval_subject subject = {
-                .level = (unsigned)p->level,
-                .reversible = a->reversible || (a->kind && a->kind->inert),
-                .connector = r->step->connector,
-                .verb = r->step->verb,
-                .category = r->step->category,
-                .kind = r->targets.kind,
-                .n_targets = r->targets.n,
-        };
-        char reasons[GOVERNOR_APPROVAL_REASONS_MAX][GOVERNOR_APPROVAL_REASON_LEN];
-        size_t n = governor_approval_reasons(&config->governor, &subject, reasons);
-        /* A recommendation in a high-risk category needs an approval too once an
-         * analyst runs it (the engine's gates check it then). */
-        a->needs_approval = n > 0;
-        if (p->level == LEVEL_RECOMMEND)
-                *ret = ACTION_RECOMMENDED;
-        else
-                *ret = n > 0 ? ACTION_AWAITING_APPROVAL : ACTION_PLANNED;
-        return n > 0 ? note_approval(ex, reasons, n) : 0;
-}
 
 static int plan_action(const playbook *p, size_t step, const batch_alert *ba, const bw_config *config,
                        batch_exec *ex, batch_action *ret) {
@@ -85,24 +37,7 @@ static int plan_action(const playbook *p, size_t step, const batch_alert *ba, co
         ret->params_json = json_dumps(ret->rendered.params, JSON_COMPACT | JSON_SORT_KEYS);
         if (!ret->targets_json || !ret->params_json)
                 return -ENOMEM;
-        r = initial_state_for(p, config, ex, ret, &ret->initial_state);
-        if (r < 0)
-                return r;
-        if (ret->initial_state != ACTION_SKIPPED && ret->rendered.targets.n > 0) {
-                /* The governor judges every action with targets, at every level: an
-                 * over-ceiling recommendation is as refused as an automatic action. */
-                governor_decision d;
-                const playbook_step *s = ret->rendered.step;
-                if (governor_check_targets(&config->governor, s->connector, s->verb,
-                                           ret->rendered.targets.kind, ret->rendered.targets.items,
-                                           ret->rendered.targets.n, &d) != GOVERNOR_ALLOW) {
-                        ret->initial_state = ACTION_DENIED;
-                        ret->final_state = ACTION_DENIED;
-                        snprintf(ret->detail, sizeof(ret->detail), "%s: %s",
-                                 governor_verdict_name(d.verdict), d.reason);
-                }
-        }
-        return 0;
+        return gate_plan(config, ex, ret);
 }
 
 /* True if some playbook answers alerts of this type: the others are finished
@@ -204,7 +139,8 @@ void batch_alert_reset(batch_alert *ba) {
                         act->stored = (store_action){0};
                         act->run = act->in_doubt = act->verify_only = act->rollback = act->grouped = false;
                         act->rollback_refused = act->rollback_partial = false;
-                        act->permit = (governor_permit){0};
+                        memset(act->permits, 0, sizeof(act->permits));
+                        act->folded_into = NULL;
                         act->outcome = 0;
                         act->final_state =
                                 act->initial_state == ACTION_DENIED ? ACTION_DENIED : ACTION_PLANNED;

@@ -5,7 +5,6 @@
  * the targets come from the configuration and are typed and normalised here. */
 #include "engine/rollback_test.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -18,6 +17,9 @@
 #include "connectors/connector.h"
 #include "core/alert.h"
 #include "core/governor.h"
+#include "core/playbook.h"
+#include "core/target.h"
+#include "engine/gate.h"
 #include "core/template.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -36,7 +38,7 @@ typedef struct test_call {
         connector_pool *pool;
         const integration_config *ic;
         const connector_kind *kind;
-        const governor_permit *permit;
+        const governor_permit *permits; /* by permit_op */
         connector_action action;
 } test_call;
 
@@ -83,45 +85,21 @@ static bool verb_takes(const connector_verb *v, target_kind k) {
 }
 
 /* s as a target of kind k, normalised as alert parsing normalises the observables
- * that playbooks render into targets. Returns 0 and *ret (caller frees), -EINVAL
- * if s is not of kind k, or -ENOMEM. */
-static int target_normalise(target_kind k, const char *s, char **ret) {
+ * that playbooks render into targets (core/target.h; an opaque string as it
+ * is). Returns 0 and *ret (caller frees), -EINVAL if s is not of kind k, or
+ * -ENOMEM. */
+static int drill_target(target_kind k, const char *s, char **ret) {
         size_t len = strlen(s);
-        char *out = NULL;
-        switch (k) {
-        case TARGET_IP: {
-                ip_prefix p;
-                if (ip_prefix_parse(s, len, &p) < 0)
-                        return -EINVAL;
-                out = strdup(p.text);
-                break;
-        }
-        case TARGET_HOST:
-                if (!alert_host_name_valid(s, len))
-                        return -EINVAL;
-                out = strdup(s);
-                /* Host names compare case-insensitively; alert parsing keeps one
-                 * spelling, in lower case, and so must the connector see it. */
-                for (char *c = out; c && *c; c++)
-                        *c = (char)tolower((unsigned char)*c);
-                break;
-        case TARGET_ACCOUNT:
-                if (!alert_account_name_valid(s, len))
-                        return -EINVAL;
-                out = strdup(s);
-                break;
-        case TARGET_STRING:
+        char out[TARGET_TEXT_MAX + 1];
+        if (k == TARGET_STRING) {
                 if (len == 0 || len > BW_TARGET_MAX || !utf8_valid(s, len))
                         return -EINVAL;
-                out = strdup(s);
-                break;
-        default:
+                memcpy(out, s, len + 1);
+        } else if (target_normalise(k, s, len, out, sizeof(out)) < 0) {
                 return -EINVAL;
         }
-        if (!out)
-                return -ENOMEM;
-        *ret = out;
-        return 0;
+        *ret = strdup(out);
+        return *ret ? 0 : -ENOMEM;
 }
 
 static bool value_has(const template_value *v, const char *s) {
@@ -146,7 +124,7 @@ static int targets_as(target_kind k, const json_t *list, template_value *ret) {
         json_array_foreach(list, i, item) {
                 const char *s = json_string_value(item);
                 char *t = NULL;
-                int r = s ? target_normalise(k, s, &t) : -EINVAL;
+                int r = s ? drill_target(k, s, &t) : -EINVAL;
                 if (r < 0) {
                         template_value_clear(&v);
                         return r;
@@ -181,8 +159,7 @@ static void targets_explain(const connector_kind *k, const connector_verb *v, co
                 bool fits = false;
                 for (size_t j = 0; s && !fits && j < TYPING_KINDS; j++) {
                         char *norm;
-                        if (verb_takes(v, typing_order[j]) &&
-                            target_normalise(typing_order[j], s, &norm) == 0) {
+                        if (verb_takes(v, typing_order[j]) && drill_target(typing_order[j], s, &norm) == 0) {
                                 free(norm);
                                 fits = true;
                         }
@@ -210,15 +187,37 @@ static int targets_type(const connector_verb *v, const json_t *list, template_va
         return -EINVAL;
 }
 
+/* governor_decide on the drill's action with these targets: run as a level-3
+ * action would, with no live state (the drill is charged to no budget and
+ * undoes itself before the request returns). */
+static governor_verdict drill_decide(const governor_policy *p, const connector_kind *k,
+                                     const connector_verb *v, target_kind kind, char *const *targets,
+                                     size_t n, governor_ruling *ret) {
+        governor_action a = {
+                .op = GOVERNOR_RUN,
+                .level = LEVEL_AUTO_REVERSIBLE,
+                .connector = k->name,
+                .verb = v->name,
+                .reversible = true,
+                .inert = k->inert,
+                .category = "",
+                .has_targets = true,
+                .kind = kind,
+                .targets = targets,
+                .n_targets = n,
+        };
+        governor_state none = {0};
+        return governor_decide(p, &a, &none, ret);
+}
+
 /* The governor judges the targets as typed (ceiling and protected assets), then
  * each target as every other kind the verb takes and it reads as: a verb taking
  * several kinds (exec's run) must not let a protected account through because
  * its name also reads as a host name. The ceiling is the typed kind's alone,
  * since that is what the connector acts on. Returns 0 with *ret, or -ENOMEM. */
 static int targets_judge(const governor_policy *p, const connector_kind *k, const connector_verb *v,
-                         const template_value *typed, const json_t *list, governor_decision *ret) {
-        if (governor_check_targets(p, k->name, v->name, typed->kind, typed->items, typed->n, ret) !=
-            GOVERNOR_ALLOW)
+                         const template_value *typed, const json_t *list, governor_ruling *ret) {
+        if (drill_decide(p, k, v, typed->kind, typed->items, typed->n, ret) != GOVERNOR_ALLOW)
                 return 0;
         for (size_t j = 0; j < TYPING_KINDS; j++) {
                 target_kind kind = typing_order[j];
@@ -228,13 +227,12 @@ static int targets_judge(const governor_policy *p, const connector_kind *k, cons
                 json_t *item;
                 json_array_foreach(list, i, item) {
                         char *alt;
-                        int r = target_normalise(kind, json_string_value(item), &alt);
+                        int r = drill_target(kind, json_string_value(item), &alt);
                         if (r == -EINVAL)
                                 continue;
                         if (r < 0)
                                 return r;
-                        governor_verdict verdict =
-                                governor_check_targets(p, k->name, v->name, kind, &alt, 1, ret);
+                        governor_verdict verdict = drill_decide(p, k, v, kind, &alt, 1, ret);
                         free(alt);
                         if (verdict != GOVERNOR_ALLOW)
                                 return 0;
@@ -258,7 +256,8 @@ static void test_key(const char *integration, int64_t now_ms, char ret[65]) {
  * else why it failed (pointing into *res or a static string). */
 static const char *call_op(test_call *c, connector_op op, connector_result *res) {
         *res = (connector_result){0};
-        int r = connector_pool_call(c->pool, c->ic->name, op, &c->action, c->permit, c->ic->timeout_ms, res);
+        int r = connector_pool_call(c->pool, c->ic->name, op, &c->action, gate_permit_for(c->permits, op),
+                                    c->ic->timeout_ms, res);
         if (r < 0)
                 return strerror(-r);
         if (!res->ok)
@@ -344,7 +343,7 @@ static int test_one(connector_pool *pool, const bw_config *cfg, const integratio
         if (r < 0)
                 return r;
 
-        governor_decision d;
+        governor_ruling d;
         r = targets_judge(&cfg->governor, k, v, typed, ic->staging_targets, &d);
         if (r < 0)
                 return r;
@@ -358,18 +357,12 @@ static int test_one(connector_pool *pool, const bw_config *cfg, const integratio
         json_t *params = json_object();
         if (!params)
                 return -ENOMEM;
-        /* A permit minting site, besides engine/engine.c's gates and the
-         * governor's notifications: the rollback test's own action, minted here
-         * because the governor's target checks just passed. It is not charged to
-         * a rate budget nor journaled: an administrator asked for it, and it
-         * undoes itself before the request returns. */
-        governor_permit permit;
-        governor_permit_mint(0, v->name, typed->kind, typed->items, typed->n, key, &permit);
+        governor_permit permits[_PERMIT_OP_MAX];
         test_call c = {
                 .pool = pool,
                 .ic = ic,
                 .kind = k,
-                .permit = &permit,
+                .permits = permits,
                 .action =
                         {
                                 .action_id = 0,
@@ -381,9 +374,12 @@ static int test_one(connector_pool *pool, const bw_config *cfg, const integratio
                                 .idempotency_key = key,
                         },
         };
-        test_steps(&c, t);
+        /* The governor allowed these targets just now. */
+        r = gate_permit_drill(ic->name, &c.action, permits);
+        if (r == 0)
+                test_steps(&c, t);
         json_decref(params);
-        return 0;
+        return r;
 }
 
 /* The targets a result names: those acted on, else the configured ones. */

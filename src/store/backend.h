@@ -59,19 +59,39 @@ typedef struct store_alert_row {
         size_t body_len;
 } store_alert_row;
 
+/* One approval request as stored, with what the decision path needs around it. */
+typedef struct store_approval_row {
+        int64_t id, exec_id, alert_id;
+        bool alert_idle; /* its alert is done: the engine does not hold it */
+        approval_record record;
+} store_approval_row;
+
 /* The governor's response state (approvals, reviews, rollback, expiry, folding,
  * thresholds): writes inside the writer's transaction, reads on read-only
  * connections. */
 typedef struct store_backend_response {
+        /* See store_tx_approval_request: 1 created or renewed, 0 was pending. */
         int (*approval_request)(struct store_backend_db *db, const store_approval_request *r, int64_t now_ms,
                                 int64_t *ret_id);
-        /* Returns 0 and *ret_alert_id (0 when nothing was requeued), or -errno. */
-        int (*approval_decide)(struct store_backend_db *db, int64_t id, const char *actor,
-                               approval_decision d, const char *reason, int64_t now_ms,
-                               int64_t *ret_requeued_alert);
+        /* The request with id (id > 0) or of execution exec_id: 0, -ENOENT. */
+        int (*approval_load)(struct store_backend_db *db, int64_t id, int64_t exec_id,
+                             store_approval_row *ret);
+        /* Stores row->record.approved_by of a pending request. */
+        int (*approval_vote)(struct store_backend_db *db, const store_approval_row *row);
+        /* Closes a pending request as state (APPROVED: its actions back to
+         * PLANNED and its alert to the queue; REJECTED: its actions and
+         * execution rejected), recording who, why and when. */
+        int (*approval_close)(struct store_backend_db *db, const store_approval_row *row,
+                              approval_state state, const char *actor, const char *reason, int64_t now_ms);
+        /* Pending requests whose expires_at is at or before now_ms and whose
+         * alert the engine does not hold. */
         int (*approvals_due)(struct store_backend_db *db, int64_t now_ms, int64_t *ret_ids, size_t max);
+        /* Adds actor to the requesters of execution exec_id, or of the
+         * execution of action_id (when exec_id is 0). */
+        int (*exec_requester_add)(struct store_backend_db *db, int64_t exec_id, int64_t action_id,
+                                  const char *actor);
+        int (*exec_requesters)(struct store_backend_db *db, int64_t exec_id, approval_actors *ret);
         int (*review_open)(struct store_backend_db *db, int64_t exec_id);
-        int (*approval_granted)(struct store_backend_db *db, int64_t exec_id, bool *ret);
         int (*review_ack)(struct store_backend_db *db, int64_t id, const char *actor, const char *note,
                           int64_t now_ms);
         int (*exec_rollback)(struct store_backend_db *db, int64_t exec_id, const char *detail,
@@ -135,6 +155,9 @@ typedef struct store_backend {
         int (*action_state_get)(struct store_backend_db *db, int64_t action_id, action_state *ret);
         int (*action_set)(struct store_backend_db *db, int64_t action_id, action_state state,
                           const char *detail, size_t detail_len, const char *result_json, int64_t now_ms);
+        /* Sets the result of an action, its state unchanged. */
+        int (*action_result_keep)(struct store_backend_db *db, int64_t action_id, const char *result_json,
+                                  int64_t now_ms);
         int (*exec_finish)(struct store_backend_db *db, int64_t exec_id, exec_status status,
                            const char *summary, size_t summary_len, int64_t now_ms);
         int (*ping)(struct store_backend_db *db, int64_t now_ms);
@@ -142,9 +165,10 @@ typedef struct store_backend {
         int (*recommendation_requeue)(struct store_backend_db *db, int64_t action_id, const char *detail,
                                       int64_t now_ms, int64_t *ret_alert_id);
         int (*claims_renew)(struct store_backend_db *db, const int64_t *ids, size_t n, int64_t now_ms);
-        /* 1 reserved, 0 full (*ret_full set, nothing charged), or -errno. */
-        int (*budget_reserve)(struct store_backend_db *db, const store_budget *b, size_t n, int64_t now_ms,
-                              size_t *ret_full);
+        /* The budget's use in the window of now_ms (0 for a window not started). */
+        int (*budget_used_tx)(struct store_backend_db *db, const store_budget *b, int64_t now_ms,
+                              uint64_t *ret);
+        int (*budget_charge)(struct store_backend_db *db, const store_budget *b, int64_t now_ms, uint64_t n);
         int (*breaker_is_open)(struct store_backend_db *db, bool *ret);
         /* 1 opened now, 0 was already open. */
         int (*breaker_open)(struct store_backend_db *db, const char *reason, int64_t now_ms);

@@ -188,6 +188,13 @@ static const char *const sq_migrations[] = {
         " fired INTEGER NOT NULL,"
         " PRIMARY KEY (playbook, key)) WITHOUT ROWID;"
         "PRAGMA user_version = 3;",
+        /* 4: everyone who caused an execution's runs (the alert's sender, the
+         * analyst who ran a recommendation, the admin who asked a rollback): none
+         * of them may approve it. */
+        "ALTER TABLE executions ADD COLUMN requesters TEXT NOT NULL DEFAULT '[]';"
+        "ALTER TABLE approvals ADD COLUMN requesters TEXT NOT NULL DEFAULT '[]';"
+        "UPDATE approvals SET requesters = json_array(requested_by) WHERE requested_by IS NOT NULL;"
+        "PRAGMA user_version = 4;",
 };
 
 #define SQ_SCHEMA_LATEST ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
@@ -226,6 +233,7 @@ const char *const sq_sql_core[_SQ_MAX] = {
         [SQ_ACTION_STATE] = "SELECT state FROM actions WHERE id = ?1",
         [SQ_ACTION_UPDATE] = "UPDATE actions SET state = ?2, attempts = attempts + ?3, detail = ?4,"
                              " result = ?5, updated_at = ?6 WHERE id = ?1",
+        [SQ_ACTION_RESULT_KEEP] = "UPDATE actions SET result = ?2, updated_at = ?3 WHERE id = ?1",
         [SQ_EXEC_FINISH] = "UPDATE executions SET status = ?2, summary = ?3, finished_at = ?4 WHERE id = ?1",
         [SQ_REC_FIND] = "SELECT a.state, e.id, e.alert_id, al.state FROM actions a"
                         " JOIN executions e ON e.id = a.exec_id JOIN alerts al ON al.id = e.alert_id WHERE "
@@ -236,13 +244,11 @@ const char *const sq_sql_core[_SQ_MAX] = {
         [SQ_CLAIM_RENEW] = "UPDATE alerts SET claimed_at = ?2 WHERE id = ?1 AND state = 'claimed'",
         [SQ_BUDGET_USED] =
                 "SELECT used FROM budgets WHERE key = ?1 AND window_ms = ?2 AND window_start = ?3",
-        /* The hot path: one statement charges a budget that has room. */
-        [SQ_BUDGET_CHARGE] = "UPDATE budgets SET used = used + 1 WHERE key = ?1 AND window_ms = ?2"
-                             " AND window_start = ?3 AND used < ?4",
-        [SQ_BUDGET_UNDO] = "UPDATE budgets SET used = used - 1 WHERE key = ?1 AND window_ms = ?2"
-                           " AND window_start = ?3",
-        [SQ_BUDGET_ADD] = "INSERT INTO budgets (key, window_ms, window_start, used) VALUES (?1, ?2, ?3, 1)"
-                          " ON CONFLICT (key, window_ms, window_start) DO UPDATE SET used = used + 1",
+        /* One statement per budget and transaction: the gates add up what a
+         * batch charged (the limit is the governor's, checked before). */
+        [SQ_BUDGET_CHARGE] =
+                "INSERT INTO budgets (key, window_ms, window_start, used) VALUES (?1, ?2, ?3, ?4)"
+                " ON CONFLICT (key, window_ms, window_start) DO UPDATE SET used = used + ?4",
         /* Windows that ended (the longest is a day) go with the sweeper's prune. */
         [SQ_BUDGET_PRUNE] = "DELETE FROM budgets WHERE window_start + window_ms < ?1",
         [SQ_BREAKER_STATE] = "SELECT open FROM breaker WHERE id = 1",
@@ -857,6 +863,12 @@ static int sq_action_set(struct store_backend_db *db, int64_t action_id, action_
         return r < 0 ? r : sq_effects_follow(&db->writer, action_id, state);
 }
 
+static int sq_action_result_keep(struct store_backend_db *db, int64_t action_id, const char *result_json,
+                                 int64_t now_ms) {
+        int r = sq_run(&db->writer, SQ_ACTION_RESULT_KEEP, "iti", action_id, result_json, now_ms);
+        return sq_changes_or_enoent(&db->writer, r);
+}
+
 static int sq_exec_finish(struct store_backend_db *db, int64_t exec_id, exec_status status,
                           const char *summary, size_t summary_len, int64_t now_ms) {
         int r = sq_run(&db->writer, SQ_EXEC_FINISH, "itbi", exec_id, exec_status_name(status), summary,
@@ -1166,41 +1178,20 @@ static int sq_budget_used(sq_conn *c, const store_budget *b, int64_t start, uint
         return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_errno(rc);
 }
 
-/* Charges one budget if it has room: 1 charged, 0 full, or -errno. */
-static int sq_budget_charge(sq_conn *c, const store_budget *b, int64_t start) {
-        int r = sq_run(c, SQ_BUDGET_CHARGE, "tiii", b->key, b->window_ms, start, (int64_t)b->limit);
-        if (r < 0)
-                return r;
-        if (sqlite3_changes(c->db) > 0)
-                return 1;
-        uint64_t used;
-        r = sq_budget_used(c, b, start, &used);
-        if (r < 0 || used > 0)
-                return r < 0 ? r : 0; /* a row that did not take the charge is full */
-        r = sq_run(c, SQ_BUDGET_ADD, "tii", b->key, b->window_ms, start);
-        return r < 0 ? r : 1;
+/* Fixed windows aligned on the epoch: the window of now starts at
+ * now - now % window_ms. Ended windows are pruned by store_prune, off this path. */
+static int64_t sq_window_start(const store_budget *b, int64_t now_ms) {
+        return now_ms - now_ms % b->window_ms;
 }
 
-/* Fixed windows aligned on the epoch: the window of now starts at
- * now - now % window_ms. All or nothing: a budget found full gives back what
- * the ones before it took, and the writer's transaction makes check and charge
- * one step. Ended windows are pruned by store_prune, off this path. */
-static int sq_budget_reserve(struct store_backend_db *db, const store_budget *b, size_t n, int64_t now_ms,
-                             size_t *ret_full) {
-        sq_conn *c = &db->writer;
-        for (size_t i = 0; i < n; i++) {
-                int r = sq_budget_charge(c, &b[i], now_ms - now_ms % b[i].window_ms);
-                if (r == 1)
-                        continue;
-                for (size_t k = 0; r == 0 && k < i; k++)
-                        r = sq_run(c, SQ_BUDGET_UNDO, "tii", b[k].key, b[k].window_ms,
-                                   now_ms - now_ms % b[k].window_ms);
-                if (r < 0)
-                        return r;
-                *ret_full = i;
-                return 0;
-        }
-        return 1;
+static int sq_budget_used_tx(struct store_backend_db *db, const store_budget *b, int64_t now_ms,
+                             uint64_t *ret) {
+        return sq_budget_used(&db->writer, b, sq_window_start(b, now_ms), ret);
+}
+
+static int sq_budget_charge(struct store_backend_db *db, const store_budget *b, int64_t now_ms, uint64_t n) {
+        return sq_run(&db->writer, SQ_BUDGET_CHARGE, "tiii", b->key, b->window_ms,
+                      sq_window_start(b, now_ms), (int64_t)n);
 }
 
 static int sq_breaker_is_open(struct store_backend_db *db, bool *ret) {
@@ -1272,7 +1263,7 @@ static int sq_budget_used_now(struct store_backend_db *db, const store_budget *b
         if (r < 0)
                 return r;
         sqlite3_stmt *st = NULL;
-        r = sq_prep(c, SQ_BUDGET_GET, &st, "tii", b->key, b->window_ms, now_ms - now_ms % b->window_ms);
+        r = sq_prep(c, SQ_BUDGET_GET, &st, "tii", b->key, b->window_ms, sq_window_start(b, now_ms));
         int rc = r < 0 ? SQLITE_ERROR : sqlite3_step(st);
         uint64_t used = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
         if (st)
@@ -1306,6 +1297,7 @@ const store_backend store_backend_sqlite = {
         .exec_begin = sq_exec_begin,
         .action_state_get = sq_action_state_get,
         .action_set = sq_action_set,
+        .action_result_keep = sq_action_result_keep,
         .exec_finish = sq_exec_finish,
         .ping = sq_ping,
         .alert_get = sq_alert_get,
@@ -1314,7 +1306,8 @@ const store_backend store_backend_sqlite = {
         .queue_stats = sq_queue_stats,
         .recommendation_requeue = sq_recommendation_requeue,
         .claims_renew = sq_claims_renew,
-        .budget_reserve = sq_budget_reserve,
+        .budget_used_tx = sq_budget_used_tx,
+        .budget_charge = sq_budget_charge,
         .breaker_is_open = sq_breaker_is_open,
         .breaker_open = sq_breaker_open,
         .breaker_reset = sq_breaker_reset,

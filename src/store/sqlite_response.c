@@ -8,22 +8,38 @@
 #include <string.h>
 
 #include "store/sqlite_internal.h"
+#include "util/strutil.h"
 
 #define SQ_APPROVAL_COLUMNS                                                                                 \
         "ap.id, ap.exec_id, e.alert_id, e.playbook, ap.state, ap.requested_by, ap.author, ap.reasons,"      \
         " ap.required, ap.approved_by, ap.decided_by, ap.decision_reason, ap.created_at, ap.expires_at,"    \
-        " ap.decided_at, ap.review_state, ap.reviewed_by, ap.review_note, ap.reviewed_at"
+        " ap.decided_at, ap.review_state, ap.reviewed_by, ap.review_note, ap.reviewed_at, ap.requesters"
+
+/* What the decision path loads of one request (sq_approval_load). */
+#define SQ_APPROVAL_RECORD                                                                                  \
+        "SELECT ap.id, ap.state, ap.requesters, ap.author, ap.required, ap.approved_by, ap.expires_at,"     \
+        " ap.decided_at, e.id, e.alert_id, al.state FROM approvals ap JOIN executions e ON"                 \
+        " e.id = ap.exec_id JOIN alerts al ON al.id = e.alert_id"
 
 const char *const sq_sql_response[_SQ_MAX] = {
         [SQ_APPROVAL_INSERT] =
                 "INSERT INTO approvals (exec_id, state, requested_by, author, reasons, required,"
-                " created_at, expires_at) VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7)"
+                " created_at, expires_at, requesters) VALUES (?1, 'pending', ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
                 " ON CONFLICT (exec_id) DO NOTHING",
-        [SQ_APPROVAL_OF_EXEC] = "SELECT id FROM approvals WHERE exec_id = ?1",
-        [SQ_APPROVAL_GRANTED] = "SELECT 1 FROM approvals WHERE exec_id = ?1 AND state = 'approved'",
-        [SQ_APPROVAL_FIND] = "SELECT ap.state, ap.requested_by, ap.author, ap.required, ap.approved_by,"
-                             " e.id, e.alert_id, al.state FROM approvals ap JOIN executions e ON"
-                             " e.id = ap.exec_id JOIN alerts al ON al.id = e.alert_id WHERE ap.id = ?1",
+        [SQ_APPROVAL_OF_EXEC] = "SELECT id, state FROM approvals WHERE exec_id = ?1",
+        /* A decided request asked again (its approval lapsed): pending anew. */
+        [SQ_APPROVAL_RENEW] =
+                "UPDATE approvals SET state = 'pending', requested_by = ?2, author = ?3,"
+                " reasons = ?4, required = ?5, created_at = ?6, expires_at = ?7, requesters = ?8,"
+                " approved_by = '[]', decided_by = NULL, decision_reason = NULL, decided_at = NULL"
+                " WHERE id = ?1 AND state <> 'pending'",
+        [SQ_APPROVAL_REQUESTERS] =
+                "UPDATE approvals SET requesters = ?2 WHERE id = ?1 AND state = 'pending'",
+        [SQ_APPROVAL_FIND] = SQ_APPROVAL_RECORD " WHERE ap.id = ?1",
+        [SQ_APPROVAL_FIND_EXEC] = SQ_APPROVAL_RECORD " WHERE ap.exec_id = ?1",
+        [SQ_EXEC_REQUESTERS] = "SELECT requesters FROM executions WHERE id = ?1",
+        [SQ_EXEC_OF_ACTION] = "SELECT exec_id FROM actions WHERE id = ?1",
+        [SQ_EXEC_REQUESTERS_SET] = "UPDATE executions SET requesters = ?2 WHERE id = ?1",
         [SQ_APPROVAL_VOTE] = "UPDATE approvals SET approved_by = ?2 WHERE id = ?1",
         [SQ_APPROVAL_DECIDE] = "UPDATE approvals SET state = ?2, approved_by = ?3, decided_by = ?4,"
                                " decision_reason = ?5, decided_at = ?6 WHERE id = ?1 AND state = 'pending'",
@@ -99,137 +115,184 @@ const char *const sq_sql_response[_SQ_MAX] = {
 
 /* --- approvals --------------------------------------------------------------- */
 
+/* A JSON array of actor names into *ret: -EBADMSG for anything else (the store
+ * is trusted less than the code), -ENOSPC beyond the limit. */
+static int sq_actors_parse(const char *text, approval_actors *ret) {
+        *ret = (approval_actors){0};
+        json_t *arr = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
+        int r = json_is_array(arr) ? 0 : -EBADMSG;
+        size_t i;
+        json_t *v;
+        json_array_foreach(arr, i, v) {
+                if (r == 0)
+                        r = json_is_string(v) ? approval_actors_add(ret, json_string_value(v)) : -EBADMSG;
+        }
+        json_decref(arr);
+        return r;
+}
+
+static char *sq_actors_dump(const approval_actors *a) {
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < a->n; i++)
+                if (json_array_append_new(arr, json_string(a->names[i])) < 0) {
+                        json_decref(arr);
+                        arr = NULL;
+                }
+        char *text = arr ? json_dumps(arr, JSON_COMPACT) : NULL;
+        json_decref(arr);
+        return text;
+}
+
 static int sq_approval_request(struct store_backend_db *db, const store_approval_request *q, int64_t now_ms,
                                int64_t *ret_id) {
         sq_conn *c = &db->writer;
-        int r = sq_run(c, SQ_APPROVAL_INSERT, "itttiii", q->exec_id, q->requested_by, q->author,
-                       q->reasons_json, (int64_t)q->required, now_ms, q->expires_at_ms);
-        if (r < 0)
-                return r;
-        int created = sqlite3_changes(c->db) > 0;
+        char *requesters = sq_actors_dump(q->requesters);
+        if (!requesters)
+                return -ENOMEM;
+        const char *first = q->requesters->n ? q->requesters->names[0] : NULL;
+        const char *author = q->author && q->author[0] ? q->author : NULL;
+        int r = sq_run(c, SQ_APPROVAL_INSERT, "itttiiit", q->exec_id, first, author, q->reasons_json,
+                       (int64_t)q->required, now_ms, q->expires_at_ms, requesters);
+        int created = r < 0 ? 0 : sqlite3_changes(c->db) > 0;
         sqlite3_stmt *st = NULL;
-        r = sq_prep(c, SQ_APPROVAL_OF_EXEC, &st, "i", q->exec_id);
+        if (r >= 0)
+                r = sq_prep(c, SQ_APPROVAL_OF_EXEC, &st, "i", q->exec_id);
+        int rc = r < 0 ? SQLITE_ERROR : sqlite3_step(st);
+        int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        const char *state = rc == SQLITE_ROW ? sq_text(st, 1) : NULL;
+        bool pending = state && strcmp(state, "pending") == 0;
+        if (st)
+                sqlite3_reset(st);
+        if (r >= 0 && rc != SQLITE_ROW)
+                r = rc == SQLITE_DONE ? -EBADMSG : sq_errno(rc);
+        if (r >= 0 && !created && pending)
+                r = sq_run(c, SQ_APPROVAL_REQUESTERS, "it", id, requesters);
+        else if (r >= 0 && !created) {
+                r = sq_run(c, SQ_APPROVAL_RENEW, "itttiiit", id, first, author, q->reasons_json,
+                           (int64_t)q->required, now_ms, q->expires_at_ms, requesters);
+                created = 1;
+        }
+        free(requesters);
         if (r < 0)
                 return r;
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                *ret_id = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        return rc == SQLITE_ROW ? created : rc == SQLITE_DONE ? -EBADMSG : sq_errno(rc);
+        *ret_id = id;
+        return created;
 }
 
-typedef struct sq_approval_row {
-        bool pending, alert_idle;
-        char requested_by[BW_NAME_MAX + 1], author[BW_NAME_MAX + 1];
-        unsigned required;
-        json_t *approved_by; /* array of actor names */
-        int64_t exec_id, alert_id;
-} sq_approval_row;
-
-static int sq_approval_find(sq_conn *c, int64_t id, sq_approval_row *ret) {
+static int sq_approval_load(struct store_backend_db *db, int64_t id, int64_t exec_id,
+                            store_approval_row *ret) {
         sqlite3_stmt *st = NULL;
-        int r = sq_prep(c, SQ_APPROVAL_FIND, &st, "i", id);
+        int r = id > 0 ? sq_prep(&db->writer, SQ_APPROVAL_FIND, &st, "i", id)
+                       : sq_prep(&db->writer, SQ_APPROVAL_FIND_EXEC, &st, "i", exec_id);
         if (r < 0)
                 return r;
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
-                const char *state = sq_text(st, 0), *by = sq_text(st, 1), *author = sq_text(st, 2),
-                           *approved = sq_text(st, 4), *alert_state = sq_text(st, 7);
-                *ret = (sq_approval_row){
-                        .pending = state && strcmp(state, "pending") == 0,
-                        .alert_idle = alert_state && strcmp(alert_state, "done") == 0,
-                        .required = (unsigned)sqlite3_column_int64(st, 3),
-                        .exec_id = sqlite3_column_int64(st, 5),
-                        .alert_id = sqlite3_column_int64(st, 6),
+                store_approval_row row = {
+                        .id = sqlite3_column_int64(st, 0),
+                        .exec_id = sqlite3_column_int64(st, 8),
+                        .alert_id = sqlite3_column_int64(st, 9),
                 };
-                snprintf(ret->requested_by, sizeof(ret->requested_by), "%s", by ? by : "");
-                snprintf(ret->author, sizeof(ret->author), "%s", author ? author : "");
-                ret->approved_by = approved ? json_loads(approved, 0, NULL) : NULL;
-                if (!json_is_array(ret->approved_by)) {
-                        json_decref(ret->approved_by);
-                        ret->approved_by = NULL;
+                const char *alert_state = sq_text(st, 10), *author = sq_text(st, 3);
+                row.alert_idle = alert_state && strcmp(alert_state, "done") == 0;
+                approval_record *rec = &row.record;
+                r = approval_state_parse(sq_text(st, 1), &rec->state) < 0 ? -EBADMSG : 0;
+                if (r == 0)
+                        r = sq_actors_parse(sq_text(st, 2), &rec->requesters);
+                if (r == 0)
+                        r = sq_actors_parse(sq_text(st, 5), &rec->approved_by);
+                if (r == 0 && author && str_copy(rec->author, sizeof(rec->author), author) < 0)
                         r = -EBADMSG;
-                }
+                rec->required = (unsigned)sqlite3_column_int64(st, 4);
+                rec->expires_at_ms = sqlite3_column_int64(st, 6);
+                rec->decided_at_ms = sqlite3_column_int64(st, 7);
+                if (r == 0)
+                        *ret = row;
         } else
                 r = rc == SQLITE_DONE ? -ENOENT : sq_errno(rc);
         sqlite3_reset(st);
         return r;
 }
 
-static bool sq_json_has_string(const json_t *arr, const char *s) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(arr, i,
-                           v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) return true;
-        return false;
-}
-
-/* Separation of duties: never the requester, the author, or the same approver twice. */
-static bool sq_actor_may_approve(const sq_approval_row *row, const char *actor) {
-        return strcmp(actor, row->requested_by) != 0 && strcmp(actor, row->author) != 0 &&
-               !sq_json_has_string(row->approved_by, actor);
-}
-
-static int sq_approval_close(sq_conn *c, int64_t id, const sq_approval_row *row, const char *state,
-                             const char *actor, const char *reason, int64_t now_ms) {
-        char *approved = json_dumps(row->approved_by, JSON_COMPACT);
+static int sq_approval_vote(struct store_backend_db *db, const store_approval_row *row) {
+        char *approved = sq_actors_dump(&row->record.approved_by);
         if (!approved)
                 return -ENOMEM;
-        int r = sq_run(c, SQ_APPROVAL_DECIDE, "itttti", id, state, approved, actor, reason, now_ms);
+        int r = sq_run(&db->writer, SQ_APPROVAL_VOTE, "it", row->id, approved);
         free(approved);
-        return sq_changes_or_enoent(c, r);
+        return r < 0 ? r : 0;
 }
 
-static int sq_approval_decide(struct store_backend_db *db, int64_t id, const char *actor,
-                              approval_decision d, const char *reason, int64_t now_ms,
-                              int64_t *ret_requeued_alert) {
+static int sq_approval_close(struct store_backend_db *db, const store_approval_row *row,
+                             approval_state state, const char *actor, const char *reason, int64_t now_ms) {
         sq_conn *c = &db->writer;
-        sq_approval_row row;
-        int r = sq_approval_find(c, id, &row);
-        if (r < 0)
-                return r;
+        bool granted = state == APPROVAL_APPROVED;
+        char *approved = sq_actors_dump(&row->record.approved_by);
+        if (!approved)
+                return -ENOMEM;
+        int r = sq_run(c, SQ_APPROVAL_DECIDE, "itttti", row->id, approval_state_name(state), approved, actor,
+                       reason, now_ms);
+        free(approved);
+        r = sq_changes_or_enoent(c, r);
         /* Room for the prefix, an actor name and a reason of BW_STORE_TEXT_MAX bytes. */
         char detail[BW_STORE_TEXT_MAX + 2 * BW_NAME_MAX];
-        int64_t requeued = 0;
-        /* The engine holds the alert: its view of the execution would overwrite
-         * the decision when it finishes. */
-        if (!row.pending)
-                r = -EALREADY;
-        else if (!row.alert_idle)
-                r = -EBUSY;
-        else if (d == APPROVAL_REJECT) {
-                snprintf(detail, sizeof(detail), "approval %lld rejected by %s: %s", (long long)id, actor,
-                         reason);
-                r = sq_approval_close(c, id, &row, "rejected", actor, reason, now_ms);
-                if (r >= 0)
-                        r = sq_run(c, SQ_APPROVAL_ACTIONS_REJECT, "iti", row.exec_id, detail, now_ms);
-                if (r >= 0)
-                        r = sq_run(c, SQ_EXEC_FINISH, "itti", row.exec_id, "rejected", detail, now_ms);
-        } else if (!sq_actor_may_approve(&row, actor))
-                r = -EPERM;
-        else if (json_array_append_new(row.approved_by, json_string(actor)) < 0)
-                r = -ENOMEM;
-        else if (json_array_size(row.approved_by) < row.required) {
-                char *approved = json_dumps(row.approved_by, JSON_COMPACT);
-                r = approved ? sq_run(c, SQ_APPROVAL_VOTE, "it", id, approved) : -ENOMEM;
-                free(approved);
-        } else {
-                snprintf(detail, sizeof(detail), "approval %lld granted by %s: %s", (long long)id, actor,
-                         reason);
-                r = sq_approval_close(c, id, &row, "approved", actor, reason, now_ms);
-                if (r >= 0)
-                        r = sq_run(c, SQ_APPROVAL_ACTIONS_PLAN, "iti", row.exec_id, detail, now_ms);
-                if (r >= 0)
-                        r = sq_run(c, SQ_REC_EXEC, "i", row.exec_id);
-                if (r >= 0)
-                        r = sq_run(c, SQ_REC_ALERT, "i", row.alert_id);
-                requeued = row.alert_id;
-        }
-        json_decref(row.approved_by);
+        snprintf(detail, sizeof(detail), "approval %lld %s by %s: %s", (long long)row->id,
+                 granted ? "granted" : "rejected", actor, reason);
+        if (r >= 0)
+                r = sq_run(c, granted ? SQ_APPROVAL_ACTIONS_PLAN : SQ_APPROVAL_ACTIONS_REJECT, "iti",
+                           row->exec_id, detail, now_ms);
+        if (r >= 0 && granted)
+                r = sq_run(c, SQ_REC_EXEC, "i", row->exec_id);
+        if (r >= 0 && granted)
+                r = sq_run(c, SQ_REC_ALERT, "i", row->alert_id);
+        if (r >= 0 && !granted)
+                r = sq_run(c, SQ_EXEC_FINISH, "itti", row->exec_id, "rejected", detail, now_ms);
+        return r < 0 ? r : 0;
+}
+
+static int sq_exec_requesters(struct store_backend_db *db, int64_t exec_id, approval_actors *ret) {
+        sqlite3_stmt *st = NULL;
+        int r = sq_prep(&db->writer, SQ_EXEC_REQUESTERS, &st, "i", exec_id);
         if (r < 0)
                 return r;
-        *ret_requeued_alert = requeued;
-        return 0;
+        int rc = sqlite3_step(st);
+        approval_actors have;
+        if (rc == SQLITE_ROW)
+                r = sq_actors_parse(sq_text(st, 0), &have);
+        else
+                r = rc == SQLITE_DONE ? -ENOENT : sq_errno(rc);
+        sqlite3_reset(st);
+        for (size_t i = 0; r == 0 && i < have.n; i++)
+                r = approval_actors_add(ret, have.names[i]);
+        return r;
+}
+
+static int sq_exec_requester_add(struct store_backend_db *db, int64_t exec_id, int64_t action_id,
+                                 const char *actor) {
+        sq_conn *c = &db->writer;
+        if (exec_id <= 0) {
+                sqlite3_stmt *st = NULL;
+                int r = sq_prep(c, SQ_EXEC_OF_ACTION, &st, "i", action_id);
+                if (r < 0)
+                        return r;
+                int rc = sqlite3_step(st);
+                exec_id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+                sqlite3_reset(st);
+                if (rc != SQLITE_ROW)
+                        return rc == SQLITE_DONE ? -ENOENT : sq_errno(rc);
+        }
+        approval_actors have = {0};
+        /* Full: refused rather than let an actor who caused a run approve it. */
+        int r = sq_exec_requesters(db, exec_id, &have);
+        if (r == 0)
+                r = approval_actors_add(&have, actor);
+        char *text = r == 0 ? sq_actors_dump(&have) : NULL;
+        if (r == 0 && !text)
+                r = -ENOMEM;
+        if (r == 0)
+                r = sq_run(c, SQ_EXEC_REQUESTERS_SET, "it", exec_id, text);
+        free(text);
+        return r < 0 ? r : 0;
 }
 
 static int sq_approvals_due(struct store_backend_db *db, int64_t now_ms, int64_t *ret_ids, size_t max) {
@@ -255,12 +318,6 @@ static int sq_exists(sqlite3_stmt *st, bool *ret) {
         return 0;
 }
 
-static int sq_approval_granted(struct store_backend_db *db, int64_t exec_id, bool *ret) {
-        sqlite3_stmt *st = NULL;
-        int r = sq_prep(&db->writer, SQ_APPROVAL_GRANTED, &st, "i", exec_id);
-        return r < 0 ? r : sq_exists(st, ret);
-}
-
 static int sq_review_open(struct store_backend_db *db, int64_t exec_id) {
         return sq_run(&db->writer, SQ_REVIEW_OPEN, "i", exec_id);
 }
@@ -273,12 +330,9 @@ static int sq_review_ack(struct store_backend_db *db, int64_t id, const char *ac
                 return r;
         if (sqlite3_changes(c->db) > 0)
                 return 0;
-        sq_approval_row row;
-        r = sq_approval_find(c, id, &row);
-        if (r < 0)
-                return r;
-        json_decref(row.approved_by);
-        return -EALREADY;
+        store_approval_row row;
+        r = sq_approval_load(db, id, 0, &row);
+        return r < 0 ? r : -EALREADY;
 }
 
 /* --- rollback and expiry ------------------------------------------------------- */
@@ -510,6 +564,10 @@ static int sq_approval_row_json(sqlite3_stmt *st, json_t **ret) {
                 (json_int_t)sqlite3_column_int64(st, 12), "expires_at",
                 (json_int_t)sqlite3_column_int64(st, 13), "decided_at", sq_int_or_null(st, 14), "review",
                 review ? review : json_null());
+        if (o && json_object_set_new(o, "requesters", sq_json_column(st, 19)) < 0) {
+                json_decref(o);
+                o = NULL;
+        }
         if (!o)
                 return -ENOMEM;
         *ret = o;
@@ -526,10 +584,13 @@ static int sq_approval_get(struct store_backend_db *db, int64_t id, json_t **ret
 
 const store_backend_response store_backend_sqlite_response = {
         .approval_request = sq_approval_request,
-        .approval_decide = sq_approval_decide,
+        .approval_load = sq_approval_load,
+        .approval_vote = sq_approval_vote,
+        .approval_close = sq_approval_close,
         .approvals_due = sq_approvals_due,
+        .exec_requester_add = sq_exec_requester_add,
+        .exec_requesters = sq_exec_requesters,
         .review_open = sq_review_open,
-        .approval_granted = sq_approval_granted,
         .review_ack = sq_review_ack,
         .exec_rollback = sq_exec_rollback,
         .expired_rollback = sq_expired_rollback,

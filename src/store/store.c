@@ -723,6 +723,7 @@ int store_claim(store *s, size_t max, unsigned wait_ms, store_claimed *ret) {
 
 typedef struct rec_job {
         int64_t action_id;
+        const char *actor;
         char detail[160];
         int64_t alert_id;
 } rec_job;
@@ -731,17 +732,20 @@ static int rec_run(store_tx *tx, void *userdata) {
         rec_job *j = userdata;
         int r = tx->s->be->recommendation_requeue(tx->s->db, j->action_id, j->detail, clock_wall_ms(),
                                                   &j->alert_id);
+        /* The analyst caused this run: not one who may approve it. */
+        if (r == 0)
+                r = tx->s->be->response->exec_requester_add(tx->s->db, 0, j->action_id, j->actor);
         if (r == 0)
                 tx->enqueued++; /* wakes the engine's claimers after the commit */
         return r;
 }
 
 int store_recommendation_execute(store *s, int64_t action_id, const char *actor, int64_t *ret_alert_id) {
-        if (!s || action_id <= 0 || !short_text_ok(actor) || strlen(actor) > 64 || !ret_alert_id)
+        if (!s || action_id <= 0 || !name_ok(actor) || !ret_alert_id)
                 return -EINVAL;
         if (!reserve_slots(s, 1))
                 return -ENOSPC;
-        rec_job j = {.action_id = action_id};
+        rec_job j = {.action_id = action_id, .actor = actor};
         snprintf(j.detail, sizeof(j.detail), "recommendation executed at the request of %s", actor);
         int r = store_write(s, rec_run, &j);
         if (r < 0) {
@@ -829,6 +833,18 @@ int store_tx_action_set(store_tx *tx, int64_t action_id, action_state state, con
                                      clock_wall_ms());
 }
 
+int store_tx_action_snapshot(store_tx *tx, int64_t action_id, const char *result_json) {
+        if (!tx || action_id <= 0 || !json_text_ok(result_json, JSON_OBJECT, false))
+                return -EINVAL;
+        action_state cur;
+        int r = tx->s->be->action_state_get(tx->s->db, action_id, &cur);
+        if (r < 0)
+                return r;
+        if (cur != ACTION_INTENT)
+                return -EALREADY;
+        return tx->s->be->action_result_keep(tx->s->db, action_id, result_json, clock_wall_ms());
+}
+
 int store_tx_exec_finish(store_tx *tx, int64_t exec_id, exec_status status, const char *summary) {
         if (!tx || (unsigned)status >= _EXEC_STATUS_MAX || status == EXEC_RUNNING)
                 return -EINVAL;
@@ -886,13 +902,20 @@ int store_tx_alerts_done(store_tx *tx, const int64_t *alert_ids, const unsigned 
 
 /* --- rate budgets and the circuit breaker ---------------------------------------- */
 
-int store_tx_budget_reserve(store_tx *tx, const store_budget *b, size_t n, size_t *ret_full) {
-        if (!tx || (n > 0 && (!b || !ret_full)))
+static bool budget_ok(const store_budget *b) {
+        return b && b->key && b->key[0] && b->window_ms > 0;
+}
+
+int store_tx_budget_used(store_tx *tx, const store_budget *b, int64_t now_ms, uint64_t *ret) {
+        if (!tx || !budget_ok(b) || now_ms < 0 || !ret)
                 return -EINVAL;
-        for (size_t i = 0; i < n; i++)
-                if (!b[i].key || !b[i].key[0] || b[i].window_ms <= 0 || b[i].limit == 0)
-                        return -EINVAL;
-        return n == 0 ? 1 : tx->s->be->budget_reserve(tx->s->db, b, n, clock_wall_ms(), ret_full);
+        return tx->s->be->budget_used_tx(tx->s->db, b, now_ms, ret);
+}
+
+int store_tx_budget_charge(store_tx *tx, const store_budget *b, int64_t now_ms, uint64_t n) {
+        if (!tx || !budget_ok(b) || now_ms < 0 || n == 0 || n > INT64_MAX)
+                return -EINVAL;
+        return tx->s->be->budget_charge(tx->s->db, b, now_ms, n);
 }
 
 int store_tx_breaker_is_open(store_tx *tx, bool *ret_open) {
@@ -925,7 +948,7 @@ int store_breaker_reset(store *s, const char *actor, const char *reason) {
 }
 
 int store_budget_used(store *s, const store_budget *b, uint64_t *ret) {
-        if (!s || !b || !b->key || !b->key[0] || b->window_ms <= 0 || !ret)
+        if (!s || !budget_ok(b) || !ret)
                 return -EINVAL;
         return s->be->budget_used(s->db, b, clock_wall_ms(), ret);
 }
@@ -938,12 +961,40 @@ int store_breaker_get(store *s, json_t **ret) {
 
 /* --- approvals, reviews, rollback, expiry, folding, thresholds ------------------- */
 
+static bool actors_ok(const approval_actors *a) {
+        if (!a || a->n > BW_APPROVAL_REQUESTERS_MAX)
+                return false;
+        for (size_t i = 0; i < a->n; i++)
+                if (!name_ok(a->names[i]))
+                        return false;
+        return true;
+}
+
 int store_tx_approval_request(store_tx *tx, const store_approval_request *r, int64_t *ret_id) {
-        if (!tx || !r || !ret_id || r->exec_id <= 0 || (r->requested_by && !name_ok(r->requested_by)) ||
-            (r->author && !name_ok(r->author)) || !json_text_ok(r->reasons_json, JSON_ARRAY, true) ||
-            r->required < 1 || r->required > 2)
+        if (!tx || !r || !ret_id || r->exec_id <= 0 || !actors_ok(r->requesters) ||
+            (r->author && r->author[0] && !name_ok(r->author)) ||
+            !json_text_ok(r->reasons_json, JSON_ARRAY, true) || r->required < 1 || r->required > 2)
                 return -EINVAL;
         return tx->s->be->response->approval_request(tx->s->db, r, clock_wall_ms(), ret_id);
+}
+
+int store_tx_approval_get(store_tx *tx, int64_t exec_id, approval_record *ret, int64_t *ret_id) {
+        if (!tx || exec_id <= 0 || !ret)
+                return -EINVAL;
+        store_approval_row row;
+        int r = tx->s->be->response->approval_load(tx->s->db, 0, exec_id, &row);
+        if (r < 0)
+                return r;
+        *ret = row.record;
+        if (ret_id)
+                *ret_id = row.id;
+        return 0;
+}
+
+int store_tx_exec_requesters(store_tx *tx, int64_t exec_id, approval_actors *ret) {
+        if (!tx || exec_id <= 0 || !ret)
+                return -EINVAL;
+        return tx->s->be->response->exec_requesters(tx->s->db, exec_id, ret);
 }
 
 typedef struct decide_job {
@@ -953,12 +1004,34 @@ typedef struct decide_job {
         int64_t requeued;
 } decide_job;
 
+/* The rules are core/approval.c's; the backend loads and stores the row. */
 static int decide_run(store_tx *tx, void *userdata) {
         decide_job *j = userdata;
-        int r = tx->s->be->response->approval_decide(tx->s->db, j->id, j->actor, j->d, j->reason,
-                                                     clock_wall_ms(), &j->requeued);
-        if (r == 0 && j->requeued)
+        const store_backend_response *be = tx->s->be->response;
+        int64_t now = clock_wall_ms();
+        store_approval_row row;
+        int r = be->approval_load(tx->s->db, j->id, 0, &row);
+        if (r < 0)
+                return r;
+        r = approval_may_decide(&row.record, j->actor, j->d, now);
+        /* The engine holds the alert: its view of the execution would overwrite
+         * the decision when it finishes. */
+        if (r == 0 && !row.alert_idle)
+                r = -EBUSY;
+        if (r < 0)
+                return r;
+        if (j->d == APPROVAL_REJECT)
+                return be->approval_close(tx->s->db, &row, APPROVAL_REJECTED, j->actor, j->reason, now);
+        r = approval_actors_add(&row.record.approved_by, j->actor);
+        if (r < 0)
+                return r;
+        if (row.record.approved_by.n < row.record.required)
+                return be->approval_vote(tx->s->db, &row);
+        r = be->approval_close(tx->s->db, &row, APPROVAL_APPROVED, j->actor, j->reason, now);
+        if (r == 0) {
+                j->requeued = row.alert_id;
                 tx->enqueued++;
+        }
         return r;
 }
 
@@ -983,18 +1056,25 @@ typedef struct expire_job {
         size_t n;
 } expire_job;
 
+/* The engine's own decision: a request nobody decided in time is rejected. */
+#define STORE_EXPIRY_ACTOR "bulwark"
+
 static int expire_run(store_tx *tx, void *userdata) {
         expire_job *j = userdata;
-        int n = tx->s->be->response->approvals_due(tx->s->db, j->now_ms, j->ids, BW_APPROVAL_EXPIRE_BATCH);
+        const store_backend_response *be = tx->s->be->response;
+        int n = be->approvals_due(tx->s->db, j->now_ms, j->ids, BW_APPROVAL_EXPIRE_BATCH);
         if (n < 0)
                 return n;
-        char reason[64];
-        snprintf(reason, sizeof(reason), "not decided before it expired");
         j->n = 0;
         for (int i = 0; i < n; i++) {
-                int64_t none;
-                int r = tx->s->be->response->approval_decide(tx->s->db, j->ids[i], "bulwark",
-                                                             APPROVAL_REJECT, reason, j->now_ms, &none);
+                store_approval_row row;
+                int r = be->approval_load(tx->s->db, j->ids[i], 0, &row);
+                if (r == 0 && approval_may_decide(&row.record, STORE_EXPIRY_ACTOR, APPROVAL_REJECT,
+                                                  j->now_ms) != -ETIMEDOUT)
+                        continue; /* not due by the rule: left alone */
+                if (r == 0)
+                        r = be->approval_close(tx->s->db, &row, APPROVAL_REJECTED, STORE_EXPIRY_ACTOR,
+                                               "not decided before it expired", j->now_ms);
                 if (r < 0)
                         return r;
                 j->ids[j->n++] = j->ids[i];
@@ -1017,12 +1097,6 @@ int store_approvals_expire(store *s, int64_t now_ms, int64_t *ret_ids, size_t ma
         }
         free(j);
         return r;
-}
-
-int store_tx_approval_granted(store_tx *tx, int64_t exec_id, bool *ret) {
-        if (!tx || exec_id <= 0 || !ret)
-                return -EINVAL;
-        return tx->s->be->response->approval_granted(tx->s->db, exec_id, ret);
 }
 
 int store_tx_review_open(store_tx *tx, int64_t exec_id) {
@@ -1063,6 +1137,7 @@ int store_approval_get(store *s, int64_t id, json_t **ret) {
 
 typedef struct rollback_job {
         int64_t exec_id;
+        const char *actor;
         char detail[BW_STORE_TEXT_MAX + 2 * BW_NAME_MAX];
         int64_t alert_id;
         unsigned n;
@@ -1072,6 +1147,8 @@ static int rollback_run(store_tx *tx, void *userdata) {
         rollback_job *j = userdata;
         int r = tx->s->be->response->exec_rollback(tx->s->db, j->exec_id, j->detail, clock_wall_ms(),
                                                    &j->alert_id, &j->n);
+        if (r == 0)
+                r = tx->s->be->response->exec_requester_add(tx->s->db, j->exec_id, 0, j->actor);
         if (r == 0)
                 tx->enqueued++;
         return r;
@@ -1083,7 +1160,7 @@ int store_exec_rollback(store *s, int64_t exec_id, const char *actor, const char
                 return -EINVAL;
         if (!reserve_slots(s, 1))
                 return -ENOSPC;
-        rollback_job j = {.exec_id = exec_id};
+        rollback_job j = {.exec_id = exec_id, .actor = actor};
         snprintf(j.detail, sizeof(j.detail), "rollback requested by %s: %s", actor, reason);
         int r = store_write(s, rollback_run, &j);
         if (r < 0) {

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/approval.h"
 #include "core/limits.h"
 
 typedef struct store store;
@@ -184,6 +185,13 @@ int store_tx_exec_begin(store_tx *tx, int64_t alert_id, const char *playbook, in
 int store_tx_action_set(store_tx *tx, int64_t action_id, action_state state, const char *detail,
                         const char *result_json);
 
+/* For an action in INTENT: keeps result_json (a JSON object with the snapshot
+ * its connector took) before the action is applied, without changing its
+ * state, so that a crash after the apply leaves an action that can still be
+ * rolled back. -ENOENT for an unknown action, -EALREADY if it is not in INTENT,
+ * -EINVAL. */
+int store_tx_action_snapshot(store_tx *tx, int64_t action_id, const char *result_json);
+
 /* Marks the execution finished with status and a short summary. */
 int store_tx_exec_finish(store_tx *tx, int64_t exec_id, exec_status status, const char *summary);
 
@@ -215,13 +223,15 @@ typedef struct store_budget {
         uint64_t limit;    /* >= 1 */
 } store_budget;
 
-/* Inside a write job: charges one action to every budget of b[0..n) for the
- * window containing now, all or nothing. Returns 1 when charged, 0 when one
- * budget is spent (nothing charged; *ret_full = its index), or -errno. Budgets
- * live in the store: they survive restarts, and concurrent workers (or
- * instances) never overspend, since the check and the charge are one
- * transaction of the single writer. */
-int store_tx_budget_reserve(store_tx *tx, const store_budget *b, size_t n, size_t *ret_full);
+/* Inside a write job: how much of budget b is used in the window containing
+ * now_ms. The writer's transaction holds the budget from this read to the
+ * charge, so that concurrent workers (or instances) never overspend: the
+ * governor decides between the two (engine/gate.c). A backend with several
+ * writers must lock the row here (SELECT ... FOR UPDATE). */
+int store_tx_budget_used(store_tx *tx, const store_budget *b, int64_t now_ms, uint64_t *ret);
+
+/* Inside a write job: adds n actions to budget b's window containing now_ms. */
+int store_tx_budget_charge(store_tx *tx, const store_budget *b, int64_t now_ms, uint64_t n);
 
 /* Inside a write job: the breaker's state. */
 int store_tx_breaker_is_open(store_tx *tx, bool *ret_open);
@@ -246,40 +256,43 @@ int store_breaker_get(store *s, json_t **ret);
 
 typedef struct store_approval_request {
         int64_t exec_id;
-        const char *requested_by; /* who caused the execution (may be NULL: unknown) */
-        const char *author;       /* the playbook's author (may be NULL) */
-        const char *reasons_json; /* JSON array of strings: why approval is needed */
-        unsigned required;        /* distinct approvers needed: 1 or 2 */
-        int64_t expires_at_ms;    /* auto-rejected when due */
+        const approval_actors *requesters; /* who caused the execution's runs; none may approve */
+        const char *author;                /* the playbook's author ("" or NULL: unknown) */
+        const char *reasons_json;          /* JSON array of strings: why approval is needed */
+        unsigned required;                 /* distinct approvers needed: 1 or 2 */
+        int64_t expires_at_ms;             /* rejected from then on */
 } store_approval_request;
 
 /* Inside a write job: stores the approval request of an execution whose actions
- * await approval, unless it has one. Returns 1 when created now, 0 if it existed
- * (*ret_id either way), or -errno. */
+ * await approval. A pending request gets these requesters (they only grow); a
+ * decided one is made pending again with these fields (an approval that lapsed
+ * must be given again: engine/gate.c asks only then). Returns 1 when created
+ * or renewed now, 0 if one was pending (*ret_id either way), or -errno. */
 int store_tx_approval_request(store_tx *tx, const store_approval_request *r, int64_t *ret_id);
 
-typedef enum {
-        APPROVAL_APPROVE,
-        APPROVAL_REJECT,
-        _APPROVAL_DECISION_MAX,
-} approval_decision;
+/* Inside a write job: the approval request of an execution: 0 with *ret (and
+ * *ret_id when not NULL), -ENOENT if it has none. */
+int store_tx_approval_get(store_tx *tx, int64_t exec_id, approval_record *ret, int64_t *ret_id);
 
-/* An approver decides, with a reason. Separation of duties: the actor may be
- * neither the requester nor the playbook's author, and two approvals must come
- * from two actors (-EPERM). The last approval needed moves the execution's
- * actions back to PLANNED and its alert to the queue, so the engine runs them
- * through the governor; a rejection marks them REJECTED. Returns 0 and *ret (the
- * approval as JSON, as store_approval_get), -ENOENT, -EALREADY (not pending),
- * -EBUSY (its alert is being processed: try again), -ENOSPC (queue full), -EINVAL. */
+/* Inside a write job: who caused runs of the execution besides its alert's
+ * sender (the analyst who ran a recommendation, the admin who asked a
+ * rollback), added to *ret. */
+int store_tx_exec_requesters(store_tx *tx, int64_t exec_id, approval_actors *ret);
+
+/* An approver decides, with a reason, under core/approval.h's rules
+ * (approval_may_decide: separation of duties, expiry). The last approval needed
+ * moves the execution's actions back to PLANNED and its alert to the queue, so
+ * the engine runs them through the governor; a rejection marks them REJECTED.
+ * Returns 0 and *ret (the approval as JSON, as store_approval_get), -ENOENT,
+ * -EALREADY (not pending), -ETIMEDOUT (past its expiry), -EPERM (separation of
+ * duties), -EBUSY (its alert is being processed: try again), -ENOSPC (queue
+ * full), -EINVAL. */
 int store_approval_decide(store *s, int64_t id, const char *actor, approval_decision d, const char *reason,
                           json_t **ret);
 
 /* Rejects every pending approval due at now_ms ("timed out"). Returns how many
  * (>= 0) and, when ret_ids is not NULL, their ids (at most max). */
 int store_approvals_expire(store *s, int64_t now_ms, int64_t *ret_ids, size_t max);
-
-/* Inside a write job: true if the execution's approval request was approved. */
-int store_tx_approval_granted(store_tx *tx, int64_t exec_id, bool *ret);
 
 /* Inside a write job: an approved execution that applied something now needs a
  * post-action review (no-op otherwise). */

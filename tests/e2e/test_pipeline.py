@@ -25,12 +25,13 @@ def test_alert_blocks_ip_in_real_nft_set(make_daemon):
 
 def test_ipv6_and_cidr_are_normalised_and_blocked(make_daemon):
     d = make_daemon().start()
-    r = d.post_alert(ssh_alert(["2001:DB8:0:0::1", "198.51.100.77/24"]))
+    # A /27 is 32 addresses: within the ceiling of 50 (a /24 is not).
+    r = d.post_alert(ssh_alert(["2001:DB8:0:0::1", "198.51.100.77/27"]))
     assert r.status_code == 202, r.text
     ex = d.execution_of(r.json()["id"])
     assert ex["status"] == "succeeded", ex
-    assert ex["actions"][0]["targets"] == ["2001:db8::1", "198.51.100.0/24"]
-    assert "198.51.100.0/24" in nft_set(name="blocknets_v4")
+    assert ex["actions"][0]["targets"] == ["2001:db8::1", "198.51.100.64/27"]
+    assert "198.51.100.64/27" in nft_set(name="blocknets_v4")
     assert "2001:db8::1" in nft_set(name="blocklist_v6")
 
 

@@ -228,11 +228,13 @@ def test_expiring_action_is_reverted_across_a_restart(make_daemon, tmp_path):
 
 
 def test_rolling_back_one_of_two_blocks_of_an_ip_keeps_the_other(make_daemon):
-    # Two playbooks block the same address for the same alert: both actions run
-    # in one claimed batch, so they must not share one nft transaction (each
-    # snapshot must see the other's block), or rolling back one would undo both.
-    second = PLAYBOOK_BLOCK.replace("name: block-ssh", "name: block-ssh-too")
-    d = make_daemon(playbooks={"a.yaml": PLAYBOOK_BLOCK, "b.yaml": second}).start()
+    # Two playbooks block the same address for the same alert, the second for
+    # longer (so it does not fold into the first): both actions run in one
+    # claimed batch, so they must not share one nft transaction (each snapshot
+    # must see the other's block), or rolling back one would undo both.
+    first = PLAYBOOK_BLOCK + "    params:\n      timeout_s: 600\n"
+    second = PLAYBOOK_BLOCK.replace("name: block-ssh", "name: block-ssh-too") + "    params:\n      timeout_s: 3600\n"
+    d = make_daemon(playbooks={"a.yaml": first, "b.yaml": second}).start()
     doc = d.wait_alert_done(d.post_alert(ssh_alert("203.0.113.90")).json()["id"])
     execs = [d.get(f"/v1/executions/{i}").json() for i in doc["executions"]]
     assert [e["status"] for e in execs] == ["succeeded", "succeeded"], execs

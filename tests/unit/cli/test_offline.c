@@ -66,8 +66,37 @@ static void test_init_writes_loadable_setup(void **state) {
         assert_string_equal(cfg->token_file, path);
         snprintf(path, sizeof(path), "%s/playbooks", dir);
         assert_string_equal(cfg->playbook_dir, path);
-        assert_int_equal(cfg->n_integrations, 1);
+        assert_int_equal(cfg->n_integrations, 2);
         assert_string_equal(cfg->integrations[0].name, "edge-fw");
+        assert_string_equal(cfg->integrations[1].kind, "notify");
+        /* Issue 7: every guard on as written, so that the set-up cannot lock
+         * itself out: the breaker tells someone, budgets open it, the private
+         * networks and the built-in never-touch set (loopback in every
+         * spelling) are protected. */
+        assert_string_equal(cfg->governor_notify, "soc-chat");
+        governor_budget b[GOVERNOR_BUDGETS_MAX];
+        assert_int_equal(governor_budgets_for(&cfg->governor, "nft", "block", b), 5);
+        assert_string_equal(b[0].key, "global");
+        assert_int_equal(b[0].limit, 30);
+        governor_action act = {.level = 3,
+                               .connector = "nft",
+                               .verb = "block",
+                               .reversible = true,
+                               .category = "",
+                               .has_targets = true,
+                               .kind = TARGET_IP,
+                               .n_targets = 1};
+        governor_state none = {0};
+        governor_ruling ru;
+        static char *const never[] = {"127.0.0.1", "10.1.2.3", "192.168.1.1", "::1", "fe80::1"};
+        for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++) {
+                act.targets = &never[i];
+                assert_int_equal(governor_decide(&cfg->governor, &act, &none, &ru), GOVERNOR_DENY);
+        }
+        static char *const root[] = {"CORP\\root"};
+        act.kind = TARGET_ACCOUNT;
+        act.targets = root;
+        assert_int_equal(governor_decide(&cfg->governor, &act, &none, &ru), GOVERNOR_DENY);
         assert_string_equal(cfg->integrations[0].kind, "nft");
         assert_string_equal(json_string_value(json_object_get(cfg->integrations[0].settings, "table")),
                             "bulwark");

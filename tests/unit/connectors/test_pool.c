@@ -83,11 +83,13 @@ static int restarts_of(connector_pool *p, const char *name) {
         return n;
 }
 
-/* The governor's permit for exactly this action (these tests stand in for it). */
-static governor_permit permit_for(const connector_action *a) {
+/* The governor's permit for exactly this action on integration for op (these
+ * tests stand in for engine/gate.c). */
+static governor_permit permit_for(const char *integration, connector_op op, const connector_action *a) {
+        permit_subject s = connector_permit_subject(
+                integration, op == CONNECTOR_OP_ROLLBACK ? PERMIT_ROLLBACK : PERMIT_APPLY, a);
         governor_permit permit;
-        governor_permit_mint(a->action_id, a->verb, a->kind, a->targets, a->n_targets, a->idempotency_key,
-                             &permit);
+        assert_int_equal(governor_permit_mint(&s, &permit), 0);
         return permit;
 }
 
@@ -95,7 +97,7 @@ static int call(connector_pool *p, const char *name, connector_op op, const char
                 const char *const *targets, unsigned timeout_ms, connector_result *res) {
         test_action *t = test_action_new(verb, kind, targets, NULL);
         *res = (connector_result){0};
-        governor_permit permit = permit_for(&t->a);
+        governor_permit permit = permit_for(name, op, &t->a);
         int r = connector_pool_call(p, name, op, &t->a, &permit, timeout_ms, res);
         test_action_free(t);
         return r;
@@ -164,12 +166,27 @@ static void test_pool_runs_calls_in_worker_processes(void **state) {
         const char *other[] = {"192.0.2.2", NULL};
         test_action *t = test_action_new("block", TARGET_IP, other, NULL);
         test_action *u = test_action_new("block", TARGET_IP, ip, NULL);
-        governor_permit wrong = permit_for(&u->a);
+        governor_permit wrong = permit_for("fw", CONNECTOR_OP_APPLY, &u->a);
         assert_int_equal(connector_pool_call(p, "fw", CONNECTOR_OP_APPLY, &t->a, NULL, 5000, &res), -EPERM);
         assert_int_equal(connector_pool_call(p, "fw", CONNECTOR_OP_APPLY, &t->a, &wrong, 5000, &res),
                          -EPERM);
         assert_int_equal(connector_pool_call(p, "fw", CONNECTOR_OP_ROLLBACK, &t->a, NULL, 5000, &res),
                          -EPERM);
+        /* The permit covers the integration, the operation and the params too:
+         * an apply permit is no rollback permit, a permit for another integration
+         * or other params is refused. */
+        governor_permit own = permit_for("fw", CONNECTOR_OP_APPLY, &t->a);
+        assert_int_equal(connector_pool_call(p, "fw", CONNECTOR_OP_ROLLBACK, &t->a, &own, 5000, &res),
+                         -EPERM);
+        governor_permit elsewhere = permit_for("runner", CONNECTOR_OP_APPLY, &t->a);
+        assert_int_equal(connector_pool_call(p, "fw", CONNECTOR_OP_APPLY, &t->a, &elsewhere, 5000, &res),
+                         -EPERM);
+        json_t *longer = json_pack("{si}", "timeout_s", 86400);
+        const json_t *params = t->a.params;
+        t->a.params = longer;
+        assert_int_equal(connector_pool_call(p, "fw", CONNECTOR_OP_APPLY, &t->a, &own, 5000, &res), -EPERM);
+        t->a.params = params;
+        json_decref(longer);
         test_action_free(t);
         test_action_free(u);
         set = test_nft_elements("inet", "pool", "blocklist_v4");
@@ -475,7 +492,7 @@ static void *caller_main(void *arg) {
                 const char *targets[] = {target, NULL};
                 test_action *t = test_action_new("run", TARGET_STRING, targets, NULL);
                 connector_result res = {0};
-                governor_permit permit = permit_for(&t->a);
+                governor_permit permit = permit_for("runner", CONNECTOR_OP_APPLY, &t->a);
                 int r = connector_pool_call(c->p, "runner", CONNECTOR_OP_APPLY, &t->a, &permit, 5000, &res);
                 char want[64];
                 snprintf(want, sizeof(want), "%s\n", target);
@@ -519,9 +536,11 @@ static void test_pool_concurrent_calls(void **state) {
 
 /* Actions for one batched call, each with its own id and its own permit. */
 typedef struct batch {
+        const char *integration; /* whose permits batch_add mints; NULL: "fw" */
         test_action *t[BATCH_TEST_MAX];
         connector_action a[BATCH_TEST_MAX];
-        governor_permit permits[BATCH_TEST_MAX];
+        governor_permit permits[BATCH_TEST_MAX];          /* APPLY */
+        governor_permit rollback_permits[BATCH_TEST_MAX]; /* ROLLBACK */
         int rcs[BATCH_TEST_MAX];
         connector_result res[BATCH_TEST_MAX];
         size_t n;
@@ -534,7 +553,9 @@ static void batch_add(batch *b, const char *verb, target_kind kind, const char *
         t->a.action_id = 500 + (int64_t)b->n;
         b->t[b->n] = t;
         b->a[b->n] = t->a;
-        b->permits[b->n] = permit_for(&t->a);
+        const char *integration = b->integration ? b->integration : "fw";
+        b->permits[b->n] = permit_for(integration, CONNECTOR_OP_APPLY, &t->a);
+        b->rollback_permits[b->n] = permit_for(integration, CONNECTOR_OP_ROLLBACK, &t->a);
         b->n++;
 }
 
@@ -548,14 +569,15 @@ static int batch_call(connector_pool *p, const char *name, connector_op op, batc
         batch_clear_results(b);
         for (size_t i = 0; i < b->n; i++)
                 b->rcs[i] = 1;
-        return connector_pool_call_batch(p, name, op, b->a, b->permits, b->n, 5000, b->rcs, b->res);
+        const governor_permit *permits = op == CONNECTOR_OP_ROLLBACK ? b->rollback_permits : b->permits;
+        return connector_pool_call_batch(p, name, op, b->a, permits, b->n, 5000, b->rcs, b->res);
 }
 
 static void batch_free(batch *b) {
         batch_clear_results(b);
         for (size_t i = 0; i < b->n; i++)
                 test_action_free(b->t[i]);
-        *b = (batch){0};
+        *b = (batch){.integration = b->integration};
 }
 
 /* Result i ran (rc 0), is ok or not, and its detail is (ok) or contains (not ok) text. */
@@ -602,7 +624,7 @@ static void test_pool_batch_apply_is_one_nft_transaction(void **state) {
         const char *one[] = {"192.0.2.1", NULL};
         const char *two[] = {"192.0.2.2", "198.51.100.0/24", NULL};
         const char *six[] = {"2001:db8::1", NULL};
-        batch b = {0};
+        batch b = {.integration = NULL};
         batch_add(&b, "block", TARGET_IP, one, "{\"timeout_s\":600}");
         batch_add(&b, "block", TARGET_IP, two, NULL);
         batch_add(&b, "block", TARGET_IP, six, "{\"timeout_s\":60}");
@@ -647,7 +669,7 @@ static void test_pool_batch_needs_each_actions_own_permit(void **state) {
         const char *a0[] = {"192.0.2.30", NULL};
         const char *a1[] = {"192.0.2.31", NULL};
         const char *a2[] = {"192.0.2.32", NULL};
-        batch b = {0};
+        batch b = {.integration = NULL};
         batch_add(&b, "block", TARGET_IP, a0, NULL);
         batch_add(&b, "block", TARGET_IP, a1, NULL);
         batch_add(&b, "block", TARGET_IP, a2, NULL);
@@ -666,7 +688,7 @@ static void test_pool_batch_needs_each_actions_own_permit(void **state) {
         assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_APPLY, &b), -EPERM);
         test_action *other = test_action_new("block", TARGET_IP, a0, NULL);
         other->a.action_id = b.a[1].action_id;
-        b.permits[1] = permit_for(&other->a);
+        b.permits[1] = permit_for("fw", CONNECTOR_OP_APPLY, &other->a);
         test_action_free(other);
         b.res[2] = untouched;
         assert_int_equal(connector_pool_call_batch(p, "fw", CONNECTOR_OP_APPLY, b.a, b.permits, b.n, 5000,
@@ -696,7 +718,7 @@ static void test_pool_batch_reports_an_invalid_action_alone(void **state) {
         const char *a0[] = {"192.0.2.40", NULL};
         const char *a1[] = {"not-an-ip", NULL};
         const char *a2[] = {"192.0.2.42", "203.0.113.0/24", NULL};
-        batch b = {0};
+        batch b = {.integration = NULL};
         batch_add(&b, "block", TARGET_IP, a0, NULL);
         batch_add(&b, "block", TARGET_IP, a1, NULL);
         batch_add(&b, "block", TARGET_IP, a2, "{\"timeout_s\":120}");
@@ -720,7 +742,7 @@ static void test_pool_batch_snapshot_verify_rollback_in_order(void **state) {
         const char *a0[] = {"192.0.2.50", NULL};
         const char *a1[] = {"192.0.2.51", NULL};
         const char *a2[] = {"2001:db8::51", "198.51.100.0/24", NULL};
-        batch b = {0};
+        batch b = {.integration = NULL};
         batch_add(&b, "block", TARGET_IP, a0, NULL);
         batch_add(&b, "block", TARGET_IP, a1, NULL);
         batch_add(&b, "block", TARGET_IP, a2, NULL);
@@ -798,7 +820,7 @@ static void test_pool_batch_without_apply_batch_and_refusals(void **state) {
         integrations_free(&c, 1);
         pid_t pid = pid_of(p, "runner");
         const char *alice[] = {"alice", NULL}, *bob[] = {"bob", NULL}, *opt[] = {"-x", NULL};
-        batch b = {0};
+        batch b = {.integration = "runner"};
         batch_add(&b, "run", TARGET_ACCOUNT, alice, NULL);
         batch_add(&b, "run", TARGET_ACCOUNT, opt, NULL);
         batch_add(&b, "run", TARGET_ACCOUNT, bob, NULL);
@@ -814,7 +836,9 @@ static void test_pool_batch_without_apply_batch_and_refusals(void **state) {
         /* Refused before anything is sent. */
         assert_int_equal(batch_call(p, "runner", CONNECTOR_OP_VERIFY, &b), -EOPNOTSUPP);
         assert_int_equal(batch_call(p, "runner", CONNECTOR_OP_SNAPSHOT, &b), -EOPNOTSUPP);
-        assert_int_equal(batch_call(p, "nobody", CONNECTOR_OP_APPLY, &b), -ENOENT);
+        assert_int_equal(batch_call(p, "nobody", CONNECTOR_OP_VALIDATE, &b), -ENOENT);
+        /* A permit is for one integration: runner's are refused elsewhere. */
+        assert_int_equal(batch_call(p, "nobody", CONNECTOR_OP_APPLY, &b), -EPERM);
         assert_int_equal(connector_pool_call_batch(p, "runner", CONNECTOR_OP_APPLY, b.a, b.permits, 0, 5000,
                                                    b.rcs, b.res),
                          -EINVAL);
@@ -876,7 +900,7 @@ static void test_pool_malformed_batch_reply_is_fatal(void **state) {
         assert_int_equal(connector_pool_start(ints, 2, bad_worker_exe, &p), 0);
         integrations_free(ints, 2);
         const char *ip[] = {"192.0.2.1", NULL};
-        batch b = {0};
+        batch b = {.integration = NULL};
         batch_add(&b, "block", TARGET_IP, ip, NULL);
         batch_add(&b, "block", TARGET_IP, ip, NULL);
         for (size_t i = 0; i < 2; i++) {
@@ -895,7 +919,7 @@ static void test_pool_batch_times_out_a_hung_worker(void **state) {
         connector_pool *p = slow_pool(&prog);
         pid_t old = pid_of(p, "slow");
         const char *slow[] = {"slow", NULL}, *fast[] = {"fast", NULL};
-        batch b = {0};
+        batch b = {.integration = "slow"};
         batch_add(&b, "run", TARGET_STRING, fast, NULL);
         batch_add(&b, "run", TARGET_STRING, slow, NULL);
         assert_int_equal(connector_pool_call_batch(p, "slow", CONNECTOR_OP_APPLY, b.a, b.permits, b.n, 1000,

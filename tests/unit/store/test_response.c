@@ -120,6 +120,7 @@ typedef struct exec_case {
         size_t n;
         /* When the execution waits for an approval. */
         store_approval_request req;
+        approval_actors requesters;
         int64_t approval_id;
         int created; /* store_tx_approval_request's result */
 } exec_case;
@@ -172,8 +173,9 @@ static const char reasons_json[] = "[\"automation level 4\",\"category system_is
 static void approval_create(store *s, const char *tag, unsigned required, int64_t expires_at_ms, bool done,
                             exec_case *ret) {
         exec_create(s, tag, 2, ACTION_AWAITING_APPROVAL, ret);
+        assert_int_equal(approval_actors_add(&ret->requesters, "siem"), 0);
         ret->req = (store_approval_request){.exec_id = ret->exec_id,
-                                            .requested_by = "siem",
+                                            .requesters = &ret->requesters,
                                             .author = "alice",
                                             .reasons_json = reasons_json,
                                             .required = required,
@@ -349,7 +351,8 @@ static void test_approval_request_is_created_once(void **state) {
         bad.req.reasons_json = "{\"why\":\"level 4\"}";
         assert_int_equal(store_write(s, job_approval_request, &bad), -EINVAL);
         bad = e;
-        bad.req.requested_by = "not a name";
+        snprintf(bad.requesters.names[0], sizeof(bad.requesters.names[0]), "not a name");
+        bad.req.requesters = &bad.requesters;
         assert_int_equal(store_write(s, job_approval_request, &bad), -EINVAL);
         assert_exec_status(s, e.exec_id, "awaiting_approval");
 }
@@ -572,8 +575,21 @@ static void test_approvals_expire(void **state) {
         assert_action(s, later.exec_id, 0, "awaiting_approval", NULL);
         assert_exec_status(s, later.exec_id, "awaiting_approval");
 
+        /* Issue 7: past its expiry a request is refused (409 expired) whatever
+         * the sweeper has done; here the sweeper never ran on "stale". */
+        exec_case stale;
+        approval_create(s, "stale", 1, clock_wall_ms() - 1, true, &stale);
+        o = NULL;
+        assert_int_equal(store_approval_decide(s, stale.approval_id, "bob", APPROVAL_APPROVE, "late", &o),
+                         -ETIMEDOUT);
+        assert_null(o);
+        assert_approval_state(s, stale.approval_id, "pending");
+        assert_action(s, stale.exec_id, 0, "awaiting_approval", NULL);
+        assert_int_equal(store_approvals_expire(s, clock_wall_ms(), NULL, 0), 1);
+        assert_approval_state(s, stale.approval_id, "rejected");
+
         /* Once expired it is no longer due. */
-        assert_int_equal(store_approvals_expire(s, T0 + 1, NULL, 0), 0);
+        assert_int_equal(store_approvals_expire(s, clock_wall_ms(), NULL, 0), 0);
         assert_int_equal(store_approvals_expire(s, T0, NULL, 4), -EINVAL);
         assert_queue_empty(s);
 }

@@ -1026,42 +1026,41 @@ static void test_denied_action_keeps_its_reason(void **state) {
 
 typedef struct budget_job {
         const store_budget *b;
-        size_t n, full;
-        int result;
+        int64_t now_ms;
+        uint64_t charge; /* 0: read only */
+        uint64_t used;
 } budget_job;
 
 static int job_budget(store_tx *tx, void *userdata) {
         budget_job *j = userdata;
-        j->result = store_tx_budget_reserve(tx, j->b, j->n, &j->full);
-        return j->result < 0 ? j->result : 0;
+        int r = j->charge ? store_tx_budget_charge(tx, j->b, j->now_ms, j->charge) : 0;
+        return r < 0 ? r : store_tx_budget_used(tx, j->b, j->now_ms, &j->used);
 }
 
-static int reserve(store *s, const store_budget *b, size_t n, size_t *full) {
-        budget_job j = {.b = b, .n = n};
+static uint64_t charge(store *s, const store_budget *b, int64_t now_ms, uint64_t n) {
+        budget_job j = {.b = b, .now_ms = now_ms, .charge = n};
         assert_int_equal(store_write(s, job_budget, &j), 0);
-        *full = j.full;
-        return j.result;
+        return j.used;
 }
 
-/* Budgets are all or nothing, and survive a restart. */
-static void test_budgets_are_atomic_and_durable(void **state) {
+/* Budgets count per window of now, add up what a transaction charged, and
+ * survive a restart (the limit is the governor's: core/governor.c). */
+static void test_budgets_count_per_window_and_are_durable(void **state) {
         fixture *f = *state;
         store *s = open_store(f, 10);
-        store_budget minute = {.key = "global", .window_ms = 86400000, .limit = 3};
-        store_budget both[2] = {{.key = "nft.block", .window_ms = 86400000, .limit = 5}, minute};
-        size_t full = 99;
-        for (int i = 0; i < 3; i++)
-                assert_int_equal(reserve(s, &minute, 1, &full), 1);
-        assert_int_equal(reserve(s, both, 2, &full), 0);
-        assert_int_equal(full, 1); /* the global budget is spent ... */
-        store_budget block_only = both[0];
-        for (int i = 0; i < 5; i++) /* ... and nft.block was not charged for the refusal */
-                assert_int_equal(reserve(s, &block_only, 1, &full), 1);
-        assert_int_equal(reserve(s, &block_only, 1, &full), 0);
+        store_budget minute = {.key = "global", .window_ms = 60000, .limit = 3};
+        int64_t t0 = 1800000000000; /* a window boundary: a multiple of a minute */
+        assert_int_equal(charge(s, &minute, t0, 2), 2);
+        assert_int_equal(charge(s, &minute, t0 + 59999, 1), 3);
+        assert_int_equal(charge(s, &minute, t0 + 60000, 1), 1); /* the next window */
+        store_budget other = {.key = "nft.block", .window_ms = 60000, .limit = 3};
+        assert_int_equal(charge(s, &other, t0, 5), 5);
         s = reopen_store(f, 10);
-        assert_int_equal(reserve(s, &minute, 1, &full), 0); /* still spent after a restart */
-        store_budget zero = {.key = "global", .window_ms = 60000, .limit = 0};
-        budget_job bad = {.b = &zero, .n = 1};
+        budget_job j = {.b = &minute, .now_ms = t0};
+        assert_int_equal(store_write(s, job_budget, &j), 0);
+        assert_int_equal(j.used, 3); /* still there after a restart */
+        store_budget zero = {.key = "", .window_ms = 60000};
+        budget_job bad = {.b = &zero, .now_ms = t0, .charge = 1};
         assert_int_equal(store_write(s, job_budget, &bad), -EINVAL);
 }
 
@@ -1148,9 +1147,18 @@ static void test_recommendation_execute_requeues_its_alert(void **state) {
 static void test_names(void **state) {
         const char *exec_names[] = {"running", "succeeded",         "failed",   "partial",    "recorded",
                                     "denied",  "awaiting_approval", "rejected", "rolled_back"};
-        const char *action_names[] = {"planned",  "intent",      "applied",           "failed",
-                                      "skipped",  "recommended", "awaiting_approval", "denied",
-                                      "rejected", "satisfied",   "rollback_requested", "rolled_back",
+        const char *action_names[] = {"planned",
+                                      "intent",
+                                      "applied",
+                                      "failed",
+                                      "skipped",
+                                      "recommended",
+                                      "awaiting_approval",
+                                      "denied",
+                                      "rejected",
+                                      "satisfied",
+                                      "rollback_requested",
+                                      "rolled_back",
                                       "rollback_failed"};
         for (int i = 0; i < _EXEC_STATUS_MAX; i++)
                 assert_string_equal(exec_status_name((exec_status)i), exec_names[i]);
@@ -1214,7 +1222,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reads_have_documented_shape, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reads_of_missing_ids, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_denied_action_keeps_its_reason, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_budgets_are_atomic_and_durable, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_budgets_count_per_window_and_are_durable, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_breaker_opens_once_and_resets_with_a_reason, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_renewed_claim_is_kept, setup, teardown),

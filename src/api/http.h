@@ -75,6 +75,14 @@ typedef struct route {
 
 struct request {
         struct MHD_Connection *conn;
+        /* The target as MHD first showed it (a C string: a raw NUL ends it early;
+         * only its address is used once MHD decoded it in place), what
+         * routes_target_control found in it and whether it has a query. */
+        const char *target;
+        size_t target_len;
+        const char *target_control;
+        bool target_query;
+        bool started;
         const route *route;
         api_shared *api;
         int64_t path_id;
@@ -99,6 +107,13 @@ actor_role permission_role(permission p);
 
 /* The route table (routes.c). */
 const route *routes_match(const char *method, const char *path, int64_t *ret_id, bool *ret_path_known);
+
+/* Checks a request target as it was received (raw[0..len), before any %HH is
+ * decoded): returns "path" or "query" for the part holding a control byte
+ * (0x00-0x1f, 0x7f) raw or %-escaped, or NULL when there is none. Such a target
+ * never reaches the router: decoded, a %00 would cut the path short
+ * ("/v1/alerts/1%00/x" read as "/v1/alerts/1"). */
+const char *routes_target_control(const char *raw, size_t len);
 
 /* Answers with a JSON body (reference stolen). */
 enum MHD_Result reply_json(request *req, unsigned status, json_t *body);

@@ -195,7 +195,21 @@ static void request_free(request *req) {
 /* First call for a request: route, authenticate and check the announced size
  * before a single body byte is accepted (tighter limits before authentication).
  * Answers at once (req->handled) when any of them fails. */
-static enum MHD_Result request_start(api *a, request *req, const char *url, const char *method) {
+static enum MHD_Result request_start(api *a, request *req, const char *url, const char *method,
+                                     const char *version) {
+        /* MHD gives the target as a C string, so a raw NUL hides what follows it.
+         * In the request line MHD ends the target by making the space before the
+         * version a NUL: a version that does not start right after the target we
+         * saw means bytes were hidden (or the line had no version). */
+        const char *control = req->target_control;
+        if (!control && version != req->target + req->target_len + 1)
+                control = req->target_query ? "query" : "path";
+        if (control) {
+                log_json(LOG_LEVEL_WARN, "api", "request.bad_target",
+                         json_pack("{ss ss}", "method", method, "field", control));
+                return reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid", control,
+                                   "the request %s holds a NUL or a control character", control);
+        }
         bool known = false;
         req->route = routes_match(method, url, &req->path_id, &known);
         if (!req->route) {
@@ -240,12 +254,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   void **con_cls) {
         api *a = cls;
         request *req = *con_cls;
-        if (!req) {
-                req = request_new(c, &a->shared);
-                if (!req)
-                        return MHD_NO;
-                *con_cls = req;
-                return request_start(a, req, url, method);
+        if (!req)
+                return MHD_NO; /* on_target could not allocate it */
+        if (!req->started) {
+                req->started = true;
+                return request_start(a, req, url, method, version);
         }
         if (req->handled) {
                 *upload_data_size = 0; /* answered early (401/413): discard what follows */
@@ -272,6 +285,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (req->suspended)
                 atomic_fetch_add(&a->waiting, 1);
         return r;
+}
+
+/* MHD calls this once per request with the target as received, before it
+ * splits off the query and decodes %HH in place; what it returns is the
+ * request's *con_cls. The raw target is checked here, while it is still raw;
+ * later only its address is used (MHD rewrites the bytes). */
+static void *on_target(void *cls, const char *uri, struct MHD_Connection *c) {
+        api *a = cls;
+        request *req = request_new(c, &a->shared);
+        if (req) {
+                req->target = uri;
+                req->target_len = strlen(uri);
+                req->target_control = routes_target_control(uri, req->target_len);
+                req->target_query = memchr(uri, '?', req->target_len) != NULL;
+        }
+        return req;
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -343,6 +372,7 @@ int api_start(const api_options *o, const api_deps *deps, api **ret) {
                                   (unsigned)BW_HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
                                   (unsigned)BW_HTTP_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                                   (size_t)BW_HTTP_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+                                  MHD_OPTION_URI_LOG_CALLBACK, on_target, a,
                                   MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
         if (!a->mhd) {
                 sodium_memzero(a->shared.identities, sizeof(a->shared.identities));

@@ -12,7 +12,12 @@ from conftest import nft_set, ssh_alert
 BAD_ALERTS = [
     # (body, status, code, field)
     (b'{"source":"x","type":"t","severity":"high"', 400, None, ""),
-    (b'{"source":"s\xff","type":"t","severity":"high"}', 400, "bad_utf8", ""),
+    # Invalid UTF-8 names the field holding it, however deep.
+    (b'{"source":"s\xff","type":"t","severity":"high"}', 400, "bad_utf8", "source"),
+    (b'{"source":"s","type":"t","severity":"low","labels":{"env":"pr\xc3"}}', 400, "bad_utf8", "labels.env"),
+    (b'{"source":"s","type":"t","severity":"low","observables":{"accounts":["a","b","c\xed\xa0\x80"]}}',
+     400, "bad_utf8", "observables.accounts[2]"),
+    (b'{"source":"s","type":"t","severity":"low","raw":{"k":[1,"\x00"]}}', 400, "bad_utf8", "raw.k[1]"),
     (json.dumps({"source": "s", "type": "t", "severity": "high",
                  "raw": [[[[[[[[[[[[[[[[[[[["deep"]]]]]]]]]]]]]]]]]]]]}), 400, "too_deep", None),
     (json.dumps({"source": "s", "type": "t", "severity": "high", "extra": 1}), 400, "unknown_field", "extra"),
@@ -103,6 +108,18 @@ def test_batch_answers_per_line(make_daemon):
     for x in (res[0], res[2]):
         d.wait_alert_done(x["id"])
     assert {"192.0.2.61", "192.0.2.62"} <= nft_set()
+
+
+def test_batch_line_with_invalid_utf8_names_its_field(make_daemon):
+    d = make_daemon().start()
+    body = json.dumps(ssh_alert("192.0.2.63")).encode() + b"\n" + \
+        b'{"source":"s","type":"t\xff","severity":"low"}\n'
+    r = d.session.post(d.url + "/v1/alerts/batch", data=body, timeout=10)
+    assert r.status_code == 200, r.text
+    doc = r.json()
+    assert doc["accepted"] == 1 and doc["rejected"] == 1
+    err = doc["results"][1]["error"]
+    assert err["code"] == "bad_utf8" and err["field"] == "type", err
 
 
 def test_batch_over_1000_alerts_is_refused_whole(make_daemon):

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api/http.h"
+#include "core/actor.h"
 #include "core/limits.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -334,7 +335,8 @@ int api_start(const api_options *o, const api_deps *deps, api **ret) {
         for (size_t i = 0; i < o->n_actors; i++) {
                 const char *t = o->actors[i].token;
                 if (!t || strlen(t) < BW_TOKEN_MIN_LEN || strlen(t) > BW_TOKEN_MAX_LEN ||
-                    !o->actors[i].name || strlen(o->actors[i].name) > BW_NAME_MAX)
+                    !o->actors[i].name || strlen(o->actors[i].name) > BW_NAME_MAX ||
+                    actor_name_reserved(o->actors[i].name))
                         return -EINVAL;
                 for (size_t j = 0; j < i; j++)
                         if (strcmp(o->actors[j].token, t) == 0 ||

@@ -352,8 +352,7 @@ static int playbook_from_doc(yamldoc *d, playbook *p, bw_error *err) {
         if (r < 0)
                 return r;
         if (v[PK_AUTHOR]) {
-                r = yamldoc_get_name(d, v[PK_AUTHOR], "author", BW_NAME_MAX, PLAYBOOK_NAME_EXTRA, p->author,
-                                     sizeof(p->author), err);
+                r = yamldoc_get_actor(d, v[PK_AUTHOR], "author", p->author, sizeof(p->author), err);
                 if (r < 0)
                         return r;
         }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/actor.h"
 #include "core/limits.h"
 #include "util/strutil.h"
 
@@ -279,6 +280,24 @@ int yamldoc_get_name(const yamldoc *d, const yaml_node_t *node, const char *path
                 return yamldoc_error(d, node, err, "bad_charset", path, "only [A-Za-z0-9%s] is allowed",
                                      extra ? extra : "");
         return copy_out(s, len, out, outlen);
+}
+
+int yamldoc_get_actor(const yamldoc *d, const yaml_node_t *node, const char *path, char *out, size_t outlen,
+                      bw_error *err) {
+        char name[BW_NAME_MAX + 1];
+        int r = yamldoc_get_name(d, node, path, BW_NAME_MAX, ACTOR_NAME_EXTRA, name, sizeof(name), err);
+        if (r < 0)
+                return r;
+        if (actor_name_reserved(name)) {
+                char list[128];
+                actor_reserved_text(list, sizeof(list));
+                return yamldoc_error(d, node, err, "reserved", path,
+                                     "'%s' is reserved for Bulwark's own records (reserved: %s)", name,
+                                     list);
+        }
+        return str_copy(out, outlen, name) < 0
+                       ? yamldoc_error(d, node, err, "out_of_range", path, "too long")
+                       : 0;
 }
 
 int yamldoc_get_text(const yamldoc *d, const yaml_node_t *node, const char *path, size_t min, size_t max,

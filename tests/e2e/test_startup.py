@@ -65,3 +65,17 @@ def test_token_file_readable_by_others_is_refused(netns, tmp_path):
     d.logf.close()
     d.proc = None
     assert "token" in d.log.read_text()
+
+
+def test_reserved_actor_name_is_refused_at_its_line(tmp_path):
+    """An actor named like the engine would pass for it in approval records."""
+    token = tmp_path / "other.token"
+    token.write_text("b" * 64 + "\n")
+    os.chmod(token, 0o600)
+    d = Daemon(tmp_path, extra=f"  actors:\n    - name: Bulwark\n      token_file: {token}\n")
+    r = check(d.config)
+    assert r.returncode == 2, r.stdout
+    lines = d.config.read_text().splitlines()
+    want = [i + 1 for i, line in enumerate(lines) if "name: Bulwark" in line][0]
+    assert re.search(re.escape(f"{d.config}:{want}:") + r"\d+: api\.actors\[0\]\.name: .*reserved", r.stderr), \
+        r.stderr

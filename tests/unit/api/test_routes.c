@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <string.h>
 
 #include "api/http.h"
@@ -109,6 +110,21 @@ static void test_control_bytes_in_a_target_name_its_part(void **state) {
         }
 }
 
+/* The API refuses to hold an identity under a reserved actor name, whatever
+ * its caller checked before. */
+static void test_reserved_actor_names_are_refused(void **state) {
+        static const char *const names[] = {"bulwark", "Engine", "expiry"};
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                api_actor actor = {
+                        .name = names[i], .token = "0123456789abcdef0123456789abcdef", .roles = 0};
+                api_options o = {.address = "127.0.0.1", .port = 1, .actors = &actor, .n_actors = 1};
+                api_deps deps = {0};
+                api *a = NULL;
+                assert_int_equal(api_start(&o, &deps, &a), -EINVAL);
+                assert_null(a);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_exact_and_id_routes),
@@ -116,6 +132,7 @@ int main(void) {
                 cmocka_unit_test(test_wrong_method_is_known_path),
                 cmocka_unit_test(test_only_probes_are_public),
                 cmocka_unit_test(test_control_bytes_in_a_target_name_its_part),
+                cmocka_unit_test(test_reserved_actor_names_are_refused),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

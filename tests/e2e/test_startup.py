@@ -79,3 +79,24 @@ def test_reserved_actor_name_is_refused_at_its_line(tmp_path):
     want = [i + 1 for i, line in enumerate(lines) if "name: Bulwark" in line][0]
     assert re.search(re.escape(f"{d.config}:{want}:") + r"\d+: api\.actors\[0\]\.name: .*reserved", r.stderr), \
         r.stderr
+
+
+def test_params_out_of_the_verbs_range_are_refused_at_their_position(tmp_path):
+    """A timeout_s of 2^63-1 passed lint and overflowed at run time: lint and the
+    daemon's start-up check each literal param against the verb's table."""
+    book = ("name: long-block\nversion: 1\ntrigger:\n  type: ssh.bruteforce\nautomation_level: 3\nsteps:\n"
+            "  - id: block\n    action: nft.block\n    integration: fw\n    targets: alert.observables.ips\n"
+            "    params:\n      timeout_s: 9223372036854775807\n"
+            "  - id: unblock\n    action: nft.unblock\n    integration: fw\n    targets: alert.observables.ips\n"
+            "    params: {reason: oops}\n")
+    d = Daemon(tmp_path, playbooks={"long.yaml": book})
+    path = d.playbook_dir / "long.yaml"
+    lint = subprocess.run([BULWARK, "playbook", "lint", str(d.playbook_dir), "--config", str(d.config)],
+                          capture_output=True, text=True)
+    assert lint.returncode == 1, lint.stdout + lint.stderr
+    out = lint.stdout + lint.stderr
+    assert f"{path}:12:18: steps[0].params.timeout_s: must be an integer within 1..2592000" in out, out
+    assert f"{path}:17:14: steps[1].params.reason: not a parameter of nft.unblock" in out, out
+    r = check(d.config)
+    assert r.returncode == 2
+    assert f"{path}:12:18: steps[0].params.timeout_s" in r.stderr, r.stderr

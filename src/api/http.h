@@ -33,7 +33,7 @@ typedef struct api_shared {
         /* /readyz is public: its durable store ping runs at most once a second,
          * later probes within the second reuse the answer. */
         _Atomic int64_t ping_at_ms;
-        atomic_bool ping_ok;
+        atomic_int ping_r; /* what store_ping returned */
 } api_shared;
 
 typedef struct request request;
@@ -123,6 +123,12 @@ enum MHD_Result reply_error(request *req, unsigned status, const char *code, con
 /* Answers with a text body (copied). */
 enum MHD_Result reply_text(request *req, unsigned status, const char *content_type, const char *text,
                            size_t len);
+
+/* Answers a store write that failed with r: the queue at capacity (-ENOSPC) is
+ * 503 queue_full, the store's disk out of space (-EDQUOT) 503 store_unavailable,
+ * both with Retry-After; anything else 500 store_error with what ("rollback
+ * failed"). The one place these codes are chosen. */
+enum MHD_Result reply_store_failed(request *req, int r, const char *what);
 
 /* Reads a body {"<field>": "<text>"} of 1..BW_REASON_MAX bytes of UTF-8 without
  * control characters. Returns the parsed body (json_decref it) with *ret

@@ -93,6 +93,16 @@ enum MHD_Result reply_error(request *req, unsigned status, const char *code, con
                                     field ? field : ""));
 }
 
+enum MHD_Result reply_store_failed(request *req, int r, const char *what) {
+        if (r == -ENOSPC)
+                return reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "queue_full", "",
+                                   "the queue is full; retry later");
+        if (r == -EDQUOT)
+                return reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "store_unavailable", "",
+                                   "the store's disk is full; nothing was stored; retry later");
+        return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "", "%s", what);
+}
+
 enum MHD_Result request_wait(request *req) {
         pthread_mutex_lock(&req->lock);
         bool done = req->async_done;

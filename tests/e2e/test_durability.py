@@ -5,9 +5,13 @@ action left in doubt passes the governor again; one alert whose journal no
 longer matches its playbook leaves the queue instead of blocking it."""
 import collections
 import concurrent.futures
+import errno
+import os
+import subprocess
 import threading
 import time
 
+import pytest
 import requests
 
 from conftest import INTEGRATION_NFT, PLAYBOOK_LOCK_ACCOUNTS, nft_set, ssh_alert, write_program, reversible_exec
@@ -209,3 +213,66 @@ def test_alert_whose_playbook_changed_mid_flight_leaves_the_queue_alone(make_dae
     # The queue is not blocked: the next alert runs.
     d.post_alert(account_alert("a.smith"))
     assert held.wait_runs(2) == 2
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 40 MiB tmpfs of the test's own for the daemon's data_dir (unmounted at
+    the end, after the daemon stopped)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m,mode=0700", "tmpfs", str(disk)], check=True)
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(path):
+    """Writes path until the file system refuses another byte."""
+    with open(path, "wb", buffering=0) as f:
+        for size in (1 << 20, 4096, 1):
+            try:
+                while True:
+                    f.write(b"\0" * size)
+            except OSError as e:
+                assert e.errno == errno.ENOSPC, e
+
+
+def test_full_disk_is_store_unavailable_not_queue_full(small_disk, make_daemon):
+    d = make_daemon()
+    d.config.write_text(d.config.read_text().replace(f"data_dir: {d.dir}/data\n", f"data_dir: {small_disk}/data\n"))
+    d.start()
+    first = d.post_alert(ssh_alert("192.0.2.30"))
+    assert first.status_code == 202, first.text
+    ready = requests.get(d.url + "/readyz", timeout=5)
+    assert ready.status_code == 200 and ready.json()["checks"]["store"] == "writable", ready.text
+
+    # Full but for 64 KiB: the ping's one row still fits, a 60 kB alert does not.
+    filler = small_disk / "filler"
+    fill(filler)
+    os.truncate(filler, filler.stat().st_size - 64 * 1024)
+    big = ssh_alert("192.0.2.31", raw={"blob": "A" * 60000})
+    answers = [d.post_alert(big) for _ in range(20)]
+    failed = [r for r in answers if r.status_code != 202]
+    assert failed, "a full disk refuses alerts"
+    for r in failed:
+        assert r.status_code == 503, r.text
+        assert r.headers["Retry-After"] == "1"
+        assert r.json()["error"]["code"] == "store_unavailable", r.text
+    assert 'bulwark_alerts_rejected_total{reason="store_unavailable"}' in d.get("/metrics").text
+    # Readiness says so too, although its small durable write would still fit
+    # (the ping is cached for a second).
+    time.sleep(1.1)
+    ready = requests.get(d.url + "/readyz", timeout=5)
+    assert ready.status_code == 503 and ready.json()["checks"]["store"] != "writable", ready.text
+
+    # Room again: ready, and alerts are stored; what was acknowledged is there.
+    filler.unlink()
+    time.sleep(1.1)
+    ready = requests.get(d.url + "/readyz", timeout=5)
+    assert ready.status_code == 200 and ready.json()["checks"]["store"] == "writable", ready.text
+    again = d.post_alert(ssh_alert("192.0.2.32"))
+    assert again.status_code == 202, again.text
+    for r in [first, again] + [r for r in answers if r.status_code == 202]:
+        assert d.get(f"/v1/alerts/{r.json()['id']}").status_code == 200
+    d.wait_alert_done(again.json()["id"])
+    assert d.stop() == 0

@@ -95,6 +95,10 @@ struct request {
         /* Asynchronous completion (store commits): see request_wait/request_complete. */
         pthread_mutex_t lock;
         bool async_done, suspended;
+        /* Counted in api.waiting, which shutdown waits on; uncounted when the
+         * resumed request is answered, or when MHD ends it unanswered (its client
+         * hung up before the commit came back). HTTP thread only. */
+        bool waiting;
         int async_r;
         int64_t *ids;
         size_t n_ids;

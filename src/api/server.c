@@ -260,6 +260,14 @@ static enum MHD_Result request_start(api *a, request *req, const char *url, cons
         return MHD_YES;
 }
 
+/* The request no longer waits for a commit (see request.waiting). */
+static void request_unwait(api *a, request *req) {
+        if (req->waiting) {
+                req->waiting = false;
+                atomic_fetch_sub(&a->waiting, 1);
+        }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
@@ -282,7 +290,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return MHD_YES;
         }
         if (req->async_done) {
-                atomic_fetch_sub(&a->waiting, 1);
+                request_unwait(a, req);
                 return req->route->resume(req);
         }
         if (req->too_large) {
@@ -293,8 +301,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         req->t_complete_us = clock_mono_us();
         enum MHD_Result r = req->route->handle(req);
-        if (req->suspended)
+        if (req->suspended) {
                 atomic_fetch_add(&a->waiting, 1);
+                req->waiting = true;
+        }
         return r;
 }
 
@@ -314,9 +324,15 @@ static void *on_target(void *cls, const char *uri, struct MHD_Connection *c) {
         return req;
 }
 
+/* MHD calls this for every request it ends, answered or not: a resumed
+ * request whose client hung up is closed without on_request seeing it again,
+ * and must not stay counted, or shutdown would wait for it forever. */
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-        request_free(*con_cls);
+        request *req = *con_cls;
+        if (req)
+                request_unwait(cls, req);
+        request_free(req);
         *con_cls = NULL;
 }
 
@@ -400,9 +416,11 @@ void api_stop(api *a) {
                 return;
         MHD_quiesce_daemon(a->mhd);
         /* Suspended connections wait for a commit the writer will still make (the
-         * store closes after the API). MHD must not be stopped while any is
-         * suspended — it aborts, and a late resume would touch freed memory — so
-         * this waits for every one, however slow the disk. */
+         * store closes after the API), and each commit ends: it succeeds or fails
+         * within the store's lock wait (BW_STORE_BUSY_TIMEOUT_MS) and the disk's
+         * time. MHD must not be stopped while any is suspended — it aborts, and a
+         * late resume would touch freed memory — so this waits until every such
+         * request was answered or ended by MHD (its client gone, on_completed). */
         while (atomic_load(&a->waiting) > 0)
                 usleep(10000);
         MHD_stop_daemon(a->mhd);

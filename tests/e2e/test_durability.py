@@ -1,12 +1,18 @@
 # SPDX-License-Identifier: Apache-2.0
 """The durable queue: a full queue answers 503 and loses nothing accepted; a
-kill -9 mid-burst loses no acknowledged alert and applies no action twice; an
-action left in doubt passes the governor again; one alert whose journal no
-longer matches its playbook leaves the queue instead of blocking it."""
+full disk is told apart from a full queue; a kill -9 mid-burst loses no
+acknowledged alert and applies no action twice; an action left in doubt passes
+the governor again; one alert whose journal no longer matches its playbook
+leaves the queue instead of blocking it; SIGTERM ends the daemon even when a
+client hung up while its alert was being committed."""
 import collections
 import concurrent.futures
 import errno
+import json
 import os
+import signal
+import socket
+import sqlite3
 import subprocess
 import threading
 import time
@@ -276,3 +282,54 @@ def test_full_disk_is_store_unavailable_not_queue_full(small_disk, make_daemon):
         assert d.get(f"/v1/alerts/{r.json()['id']}").status_code == 200
     d.wait_alert_done(again.json()["id"])
     assert d.stop() == 0
+
+
+def post_and_hang_up(d, alert):
+    """Sends a POST /v1/alerts and closes the connection without reading the answer."""
+    body = json.dumps(alert).encode()
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    s.sendall(b"POST /v1/alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + d.token.encode() +
+              b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" +
+              body)
+    return s
+
+
+@pytest.mark.parametrize("term_first", [False, True], ids=["commit-then-term", "term-then-commit"])
+def test_shutdown_completes_after_a_client_hung_up_on_its_202(make_daemon, term_first):
+    """A request waiting for its commit, whose client has gone: SIGTERM still
+    ends the daemon, cleanly, and the alert is stored whole or not at all."""
+    d = make_daemon().start()
+    # Another process holds the store's write lock: the writer waits for it
+    # (busy timeout), so the request stays suspended.
+    lock = sqlite3.connect(str(d.dir / "data" / "bulwark.db"), timeout=10, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    conns = [post_and_hang_up(d, ssh_alert(f"192.0.2.{40 + i}")) for i in range(3)]
+    time.sleep(0.5)
+    for s in conns:
+        s.close()
+    time.sleep(0.2)
+    if term_first:
+        d.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+    lock.execute("ROLLBACK")
+    lock.close()
+    if not term_first:
+        time.sleep(0.5)
+        d.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = d.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        d.proc.kill()
+        d.proc.wait()
+        raise AssertionError("bulwarkd did not exit within 20 s of SIGTERM:\n" + d.log.read_text()[-3000:])
+    d.logf.close()
+    d.proc = None
+    assert rc == 0, d.log.read_text()[-3000:]
+    # Each alert was stored whole (its commit came before the answer that
+    # nobody read) or not at all; those stored are acted on after a restart.
+    d.start()
+    stored = [r.json() for r in (d.get(f"/v1/alerts/{i}") for i in range(1, 4)) if r.status_code == 200]
+    assert all(x["alert"]["type"] == "ssh.bruteforce" for x in stored)
+    for x in stored:
+        d.wait_alert_done(x["id"])
+    assert {x["alert"]["observables"]["ips"][0] for x in stored} <= nft_set()

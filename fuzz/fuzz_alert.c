@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness of the alert parser (untrusted HTTP bodies). Invariants: a
- * rejection names a code and a field (or, for the body as a whole, says why);
+ * rejection names a code and a printable field (or, for the body as a whole,
+ * says why);
  * an accepted alert's canonical dump parses again to the very same dump. */
 #include <errno.h>
 #include <stdbool.h>
@@ -19,6 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                   strcmp(e.code, "invalid") == 0;
                 fuzz_check(e.code[0] && e.message[0] && (e.field[0] || whole_body),
                            "a rejection names its code and field");
+                for (const char *c = e.field; *c; c++)
+                        fuzz_check(*c > 0x20 && *c < 0x7f, "a field is printable ASCII");
                 return 0;
         }
         fuzz_check(r == 0, "alert_parse returns 0 or -EINVAL");

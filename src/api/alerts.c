@@ -28,18 +28,15 @@ static void on_enqueued(void *userdata, int r, const int64_t *ids, size_t n) {
         request_complete(userdata, r, ids, n);
 }
 
-/* Answers a failed enqueue: a full queue is 503 with Retry-After; nothing of the
- * request was stored in either case. */
+/* Answers a failed enqueue (nothing of the request was stored): counted by
+ * cause, then reply_store_failed chooses the answer. */
 static enum MHD_Result reply_enqueue_failed(request *req, int r, size_t n) {
-        if (r == -ENOSPC) {
-                count_reject(req, REJECT_QUEUE_FULL);
-                return reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "queue_full", "",
-                                   "the queue cannot take %zu more alert(s); retry later", n);
-        }
-        count_reject(req, REJECT_STORE_ERROR);
-        log_errno(r, "api", "alert.store_failed", "could not store %zu alert(s)", n);
-        return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "",
-                           "the alert could not be stored");
+        count_reject(req, r == -ENOSPC   ? REJECT_QUEUE_FULL
+                          : r == -EDQUOT ? REJECT_STORE_UNAVAILABLE
+                                         : REJECT_STORE_ERROR);
+        if (r != -ENOSPC)
+                log_errno(r, "api", "alert.store_failed", "could not store %zu alert(s)", n);
+        return reply_store_failed(req, r, "the alert could not be stored");
 }
 
 static void record_accepted(request *req, size_t n) {

@@ -51,11 +51,8 @@ static enum MHD_Result reply_approval(request *req, int r, json_t *approval) {
         case -EBUSY:
                 return reply_error(req, MHD_HTTP_CONFLICT, "busy", "id",
                                    "the alert of this approval is being processed; retry");
-        case -ENOSPC:
-                return reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "queue_full", "",
-                                   "the queue is full; retry later");
         default:
-                return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "", "store failed");
+                return reply_store_failed(req, r, "store failed");
         }
 }
 

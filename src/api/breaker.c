@@ -70,6 +70,6 @@ enum MHD_Result handle_breaker_reset(request *req) {
                 return reply_error(req, MHD_HTTP_CONFLICT, "not_open", "",
                                    "the circuit breaker is not open");
         if (r < 0)
-                return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "", "reset failed");
+                return reply_store_failed(req, r, "reset failed");
         return handle_breaker_get(req);
 }

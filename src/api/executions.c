@@ -51,11 +51,8 @@ enum MHD_Result handle_recommendation_execute(request *req) {
         case -EBUSY:
                 return reply_error(req, MHD_HTTP_CONFLICT, "busy", "id",
                                    "the alert of this action is being processed; retry");
-        case -ENOSPC:
-                return reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "queue_full", "",
-                                   "the queue is full; retry later");
         default:
-                return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "", "execute failed");
+                return reply_store_failed(req, r, "execute failed");
         }
 }
 
@@ -88,12 +85,8 @@ enum MHD_Result handle_exec_rollback(request *req) {
         case -EBUSY:
                 return reply_error(req, MHD_HTTP_CONFLICT, "busy", "id",
                                    "the alert of this execution is being processed; retry");
-        case -ENOSPC:
-                return reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "queue_full", "",
-                                   "the queue is full; retry later");
         default:
-                return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "",
-                                   "rollback failed");
+                return reply_store_failed(req, r, "rollback failed");
         }
 }
 

@@ -2,6 +2,7 @@
 /* Health routes: GET /healthz (liveness), GET /readyz (store writable, queue
  * below capacity, every connector worker up) and GET /metrics (Prometheus text).
  * Runs in the daemon's HTTP threads. */
+#include <errno.h>
 #include <stdlib.h>
 
 #include "api/http.h"
@@ -15,23 +16,26 @@ enum MHD_Result handle_healthz(request *req) {
 enum MHD_Result handle_readyz(request *req) {
         api_shared *s = req->api;
         int64_t now = clock_mono_ms(), last = atomic_load(&s->ping_at_ms);
-        bool store_ok;
+        int ping_r;
         if (last != 0 && now - last < 1000) {
-                store_ok = atomic_load(&s->ping_ok);
+                ping_r = atomic_load(&s->ping_r);
         } else {
-                store_ok = store_ping(s->store) == 0;
-                atomic_store(&s->ping_ok, store_ok);
+                ping_r = store_ping(s->store);
+                atomic_store(&s->ping_r, ping_r);
                 atomic_store(&s->ping_at_ms, now);
         }
+        bool store_ok = ping_r == 0;
         json_t *workers = connector_pool_status(s->pool);
         size_t free_slots = store_queue_free(s->store);
         bool workers_ok = connector_pool_all_up(s->pool);
         bool ready = store_ok && free_slots > 0 && workers_ok;
-        json_t *body =
-                json_pack("{sb s{ss s{sb sI sI} s{sb so}}}", "ready", ready, "checks", "store",
-                          store_ok ? "writable" : "NOT WRITABLE", "queue", "ok", free_slots > 0, "free",
-                          (json_int_t)free_slots, "capacity", (json_int_t)s->queue_capacity, "integrations",
-                          "ok", workers_ok, "workers", workers ? workers : json_object());
+        json_t *body = json_pack("{sb s{ss s{sb sI sI} s{sb so}}}", "ready", ready, "checks", "store",
+                                 store_ok            ? "writable"
+                                 : ping_r == -EDQUOT ? "NOT WRITABLE: the disk is full"
+                                                     : "NOT WRITABLE",
+                                 "queue", "ok", free_slots > 0, "free", (json_int_t)free_slots, "capacity",
+                                 (json_int_t)s->queue_capacity, "integrations", "ok", workers_ok, "workers",
+                                 workers ? workers : json_object());
         return reply_json(req, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body);
 }
 

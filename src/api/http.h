@@ -33,7 +33,7 @@ typedef struct api_shared {
         /* /readyz is public: its durable store ping runs at most once a second,
          * later probes within the second reuse the answer. */
         _Atomic int64_t ping_at_ms;
-        atomic_bool ping_ok;
+        atomic_int ping_r; /* what store_ping returned */
 } api_shared;
 
 typedef struct request request;
@@ -75,6 +75,14 @@ typedef struct route {
 
 struct request {
         struct MHD_Connection *conn;
+        /* The target as MHD first showed it (a C string: a raw NUL ends it early;
+         * only its address is used once MHD decoded it in place), what
+         * routes_target_control found in it and whether it has a query. */
+        const char *target;
+        size_t target_len;
+        const char *target_control;
+        bool target_query;
+        bool started;
         const route *route;
         api_shared *api;
         int64_t path_id;
@@ -87,6 +95,10 @@ struct request {
         /* Asynchronous completion (store commits): see request_wait/request_complete. */
         pthread_mutex_t lock;
         bool async_done, suspended;
+        /* Counted in api.waiting, which shutdown waits on; uncounted when the
+         * resumed request is answered, or when MHD ends it unanswered (its client
+         * hung up before the commit came back). HTTP thread only. */
+        bool waiting;
         int async_r;
         int64_t *ids;
         size_t n_ids;
@@ -100,6 +112,13 @@ actor_role permission_role(permission p);
 /* The route table (routes.c). */
 const route *routes_match(const char *method, const char *path, int64_t *ret_id, bool *ret_path_known);
 
+/* Checks a request target as it was received (raw[0..len), before any %HH is
+ * decoded): returns "path" or "query" for the part holding a control byte
+ * (0x00-0x1f, 0x7f) raw or %-escaped, or NULL when there is none. Such a target
+ * never reaches the router: decoded, a %00 would cut the path short
+ * ("/v1/alerts/1%00/x" read as "/v1/alerts/1"). */
+const char *routes_target_control(const char *raw, size_t len);
+
 /* Answers with a JSON body (reference stolen). */
 enum MHD_Result reply_json(request *req, unsigned status, json_t *body);
 /* Answers {"error":{"code","message","field"}}. */
@@ -108,6 +127,12 @@ enum MHD_Result reply_error(request *req, unsigned status, const char *code, con
 /* Answers with a text body (copied). */
 enum MHD_Result reply_text(request *req, unsigned status, const char *content_type, const char *text,
                            size_t len);
+
+/* Answers a store write that failed with r: the queue at capacity (-ENOSPC) is
+ * 503 queue_full, the store's disk out of space (-EDQUOT) 503 store_unavailable,
+ * both with Retry-After; anything else 500 store_error with what ("rollback
+ * failed"). The one place these codes are chosen. */
+enum MHD_Result reply_store_failed(request *req, int r, const char *what);
 
 /* Reads a body {"<field>": "<text>"} of 1..BW_REASON_MAX bytes of UTF-8 without
  * control characters. Returns the parsed body (json_decref it) with *ret

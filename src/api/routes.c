@@ -87,3 +87,30 @@ const route *routes_match(const char *method, const char *path, int64_t *ret_id,
         }
         return NULL;
 }
+
+static int hex_value(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/* libmicrohttpd decodes every '%' followed by two hex digits (a hex digit is
+ * never a '%', so no escape hides another): checking each such triple here sees
+ * exactly the bytes the decoded target would hold. */
+const char *routes_target_control(const char *raw, size_t len) {
+        const char *part = "path";
+        for (size_t i = 0; i < len; i++) {
+                unsigned c = (unsigned char)raw[i];
+                if (c == '?')
+                        part = "query";
+                if (c == '%' && len - i > 2 && hex_value(raw[i + 1]) >= 0 && hex_value(raw[i + 2]) >= 0)
+                        c = (unsigned)(hex_value(raw[i + 1]) * 16 + hex_value(raw[i + 2]));
+                if (c < 0x20 || c == 0x7f)
+                        return part;
+        }
+        return NULL;
+}

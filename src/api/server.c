@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "api/http.h"
+#include "core/actor.h"
 #include "core/limits.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -90,6 +91,16 @@ enum MHD_Result reply_error(request *req, unsigned status, const char *code, con
         return reply_json(req, status,
                           json_pack("{s{ss ss ss}}", "error", "code", code, "message", msg, "field",
                                     field ? field : ""));
+}
+
+enum MHD_Result reply_store_failed(request *req, int r, const char *what) {
+        if (r == -ENOSPC)
+                return reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "queue_full", "",
+                                   "the queue is full; retry later");
+        if (r == -EDQUOT)
+                return reply_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "store_unavailable", "",
+                                   "the store's disk is full; nothing was stored; retry later");
+        return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "store_error", "", "%s", what);
 }
 
 enum MHD_Result request_wait(request *req) {
@@ -195,7 +206,21 @@ static void request_free(request *req) {
 /* First call for a request: route, authenticate and check the announced size
  * before a single body byte is accepted (tighter limits before authentication).
  * Answers at once (req->handled) when any of them fails. */
-static enum MHD_Result request_start(api *a, request *req, const char *url, const char *method) {
+static enum MHD_Result request_start(api *a, request *req, const char *url, const char *method,
+                                     const char *version) {
+        /* MHD gives the target as a C string, so a raw NUL hides what follows it.
+         * In the request line MHD ends the target by making the space before the
+         * version a NUL: a version that does not start right after the target we
+         * saw means bytes were hidden (or the line had no version). */
+        const char *control = req->target_control;
+        if (!control && version != req->target + req->target_len + 1)
+                control = req->target_query ? "query" : "path";
+        if (control) {
+                log_json(LOG_LEVEL_WARN, "api", "request.bad_target",
+                         json_pack("{ss ss}", "method", method, "field", control));
+                return reply_error(req, MHD_HTTP_BAD_REQUEST, "invalid", control,
+                                   "the request %s holds a NUL or a control character", control);
+        }
         bool known = false;
         req->route = routes_match(method, url, &req->path_id, &known);
         if (!req->route) {
@@ -235,17 +260,24 @@ static enum MHD_Result request_start(api *a, request *req, const char *url, cons
         return MHD_YES;
 }
 
+/* The request no longer waits for a commit (see request.waiting). */
+static void request_unwait(api *a, request *req) {
+        if (req->waiting) {
+                req->waiting = false;
+                atomic_fetch_sub(&a->waiting, 1);
+        }
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
         api *a = cls;
         request *req = *con_cls;
-        if (!req) {
-                req = request_new(c, &a->shared);
-                if (!req)
-                        return MHD_NO;
-                *con_cls = req;
-                return request_start(a, req, url, method);
+        if (!req)
+                return MHD_NO; /* on_target could not allocate it */
+        if (!req->started) {
+                req->started = true;
+                return request_start(a, req, url, method, version);
         }
         if (req->handled) {
                 *upload_data_size = 0; /* answered early (401/413): discard what follows */
@@ -258,7 +290,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return MHD_YES;
         }
         if (req->async_done) {
-                atomic_fetch_sub(&a->waiting, 1);
+                request_unwait(a, req);
                 return req->route->resume(req);
         }
         if (req->too_large) {
@@ -269,14 +301,38 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         }
         req->t_complete_us = clock_mono_us();
         enum MHD_Result r = req->route->handle(req);
-        if (req->suspended)
+        if (req->suspended) {
                 atomic_fetch_add(&a->waiting, 1);
+                req->waiting = true;
+        }
         return r;
 }
 
+/* MHD calls this once per request with the target as received, before it
+ * splits off the query and decodes %HH in place; what it returns is the
+ * request's *con_cls. The raw target is checked here, while it is still raw;
+ * later only its address is used (MHD rewrites the bytes). */
+static void *on_target(void *cls, const char *uri, struct MHD_Connection *c) {
+        api *a = cls;
+        request *req = request_new(c, &a->shared);
+        if (req) {
+                req->target = uri;
+                req->target_len = strlen(uri);
+                req->target_control = routes_target_control(uri, req->target_len);
+                req->target_query = memchr(uri, '?', req->target_len) != NULL;
+        }
+        return req;
+}
+
+/* MHD calls this for every request it ends, answered or not: a resumed
+ * request whose client hung up is closed without on_request seeing it again,
+ * and must not stay counted, or shutdown would wait for it forever. */
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-        request_free(*con_cls);
+        request *req = *con_cls;
+        if (req)
+                request_unwait(cls, req);
+        request_free(req);
         *con_cls = NULL;
 }
 
@@ -305,7 +361,8 @@ int api_start(const api_options *o, const api_deps *deps, api **ret) {
         for (size_t i = 0; i < o->n_actors; i++) {
                 const char *t = o->actors[i].token;
                 if (!t || strlen(t) < BW_TOKEN_MIN_LEN || strlen(t) > BW_TOKEN_MAX_LEN ||
-                    !o->actors[i].name || strlen(o->actors[i].name) > BW_NAME_MAX)
+                    !o->actors[i].name || strlen(o->actors[i].name) > BW_NAME_MAX ||
+                    actor_name_reserved(o->actors[i].name))
                         return -EINVAL;
                 for (size_t j = 0; j < i; j++)
                         if (strcmp(o->actors[j].token, t) == 0 ||
@@ -343,6 +400,7 @@ int api_start(const api_options *o, const api_deps *deps, api **ret) {
                                   (unsigned)BW_HTTP_MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
                                   (unsigned)BW_HTTP_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                                   (size_t)BW_HTTP_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+                                  MHD_OPTION_URI_LOG_CALLBACK, on_target, a,
                                   MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
         if (!a->mhd) {
                 sodium_memzero(a->shared.identities, sizeof(a->shared.identities));
@@ -358,9 +416,11 @@ void api_stop(api *a) {
                 return;
         MHD_quiesce_daemon(a->mhd);
         /* Suspended connections wait for a commit the writer will still make (the
-         * store closes after the API). MHD must not be stopped while any is
-         * suspended — it aborts, and a late resume would touch freed memory — so
-         * this waits for every one, however slow the disk. */
+         * store closes after the API), and each commit ends: it succeeds or fails
+         * within the store's lock wait (BW_STORE_BUSY_TIMEOUT_MS) and the disk's
+         * time. MHD must not be stopped while any is suspended — it aborts, and a
+         * late resume would touch freed memory — so this waits until every such
+         * request was answered or ended by MHD (its client gone, on_completed). */
         while (atomic_load(&a->waiting) > 0)
                 usleep(10000);
         MHD_stop_daemon(a->mhd);

@@ -384,8 +384,7 @@ static int actor_one(yamldoc *d, size_t index, yaml_node_t *node, const char *pa
         char fpath[YAMLDOC_PATH_MAX];
         yamldoc_path_key(fpath, sizeof(fpath), path, "name");
         if (r == 0)
-                r = yamldoc_get_name(d, v[0], fpath, BW_NAME_MAX, CONFIG_NAME_EXTRA, a->name,
-                                     sizeof(a->name), err);
+                r = yamldoc_get_actor(d, v[0], fpath, a->name, sizeof(a->name), err);
         if (r < 0)
                 return r;
         bool taken = strcmp(a->name, c->cfg->token_actor) == 0;
@@ -434,8 +433,8 @@ static int parse_api(yamldoc *d, yaml_node_t *node, yaml_node_t *root, config_ct
                                  BW_ALERT_BODY_MAX_CEILING, &c->cfg->alert_body_max, err);
         str_copy(c->cfg->token_actor, sizeof(c->cfg->token_actor), "admin");
         if (r == 0 && v[AK_ACTOR])
-                r = yamldoc_get_name(d, v[AK_ACTOR], "api.actor", BW_NAME_MAX, CONFIG_NAME_EXTRA,
-                                     c->cfg->token_actor, sizeof(c->cfg->token_actor), err);
+                r = yamldoc_get_actor(d, v[AK_ACTOR], "api.actor", c->cfg->token_actor,
+                                      sizeof(c->cfg->token_actor), err);
         if (r == 0 && v[AK_ACTORS])
                 r = parse_actors(d, v[AK_ACTORS], c, err);
         return r;

@@ -55,6 +55,58 @@ __attribute__((format(printf, 6, 7))) static void step_error(errlist *l, const p
         bw_error_set_at(errlist_next(l), p->file, line, col, code, field, "%s", msg);
 }
 
+/* Where param name of step s is: its key (for an unknown name) or its value. */
+static void param_position(const playbook_step *s, const char *name, bool key, unsigned *ret_line,
+                           unsigned *ret_col) {
+        const json_t *at = json_object_get(s->params_at, name);
+        size_t k = key ? 0 : 2;
+        *ret_line = json_is_array(at) ? (unsigned)json_integer_value(json_array_get(at, k)) : s->line;
+        *ret_col = json_is_array(at) ? (unsigned)json_integer_value(json_array_get(at, k + 1)) : s->col;
+}
+
+/* A step's params against its verb's table. Literals are checked as VALIDATE
+ * will check them; a {from: ...} is known only at render time, but it yields a
+ * string, so it may only stand for a parameter that takes one. */
+static void check_params(errlist *l, const playbook *p, size_t i, const connector_verb *verb) {
+        const playbook_step *s = &p->steps[i];
+        const char *name;
+        const json_t *v;
+        json_object_foreach(s->params, name, v) {
+                char field[sizeof(l->errs[0].field)];
+                snprintf(field, sizeof(field), "steps[%zu].params.%s", i, name);
+                const setting_spec *spec = setting_spec_find(verb->params, name);
+                unsigned line, col;
+                param_position(s, name, !spec, &line, &col);
+                if (!spec) {
+                        char known[256];
+                        setting_spec_names(verb->params, known, sizeof(known));
+                        bw_error_set_at(errlist_next(l), p->file, line, col, "unknown_param", field,
+                                        "not a parameter of %s.%s (it takes: %s)", s->connector, s->verb,
+                                        known);
+                        continue;
+                }
+                if (json_is_object(v)) {
+                        if (spec->type != SETTING_STRING && spec->type != SETTING_SCALAR)
+                                bw_error_set_at(errlist_next(l), p->file, line, col, "wrong_type", field,
+                                                "{from: ...} yields a string; %s takes a value of type %s",
+                                                name, setting_type_name(spec->type));
+                        continue;
+                }
+                bw_error e;
+                if (setting_value_check(spec, v, field, &e) < 0)
+                        bw_error_set_at(errlist_next(l), p->file, line, col, e.code, field, "%s", e.message);
+        }
+        for (const setting_spec *spec = verb->params; spec->name; spec++) {
+                if (!spec->required || strcmp(spec->name, SETTING_ANY_NAME) == 0 ||
+                    json_object_get(s->params, spec->name))
+                        continue;
+                char field[sizeof(l->errs[0].field)];
+                snprintf(field, sizeof(field), "steps[%zu].params.%s", i, spec->name);
+                bw_error_set_at(errlist_next(l), p->file, s->line, s->col, "missing", field,
+                                "%s.%s requires it", s->connector, s->verb);
+        }
+}
+
 static void check_step(errlist *l, const playbook *p, size_t i, const bw_config *cfg) {
         const playbook_step *s = &p->steps[i];
         const integration_config *ic = config_integration_find(cfg, s->integration);
@@ -75,6 +127,7 @@ static void check_step(errlist *l, const playbook *p, size_t i, const bw_config 
                            s->connector, s->verb);
                 return;
         }
+        check_params(l, p, i, verb);
         if (s->category[0] && !approval_policy_has_category(&cfg->governor.approvals, s->category))
                 step_error(l, p, i, "category", "unknown_category",
                            "'%s' is not a built-in category nor one listed in approvals.categories",

@@ -28,6 +28,11 @@ typedef struct connector_verb {
         const char *name;        /* "block" */
         unsigned target_kinds;   /* bit mask of (1u << target_kind) accepted; (1u << TARGET_NONE) = may have none */
         bool reversible;         /* has snapshot and rollback for this verb */
+        /* The params a step may give this verb, ends with {NULL}; never NULL. The
+         * one source of truth for them: `playbook lint` and the daemon's start-up
+         * check a step's literal params against it (config/playbooks.c), and
+         * VALIDATE checks every rendered action against it (kind_check_action). */
+        const setting_spec *params;
 } connector_verb;
 
 typedef struct connector_action {
@@ -83,7 +88,10 @@ typedef struct connector_kind {
 bool connector_action_reversible(const connector_kind *k, const json_t *settings, const char *verb);
 
 /* Seconds after which the connector itself reverts an action with these params
- * (its expiry parameter, else its integration's default), 0 = never. */
+ * (its expiry parameter, else its integration's default), 0 = never. A value
+ * outside the range the verb's table (or the settings table) declares counts as
+ * none: such an action fails VALIDATE, and its expiry is never used in
+ * arithmetic. */
 int64_t connector_native_expiry_s(const connector_kind *k, const json_t *settings, const json_t *params);
 
 /* Registry of all kinds (connectors/registry.c). NULL if unknown. */

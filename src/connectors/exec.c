@@ -564,8 +564,14 @@ static bool exec_has_op(const json_t *settings, connector_op op) {
         return json_object_get(settings, exec_programs[prog].key) != NULL;
 }
 
+static const setting_spec exec_run_params[] = {
+        KIND_PARAMS_PASSED_ON("the action JSON on stdin (\"params\")"),
+        {0},
+};
+
 static const connector_verb exec_verbs[] = {
-        {"run", KIND_TARGETS_ANY, true}, /* when snapshot and rollback programs are configured */
+        {"run", KIND_TARGETS_ANY, true,
+         exec_run_params}, /* when snapshot and rollback programs are configured */
         {0},
 };
 

@@ -29,8 +29,14 @@ static const setting_spec http_settings[] = {
         {0},
 };
 
+static const setting_spec http_request_params[] = {
+        KIND_PARAMS_PASSED_ON("the JSON body (\"params\")"),
+        {0},
+};
+
 static const connector_verb http_verbs[] = {
-        {"request", KIND_TARGETS_ANY, true}, /* when snapshot_url and rollback_url are configured */
+        {"request", KIND_TARGETS_ANY, true,
+         http_request_params}, /* when snapshot_url and rollback_url are configured */
         {0},
 };
 

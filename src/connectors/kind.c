@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "core/limits.h"
-#include "core/limits.h"
 #include "util/strutil.h"
 
 static bool kind_printable(const char *s, size_t len) {
@@ -37,53 +36,9 @@ static int kind_get(const json_t *settings, const setting_spec *table, const cha
                 return bw_error_set(err, "unknown_key", name, "not a setting of this connector kind");
         /* A kind reading its own key with another type is a programming error. */
         assert(s->type == type);
-        switch (type) {
-        case SETTING_STRING: {
-                if (!json_is_string(v))
-                        return bw_error_set(err, "invalid", name, "must be a string");
-                size_t len = json_string_length(v);
-                const char *str = json_string_value(v);
-                if ((int64_t)len < s->min || (int64_t)len > s->max)
-                        return bw_error_set(err, "invalid", name, "must be %lld..%lld bytes",
-                                            (long long)s->min, (long long)s->max);
-                bool ok = s->charset_extra ? len == 0 || str_charset_ok(str, len, len, s->charset_extra)
-                                           : kind_printable(str, len);
-                if (!ok)
-                        return bw_error_set(err, "invalid", name, "contains a character not allowed here");
-                break;
-        }
-        case SETTING_INT:
-                if (!json_is_integer(v))
-                        return bw_error_set(err, "invalid", name, "must be an integer");
-                if (json_integer_value(v) < s->min || json_integer_value(v) > s->max)
-                        return bw_error_set(err, "invalid", name, "must be within %lld..%lld",
-                                            (long long)s->min, (long long)s->max);
-                break;
-        case SETTING_BOOL:
-                if (!json_is_boolean(v))
-                        return bw_error_set(err, "invalid", name, "must be true or false");
-                break;
-        case SETTING_STRING_LIST: {
-                if (!json_is_array(v))
-                        return bw_error_set(err, "invalid", name, "must be a list of strings");
-                size_t n = json_array_size(v);
-                if ((int64_t)n < s->min || (int64_t)n > s->max)
-                        return bw_error_set(err, "invalid", name, "must have %lld..%lld items",
-                                            (long long)s->min, (long long)s->max);
-                for (size_t i = 0; i < n; i++) {
-                        const json_t *item = json_array_get(v, i);
-                        size_t len = json_string_length(item);
-                        if (!json_is_string(item) || len == 0 || len > BW_SETTING_LIST_ITEM_MAX ||
-                            !kind_printable(json_string_value(item), len))
-                                return bw_error_set(err, "invalid", name,
-                                                    "item %zu must be 1..%u printable characters", i,
-                                                    BW_SETTING_LIST_ITEM_MAX);
-                }
-                break;
-        }
-        default:
-                assert(!"unknown setting type");
-        }
+        int r = setting_value_check(s, v, name, err);
+        if (r < 0)
+                return r;
         *ret = v;
         return 0;
 }
@@ -175,26 +130,11 @@ static bool kind_hex64(const char *s) {
         return true;
 }
 
-static int kind_check_params(const json_t *params, connector_result *r) {
-        if (!json_is_object(params))
-                return kind_invalid(r, "params: must be an object");
-        if (json_object_size(params) > BW_PARAMS_MAX)
-                return kind_invalid(r, "params: at most %u entries", BW_PARAMS_MAX);
-        const char *key;
-        const json_t *v;
-        json_object_foreach((json_t *)params, key, v) {
-                if (!str_charset_ok(key, strlen(key), BW_NAME_MAX, "._-"))
-                        return kind_invalid(r, "params: a name must be 1..%u of [A-Za-z0-9._-]",
-                                            BW_NAME_MAX);
-                if (json_is_string(v)) {
-                        size_t len = json_string_length(v);
-                        if (len > BW_PARAM_VALUE_MAX || !utf8_valid(json_string_value(v), len))
-                                return kind_invalid(r, "params.%s: at most %u bytes of UTF-8", key,
-                                                    BW_PARAM_VALUE_MAX);
-                } else if (!json_is_integer(v) && !json_is_boolean(v)) {
-                        return kind_invalid(r, "params.%s: must be a string, an integer or a boolean", key);
-                }
-        }
+/* The verb's own table says which params it takes (core/settings.h). */
+static int kind_check_params(const connector_verb *v, const json_t *params, connector_result *r) {
+        bw_error e;
+        if (params_check(v->params, params, &e) < 0)
+                return kind_invalid(r, "%s: %s", e.field, e.message);
         return 0;
 }
 
@@ -222,7 +162,7 @@ int kind_check_action(const connector_kind *k, const connector_action *a, connec
         }
         if (!kind_hex64(a->idempotency_key))
                 return kind_invalid(r, "idempotency_key: must be 64 lowercase hex digits");
-        return kind_check_params(a->params, r);
+        return kind_check_params(v, a->params, r);
 }
 
 json_t *kind_action_json(const connector_action *a, const char *event) {

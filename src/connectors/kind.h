@@ -10,10 +10,20 @@
 #include <stdint.h>
 
 #include "connectors/connector.h"
+#include "core/limits.h"
 #include "util/error.h"
 
 /* Verb target mask: any target kind, or none. */
 #define KIND_TARGETS_ANY ((1u << _TARGET_KIND_MAX) - 1u)
+
+/* The params entry of a verb that passes its params on as they are, to a
+ * system that defines them (an HTTP body, an exec program's stdin): any name,
+ * a string of at most BW_PARAM_VALUE_MAX bytes of text, an integer or a boolean. */
+#define KIND_PARAMS_PASSED_ON(where)                                                                        \
+        {                                                                                                   \
+                SETTING_ANY_NAME, SETTING_SCALAR, false, 0, BW_PARAM_VALUE_MAX, NULL,                       \
+                        "any name: passed on in " where                                                     \
+        }
 
 extern const connector_kind nft_kind;
 extern const connector_kind http_kind;

@@ -373,17 +373,11 @@ static int nft_plan_parse(const nft_state *s, const connector_action *a, nft_pla
         if (r < 0)
                 return r;
         nft_plan p = {.block = strcmp(a->verb, "block") == 0, .timeout_s = s->default_timeout_s};
-        const char *key;
-        const json_t *v;
-        json_object_foreach((json_t *)a->params, key, v) {
-                if (!p.block || strcmp(key, "timeout_s") != 0)
-                        return kind_invalid(res, "params.%s: not a parameter of nft.%s", key, a->verb);
-                if (!json_is_integer(v) || json_integer_value(v) < 1 ||
-                    json_integer_value(v) > BW_NFT_TIMEOUT_S_MAX)
-                        return kind_invalid(res, "params.timeout_s: must be an integer within 1..%d",
-                                            BW_NFT_TIMEOUT_S_MAX);
-                p.timeout_s = json_integer_value(v);
-        }
+        /* kind_check_action checked the params against the verb's table: only
+         * block has timeout_s, an integer within its range. */
+        const json_t *timeout = json_object_get(a->params, "timeout_s");
+        if (timeout)
+                p.timeout_s = json_integer_value(timeout);
         p.addrs = calloc(a->n_targets, sizeof(nft_addr));
         if (!p.addrs)
                 return -ENOMEM;
@@ -875,9 +869,18 @@ static int nft_open(const json_t *settings, void **ret_state, bw_error *err) {
         return 0;
 }
 
+static const setting_spec nft_block_params[] = {
+        {"timeout_s", SETTING_INT, false, 1, BW_NFT_TIMEOUT_S_MAX, NULL,
+         "the kernel removes the element after this many seconds (default: the integration's "
+         "default_timeout_s, else never)"},
+        {0},
+};
+
+static const setting_spec nft_unblock_params[] = {{0}};
+
 static const connector_verb nft_verbs[] = {
-        {"block", 1u << TARGET_IP, true},
-        {"unblock", 1u << TARGET_IP, true},
+        {"block", 1u << TARGET_IP, true, nft_block_params},
+        {"unblock", 1u << TARGET_IP, true, nft_unblock_params},
         {0},
 };
 

@@ -12,8 +12,13 @@ static const setting_spec notify_settings[] = {
         {0},
 };
 
+static const setting_spec notify_send_params[] = {
+        KIND_PARAMS_PASSED_ON("the webhook's JSON body (\"params\")"),
+        {0},
+};
+
 static const connector_verb notify_verbs[] = {
-        {"send", KIND_TARGETS_ANY, false},
+        {"send", KIND_TARGETS_ANY, false, notify_send_params},
         {0},
 };
 

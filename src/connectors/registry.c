@@ -53,13 +53,28 @@ bool connector_action_reversible(const connector_kind *k, const json_t *settings
                connector_kind_has_op(k, settings, CONNECTOR_OP_ROLLBACK);
 }
 
+/* The entry of k's expiry parameter in the table of the verb that takes it. */
+static const setting_spec *expiry_param_spec(const connector_kind *k) {
+        for (const connector_verb *v = k->verbs; v->name; v++)
+                for (const setting_spec *s = v->params; s && s->name; s++)
+                        if (strcmp(s->name, k->expiry_param) == 0)
+                                return s;
+        return NULL;
+}
+
 int64_t connector_native_expiry_s(const connector_kind *k, const json_t *settings, const json_t *params) {
         if (!k || !k->expiry_param)
                 return 0;
+        const setting_spec *spec = expiry_param_spec(k);
         const json_t *v = json_object_get(params, k->expiry_param);
-        if (!json_is_integer(v) && k->expiry_setting)
+        if (!v && k->expiry_setting) {
                 v = json_object_get(settings, k->expiry_setting);
-        return json_is_integer(v) && json_integer_value(v) > 0 ? (int64_t)json_integer_value(v) : 0;
+                spec = setting_spec_find(k->settings, k->expiry_setting);
+        }
+        /* The tables bound the seconds, so callers may turn them into ms. */
+        if (!v || !spec || spec->type != SETTING_INT || setting_value_check(spec, v, "", NULL) < 0)
+                return 0;
+        return json_integer_value(v) > 0 ? (int64_t)json_integer_value(v) : 0;
 }
 
 void connector_result_clear(connector_result *r) {

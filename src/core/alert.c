@@ -284,6 +284,87 @@ static void key_shown(char *out, size_t outlen, const char *prefix, const char *
         snprintf(out, outlen, "%s%s", prefix, shown);
 }
 
+/* One open container on the way to a byte of the body. */
+typedef struct json_frame {
+        bool object;
+        bool has_key;                      /* object: the current member's key was read */
+        size_t index;                      /* array: the current element */
+        char key[ALERT_KEY_SHOWN_MAX + 1]; /* object: the current key's bytes, cut */
+} json_frame;
+
+/* Appends the field path of the innermost value (or key) frames lead to:
+ * ".key" for an object with a current key, "[i]" for an array. */
+static void frames_path(const json_frame *f, size_t depth, char *out, size_t outlen) {
+        size_t used = 0;
+        out[0] = '\0';
+        for (size_t k = 0; k < depth && used < outlen; k++) {
+                char part[ALERT_KEY_SHOWN_MAX + 8];
+                if (f[k].object && f[k].has_key)
+                        key_shown(part, sizeof(part), used ? "." : "", f[k].key);
+                else if (!f[k].object)
+                        snprintf(part, sizeof(part), "[%zu]", f[k].index);
+                else
+                        break; /* where a key should start */
+                int n = snprintf(out + used, outlen - used, "%s", part);
+                used = n < 0 ? outlen : used + (size_t)n;
+        }
+}
+
+/* The field that holds byte bad of the body (the first one utf8_valid refuses):
+ * jansson refuses invalid UTF-8 without saying where, so a small tokenizer walks
+ * the valid prefix data[0..bad), tracking the open containers and the current
+ * key or index of each. One pass; at most BW_ALERT_MAX_DEPTH containers (deeper
+ * bodies were refused before); keys cut to ALERT_KEY_SHOWN_MAX bytes. A bad byte
+ * inside a key names that key, read on to its closing quote. */
+static void bad_utf8_field(const char *data, size_t len, size_t bad, char *out, size_t outlen) {
+        json_frame f[BW_ALERT_MAX_DEPTH];
+        size_t depth = 0, key_len = 0, i = 0;
+        bool in_string = false, in_key = false, escaped = false;
+        for (; i < bad; i++) {
+                char c = data[i];
+                json_frame *top = depth ? &f[depth - 1] : NULL;
+                if (in_string) {
+                        if (!escaped && c == '"') {
+                                in_string = false;
+                                if (in_key) {
+                                        top->key[key_len] = '\0';
+                                        top->has_key = true;
+                                        in_key = false;
+                                }
+                                continue;
+                        }
+                        escaped = !escaped && c == '\\';
+                        if (in_key && key_len < ALERT_KEY_SHOWN_MAX)
+                                top->key[key_len++] = c;
+                        continue;
+                }
+                if (c == '{' || c == '[') {
+                        if (depth == BW_ALERT_MAX_DEPTH)
+                                break;
+                        f[depth++] = (json_frame){.object = c == '{'};
+                } else if ((c == '}' || c == ']') && depth > 0) {
+                        depth--;
+                } else if (c == ',' && top) {
+                        top->has_key = top->object ? false : top->has_key;
+                        top->index += !top->object;
+                } else if (c == '"') {
+                        in_string = true;
+                        escaped = false;
+                        in_key = top && top->object && !top->has_key;
+                        key_len = 0;
+                }
+        }
+        if (in_key) {
+                for (; i < len && key_len < ALERT_KEY_SHOWN_MAX && (escaped || data[i] != '"'); i++) {
+                        escaped = !escaped && data[i] == '\\';
+                        f[depth - 1].key[key_len++] = data[i];
+                }
+                f[depth - 1].key[key_len] = '\0';
+                f[depth - 1].has_key = true;
+        }
+        frames_path(f, depth, out, outlen);
+}
+
 static int parse_name(const json_t *v, const char *field, char *out, size_t outlen, bw_error *err) {
         if (!json_is_string(v))
                 return bw_error_set(err, "invalid", field, "must be a string");
@@ -530,14 +611,19 @@ static int alert_from_json(alert *a, json_t *root, int64_t now_ms, bw_error *err
         return 0;
 }
 
-/* Errors about the body as a whole (encoding, nesting, JSON syntax) have an
- * empty field; all others name the field's path. */
+/* Errors about the body as a whole (nesting, JSON syntax) have an empty field;
+ * all others, invalid UTF-8 included, name the field's path. Nesting is checked
+ * first: it bounds the tokenizer that locates invalid UTF-8. */
 int alert_parse(const char *data, size_t len, int64_t now_ms, alert **ret, bw_error *err) {
-        if (!utf8_valid(data, len))
-                return bw_error_set(err, "bad_utf8", "", "body is not valid UTF-8");
         if (!depth_ok(data, len, BW_ALERT_MAX_DEPTH))
                 return bw_error_set(err, "too_deep", "", "JSON nested deeper than %u levels",
                                     BW_ALERT_MAX_DEPTH);
+        size_t valid = utf8_valid_prefix(data, len);
+        if (valid < len) {
+                char field[sizeof(err->field)];
+                bad_utf8_field(data, len, valid, field, sizeof(field));
+                return bw_error_set(err, "bad_utf8", field, "not valid UTF-8 (byte %zu)", valid);
+        }
         json_error_t jerr;
         json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!root) {

@@ -107,6 +107,11 @@
 #define BW_STORE_TEXT_MAX 1024u
 /* targets, params and result: one connector IPC message bounds what can be used. */
 #define BW_STORE_JSON_MAX (256u * 1024u)
+/* Free space the store's file system must have for /readyz to call the store
+ * writable: a maximal batch (BW_BATCH_BODY_MAX) is written twice, to the WAL and
+ * at the checkpoint into the database file. Below it the next batch may not fit,
+ * and readiness says so before a write fails. */
+#define BW_STORE_FREE_MIN (2u * BW_BATCH_BODY_MAX)
 /* store_action.idempotency_key is a char[65]. */
 #define BW_STORE_IDEMPOTENCY_KEY_MAX 64u
 

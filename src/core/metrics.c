@@ -13,7 +13,7 @@ static const uint64_t bucket_bounds_us[METRICS_HISTOGRAM_BUCKETS] = {
 static const char *const reject_names[_REJECT_REASON_MAX] = {
         [REJECT_INVALID] = "invalid",         [REJECT_TOO_LARGE] = "too_large",
         [REJECT_QUEUE_FULL] = "queue_full",   [REJECT_UNAUTHORIZED] = "unauthorized",
-        [REJECT_STORE_ERROR] = "store_error",
+        [REJECT_STORE_ERROR] = "store_error", [REJECT_STORE_UNAVAILABLE] = "store_unavailable",
 };
 
 static const char *const outcome_names[_OUTCOME_MAX] = {

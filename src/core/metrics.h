@@ -12,11 +12,12 @@
 
 /* Why an alert was rejected (label "reason" of bulwark_alerts_rejected_total). */
 typedef enum {
-        REJECT_INVALID,      /* failed validation (400) */
-        REJECT_TOO_LARGE,    /* body over its limit (413) */
-        REJECT_QUEUE_FULL,   /* 503 */
-        REJECT_UNAUTHORIZED, /* 401 */
-        REJECT_STORE_ERROR,  /* 500 */
+        REJECT_INVALID,           /* failed validation (400) */
+        REJECT_TOO_LARGE,         /* body over its limit (413) */
+        REJECT_QUEUE_FULL,        /* 503 */
+        REJECT_UNAUTHORIZED,      /* 401 */
+        REJECT_STORE_ERROR,       /* 500 */
+        REJECT_STORE_UNAVAILABLE, /* 503: the store's disk is full */
         _REJECT_REASON_MAX,
 } reject_reason;
 

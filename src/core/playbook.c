@@ -175,15 +175,6 @@ static int parse_trigger(yamldoc *d, yaml_node_t *node, playbook_trigger *t, bw_
         return v[TK_THRESHOLD] ? parse_threshold(d, v[TK_THRESHOLD], t, err) : 0;
 }
 
-static bool param_name_valid(const char *s, size_t len) {
-        if (len == 0 || len > BW_NAME_MAX)
-                return false;
-        for (size_t i = 0; i < len; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-                        return false;
-        return true;
-}
-
 /* {from: <expr>}: a reference to one scalar of the alert, resolved at render time. */
 static int param_from(yamldoc *d, yaml_node_t *node, const char *path, json_t **ret, bw_error *err) {
         yaml_node_t *v[1];
@@ -244,6 +235,7 @@ static int param_literal(yamldoc *d, yaml_node_t *node, const char *path, json_t
 
 static int param_one(yamldoc *d, const char *key, yaml_node_t *key_node, yaml_node_t *value,
                      const char *path, void *userdata, bw_error *err) {
+        playbook_step *s = userdata;
         if (!param_name_valid(key, strlen(key)))
                 return yamldoc_error(d, key_node, err, "bad_charset", path,
                                      "a parameter name is 1..%u characters of [a-z0-9_]", BW_NAME_MAX);
@@ -252,7 +244,12 @@ static int param_one(yamldoc *d, const char *key, yaml_node_t *key_node, yaml_no
                                                  : param_literal(d, value, path, &v, err);
         if (r < 0)
                 return r;
-        return json_object_set_new(userdata, key, v) < 0 ? -ENOMEM : 0;
+        if (json_object_set_new(s->params, key, v) < 0)
+                return -ENOMEM;
+        json_t *at =
+                json_pack("[iiii]", (int)key_node->start_mark.line + 1, (int)key_node->start_mark.column + 1,
+                          (int)value->start_mark.line + 1, (int)value->start_mark.column + 1);
+        return json_object_set_new(s->params_at, key, at) < 0 ? -ENOMEM : 0;
 }
 
 static int parse_action(yamldoc *d, yaml_node_t *node, const char *path, playbook_step *s, bw_error *err) {
@@ -346,13 +343,17 @@ static int step_one(yamldoc *d, size_t index, yaml_node_t *node, const char *pat
                         return r;
         }
         s->params = json_object();
-        if (!s->params)
+        s->params_at = json_object();
+        if (!s->params || !s->params_at) {
+                json_decref(s->params);
+                json_decref(s->params_at);
                 return -ENOMEM;
+        }
         /* The step is counted once it owns memory, so playbook_free releases it. */
         p->n_steps = index + 1;
         if (v[SK_PARAMS]) {
                 yamldoc_path_key(fpath, sizeof(fpath), path, "params");
-                return yamldoc_map_foreach(d, v[SK_PARAMS], fpath, BW_PARAMS_MAX, param_one, s->params, err);
+                return yamldoc_map_foreach(d, v[SK_PARAMS], fpath, BW_PARAMS_MAX, param_one, s, err);
         }
         return 0;
 }
@@ -390,8 +391,7 @@ static int playbook_from_doc(yamldoc *d, playbook *p, bw_error *err) {
         if (r < 0)
                 return r;
         if (v[PK_AUTHOR]) {
-                r = yamldoc_get_name(d, v[PK_AUTHOR], "author", BW_NAME_MAX, PLAYBOOK_NAME_EXTRA, p->author,
-                                     sizeof(p->author), err);
+                r = yamldoc_get_actor(d, v[PK_AUTHOR], "author", p->author, sizeof(p->author), err);
                 if (r < 0)
                         return r;
         }
@@ -454,8 +454,10 @@ int playbook_parse(const char *data, size_t len, const char *filename, playbook 
 void playbook_free(playbook *p) {
         if (!p)
                 return;
-        for (size_t i = 0; i < p->n_steps; i++)
+        for (size_t i = 0; i < p->n_steps; i++) {
                 json_decref(p->steps[i].params);
+                json_decref(p->steps[i].params_at);
+        }
         free(p->steps);
         json_decref(p->trigger.labels);
         free(p);

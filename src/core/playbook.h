@@ -34,6 +34,9 @@ typedef struct playbook_step {
         /* Object: name -> literal string/integer/boolean, or {"from": "<expr>"}
          * where expr is a scalar template (source, type, severity, label). */
         json_t *params;
+        /* Object: each params name -> [key line, key col, value line, value col],
+         * so the checks against the verb's table (config/playbooks.c) point at it. */
+        json_t *params_at;
         /* A high-risk category ("data_deletion", ...): the action then always needs
          * an approval. "" = none declared (configuration may still classify it). */
         char category[BW_NAME_MAX + 1];

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/actor.h"
 #include "core/limits.h"
 #include "util/strutil.h"
 
@@ -281,6 +282,24 @@ int yamldoc_get_name(const yamldoc *d, const yaml_node_t *node, const char *path
         return copy_out(s, len, out, outlen);
 }
 
+int yamldoc_get_actor(const yamldoc *d, const yaml_node_t *node, const char *path, char *out, size_t outlen,
+                      bw_error *err) {
+        char name[BW_NAME_MAX + 1];
+        int r = yamldoc_get_name(d, node, path, BW_NAME_MAX, ACTOR_NAME_EXTRA, name, sizeof(name), err);
+        if (r < 0)
+                return r;
+        if (actor_name_reserved(name)) {
+                char list[128];
+                actor_reserved_text(list, sizeof(list));
+                return yamldoc_error(d, node, err, "reserved", path,
+                                     "'%s' is reserved for Bulwark's own records (reserved: %s)", name,
+                                     list);
+        }
+        return str_copy(out, outlen, name) < 0
+                       ? yamldoc_error(d, node, err, "out_of_range", path, "too long")
+                       : 0;
+}
+
 int yamldoc_get_text(const yamldoc *d, const yaml_node_t *node, const char *path, size_t min, size_t max,
                      char *out, size_t outlen, bw_error *err) {
         const char *s;
@@ -464,13 +483,6 @@ typedef struct settings_ctx {
         json_t *out;
 } settings_ctx;
 
-static const setting_spec *spec_lookup(const setting_spec *table, const char *name) {
-        for (const setting_spec *s = table; s && s->name; s++)
-                if (strcmp(s->name, name) == 0)
-                        return s;
-        return NULL;
-}
-
 static int list_item(yamldoc *d, size_t index, yaml_node_t *item, const char *path, void *userdata,
                      bw_error *err) {
         const char *s;
@@ -542,12 +554,10 @@ static int setting_value(yamldoc *d, const setting_spec *spec, yaml_node_t *valu
 static int settings_one(yamldoc *d, const char *key, yaml_node_t *key_node, yaml_node_t *value,
                         const char *path, void *userdata, bw_error *err) {
         settings_ctx *c = userdata;
-        const setting_spec *spec = spec_lookup(c->table, key);
+        const setting_spec *spec = setting_spec_find(c->table, key);
         if (!spec) {
-                char known[160] = "";
-                size_t used = 0;
-                for (const setting_spec *t = c->table; t && t->name; t++)
-                        name_append(known, sizeof(known), &used, t->name);
+                char known[160];
+                setting_spec_names(c->table, known, sizeof(known));
                 return yamldoc_error(d, key_node, err, "unknown_key", path,
                                      "unknown setting; expected one of: %s", known);
         }

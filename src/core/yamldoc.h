@@ -57,6 +57,11 @@ int yamldoc_get_string(const yamldoc *d, const yaml_node_t *node, const char *pa
  * copied into out (outlen > max). */
 int yamldoc_get_name(const yamldoc *d, const yaml_node_t *node, const char *path, size_t max,
                      const char *extra, char *out, size_t outlen, bw_error *err);
+/* An actor name (core/actor.h): 1..BW_NAME_MAX of [A-Za-z0-9] and
+ * ACTOR_NAME_EXTRA, and not a reserved name ("reserved" otherwise), copied into
+ * out (outlen > BW_NAME_MAX). Every actor name read from a file goes through here. */
+int yamldoc_get_actor(const yamldoc *d, const yaml_node_t *node, const char *path, char *out, size_t outlen,
+                      bw_error *err);
 /* A string of min..max bytes of text (yamldoc_text_valid), copied into out (outlen > max). */
 int yamldoc_get_text(const yamldoc *d, const yaml_node_t *node, const char *path, size_t min, size_t max,
                      char *out, size_t outlen, bw_error *err);

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -295,7 +296,9 @@ int sq_errno(int rc) {
         case SQLITE_READONLY:
                 return -EROFS;
         case SQLITE_FULL:
-                return -ENOSPC;
+                /* The disk, not the queue (-ENOSPC, store.h): the two need different
+                 * answers, so they must not share an errno. */
+                return -EDQUOT;
         case SQLITE_IOERR:
                 return -EIO;
         case SQLITE_CORRUPT:
@@ -877,6 +880,13 @@ static int sq_exec_finish(struct store_backend_db *db, int64_t exec_id, exec_sta
 }
 
 static int sq_ping(struct store_backend_db *db, int64_t now_ms) {
+        /* The ping's one row fits in the last free blocks of a disk that has no
+         * room left for an alert: the space a request may need is checked too. */
+        const char *path = sqlite3_db_filename(db->writer.db, "main");
+        struct statvfs fs;
+        if (path && path[0] && statvfs(path, &fs) == 0 &&
+            (uint64_t)fs.f_bavail * fs.f_frsize < (uint64_t)BW_STORE_FREE_MIN)
+                return -EDQUOT;
         return sq_run(&db->writer, SQ_PING, "i", now_ms);
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/actor.h"
 #include "core/limits.h"
 #include "store/backend.h"
 #include "store/store_internal.h"
@@ -1056,9 +1057,6 @@ typedef struct expire_job {
         size_t n;
 } expire_job;
 
-/* The engine's own decision: a request nobody decided in time is rejected. */
-#define STORE_EXPIRY_ACTOR "bulwark"
-
 static int expire_run(store_tx *tx, void *userdata) {
         expire_job *j = userdata;
         const store_backend_response *be = tx->s->be->response;
@@ -1069,11 +1067,11 @@ static int expire_run(store_tx *tx, void *userdata) {
         for (int i = 0; i < n; i++) {
                 store_approval_row row;
                 int r = be->approval_load(tx->s->db, j->ids[i], 0, &row);
-                if (r == 0 && approval_may_decide(&row.record, STORE_EXPIRY_ACTOR, APPROVAL_REJECT,
+                if (r == 0 && approval_may_decide(&row.record, ACTOR_ENGINE, APPROVAL_REJECT,
                                                   j->now_ms) != -ETIMEDOUT)
                         continue; /* not due by the rule: left alone */
                 if (r == 0)
-                        r = be->approval_close(tx->s->db, &row, APPROVAL_REJECTED, STORE_EXPIRY_ACTOR,
+                        r = be->approval_close(tx->s->db, &row, APPROVAL_REJECTED, ACTOR_ENGINE,
                                                "not decided before it expired", j->now_ms);
                 if (r < 0)
                         return r;

@@ -11,7 +11,13 @@
  * atomically together (DESIGN.md, invariant 7). Each job runs under its own
  * savepoint: a failing job is rolled back alone and reports its error.
  *
- * Reads use separate read-only connections (WAL) and never wait for the writer. */
+ * Reads use separate read-only connections (WAL) and never wait for the writer.
+ *
+ * Two errors mean "no room", and they are kept apart: -ENOSPC is the queue at its
+ * configured capacity (nothing was written; the engine will drain it), -EDQUOT is
+ * the store's file system out of space (SQLite's SQLITE_FULL: the disk must be
+ * freed). The API answers both 503 with Retry-After, as queue_full and
+ * store_unavailable. */
 #pragma once
 
 #include <jansson.h>
@@ -383,5 +389,9 @@ int store_exec_list(store *s, int64_t before_id, unsigned limit, json_t **ret);
  * "idempotency_key","updated_at"}]. -ENOENT if absent. */
 int store_exec_get(store *s, int64_t id, json_t **ret);
 
-/* A tiny durable write through the writer, for /readyz ("store writable"). */
+/* For /readyz ("store writable"): a tiny durable write through the writer, and
+ * room for one maximal request on the store's file system (BW_STORE_FREE_MIN), so
+ * a disk too full for the next alert is reported before that alert fails, even
+ * though this small write may still fit. Returns 0, -EDQUOT (no room) or another
+ * negative errno (the write failed). */
 int store_ping(store *s);

@@ -21,12 +21,16 @@ int str_copy(char *dst, size_t dstlen, const char *src) {
 }
 
 bool utf8_valid(const char *buf, size_t len) {
+        return utf8_valid_prefix(buf, len) == len;
+}
+
+size_t utf8_valid_prefix(const char *buf, size_t len) {
         const unsigned char *s = (const unsigned char *)buf;
         size_t i = 0;
         while (i < len) {
                 unsigned c = s[i];
                 if (c == 0)
-                        return false;
+                        return i;
                 if (c < 0x80) {
                         i++;
                         continue;
@@ -40,19 +44,19 @@ bool utf8_valid(const char *buf, size_t len) {
                 } else if ((c & 0xF8) == 0xF0) {
                         need = 3, cp = c & 0x07, min = 0x10000;
                 } else
-                        return false;
+                        return i;
                 if (len - i <= need)
-                        return false;
+                        return i;
                 for (unsigned k = 1; k <= need; k++) {
                         if ((s[i + k] & 0xC0) != 0x80)
-                                return false;
+                                return i;
                         cp = (cp << 6) | (s[i + k] & 0x3F);
                 }
                 if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-                        return false;
+                        return i;
                 i += need + 1;
         }
-        return true;
+        return len;
 }
 
 int parse_int64(const char *s, int64_t min, int64_t max, int64_t *ret) {

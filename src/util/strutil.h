@@ -15,6 +15,10 @@ int str_copy(char *dst, size_t dstlen, const char *src);
  * and contains no NUL byte. */
 bool utf8_valid(const char *buf, size_t len);
 
+/* The length of the longest prefix of buf[0..len) that utf8_valid accepts: len
+ * when all of it is valid, else the offset of the first byte that is not. */
+size_t utf8_valid_prefix(const char *buf, size_t len);
+
 /* Parses a whole decimal integer within [min, max]. Rejects empty strings, signs
  * where min >= 0, leading/trailing garbage and overflow. Returns 0 or -EINVAL/-ERANGE;
  * *ret is written only on success. */

@@ -1,13 +1,23 @@
 # SPDX-License-Identifier: Apache-2.0
 """The durable queue: a full queue answers 503 and loses nothing accepted; a
-kill -9 mid-burst loses no acknowledged alert and applies no action twice; an
-action left in doubt passes the governor again; one alert whose journal no
-longer matches its playbook leaves the queue instead of blocking it."""
+full disk is told apart from a full queue; a kill -9 mid-burst loses no
+acknowledged alert and applies no action twice; an action left in doubt passes
+the governor again; one alert whose journal no longer matches its playbook
+leaves the queue instead of blocking it; SIGTERM ends the daemon even when a
+client hung up while its alert was being committed."""
 import collections
 import concurrent.futures
+import errno
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
 import threading
 import time
 
+import pytest
 import requests
 
 from conftest import INTEGRATION_NFT, PLAYBOOK_LOCK_ACCOUNTS, nft_set, ssh_alert, write_program, reversible_exec
@@ -209,3 +219,117 @@ def test_alert_whose_playbook_changed_mid_flight_leaves_the_queue_alone(make_dae
     # The queue is not blocked: the next alert runs.
     d.post_alert(account_alert("a.smith"))
     assert held.wait_runs(2) == 2
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 40 MiB tmpfs of the test's own for the daemon's data_dir (unmounted at
+    the end, after the daemon stopped)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m,mode=0700", "tmpfs", str(disk)], check=True)
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(path):
+    """Writes path until the file system refuses another byte."""
+    with open(path, "wb", buffering=0) as f:
+        for size in (1 << 20, 4096, 1):
+            try:
+                while True:
+                    f.write(b"\0" * size)
+            except OSError as e:
+                assert e.errno == errno.ENOSPC, e
+
+
+def test_full_disk_is_store_unavailable_not_queue_full(small_disk, make_daemon):
+    d = make_daemon()
+    d.config.write_text(d.config.read_text().replace(f"data_dir: {d.dir}/data\n", f"data_dir: {small_disk}/data\n"))
+    d.start()
+    first = d.post_alert(ssh_alert("192.0.2.30"))
+    assert first.status_code == 202, first.text
+    ready = requests.get(d.url + "/readyz", timeout=5)
+    assert ready.status_code == 200 and ready.json()["checks"]["store"] == "writable", ready.text
+
+    # Full but for 64 KiB: the ping's one row still fits, a 60 kB alert does not.
+    filler = small_disk / "filler"
+    fill(filler)
+    os.truncate(filler, filler.stat().st_size - 64 * 1024)
+    big = ssh_alert("192.0.2.31", raw={"blob": "A" * 60000})
+    answers = [d.post_alert(big) for _ in range(20)]
+    failed = [r for r in answers if r.status_code != 202]
+    assert failed, "a full disk refuses alerts"
+    for r in failed:
+        assert r.status_code == 503, r.text
+        assert r.headers["Retry-After"] == "1"
+        assert r.json()["error"]["code"] == "store_unavailable", r.text
+    assert 'bulwark_alerts_rejected_total{reason="store_unavailable"}' in d.get("/metrics").text
+    # Readiness says so too, although its small durable write would still fit
+    # (the ping is cached for a second).
+    time.sleep(1.1)
+    ready = requests.get(d.url + "/readyz", timeout=5)
+    assert ready.status_code == 503 and ready.json()["checks"]["store"] != "writable", ready.text
+
+    # Room again: ready, and alerts are stored; what was acknowledged is there.
+    filler.unlink()
+    time.sleep(1.1)
+    ready = requests.get(d.url + "/readyz", timeout=5)
+    assert ready.status_code == 200 and ready.json()["checks"]["store"] == "writable", ready.text
+    again = d.post_alert(ssh_alert("192.0.2.32"))
+    assert again.status_code == 202, again.text
+    for r in [first, again] + [r for r in answers if r.status_code == 202]:
+        assert d.get(f"/v1/alerts/{r.json()['id']}").status_code == 200
+    d.wait_alert_done(again.json()["id"])
+    assert d.stop() == 0
+
+
+def post_and_hang_up(d, alert):
+    """Sends a POST /v1/alerts and closes the connection without reading the answer."""
+    body = json.dumps(alert).encode()
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    s.sendall(b"POST /v1/alerts HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + d.token.encode() +
+              b"\r\nContent-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" +
+              body)
+    return s
+
+
+@pytest.mark.parametrize("term_first", [False, True], ids=["commit-then-term", "term-then-commit"])
+def test_shutdown_completes_after_a_client_hung_up_on_its_202(make_daemon, term_first):
+    """A request waiting for its commit, whose client has gone: SIGTERM still
+    ends the daemon, cleanly, and the alert is stored whole or not at all."""
+    d = make_daemon().start()
+    # Another process holds the store's write lock: the writer waits for it
+    # (busy timeout), so the request stays suspended.
+    lock = sqlite3.connect(str(d.dir / "data" / "bulwark.db"), timeout=10, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")
+    conns = [post_and_hang_up(d, ssh_alert(f"192.0.2.{40 + i}")) for i in range(3)]
+    time.sleep(0.5)
+    for s in conns:
+        s.close()
+    time.sleep(0.2)
+    if term_first:
+        d.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+    lock.execute("ROLLBACK")
+    lock.close()
+    if not term_first:
+        time.sleep(0.5)
+        d.proc.send_signal(signal.SIGTERM)
+    try:
+        rc = d.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        d.proc.kill()
+        d.proc.wait()
+        raise AssertionError("bulwarkd did not exit within 20 s of SIGTERM:\n" + d.log.read_text()[-3000:])
+    d.logf.close()
+    d.proc = None
+    assert rc == 0, d.log.read_text()[-3000:]
+    # Each alert was stored whole (its commit came before the answer that
+    # nobody read) or not at all; those stored are acted on after a restart.
+    d.start()
+    stored = [r.json() for r in (d.get(f"/v1/alerts/{i}") for i in range(1, 4)) if r.status_code == 200]
+    assert all(x["alert"]["type"] == "ssh.bruteforce" for x in stored)
+    for x in stored:
+        d.wait_alert_done(x["id"])
+    assert {x["alert"]["observables"]["ips"][0] for x in stored} <= nft_set()

@@ -65,3 +65,38 @@ def test_token_file_readable_by_others_is_refused(netns, tmp_path):
     d.logf.close()
     d.proc = None
     assert "token" in d.log.read_text()
+
+
+def test_reserved_actor_name_is_refused_at_its_line(tmp_path):
+    """An actor named like the engine would pass for it in approval records."""
+    token = tmp_path / "other.token"
+    token.write_text("b" * 64 + "\n")
+    os.chmod(token, 0o600)
+    d = Daemon(tmp_path, extra=f"  actors:\n    - name: Bulwark\n      token_file: {token}\n")
+    r = check(d.config)
+    assert r.returncode == 2, r.stdout
+    lines = d.config.read_text().splitlines()
+    want = [i + 1 for i, line in enumerate(lines) if "name: Bulwark" in line][0]
+    assert re.search(re.escape(f"{d.config}:{want}:") + r"\d+: api\.actors\[0\]\.name: .*reserved", r.stderr), \
+        r.stderr
+
+
+def test_params_out_of_the_verbs_range_are_refused_at_their_position(tmp_path):
+    """A timeout_s of 2^63-1 passed lint and overflowed at run time: lint and the
+    daemon's start-up check each literal param against the verb's table."""
+    book = ("name: long-block\nversion: 1\ntrigger:\n  type: ssh.bruteforce\nautomation_level: 3\nsteps:\n"
+            "  - id: block\n    action: nft.block\n    integration: fw\n    targets: alert.observables.ips\n"
+            "    params:\n      timeout_s: 9223372036854775807\n"
+            "  - id: unblock\n    action: nft.unblock\n    integration: fw\n    targets: alert.observables.ips\n"
+            "    params: {reason: oops}\n")
+    d = Daemon(tmp_path, playbooks={"long.yaml": book})
+    path = d.playbook_dir / "long.yaml"
+    lint = subprocess.run([BULWARK, "playbook", "lint", str(d.playbook_dir), "--config", str(d.config)],
+                          capture_output=True, text=True)
+    assert lint.returncode == 1, lint.stdout + lint.stderr
+    out = lint.stdout + lint.stderr
+    assert f"{path}:12:18: steps[0].params.timeout_s: must be an integer within 1..2592000" in out, out
+    assert f"{path}:17:14: steps[1].params.reason: not a parameter of nft.unblock" in out, out
+    r = check(d.config)
+    assert r.returncode == 2
+    assert f"{path}:12:18: steps[0].params.timeout_s" in r.stderr, r.stderr

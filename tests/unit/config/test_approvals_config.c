@@ -183,6 +183,30 @@ static void test_api_actors_errors(void **state) {
                             "api.actors");
 }
 
+/* The names the engine records as its own (timeouts, expiries, sweeps) are
+ * nobody's: an actor so named would pass for the engine in approval records. */
+static void test_api_actors_reserved_names(void **state) {
+        static const char *const reserved[] = {"bulwark",  "system", "engine",  "sweeper",
+                                               "governor", "expiry", "Bulwark", "SYSTEM"};
+        for (size_t i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+                char yaml[256];
+                snprintf(yaml, sizeof(yaml),
+                         "api:\n  token_file: t\n  actors:\n    - {name: %s, token_file: a}\nplaybook_dir: "
+                         "p\n",
+                         reserved[i]);
+                config_expect_error(yaml, 4, 14, "reserved", "api.actors[0].name");
+                snprintf(yaml, sizeof(yaml), "api: {token_file: t, actor: %s}\nplaybook_dir: p\n",
+                         reserved[i]);
+                config_expect_error(yaml, 1, 29, "reserved", "api.actor");
+        }
+        /* Names that merely contain one are anybody's. */
+        bw_config *c = config_parse_ok("api: {token_file: t, actor: bulwark-admin, actors: [{name: systems, "
+                                       "token_file: a}]}\nplaybook_dir: p\n");
+        assert_string_equal(c->token_actor, "bulwark-admin");
+        assert_string_equal(c->actors[0].name, "systems");
+        config_free(c);
+}
+
 /* --- staging integrations ------------------------------------------------------------------- */
 
 #define STAGING_HEAD REQUIRED "integrations:\n  - name: fw-staging\n    kind: nft\n    staging:\n"
@@ -245,8 +269,8 @@ int approvals_config_tests(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults),          cmocka_unit_test(test_approvals_section),
                 cmocka_unit_test(test_approvals_errors),  cmocka_unit_test(test_api_actors),
-                cmocka_unit_test(test_api_actors_errors), cmocka_unit_test(test_staging),
-                cmocka_unit_test(test_staging_errors),
+                cmocka_unit_test(test_api_actors_errors), cmocka_unit_test(test_api_actors_reserved_names),
+                cmocka_unit_test(test_staging),           cmocka_unit_test(test_staging_errors),
         };
         return cmocka_run_group_tests_name("approvals-config", tests, NULL, NULL);
 }

@@ -204,12 +204,95 @@ static void test_check_one(void **state) {
         config_free(cfg);
 }
 
+/* Each step's literal params are checked against its verb's table (core/settings.h,
+ * beside the kind's settings): unknown names, wrong types and values out of range
+ * are errors at the value's file:line:col naming steps[i].params.<name>. A
+ * {from: ...} yields a string, so it may only feed a string parameter. */
+static const char bad_params[] =
+        "name: p\n"
+        "version: 1\n"
+        "trigger: {type: t}\n"
+        "steps:\n"
+        "  - id: s0\n"
+        "    action: nft.block\n"
+        "    integration: fw\n"
+        "    targets: alert.observables.ips\n"
+        "    params:\n"
+        "      timeout_s: 9223372036854775807\n"
+        "  - id: s1\n"
+        "    action: nft.block\n"
+        "    integration: fw\n"
+        "    targets: alert.observables.ips\n"
+        "    params: {timeout_s: 0}\n"
+        "  - {id: s2, action: nft.block, integration: fw, targets: alert.observables.ips,\n"
+        "     params: {timeout_s: \"60\"}}\n"
+        "  - {id: s3, action: nft.block, integration: fw, targets: alert.observables.ips,\n"
+        "     params: {reason: x}}\n"
+        "  - {id: s4, action: nft.unblock, integration: fw, targets: alert.observables.ips,\n"
+        "     params: {timeout_s: 60}}\n"
+        "  - {id: s5, action: nft.block, integration: fw, targets: alert.observables.ips,\n"
+        "     params: {timeout_s: {from: alert.labels.ttl}}}\n"
+        "  - {id: s6, action: nft.block, integration: fw, targets: alert.observables.ips,\n"
+        "     params: {timeout_s: true}}\n"
+        "  - {id: s7, action: nft.block, integration: fw, targets: alert.observables.ips,\n"
+        "     params: {timeout_s: 2592001}}\n";
+
+static const char good_params[] =
+        "name: q\n"
+        "version: 1\n"
+        "trigger: {type: t}\n"
+        "steps:\n"
+        "  - {id: s0, action: nft.block, integration: fw, targets: alert.observables.ips,\n"
+        "     params: {timeout_s: 2592000}}\n"
+        "  - {id: s1, action: nft.block, integration: fw, targets: alert.observables.ips,\n"
+        "     params: {timeout_s: 1}}\n"
+        "  - {id: s2, action: exec.run, integration: runner, targets: alert.observables.accounts,\n"
+        "     params: {ticket: {from: alert.labels.ticket}, n: -5, dry: true}}\n"
+        "  - {id: s3, action: notify.send, integration: soc, params: {text: hello}}\n";
+
+static void test_params_checked_against_the_verb(void **state) {
+        playbook *p = NULL;
+        bw_error e;
+        assert_int_equal(playbook_parse(bad_params, strlen(bad_params), "p.yaml", &p, &e), 0);
+        bw_config *cfg = test_config();
+        bw_error errs[16];
+        size_t n = 0;
+        assert_int_equal(playbook_check(p, cfg, errs, 16, &n), -EINVAL);
+        for (size_t i = 0; i < n; i++) {
+                char line[1024];
+                bw_error_format(&errs[i], line, sizeof(line));
+                print_message("%s\n", line);
+        }
+        assert_int_equal(n, 8);
+        assert_error_at(&errs[0], "out_of_range", "steps[0].params.timeout_s", 10, 18);
+        assert_non_null(strstr(errs[0].message, "1..2592000"));
+        assert_error_at(&errs[1], "out_of_range", "steps[1].params.timeout_s", 15, 25);
+        assert_error_at(&errs[2], "wrong_type", "steps[2].params.timeout_s", 17, 26);
+        assert_error_at(&errs[3], "unknown_param", "steps[3].params.reason", 19, 15);
+        assert_non_null(strstr(errs[3].message, "timeout_s"));
+        assert_error_at(&errs[4], "unknown_param", "steps[4].params.timeout_s", 21, 15);
+        assert_error_at(&errs[5], "wrong_type", "steps[5].params.timeout_s", 23, 26);
+        assert_non_null(strstr(errs[5].message, "from"));
+        assert_error_at(&errs[6], "wrong_type", "steps[6].params.timeout_s", 25, 26);
+        assert_error_at(&errs[7], "out_of_range", "steps[7].params.timeout_s", 27, 26);
+        for (size_t i = 0; i < n; i++)
+                assert_string_equal(errs[i].file, "p.yaml");
+        playbook_free(p);
+
+        assert_int_equal(playbook_parse(good_params, strlen(good_params), "q.yaml", &p, &e), 0);
+        assert_int_equal(playbook_check(p, cfg, errs, 16, &n), 0);
+        assert_int_equal(n, 0);
+        playbook_free(p);
+        config_free(cfg);
+}
+
 int playbooks_tests(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_reports_all_errors),
                 cmocka_unit_test(test_good_set),
                 cmocka_unit_test(test_directory_errors),
                 cmocka_unit_test(test_check_one),
+                cmocka_unit_test(test_params_checked_against_the_verb),
         };
         return cmocka_run_group_tests_name("playbooks", tests, NULL, NULL);
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -86,6 +87,167 @@ static void test_settings_tables_are_complete(void **state) {
         assert_int_equal(t->max, 2592000);
         assert_int_equal(setting_spec_find(connector_kind_find("exec")->settings, "args")->max,
                          BW_EXEC_MAX_ARGS);
+}
+
+/* Every verb declares its params in a table of the same kind as the settings
+ * (the one source of truth for lint, start-up and VALIDATE). */
+static void test_params_tables_are_complete(void **state) {
+        for (const connector_kind *const *k = connector_kinds(); *k; k++)
+                for (const connector_verb *v = (*k)->verbs; v->name; v++) {
+                        assert_non_null(v->params);
+                        for (const setting_spec *s = v->params; s->name; s++) {
+                                assert_true(s->type == SETTING_STRING || s->type == SETTING_INT ||
+                                            s->type == SETTING_BOOL || s->type == SETTING_SCALAR);
+                                assert_true(s->min <= s->max);
+                                assert_true(s->help && strlen(s->help) > 10);
+                                assert_true(strcmp(s->name, SETTING_ANY_NAME) == 0 ||
+                                            param_name_valid(s->name, strlen(s->name)));
+                        }
+                }
+        const connector_kind *nft = connector_kind_find("nft");
+        const setting_spec *t = setting_spec_find(connector_verb_find(nft, "block")->params, "timeout_s");
+        assert_non_null(t);
+        assert_int_equal(t->type, SETTING_INT);
+        assert_int_equal(t->min, 1);
+        assert_int_equal(t->max, BW_NFT_TIMEOUT_S_MAX);
+        assert_null(setting_spec_find(connector_verb_find(nft, "unblock")->params, "timeout_s"));
+        assert_null(setting_spec_find(connector_verb_find(nft, "block")->params, "reason"));
+        /* http, exec and notify pass their params on: any name. */
+        const char *passing[][2] = {{"http", "request"}, {"exec", "run"}, {"notify", "send"}};
+        for (size_t i = 0; i < 3; i++) {
+                const connector_verb *v =
+                        connector_verb_find(connector_kind_find(passing[i][0]), passing[i][1]);
+                const setting_spec *any = setting_spec_find(v->params, "ticket");
+                assert_non_null(any);
+                assert_string_equal(any->name, SETTING_ANY_NAME);
+                assert_int_equal(any->max, BW_PARAM_VALUE_MAX);
+        }
+}
+
+/* params_check: unknown names, types, ranges and text, each naming params.<name>. */
+static void test_params_check_names_the_param(void **state) {
+        const setting_spec *block = connector_verb_find(connector_kind_find("nft"), "block")->params;
+        const setting_spec *send = connector_verb_find(connector_kind_find("notify"), "send")->params;
+        static const struct {
+                bool nft;
+                const char *params, *code, *field;
+        } cases[] = {
+                {true, "{\"timeout_s\":9223372036854775807}", "out_of_range", "params.timeout_s"},
+                {true, "{\"timeout_s\":-1}", "out_of_range", "params.timeout_s"},
+                {true, "{\"timeout_s\":\"3600\"}", "wrong_type", "params.timeout_s"},
+                {true, "{\"timeout_s\":1.5}", "wrong_type", "params.timeout_s"},
+                {true, "{\"why\":\"x\"}", "unknown_param", "params.why"},
+                {true, "{\"Bad-Name\":1}", "bad_charset", "params"},
+                {false, "{\"text\":{\"a\":1}}", "wrong_type", "params.text"},
+                {false, "{\"text\":\"a\\u0007b\"}", "bad_charset", "params.text"},
+                {false, "[]", "wrong_type", "params"},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                json_t *p = json_loads(cases[i].params, JSON_DECODE_ANY, NULL);
+                assert_non_null(p);
+                bw_error e = {0};
+                assert_int_equal(params_check(cases[i].nft ? block : send, p, &e), -EINVAL);
+                assert_string_equal(e.code, cases[i].code);
+                assert_string_equal(e.field, cases[i].field);
+                json_decref(p);
+        }
+        json_t *ok = json_pack("{sI}", "timeout_s", (json_int_t)BW_NFT_TIMEOUT_S_MAX);
+        assert_int_equal(params_check(block, ok, NULL), 0);
+        json_decref(ok);
+        ok = json_pack("{ss sI sb}", "text", "hello", "n", (json_int_t)INT64_MIN, "dry", 1);
+        assert_int_equal(params_check(send, ok, NULL), 0);
+        json_decref(ok);
+}
+
+/* The expiry the engine turns into milliseconds never exceeds the table's range:
+ * a timeout_s of 2^63-1 (which VALIDATE refuses anyway) is no expiry at all. */
+static void test_native_expiry_is_bounded_by_the_tables(void **state) {
+        const connector_kind *nft = connector_kind_find("nft");
+        json_t *settings = json_object(), *dflt = json_pack("{si}", "default_timeout_s", 60);
+        json_t *huge_dflt = json_pack("{sI}", "default_timeout_s", (json_int_t)INT64_MAX);
+        static const struct {
+                const char *params;
+                int64_t want;
+        } cases[] = {
+                {"{\"timeout_s\":3600}", 3600},
+                {"{\"timeout_s\":2592000}", 2592000},
+                {"{\"timeout_s\":2592001}", 0},
+                {"{\"timeout_s\":9223372036854775807}", 0},
+                {"{\"timeout_s\":-5}", 0},
+                {"{\"timeout_s\":\"60\"}", 0},
+                {"{}", 0},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                json_t *p = json_loads(cases[i].params, 0, NULL);
+                assert_int_equal(connector_native_expiry_s(nft, settings, p), cases[i].want);
+                json_decref(p);
+        }
+        json_t *none = json_object();
+        assert_int_equal(connector_native_expiry_s(nft, dflt, none), 60);
+        assert_int_equal(connector_native_expiry_s(nft, huge_dflt, none), 0);
+        assert_int_equal(connector_native_expiry_s(connector_kind_find("http"), dflt, none), 0);
+        json_decref(none);
+        json_decref(settings);
+        json_decref(dflt);
+        json_decref(huge_dflt);
+}
+
+/* One row of the params table of docs/playbooks.md, from a verb's table entry
+ * (s NULL: the verb takes none). */
+static void params_doc_row(const connector_kind *k, const connector_verb *v, const setting_spec *s,
+                           char *out, size_t outlen) {
+        if (!s) {
+                snprintf(out, outlen, "| `%s.%s` | — | — | — | — | takes no params |", k->name, v->name);
+                return;
+        }
+        char name[BW_NAME_MAX + 8], range[64];
+        if (strcmp(s->name, SETTING_ANY_NAME) == 0)
+                snprintf(name, sizeof(name), "any name");
+        else
+                snprintf(name, sizeof(name), "`%s`", s->name);
+        if (s->type == SETTING_INT)
+                snprintf(range, sizeof(range), "%lld..%lld", (long long)s->min, (long long)s->max);
+        else if (s->type == SETTING_STRING || s->type == SETTING_SCALAR)
+                snprintf(range, sizeof(range), "%s%lld..%lld bytes",
+                         s->type == SETTING_SCALAR ? "string: " : "", (long long)s->min, (long long)s->max);
+        else
+                snprintf(range, sizeof(range), "—");
+        snprintf(out, outlen, "| `%s.%s` | %s | %s | %s | %s | %s |", k->name, v->name, name,
+                 setting_type_name(s->type), range, s->required ? "required" : "optional", s->help);
+}
+
+/* docs/playbooks.md lists every verb's params exactly as the tables declare
+ * them: a row per entry, and no row the tables do not have. */
+static void test_params_doc_matches_the_tables(void **state) {
+        const char *dir = getenv("BW_DOCS_DIR");
+        assert_non_null(dir);
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/playbooks.md", dir);
+        FILE *f = fopen(path, "r");
+        assert_non_null(f);
+        static char doc[256 * 1024];
+        size_t len = fread(doc, 1, sizeof(doc) - 1, f);
+        fclose(f);
+        doc[len] = '\0';
+        size_t rows = 0;
+        for (const connector_kind *const *k = connector_kinds(); *k; k++)
+                for (const connector_verb *v = (*k)->verbs; v->name; v++) {
+                        const setting_spec *s = v->params;
+                        do {
+                                char row[1024];
+                                params_doc_row(*k, v, s->name ? s : NULL, row, sizeof(row));
+                                if (!strstr(doc, row))
+                                        fail_msg("docs/playbooks.md lacks the row\n%s", row);
+                                rows++;
+                        } while (s->name && (++s)->name);
+                }
+        /* The table's rows are the lines that start with "| `kind.verb` |" under its heading. */
+        const char *table = strstr(doc, "| action | param | type | range | required | meaning |");
+        assert_non_null(table);
+        size_t in_doc = 0;
+        for (const char *line = strchr(table, '\n'); line && line[1] == '|'; line = strchr(line + 1, '\n'))
+                in_doc += strncmp(line + 1, "| `", 3) == 0;
+        assert_int_equal(in_doc, rows);
 }
 
 static void test_has_op_follows_settings(void **state) {
@@ -694,6 +856,10 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_registry_kinds_and_verbs),
                 cmocka_unit_test(test_settings_tables_are_complete),
+                cmocka_unit_test(test_params_tables_are_complete),
+                cmocka_unit_test(test_params_check_names_the_param),
+                cmocka_unit_test(test_native_expiry_is_bounded_by_the_tables),
+                cmocka_unit_test(test_params_doc_matches_the_tables),
                 cmocka_unit_test(test_has_op_follows_settings),
                 cmocka_unit_test(test_http_check_settings),
                 cmocka_unit_test(test_nft_and_exec_check_settings),

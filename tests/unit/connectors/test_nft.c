@@ -361,6 +361,8 @@ static void test_validate_rejects_bad_actions(void **state) {
         expect_invalid(s, "block", "2001:db8::1", NULL, "no IPv6 set");
         expect_invalid(s, "block", "2001:db8::/48", NULL, "no IPv6 set");
         expect_invalid(s, "block", "192.0.2.1", "{\"timeout_s\":0}", "params.timeout_s");
+        expect_invalid(s, "block", "192.0.2.1", "{\"timeout_s\":2592001}", "params.timeout_s");
+        expect_invalid(s, "block", "192.0.2.1", "{\"timeout_s\":9223372036854775807}", "params.timeout_s");
         expect_invalid(s, "block", "192.0.2.1", "{\"timeout_s\":\"60\"}", "params.timeout_s");
         expect_invalid(s, "block", "192.0.2.1", "{\"foo\":1}", "params.foo");
         expect_invalid(s, "unblock", "192.0.2.1", "{\"timeout_s\":5}", "params.timeout_s");

@@ -94,15 +94,39 @@ static void test_minimal_alert_defaults(void **state) {
         alert_free(a);
 }
 
+/* Invalid UTF-8 (or a NUL) is refused naming the field that holds it: a key
+ * path into the body, however deep, with the offset of the first bad byte. */
 static void test_bad_utf8(void **state) {
-        static const char body[] = "{\"source\":\"s\xff\",\"type\":\"t\",\"severity\":\"low\"}";
-        bw_error e = parse_bad(body, sizeof(body) - 1);
-        assert_error(e, "bad_utf8", "");
-        assert_string_equal(e.message, "body is not valid UTF-8");
-        /* A NUL byte inside the body is refused the same way. */
-        static const char nul[] = "{\"source\":\"s\0\",\"type\":\"t\",\"severity\":\"low\"}";
-        e = parse_bad(nul, sizeof(nul) - 1);
-        assert_error(e, "bad_utf8", "");
+        static const struct {
+                const char *body;
+                size_t len;
+                const char *field;
+                size_t offset;
+        } cases[] = {
+#define CASE(b, f, o) {b, sizeof(b) - 1, f, o}
+                CASE("{\"source\":\"s\xff\",\"type\":\"t\",\"severity\":\"low\"}", "source", 12),
+                CASE("{\"source\":\"s\0\",\"type\":\"t\",\"severity\":\"low\"}", "source", 12),
+                CASE("{\"source\":\"s\",\"type\":\"t\xc3\",\"severity\":\"low\"}", "type", 23),
+                CASE("{\"raw\":\"\xed\xa0\x80\",\"source\":\"s\"}", "raw", 8),
+                CASE("{\"labels\":{\"env\":\"pr\xffod\"}}", "labels.env", 20),
+                CASE("{\"observables\":{\"accounts\":[\"a\", \"b\",\"c\xff\"]}}", "observables.accounts[2]",
+                     39),
+                CASE("{\"raw\":{\"a\":[1,{\"b\":\"\xff\"}]}}", "raw.a[1].b", 21),
+                CASE("{\"labels\":{\"k\xffy\":\"v\"}}", "labels.k?y", 13),
+                CASE("{\"severity\": \xff}", "severity", 13),
+                CASE("{\"raw\":\"a\\\"b\xff\"}", "raw", 12),
+                CASE("{\"raw\":\"{[\",\"type\":\"\xf0\x9f\x98\"}", "type", 20),
+                CASE("{\"source\":\"s\",\xff\"type\":\"t\"}", "", 14),
+                CASE("\xef\xbb\xbf\xff{}", "", 3),
+#undef CASE
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                bw_error e = parse_bad(cases[i].body, cases[i].len);
+                assert_error(e, "bad_utf8", cases[i].field);
+                char want[64];
+                snprintf(want, sizeof(want), "not valid UTF-8 (byte %zu)", cases[i].offset);
+                assert_string_equal(e.message, want);
+        }
 }
 
 static char *nested_raw(unsigned levels) {

@@ -138,6 +138,9 @@ static void test_errors(void **state) {
         expect_error("name: bad name\nversion: 1\ntrigger: {type: t}\n" STEP, 1, 7, "bad_charset", "name");
         expect_error(HEAD "automation_level: 5\n" STEP, 5, 19, "out_of_range", "automation_level");
         expect_error(HEAD "author: [a]\n" STEP, 5, 9, "wrong_type", "author");
+        /* The author is an actor name (separation of duties compares it). */
+        expect_error(HEAD "author: Bulwark\n" STEP, 5, 9, "reserved", "author");
+        expect_error(HEAD "author: sweeper\n" STEP, 5, 9, "reserved", "author");
         expect_error(HEAD "description: \"a\\x1bb\"\n" STEP, 5, 14, "bad_charset", "description");
         expect_error("name: n\nversion: 1\ntrigger:\n  type: t\n  min_severity: urgent\n" STEP, 5, 17,
                      "invalid", "trigger.min_severity");

@@ -143,22 +143,27 @@ check() {
 }
 
 # Random simulations with fixed seeds: every pair of action kinds (K0 <= K1,
-# model/governor.pml), under three parameter sets; the DECIDE lines, sorted and
+# model/governor.pml), under five parameter sets; the DECIDE lines, sorted and
 # unique, are the tuples a C replay test feeds to governor_decide.
 traces() {
         dir=$1
         [ -d "$dir" ] || { echo "model: $dir is not a directory" >&2; exit 1; }
         out="$(cd "$dir" && pwd)/decisions.txt"
-        seeds=6
+        seeds=20
         steps=5000
         cd "$tmp"
         : >raw
-        for set in a b c; do
+        for set in a b c d e; do
                 case $set in
                 a) flags="" ;;
-                b) flags="-DNW=3 -DTMAX=6 -DWLEN=3 -DLIMIT=2 -DCEIL=3 -DTIMEOUT=3 -DGRANT_VALID=2" ;;
+                # one worker: actions run one after the other, so a second action
+                # on the same target finds the first in effect (satisfied)
+                b) flags="-DNW=1 -DTMAX=4 -DLIMIT=2" ;;
+                c) flags="-DNW=3 -DTMAX=6 -DWLEN=3 -DLIMIT=2 -DCEIL=3 -DTIMEOUT=3 -DGRANT_VALID=2" ;;
                 # the store lets the requester approve: governor_decide must refuse it
-                c) flags="-DMUTANT_NO_SOD_STORE" ;;
+                d) flags="-DMUTANT_NO_SOD_STORE" ;;
+                # the breaker is open from the start (an earlier storm)
+                e) flags="-DBREAKER_OPEN" ;;
                 esac
                 k0=0
                 while [ $k0 -le 5 ]; do

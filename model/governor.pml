@@ -599,6 +599,9 @@ init {
                 fi;
                 owner[0] = NONE; owner[1] = NONE; apv[0] = NONE; apv[1] = NONE;
                 appr[0] = none; appr[1] = none; /* an mtype array starts at 0, not at none */
+#ifdef BREAKER_OPEN
+                breaker = true; /* traces only: opened by an earlier storm, not reset yet */
+#endif
                 run clock();
                 run sweeper();
                 run approver();

@@ -52,7 +52,7 @@
 #define NONE 255
 
 /* --- names --------------------------------------------------------------------- */
-/* core/action.h: action_state (the journal's states; the model's subset) */
+/* store/store.h: action_state (the journal's states; the model's subset) */
 #define PLANNED       0
 #define AWAITING      1 /* awaiting_approval */
 #define INTENT        2

@@ -7,7 +7,7 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 PYTHON     := /usr/bin/python3
 
-.PHONY: all deps build lint test unit e2e asan fuzz check demo demo-stop bench format clean
+.PHONY: all deps build lint test unit model e2e asan fuzz check demo demo-stop bench format clean
 
 all: build
 
@@ -25,6 +25,10 @@ lint:
 
 unit: build
 	meson test -C $(BUILD) --suite unit --print-errorlogs
+
+# The spin model of the governor: every property holds, every mutant is caught.
+model: deps
+	./model/check.sh
 
 e2e: build
 	BULWARK_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/e2e
@@ -52,7 +56,7 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 	meson test -C $(FUZZ_BUILD) --suite fuzz --print-errorlogs
 	./fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BUILD)
 
-check: lint unit e2e asan fuzz
+check: lint unit model e2e asan fuzz
 	@echo "make check: all tests passed"
 
 demo: build

@@ -114,6 +114,15 @@ int approval_may_decide(const approval_record *r, const char *actor, approval_de
 }
 
 bool approval_valid(const approval_policy *p, const approval_record *r, int64_t now_ms) {
-        return r && r->state == APPROVAL_APPROVED && now_ms >= r->decided_at_ms &&
-               now_ms - r->decided_at_ms < (int64_t)p->valid_s * 1000;
+        if (!r || r->state != APPROVAL_APPROVED || now_ms < r->decided_at_ms ||
+            now_ms - r->decided_at_ms >= (int64_t)p->valid_s * 1000 || r->approved_by.n < r->required)
+                return false;
+        /* Separation of duties again, on what the store holds: an approval given
+         * by someone who (now) caused the run, or by the author, counts for
+         * nothing. */
+        for (size_t i = 0; i < r->approved_by.n; i++)
+                if (approval_actors_has(&r->requesters, r->approved_by.names[i]) ||
+                    strcmp(r->approved_by.names[i], r->author) == 0)
+                        return false;
+        return true;
 }

@@ -99,6 +99,8 @@ typedef struct approval_record {
  * may not approve; anyone with the role may reject). */
 int approval_may_decide(const approval_record *r, const char *actor, approval_decision d, int64_t now_ms);
 
-/* True if r is approved and still valid at now_ms (within p->valid_s of its
- * decision). */
+/* True if r is approved and still valid at now_ms: within p->valid_s of its
+ * decision, by as many approvers as it required, none of them a requester or
+ * the author (checked again here, on the stored record, whatever the decision
+ * path did). */
 bool approval_valid(const approval_policy *p, const approval_record *r, int64_t now_ms);

@@ -450,7 +450,21 @@ static void test_approval_decisions(void **state) {
         approval_policy_init(&ap);
         ap.valid_s = 60;
         r.decided_at_ms = 1000;
+        assert_false(approval_valid(&ap, &r, 1000)); /* one of the two approvals */
+        assert_int_equal(approval_actors_add(&r.approved_by, "carol"), 0);
         assert_true(approval_valid(&ap, &r, 1000));
+        /* Approved by a requester or the author on the record: not valid. */
+        approval_record bad = r;
+        assert_int_equal(approval_actors_add(&bad.approved_by, "analyst-ann"), 0);
+        assert_false(approval_valid(&ap, &bad, 1000));
+        bad = r;
+        bad.approved_by = (approval_actors){0};
+        assert_int_equal(approval_actors_add(&bad.approved_by, "engineer-eve"), 0);
+        assert_int_equal(approval_actors_add(&bad.approved_by, "bob"), 0);
+        assert_false(approval_valid(&ap, &bad, 1000));
+        bad = r;
+        bad.required = 3; /* fewer approvers than it needs */
+        assert_false(approval_valid(&ap, &bad, 1000));
         assert_true(approval_valid(&ap, &r, 60999));
         assert_false(approval_valid(&ap, &r, 61000));
         assert_false(approval_valid(&ap, &r, 999)); /* a clock that went back proves nothing */
@@ -531,7 +545,8 @@ static void test_decide_with_state(void **state) {
          * a valid one lets it run; a lapsed one does not. */
         a.category = "data_deletion";
         assert_int_equal(governor_decide(&p, &a, &st, &ru), GOVERNOR_NEEDS_APPROVAL);
-        approval_record granted = {.state = APPROVAL_APPROVED, .decided_at_ms = 4000};
+        approval_record granted = {.state = APPROVAL_APPROVED, .decided_at_ms = 4000, .required = 1};
+        assert_int_equal(approval_actors_add(&granted.approved_by, "bob"), 0);
         st.approval = &granted;
         assert_int_equal(governor_decide(&p, &a, &st, &ru), GOVERNOR_ALLOW);
         st.now_ms = 4000 + (int64_t)p.approvals.valid_s * 1000;

@@ -387,7 +387,7 @@ static void *bench_worker_main(void *arg) {
 /* Removes a run's store: the database, its WAL and shared-memory files, the directory. */
 static int bench_dir_remove(const char *dir) {
         static const char *const files[] = {"governor.db", "governor.db-wal", "governor.db-shm",
-                                            "governor.db-journal"};
+                                            "governor.db-journal", "governor.db.lock"};
         for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
                 char path[BENCH_PATH_MAX];
                 snprintf(path, sizeof(path), "%s/%s", dir, files[i]);

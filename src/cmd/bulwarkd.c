@@ -164,7 +164,8 @@ static int run(const bw_config *cfg, const playbook_set *pbs) {
         store_options so = {.path = cfg->store_path, .queue_capacity = cfg->queue_capacity};
         r = store_open(&so, &st);
         if (r < 0) {
-                log_errno(r, "daemon", "store.open_failed", "%s", cfg->store_path);
+                log_errno(r, "daemon", "store.open_failed", "%s%s", cfg->store_path,
+                          r == -EBUSY ? ": another bulwarkd holds this store" : "");
                 goto out;
         }
         r = connector_pool_start(cfg->integrations, cfg->n_integrations, "/proc/self/exe", &pool);

@@ -73,6 +73,9 @@ typedef struct batch_exec {
 
 typedef struct batch_alert {
         store_claimed claimed;
+        /* Its claim expired and another worker took it (store_claims_renew):
+         * this worker acts on it no more and records nothing of it. */
+        bool lost;
         alert *alert; /* NULL if the stored body no longer parses (logged) */
         batch_exec *execs;
         size_t n_execs;

@@ -50,15 +50,29 @@ static void renew_claims(const engine *e, batch_job *job) {
         int64_t now = clock_mono_ms();
         if (now - job->renewed_ms < (int64_t)BW_CLAIM_RENEW_S * 1000)
                 return;
-        int64_t ids[BW_CLAIM_BATCH];
+        store_claimed held[BW_CLAIM_BATCH];
+        bool lost[BW_CLAIM_BATCH];
         for (size_t i = 0; i < job->n; i++)
-                ids[i] = job->alerts[i].claimed.id;
-        int r = store_claims_renew(e->deps.store, ids, job->n);
-        if (r < 0)
+                held[i] = (store_claimed){.id = job->alerts[i].claimed.id,
+                                          .lease_stamp = job->alerts[i].claimed.lease_stamp};
+        int r = store_claims_renew(e->deps.store, held, job->n, lost);
+        if (r < 0) {
                 log_errno(r, "engine", "claims.renew_failed", "could not renew the claims of %zu alerts",
                           job->n);
-        else
-                job->renewed_ms = now;
+                return;
+        }
+        job->renewed_ms = now;
+        for (size_t i = 0; i < job->n; i++) {
+                batch_alert *ba = &job->alerts[i];
+                ba->claimed.lease_stamp = held[i].lease_stamp;
+                if (lost[i] && !ba->lost) {
+                        /* Fenced: the alert is another worker's now, which will
+                         * verify what this one did before acting. */
+                        ba->lost = true;
+                        log_json(LOG_LEVEL_ERROR, "engine", "claim.lost",
+                                 json_pack("{sI}", "alert_id", (json_int_t)ba->claimed.id));
+                }
+        }
 }
 
 typedef struct renew_ctx {
@@ -275,8 +289,8 @@ static int job_finish(store_tx *tx, void *userdata) {
         batch_job *job = userdata;
         for (size_t i = 0; i < job->n; i++) {
                 batch_alert *ba = &job->alerts[i];
-                if (!alert_has_executions(ba))
-                        continue; /* finished in job_begin */
+                if (!alert_has_executions(ba) || ba->lost)
+                        continue; /* finished in job_begin, or another worker's now */
                 for (size_t e = 0; e < ba->n_execs; e++) {
                         batch_exec *ex = &ba->execs[e];
                         if (ex->not_fired)
@@ -476,6 +490,8 @@ static void run_step(engine *e, batch_job *job, size_t s) {
                         if (!act || !act->run || act->grouped)
                                 continue;
                         renew_claims(e, job);
+                        if (job->alerts[i].lost)
+                                continue;
                         if (!groupable(act)) {
                                 execute_action(e->deps.pool, act, e->deps.metrics, &hooks);
                                 ran(act);
@@ -490,7 +506,8 @@ static void run_step(engine *e, batch_job *job, size_t s) {
                                         batch_exec *ey = &job->alerts[j].execs[y];
                                         batch_action *b =
                                                 s < ey->n_actions && !ey->not_fired ? &ey->actions[s] : NULL;
-                                        if (b && groupable(b) && !b->grouped && joins(act, b, taken)) {
+                                        if (b && !job->alerts[j].lost && groupable(b) && !b->grouped &&
+                                            joins(act, b, taken)) {
                                                 b->grouped = true;
                                                 group[n++] = b;
                                         }

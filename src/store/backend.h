@@ -164,7 +164,10 @@ typedef struct store_backend {
         /* See store_recommendation_execute; *ret_alert_id on success. */
         int (*recommendation_requeue)(struct store_backend_db *db, int64_t action_id, const char *detail,
                                       int64_t now_ms, int64_t *ret_alert_id);
-        int (*claims_renew)(struct store_backend_db *db, const int64_t *ids, size_t n, int64_t now_ms);
+        /* Renews each claim still held with its lease_stamp (fenced); lost[i]
+         * when another claim took it. now_ms on the claims' clock. */
+        int (*claims_renew)(struct store_backend_db *db, store_claimed *claims, size_t n, int64_t now_ms,
+                            bool *lost);
         /* The budget's use in the window of now_ms (0 for a window not started). */
         int (*budget_used_tx)(struct store_backend_db *db, const store_budget *b, int64_t now_ms,
                               uint64_t *ret);

@@ -4,10 +4,12 @@
  * for writes and on API threads for reads, with inputs validated by store.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -242,7 +244,9 @@ const char *const sq_sql_core[_SQ_MAX] = {
         [SQ_REC_PLAN] = "UPDATE actions SET state = 'planned', detail = ?2, updated_at = ?3 WHERE id = ?1",
         [SQ_REC_EXEC] = "UPDATE executions SET status = 'running', finished_at = NULL WHERE id = ?1",
         [SQ_REC_ALERT] = "UPDATE alerts SET state = 'queued' WHERE id = ?1 AND state = 'done'",
-        [SQ_CLAIM_RENEW] = "UPDATE alerts SET claimed_at = ?2 WHERE id = ?1 AND state = 'claimed'",
+        /* Fenced: only the holder of this claim (its stamp) renews it. */
+        [SQ_CLAIM_RENEW] = "UPDATE alerts SET claimed_at = ?2 WHERE id = ?1 AND state = 'claimed'"
+                           " AND claimed_at = ?3",
         [SQ_BUDGET_USED] =
                 "SELECT used FROM budgets WHERE key = ?1 AND window_ms = ?2 AND window_start = ?3",
         /* One statement per budget and transaction: the gates add up what a
@@ -588,7 +592,30 @@ static void sq_close(struct store_backend_db *db) {
         sq_conn_close(&db->writer);
         pthread_cond_destroy(&db->readers_free);
         pthread_mutex_destroy(&db->readers_lock);
+        if (db->lock_fd >= 0)
+                close(db->lock_fd);
         free(db);
+}
+
+/* One process per store: a second bulwarkd on the same file would requeue this
+ * one's live claims at its start (sq_recover) and apply their actions a second
+ * time, and claims run on each process's own monotonic clock. The lock lives as
+ * long as the descriptor: a crashed process releases it. -EBUSY if held. */
+static int sq_lock(const char *path, int *ret_fd) {
+        char lock[PATH_MAX];
+        int n = snprintf(lock, sizeof(lock), "%s.lock", path);
+        if (n < 0 || (size_t)n >= sizeof(lock))
+                return -ENAMETOOLONG;
+        int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd < 0)
+                return -errno;
+        if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+                close(fd);
+                return r;
+        }
+        *ret_fd = fd;
+        return 0;
 }
 
 static int sq_open(const char *path, struct store_backend_db **ret, uint64_t *ret_active) {
@@ -604,8 +631,11 @@ static int sq_open(const char *path, struct store_backend_db **ret, uint64_t *re
                 return -ENOMEM;
         pthread_mutex_init(&db->readers_lock, NULL);
         pthread_cond_init(&db->readers_free, NULL);
+        db->lock_fd = -1;
         uint64_t active = 0;
-        int r = sq_writer_open(&db->writer, path);
+        int r = sq_lock(path, &db->lock_fd);
+        if (r >= 0)
+                r = sq_writer_open(&db->writer, path);
         if (r >= 0)
                 r = sq_check_identity(&db->writer);
         if (r >= 0)
@@ -730,6 +760,7 @@ static int sq_alerts_claim(struct store_backend_db *db, size_t max, int64_t now_
                 const char *by = (const char *)sqlite3_column_text(st, 5);
                 str_copy(ret[n - 1].submitted_by, sizeof(ret[n - 1].submitted_by), by ? by : "");
                 ret[n - 1].counted = sqlite3_column_int64(st, 6) != 0;
+                ret[n - 1].lease_stamp = now_ms;
         }
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) {
@@ -1166,11 +1197,14 @@ static int sq_recommendation_requeue(struct store_backend_db *db, int64_t action
         return 0;
 }
 
-static int sq_claims_renew(struct store_backend_db *db, const int64_t *ids, size_t n, int64_t now_ms) {
+static int sq_claims_renew(struct store_backend_db *db, store_claimed *claims, size_t n, int64_t now_ms,
+                           bool *lost) {
         for (size_t i = 0; i < n; i++) {
-                int r = sq_run(&db->writer, SQ_CLAIM_RENEW, "ii", ids[i], now_ms);
+                int r = sq_run(&db->writer, SQ_CLAIM_RENEW, "iii", claims[i].id, now_ms,
+                               claims[i].lease_stamp);
                 if (r < 0)
                         return r;
+                lost[i] = sqlite3_changes(db->writer.db) == 0;
         }
         return 0;
 }

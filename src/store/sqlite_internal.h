@@ -112,6 +112,7 @@ struct store_backend_db {
         bool reader_busy[BW_STORE_READERS];
         int schema_version;
         unsigned migrations_applied;
+        int lock_fd; /* flock(LOCK_EX) on "<path>.lock": one process per store */
 };
 
 typedef int (*sq_row_json_fn)(sqlite3_stmt *st, json_t **ret);

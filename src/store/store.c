@@ -656,7 +656,10 @@ typedef struct claim_ctx {
 
 static int claim_job(store_tx *tx, void *userdata) {
         claim_ctx *c = userdata;
-        int r = tx->s->be->alerts_claim(tx->s->db, c->max, clock_wall_ms(), atomic_load(&tx->s->lease_ms),
+        /* Leases run on the monotonic clock: a jump of the wall clock never
+         * hands a live claim to a second worker. Claims do not outlive the
+         * process (store_open requeues them) and one process holds the store. */
+        int r = tx->s->be->alerts_claim(tx->s->db, c->max, clock_mono_ms(), atomic_load(&tx->s->lease_ms),
                                         c->ret);
         if (r < 0)
                 return r;
@@ -758,22 +761,28 @@ int store_recommendation_execute(store *s, int64_t action_id, const char *actor,
 }
 
 typedef struct renew_job {
-        const int64_t *ids;
+        store_claimed *claims;
         size_t n;
+        bool *lost;
+        int64_t now_ms;
 } renew_job;
 
 static int renew_run(store_tx *tx, void *userdata) {
         renew_job *j = userdata;
-        return tx->s->be->claims_renew(tx->s->db, j->ids, j->n, clock_wall_ms());
+        return tx->s->be->claims_renew(tx->s->db, j->claims, j->n, j->now_ms, j->lost);
 }
 
-int store_claims_renew(store *s, const int64_t *ids, size_t n) {
-        if (!s || (n > 0 && !ids))
+int store_claims_renew(store *s, store_claimed *claims, size_t n, bool *ret_lost) {
+        if (!s || (n > 0 && (!claims || !ret_lost)))
                 return -EINVAL;
         if (n == 0)
                 return 0;
-        renew_job j = {.ids = ids, .n = n};
-        return store_write(s, renew_run, &j);
+        renew_job j = {.claims = claims, .n = n, .lost = ret_lost, .now_ms = clock_mono_ms()};
+        int r = store_write(s, renew_run, &j);
+        for (size_t i = 0; r == 0 && i < n; i++)
+                if (!ret_lost[i])
+                        claims[i].lease_stamp = j.now_ms;
+        return r;
 }
 
 void store_claimed_clear(store_claimed *c, size_t n) {
@@ -1067,8 +1076,8 @@ static int expire_run(store_tx *tx, void *userdata) {
         for (int i = 0; i < n; i++) {
                 store_approval_row row;
                 int r = be->approval_load(tx->s->db, j->ids[i], 0, &row);
-                if (r == 0 && approval_may_decide(&row.record, ACTOR_ENGINE, APPROVAL_REJECT,
-                                                  j->now_ms) != -ETIMEDOUT)
+                if (r == 0 &&
+                    approval_may_decide(&row.record, ACTOR_ENGINE, APPROVAL_REJECT, j->now_ms) != -ETIMEDOUT)
                         continue; /* not due by the rule: left alone */
                 if (r == 0)
                         r = be->approval_close(tx->s->db, &row, APPROVAL_REJECTED, ACTOR_ENGINE,

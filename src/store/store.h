@@ -36,7 +36,8 @@ typedef struct store_options {
         unsigned queue_capacity; /* alerts queued or in flight, at most */
 } store_options;
 
-/* Opens (creating and migrating as needed), returns in-flight claims to the
+/* Opens (creating and migrating as needed), takes the store's lock (one process
+ * per store: -EBUSY when another holds it), returns in-flight claims to the
  * queue (their workers died with the previous process), and starts the writer.
  * Returns 0 and *ret, or a negative errno. */
 int store_open(const store_options *o, store **ret);
@@ -94,18 +95,27 @@ typedef struct store_claimed {
         unsigned attempts;                  /* 1 on first claim; >1 after a crash or lease expiry */
         char submitted_by[BW_NAME_MAX + 1]; /* "" if unknown */
         bool counted;                       /* already counted toward threshold windows */
+        /* This claim's stamp (monotonic ms of its claim or last renewal): the
+         * fence store_claims_renew checks. */
+        int64_t lease_stamp;
 } store_claimed;
 
 /* Claims up to max queued alerts, oldest first, waiting up to wait_ms for the
- * first one to arrive. The claim is durable (a lease of BW_CLAIM_LEASE_S). Returns
- * the number claimed (0 on timeout) with ret[0..n) filled, or a negative errno. */
+ * first one to arrive. The claim is durable, with a lease of BW_CLAIM_LEASE_S on
+ * the monotonic clock (a wall-clock jump never expires it; claims do not
+ * outlive the process, and one process holds a store: store_open fails with
+ * -EBUSY for a second one). Returns the number claimed (0 on timeout) with
+ * ret[0..n) filled, or a negative errno. */
 int store_claim(store *s, size_t max, unsigned wait_ms, store_claimed *ret);
 
 void store_claimed_clear(store_claimed *c, size_t n);
 
-/* Renews the lease of claimed alerts ids[0..n) (durable on return): a worker
- * busy with a long batch keeps its claims, so no other worker takes them. */
-int store_claims_renew(store *s, const int64_t *ids, size_t n);
+/* Renews the leases of claims[0..n) (durable on return): a worker busy with a
+ * long batch keeps its claims, so no other worker takes them. Fenced by each
+ * claim's lease_stamp (updated on return): ret_lost[i] is true when the claim
+ * expired and another worker took the alert — its holder must then stop acting
+ * on it. */
+int store_claims_renew(store *s, store_claimed *claims, size_t n, bool *ret_lost);
 
 /* Wakes every store_claim waiter (used at shutdown). */
 void store_wake_claimers(store *s);

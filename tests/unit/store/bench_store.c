@@ -87,8 +87,8 @@ static void *batch_main(void *arg) {
 }
 
 static void remove_db(const char *path) {
-        const char *suffixes[] = {"", "-wal", "-shm"};
-        for (size_t i = 0; i < 3; i++) {
+        const char *suffixes[] = {"", "-wal", "-shm", ".lock"};
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
                 char p[512];
                 snprintf(p, sizeof p, "%s%s", path, suffixes[i]);
                 unlink(p);

@@ -45,8 +45,8 @@ static int setup(void **state) {
 static int teardown(void **state) {
         fixture *f = *state;
         store_close(f->s);
-        const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-        for (size_t i = 0; i < 4; i++) {
+        const char *suffixes[] = {"", "-wal", "-shm", "-journal", ".lock"};
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
                 char p[160];
                 snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
                 unlink(p);

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -44,8 +46,8 @@ static int setup(void **state) {
 static int teardown(void **state) {
         fixture *f = *state;
         store_close(f->s);
-        const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-        for (size_t i = 0; i < 4; i++) {
+        const char *suffixes[] = {"", "-wal", "-shm", "-journal", ".lock"};
+        for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
                 char p[160];
                 snprintf(p, sizeof p, "%s%s", f->path, suffixes[i]);
                 unlink(p);
@@ -451,16 +453,88 @@ static void test_renewed_claim_is_kept(void **state) {
         int64_t a = enqueue_one(s, 1);
         store_claimed c[2];
         assert_int_equal(store_claim(s, 2, 0, c), 1);
+        store_claimed held = {.id = c[0].id, .lease_stamp = c[0].lease_stamp};
         store_claimed_clear(c, 1);
         store_set_lease_ms(s, 1000);
         usleep(700 * 1000);
-        assert_int_equal(store_claims_renew(s, &a, 1), 0);
+        bool lost = true;
+        assert_int_equal(store_claims_renew(s, &held, 1, &lost), 0);
+        assert_false(lost);
         usleep(700 * 1000); /* 1.4 s after the claim, 0.7 s after the renewal */
         assert_int_equal(store_claim(s, 2, 0, c), 0);
         usleep(500 * 1000); /* 1.2 s after the renewal */
         assert_int_equal(store_claim(s, 2, 0, c), 1);
         assert_int_equal(c[0].id, a);
         store_claimed_clear(c, 1);
+}
+
+/* The wall clock as the store reads it, shifted by a test: a jump. Interposes
+ * libc's clock_gettime for this binary; the real clock is the system call. */
+static int64_t wall_shift_s;
+
+int clock_gettime(clockid_t id, struct timespec *ts) {
+        int r = (int)syscall(SYS_clock_gettime, id, ts);
+        if (r == 0 && id == CLOCK_REALTIME)
+                ts->tv_sec += wall_shift_s;
+        return r;
+}
+
+/* Issue 7: a jump of the wall clock (two days ahead, or back) never hands a
+ * live claim to a second worker. */
+static void test_a_wall_clock_jump_never_expires_a_live_claim(void **state) {
+        fixture *f = *state;
+        store *s = open_store(f, 10);
+        enqueue_one(s, 1);
+        store_claimed c[2];
+        assert_int_equal(store_claim(s, 2, 0, c), 1);
+        store_claimed held = {.id = c[0].id, .lease_stamp = c[0].lease_stamp};
+        store_claimed_clear(c, 1);
+        for (int64_t shift = -2 * 86400; shift <= 2 * 86400; shift += 86400) {
+                wall_shift_s = shift;
+                assert_int_equal(store_claim(s, 2, 0, c), 0);
+        }
+        wall_shift_s = 0;
+        bool lost = true;
+        assert_int_equal(store_claims_renew(s, &held, 1, &lost), 0);
+        assert_false(lost);
+}
+
+/* A claim that expired and was taken by another worker is fenced: its first
+ * holder's renewal reports it lost, the new holder's succeeds. */
+static void test_a_lost_claim_is_fenced(void **state) {
+        fixture *f = *state;
+        store *s = open_store(f, 10);
+        enqueue_one(s, 1);
+        store_claimed c[2];
+        assert_int_equal(store_claim(s, 2, 0, c), 1);
+        store_claimed first = {.id = c[0].id, .lease_stamp = c[0].lease_stamp};
+        store_claimed_clear(c, 1);
+        store_set_lease_ms(s, 0);
+        usleep(2000); /* another stamp */
+        assert_int_equal(store_claim(s, 2, 0, c), 1);
+        store_claimed second = {.id = c[0].id, .lease_stamp = c[0].lease_stamp};
+        store_claimed_clear(c, 1);
+        store_set_lease_ms(s, (int64_t)BW_CLAIM_LEASE_S * 1000);
+        bool lost = false;
+        assert_int_equal(store_claims_renew(s, &first, 1, &lost), 0);
+        assert_true(lost);
+        assert_int_equal(store_claims_renew(s, &second, 1, &lost), 0);
+        assert_false(lost);
+}
+
+/* One process per store: a second open of the same file is refused while the
+ * first holds it, and works once it is closed. */
+static void test_one_process_holds_a_store(void **state) {
+        fixture *f = *state;
+        open_store(f, 10);
+        store *other = NULL;
+        store_options o = {.path = f->path, .queue_capacity = 10};
+        assert_int_equal(store_open(&o, &other), -EBUSY);
+        assert_null(other);
+        store_close(f->s);
+        f->s = NULL;
+        assert_int_equal(store_open(&o, &other), 0);
+        store_close(other);
 }
 
 typedef struct claimer {
@@ -1226,6 +1300,10 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_breaker_opens_once_and_resets_with_a_reason, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_a_wall_clock_jump_never_expires_a_live_claim, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_a_lost_claim_is_fenced, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_one_process_holds_a_store, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_renewed_claim_is_kept, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_recommendation_execute_requeues_its_alert, setup,
                                                 teardown),

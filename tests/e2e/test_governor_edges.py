@@ -229,3 +229,48 @@ def test_a_block_applied_just_before_a_crash_can_still_be_rolled_back(make_daemo
     assert r.status_code == 202, r.text
     wait_for(lambda: d.get(f"/v1/executions/{ex['id']}").json()["status"] == "rolled_back", timeout=30)
     assert (tmp_path / "ad-rolled-back").exists()
+
+
+# What `bulwark playbook test --live` says the engine will do, as the state the
+# engine then records.
+DRY_RUN_STATES = {"would apply": "applied", "refused whole by the governor": "denied",
+                  "recorded as recommendation": "recommended", "awaits approval": "awaiting_approval",
+                  "skipped": "skipped", "already in effect": "satisfied"}
+
+
+def test_the_dry_run_and_the_live_run_agree_on_every_action(make_daemon, tmp_path):
+    integ, _ = exec_integration(tmp_path)
+    level2 = PLAYBOOK_BLOCK.replace("name: block-ssh", "name: recommend").replace("automation_level: 3",
+                                                                                   "automation_level: 2")
+    level4 = PLAYBOOK_BLOCK.replace("name: block-ssh", "name: approve").replace("automation_level: 3",
+                                                                                 "automation_level: 4")
+    books = {"a.yaml": PLAYBOOK_BLOCK, "b.yaml": level2, "c.yaml": level4, "d.yaml": LABEL_TARGETS}
+    d = make_daemon(integrations=INTEGRATION_NFT + integ, playbooks=books,
+                    extra="governor:\n  protected:\n    ips: [192.0.2.0/24]\n    hosts: [dc01]\n"
+                          "  rate_limits:\n    nft.block: {per_minute: 3}\n").start()
+    alerts = [ssh_alert(ips, labels={"src": src}) for ips, src in (
+        ("203.0.113.60", "203.0.113.160"), ("192.0.2.7", "192.0.2.8"), ("198.51.100.0/26", "0.0.0.0/0"),
+        ("::ffff:127.0.0.1", "10.0.0.1"), ("203.0.113.61/30", "2001:db8::61"), ("203.0.113.62", "203.0.113.162"),
+        ("10.0.0.0/8", "203.0.113.170"), ("203.0.113.63", "nonsense"))]
+    compared = 0
+    for i, alert in enumerate(alerts):
+        path = tmp_path / f"alert{i}.json"
+        path.write_text(json.dumps(alert))
+        expected = {}
+        for name in sorted(books):
+            out = subprocess.run([BULWARK, "--url", d.url, "--token-file", str(d.token_file), "playbook", "test",
+                                  str(d.playbook_dir / name), "--alert", str(path), "--config", str(d.config),
+                                  "--live"], capture_output=True, text=True, check=True).stdout
+            engine = [line.split("engine: ", 1)[1] for line in out.splitlines() if "  engine: " in line]
+            assert len(engine) == 1, out
+            said = next(v for k, v in DRY_RUN_STATES.items() if engine[0].startswith(k))
+            playbook = next(line.split()[1] for line in out.splitlines() if line.startswith("playbook: "))
+            expected[playbook] = said
+        doc = d.wait_alert_done(d.post_alert(alert).json()["id"])
+        got = {e["playbook"]: e["actions"][0]["state"]
+               for e in (d.get(f"/v1/executions/{x}").json() for x in doc["executions"])}
+        assert got == expected, (alert, expected, got)
+        compared += len(got)
+    assert compared == len(alerts) * len(books)
+    # The budget ran out along the way: both said so.
+    assert d.get("/v1/breaker").json()["open"]

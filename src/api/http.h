@@ -163,7 +163,7 @@ enum MHD_Result handle_approval_get(request *req);
 enum MHD_Result handle_approval_approve(request *req);
 enum MHD_Result handle_approval_reject(request *req);
 enum MHD_Result handle_approval_review(request *req);
-enum MHD_Result handle_rollback_tests(request *req);
+enum MHD_Result handle_rollback_drills(request *req);
 enum MHD_Result handle_breaker_get(request *req);
 enum MHD_Result handle_budgets_get(request *req);
 enum MHD_Result handle_breaker_reset(request *req);

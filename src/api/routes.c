@@ -25,7 +25,7 @@ static const route route_table[] = {
          NULL},
         {"POST", "/v1/approvals/{id}/review", PERM_APPROVALS_DECIDE, BODY_NONE, handle_approval_review,
          NULL},
-        {"POST", "/v1/rollback-tests", PERM_ROLLBACK_TEST, BODY_NONE, handle_rollback_tests, NULL},
+        {"POST", "/v1/rollback-tests", PERM_ROLLBACK_TEST, BODY_NONE, handle_rollback_drills, NULL},
         {"GET", "/v1/breaker", PERM_BREAKER_READ, BODY_NONE, handle_breaker_get, NULL},
         {"GET", "/v1/budgets", PERM_BREAKER_READ, BODY_NONE, handle_budgets_get, NULL},
         {"POST", "/v1/breaker/reset", PERM_BREAKER_RESET, BODY_NONE, handle_breaker_reset, NULL},

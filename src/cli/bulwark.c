@@ -55,7 +55,7 @@ static const struct {
         {"alert", cli_alert_main},       {"approval", cli_approval_main},
         {"breaker", cli_breaker_main},   {"rec", cli_rec_main},
         {"exec", cli_exec_main},         {"init", cli_init_main},
-        {"playbook", cli_playbook_main}, {"rollback-test", cli_rollback_test_main},
+        {"playbook", cli_playbook_main}, {"rollback-test", cli_rollback_drill_main},
         {"version", main_version},
 };
 

@@ -105,7 +105,7 @@ int cli_init_main(const cli_ctx *ctx, int argc, char **argv);
 int cli_playbook_main(const cli_ctx *ctx, int argc, char **argv);
 int cli_approval_main(const cli_ctx *ctx, int argc, char **argv);
 /* `rollback-test` has no verb: argv[0] is the command, options follow. */
-int cli_rollback_test_main(const cli_ctx *ctx, int argc, char **argv);
+int cli_rollback_drill_main(const cli_ctx *ctx, int argc, char **argv);
 
 /* Prints "bulwark: <message>" on ctx->err and returns CLI_EXIT_FAIL. */
 int cli_fail(const cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

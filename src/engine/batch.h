@@ -125,3 +125,21 @@ void execute_action(connector_pool *pool, batch_action *a, bw_metrics *metrics, 
  * outcome is as execute_action gives it. */
 void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metrics *metrics,
                    const batch_hooks *hooks);
+
+/* What a rollback drill (engine/rollback_drill.c) found on one integration. */
+typedef struct drill_outcome {
+        bool ok;
+        char detail[1024]; /* clauses joined by "; ", the step that failed first */
+} drill_outcome;
+
+/* Appends a clause to o's detail (cut if it does not fit); failed marks o failed. */
+void drill_clause(drill_outcome *o, bool failed, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* The drill's protocol on integration ic, through the same runner as every
+ * action: SNAPSHOT -> APPLY -> VERIFY (when the kind has it) -> ROLLBACK to the
+ * first snapshot — even after a failed apply, which may have changed part of
+ * the targets — -> SNAPSHOT, which must equal the first. permits by permit_op
+ * (engine/gate.c: gate_permit_drill). Fills *ret: ok iff every step succeeded
+ * and the snapshots are equal. */
+void execute_drill(connector_pool *pool, const integration_config *ic, const connector_action *a,
+                   const governor_permit permits[_PERMIT_OP_MAX], drill_outcome *ret);

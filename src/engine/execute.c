@@ -502,3 +502,90 @@ void execute_group(connector_pool *pool, batch_action **acts, size_t n, bw_metri
                 report(acts[i], metrics);
         group_free(&g);
 }
+
+/* --- the rollback drill ----------------------------------------------------------- */
+
+static void drill_vadd(drill_outcome *o, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void drill_vadd(drill_outcome *o, const char *fmt, va_list ap) {
+        size_t used = strnlen(o->detail, sizeof(o->detail));
+        if (used > 0 && used + 2 < sizeof(o->detail)) {
+                memcpy(o->detail + used, "; ", 3);
+                used += 2;
+        }
+        if (used + 1 < sizeof(o->detail))
+                vsnprintf(o->detail + used, sizeof(o->detail) - used, fmt, ap);
+}
+
+void drill_clause(drill_outcome *o, bool failed, const char *fmt, ...) {
+        o->ok = o->ok && !failed;
+        va_list ap;
+        va_start(ap, fmt);
+        drill_vadd(o, fmt, ap);
+        va_end(ap);
+}
+
+/* Runs op for the drill: NULL when it ran and succeeded (*res filled, caller
+ * clears), else why not. */
+static const char *drill_op(action_call *c, connector_op op, connector_result *res) {
+        int r = call_op(c, op, res);
+        if (r == 0 && !res->ok && op == CONNECTOR_OP_VERIFY && !res->detail[0])
+                return "change not in effect";
+        return r == 0 && res->ok ? NULL : why_failed(r, res);
+}
+
+/* Compact JSON of a snapshot for the detail, cut to fit; "?" if it cannot be dumped. */
+static void snapshot_text(const json_t *s, char *out, size_t len) {
+        char *text = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
+        snprintf(out, len, "%s", text ? text : "?");
+        free(text);
+}
+
+void execute_drill(connector_pool *pool, const integration_config *ic, const connector_action *a,
+                   const governor_permit permits[_PERMIT_OP_MAX], drill_outcome *ret) {
+        action_call c = {.pool = pool,
+                         .permits = permits,
+                         .integration = ic,
+                         .kind = connector_kind_find(ic->kind),
+                         .action = *a};
+        connector_result res;
+        const char *why = drill_op(&c, CONNECTOR_OP_SNAPSHOT, &res);
+        if (why) {
+                /* Nothing applied yet: without a snapshot there is nothing to restore. */
+                drill_clause(ret, true, "snapshot (before) failed: %s", why);
+                connector_result_clear(&res);
+                return;
+        }
+        json_t *before = json_incref(res.data);
+        connector_result_clear(&res);
+        ret->ok = true;
+        why = drill_op(&c, CONNECTOR_OP_APPLY, &res);
+        if (why)
+                drill_clause(ret, true, "apply failed: %s", why);
+        connector_result_clear(&res);
+        if (ret->ok && kind_has(&c, CONNECTOR_OP_VERIFY)) {
+                why = drill_op(&c, CONNECTOR_OP_VERIFY, &res);
+                if (why)
+                        drill_clause(ret, true, "verify failed: %s", why);
+                connector_result_clear(&res);
+        }
+        c.action.snapshot = before;
+        why = drill_op(&c, CONNECTOR_OP_ROLLBACK, &res);
+        c.action.snapshot = NULL;
+        if (why)
+                drill_clause(ret, true, "rollback failed: %s", why);
+        connector_result_clear(&res);
+        why = drill_op(&c, CONNECTOR_OP_SNAPSHOT, &res);
+        if (why) {
+                drill_clause(ret, true, "snapshot (after) failed: %s", why);
+        } else if (!json_equal(before, res.data)) {
+                char b[256], after[256];
+                snapshot_text(before, b, sizeof(b));
+                snapshot_text(res.data, after, sizeof(after));
+                drill_clause(ret, true, "snapshots differ after rollback: before %s, after %s", b, after);
+        } else {
+                drill_clause(ret, false, "snapshots identical");
+        }
+        connector_result_clear(&res);
+        json_decref(before);
+}

@@ -369,7 +369,7 @@ static void test_rollback_test(void **state) {
                 "\"detail\":\"verify failed: \\u001b[31maccount still disabled\",\"targets\":[\"bob\"]}],"
                 "\"passed\":2,\"failed\":0}";
         char *argv[] = {"rollback-test", NULL};
-        assert_int_equal(run(f, cli_rollback_test_main, 1, argv), CLI_EXIT_FAIL);
+        assert_int_equal(run(f, cli_rollback_drill_main, 1, argv), CLI_EXIT_FAIL);
         assert_int_equal(f->server.n_requests, 1);
         assert_request(f, "POST /v1/rollback-tests HTTP/1.1\r\n");
         assert_int_equal(f->server.body_len, 0);
@@ -380,18 +380,18 @@ static void test_rollback_test(void **state) {
         assert_string_equal(f->c.err, "");
 
         f->server.reply = "{\"results\":[" RESULT_OK "],\"passed\":1,\"failed\":0}";
-        assert_int_equal(run(f, cli_rollback_test_main, 1, argv), CLI_EXIT_OK);
+        assert_int_equal(run(f, cli_rollback_drill_main, 1, argv), CLI_EXIT_OK);
         assert_string_equal(f->c.out, "staging-nft (nft): ok\n1 passed, 0 failed\n");
 
         /* --json: the bytes as they came, and the same verdict. */
         char *raw[] = {"rollback-test", "--json", NULL};
-        assert_int_equal(run(f, cli_rollback_test_main, 2, raw), CLI_EXIT_OK);
+        assert_int_equal(run(f, cli_rollback_drill_main, 2, raw), CLI_EXIT_OK);
         assert_string_equal(f->c.out, "{\"results\":[" RESULT_OK "],\"passed\":1,\"failed\":0}\n");
 
         f->server.reply = "{\"results\":[{\"integration\":\"s\",\"connector\":\"exec\"}]}";
-        assert_int_equal(run(f, cli_rollback_test_main, 2, raw), CLI_EXIT_FAIL);
+        assert_int_equal(run(f, cli_rollback_drill_main, 2, raw), CLI_EXIT_FAIL);
         assert_string_equal(f->c.out, "{\"results\":[{\"integration\":\"s\",\"connector\":\"exec\"}]}\n");
-        assert_int_equal(run(f, cli_rollback_test_main, 1, argv), CLI_EXIT_FAIL);
+        assert_int_equal(run(f, cli_rollback_drill_main, 1, argv), CLI_EXIT_FAIL);
         assert_string_equal(f->c.out, "s (exec): FAILED: -\n0 passed, 1 failed\n");
         assert_int_equal(f->server.n_requests, 5);
 }
@@ -402,24 +402,24 @@ static void test_rollback_test_nothing(void **state) {
         api_fixture *f = *state;
         f->server.reply = "{\"results\":[],\"passed\":0,\"failed\":0}";
         char *argv[] = {"rollback-test", NULL};
-        assert_int_equal(run(f, cli_rollback_test_main, 1, argv), CLI_EXIT_FAIL);
+        assert_int_equal(run(f, cli_rollback_drill_main, 1, argv), CLI_EXIT_FAIL);
         assert_string_equal(f->c.out, "0 passed, 0 failed\n");
         assert_string_equal(f->c.err, "bulwark: no staging integration to test\n");
 
         f->server.reply = "{\"passed\":0}";
-        assert_int_equal(run(f, cli_rollback_test_main, 1, argv), CLI_EXIT_FAIL);
+        assert_int_equal(run(f, cli_rollback_drill_main, 1, argv), CLI_EXIT_FAIL);
         assert_string_equal(f->c.out, "");
         assert_string_equal(f->c.err, "bulwark: the server's reply has no \"results\" list\n");
 
         f->server.status = 403;
         f->server.reply =
                 "{\"error\":{\"code\":\"forbidden\",\"message\":\"needs the admin role\",\"field\":\"\"}}";
-        assert_int_equal(run(f, cli_rollback_test_main, 1, argv), CLI_EXIT_FAIL);
+        assert_int_equal(run(f, cli_rollback_drill_main, 1, argv), CLI_EXIT_FAIL);
         assert_string_equal(f->c.err, "bulwark: HTTP 403: needs the admin role\n");
         assert_int_equal(f->server.n_requests, 3);
 
         char *extra[] = {"rollback-test", "now", NULL};
-        assert_int_equal(run(f, cli_rollback_test_main, 2, extra), CLI_EXIT_USAGE);
+        assert_int_equal(run(f, cli_rollback_drill_main, 2, extra), CLI_EXIT_USAGE);
         assert_usage(f, "bulwark: rollback-test: unexpected argument\n");
         assert_int_equal(f->server.n_requests, 3);
 }

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The rollback test of every staging integration (see rollback_test.h): the
- * governor's checks, then snapshot, apply, verify, rollback and a second snapshot
- * through the connector pool. Runs in the daemon, in the HTTP thread that asked;
- * the targets come from the configuration and are typed and normalised here. */
-#include "engine/rollback_test.h"
+/* The rollback drill of every staging integration (see rollback_drill.h): the
+ * targets typed, the governor's decision, then the drill's protocol through
+ * engine/execute.c (snapshot, apply, verify, rollback, a second snapshot). Runs in the daemon, in the HTTP
+ * thread that asked; the targets come from the configuration and are typed and normalised here. */
+#include "engine/rollback_drill.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -27,58 +27,12 @@
 
 /* Two runs at once would each find the other's change in their snapshots and
  * fail, or roll back what the other just applied: one run at a time. */
-static pthread_mutex_t rollback_test_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t drill_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Most specific first: when every target reads as several kinds the verb takes
  * ("web1" is a host name and an account name), the first one wins. */
 static const target_kind typing_order[] = {TARGET_IP, TARGET_HOST, TARGET_ACCOUNT, TARGET_STRING};
 #define TYPING_KINDS (sizeof(typing_order) / sizeof(typing_order[0]))
-
-typedef struct test_call {
-        connector_pool *pool;
-        const integration_config *ic;
-        const connector_kind *kind;
-        const governor_permit *permits; /* by permit_op */
-        connector_action action;
-} test_call;
-
-typedef struct test_report {
-        bool ok;
-        char detail[1024];
-} test_report;
-
-/* Appends one clause to the detail; a clause that does not fit is cut, since the
- * detail is for people and its first clause names the step that failed. */
-static void report_vadd(test_report *t, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
-
-static void report_vadd(test_report *t, const char *fmt, va_list ap) {
-        size_t used = strnlen(t->detail, sizeof(t->detail));
-        if (used > 0 && used + 2 < sizeof(t->detail)) {
-                memcpy(t->detail + used, "; ", 3);
-                used += 2;
-        }
-        if (used + 1 < sizeof(t->detail))
-                vsnprintf(t->detail + used, sizeof(t->detail) - used, fmt, ap);
-}
-
-static void report_add(test_report *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void report_add(test_report *t, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        report_vadd(t, fmt, ap);
-        va_end(ap);
-}
-
-static void report_fail(test_report *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void report_fail(test_report *t, const char *fmt, ...) {
-        t->ok = false;
-        va_list ap;
-        va_start(ap, fmt);
-        report_vadd(t, fmt, ap);
-        va_end(ap);
-}
 
 static bool verb_takes(const connector_verb *v, target_kind k) {
         return (v->target_kinds & (1u << k)) != 0;
@@ -141,7 +95,7 @@ static int targets_as(target_kind k, const json_t *list, template_value *ret) {
 /* Why list cannot be typed for verb v: names the first target of no kind v
  * takes, or says that the targets mix kinds. */
 static void targets_explain(const connector_kind *k, const connector_verb *v, const json_t *list,
-                            test_report *t) {
+                            drill_outcome *t) {
         char kinds[64] = "";
         size_t used = 0;
         for (size_t j = 0; j < TYPING_KINDS; j++)
@@ -165,13 +119,13 @@ static void targets_explain(const connector_kind *k, const connector_verb *v, co
                         }
                 }
                 if (!fits) {
-                        report_fail(t, "staging target \"%s\" is not a valid %s target of %s.%s",
-                                    s ? s : "?", used ? kinds : "(none)", k->name, v->name);
+                        drill_clause(t, true, "staging target \"%s\" is not a valid %s target of %s.%s",
+                                     s ? s : "?", used ? kinds : "(none)", k->name, v->name);
                         return;
                 }
         }
-        report_fail(t, "the staging targets mix kinds; %s.%s needs them all of one kind (%s)", k->name,
-                    v->name, kinds);
+        drill_clause(t, true, "the staging targets mix kinds; %s.%s needs them all of one kind (%s)",
+                     k->name, v->name, kinds);
 }
 
 /* The staging targets typed as the first kind of typing_order that verb v takes
@@ -243,7 +197,7 @@ static int targets_judge(const governor_policy *p, const connector_kind *k, cons
 
 /* Hex BLAKE2b-256 of "rollback-test", the integration and the time: one key per
  * test run, never the key of an action an alert rendered. */
-static void test_key(const char *integration, int64_t now_ms, char ret[65]) {
+static void drill_key(const char *integration, int64_t now_ms, char ret[65]) {
         char text[sizeof("rollback-test") + BW_NAME_MAX + 32];
         snprintf(text, sizeof(text), "rollback-test\n%s\n%lld", integration, (long long)now_ms);
         unsigned char hash[crypto_generichash_BYTES];
@@ -252,86 +206,16 @@ static void test_key(const char *integration, int64_t now_ms, char ret[65]) {
         sodium_bin2hex(ret, 65, hash, sizeof(hash));
 }
 
-/* Runs op; returns NULL when it ran and succeeded (*res filled, caller clears),
- * else why it failed (pointing into *res or a static string). */
-static const char *call_op(test_call *c, connector_op op, connector_result *res) {
-        *res = (connector_result){0};
-        int r = connector_pool_call(c->pool, c->ic->name, op, &c->action, gate_permit_for(c->permits, op),
-                                    c->ic->timeout_ms, res);
-        if (r < 0)
-                return strerror(-r);
-        if (!res->ok)
-                return res->detail[0]              ? res->detail
-                       : op == CONNECTOR_OP_VERIFY ? "change not in effect"
-                                                   : "connector reported failure";
-        return NULL;
-}
-
-/* Compact JSON of a snapshot for the detail, cut to fit; "?" if it cannot be dumped. */
-static void snapshot_text(const json_t *s, char *out, size_t len) {
-        char *text = json_dumps(s, JSON_COMPACT | JSON_SORT_KEYS);
-        snprintf(out, len, "%s", text ? text : "?");
-        free(text);
-}
-
-/* SNAPSHOT -> APPLY -> VERIFY -> ROLLBACK -> SNAPSHOT on one integration. Only
- * a step's own outcome goes into *t: nothing here can fail the whole run. */
-static void test_steps(test_call *c, test_report *t) {
-        connector_result res;
-        const char *why = call_op(c, CONNECTOR_OP_SNAPSHOT, &res);
-        if (why) {
-                /* Nothing applied yet: without a snapshot there is nothing to restore. */
-                report_fail(t, "snapshot (before) failed: %s", why);
-                connector_result_clear(&res);
-                return;
-        }
-        json_t *before = json_incref(res.data);
-        connector_result_clear(&res);
-
-        t->ok = true;
-        why = call_op(c, CONNECTOR_OP_APPLY, &res);
-        if (why)
-                report_fail(t, "apply failed: %s", why);
-        connector_result_clear(&res);
-        if (t->ok && connector_kind_has_op(c->kind, c->ic->settings, CONNECTOR_OP_VERIFY)) {
-                why = call_op(c, CONNECTOR_OP_VERIFY, &res);
-                if (why)
-                        report_fail(t, "verify failed: %s", why);
-                connector_result_clear(&res);
-        }
-
-        /* Even after a failed apply: it may have changed part of the targets. */
-        c->action.snapshot = before;
-        why = call_op(c, CONNECTOR_OP_ROLLBACK, &res);
-        c->action.snapshot = NULL;
-        if (why)
-                report_fail(t, "rollback failed: %s", why);
-        connector_result_clear(&res);
-
-        why = call_op(c, CONNECTOR_OP_SNAPSHOT, &res);
-        if (why) {
-                report_fail(t, "snapshot (after) failed: %s", why);
-        } else if (!json_equal(before, res.data)) {
-                char b[256], a[256];
-                snapshot_text(before, b, sizeof(b));
-                snapshot_text(res.data, a, sizeof(a));
-                report_fail(t, "snapshots differ after rollback: before %s, after %s", b, a);
-        } else {
-                report_add(t, "snapshots identical");
-        }
-        connector_result_clear(&res);
-        json_decref(before);
-}
-
 /* Tests one staging integration into *t and *typed (the targets it acted on).
  * Returns 0, or -ENOMEM before anything was applied. */
-static int test_one(connector_pool *pool, const bw_config *cfg, const integration_config *ic, int64_t now_ms,
-                    test_report *t, template_value *typed) {
+static int drill_one(connector_pool *pool, const bw_config *cfg, const integration_config *ic,
+                     int64_t now_ms, drill_outcome *t, template_value *typed) {
         const connector_kind *k = connector_kind_find(ic->kind);
         if (!k || !connector_action_reversible(k, ic->settings, ic->staging_verb)) {
-                report_fail(t,
-                            "%s.%s is not reversible on this integration (it cannot snapshot and roll back)",
-                            ic->kind, ic->staging_verb);
+                drill_clause(
+                        t, true,
+                        "%s.%s is not reversible on this integration (it cannot snapshot and roll back)",
+                        ic->kind, ic->staging_verb);
                 return 0;
         }
         const connector_verb *v = connector_verb_find(k, ic->staging_verb);
@@ -348,36 +232,29 @@ static int test_one(connector_pool *pool, const bw_config *cfg, const integratio
         if (r < 0)
                 return r;
         if (d.verdict != GOVERNOR_ALLOW) {
-                report_fail(t, "refused by the governor: %s", d.reason);
+                drill_clause(t, true, "refused by the governor: %s", d.reason);
                 return 0;
         }
 
         char key[65];
-        test_key(ic->name, now_ms, key);
+        drill_key(ic->name, now_ms, key);
         json_t *params = json_object();
         if (!params)
                 return -ENOMEM;
         governor_permit permits[_PERMIT_OP_MAX];
-        test_call c = {
-                .pool = pool,
-                .ic = ic,
-                .kind = k,
-                .permits = permits,
-                .action =
-                        {
-                                .action_id = 0,
-                                .verb = v->name,
-                                .kind = typed->kind,
-                                .targets = typed->items,
-                                .n_targets = typed->n,
-                                .params = params,
-                                .idempotency_key = key,
-                        },
+        connector_action a = {
+                .action_id = 0,
+                .verb = v->name,
+                .kind = typed->kind,
+                .targets = typed->items,
+                .n_targets = typed->n,
+                .params = params,
+                .idempotency_key = key,
         };
         /* The governor allowed these targets just now. */
-        r = gate_permit_drill(ic->name, &c.action, permits);
+        r = gate_permit_drill(ic->name, &a, permits);
         if (r == 0)
-                test_steps(&c, t);
+                execute_drill(pool, ic, &a, permits, t);
         json_decref(params);
         return r;
 }
@@ -396,7 +273,8 @@ static json_t *result_targets(const integration_config *ic, const template_value
 }
 
 /* One result object, logged. Returns it, or NULL on ENOMEM. */
-static json_t *result_new(const integration_config *ic, const test_report *t, const template_value *typed) {
+static json_t *result_new(const integration_config *ic, const drill_outcome *t,
+                          const template_value *typed) {
         json_t *targets = result_targets(ic, typed);
         if (!targets)
                 return NULL;
@@ -418,9 +296,9 @@ static int run_all(connector_pool *pool, const bw_config *cfg, json_t *results, 
                 const integration_config *ic = &cfg->integrations[i];
                 if (!ic->staging_targets)
                         continue;
-                test_report t = {.ok = false};
+                drill_outcome t = {.ok = false};
                 template_value typed = {.kind = TARGET_NONE};
-                int r = test_one(pool, cfg, ic, now_ms, &t, &typed);
+                int r = drill_one(pool, cfg, ic, now_ms, &t, &typed);
                 json_t *res = r < 0 ? NULL : result_new(ic, &t, &typed);
                 template_value_clear(&typed);
                 if (!res || json_array_append_new(results, res) < 0)
@@ -431,13 +309,13 @@ static int run_all(connector_pool *pool, const bw_config *cfg, json_t *results, 
         return 0;
 }
 
-int rollback_test_run(connector_pool *pool, const bw_config *cfg, json_t **ret) {
-        if (pthread_mutex_trylock(&rollback_test_lock) != 0)
+int rollback_drill_run(connector_pool *pool, const bw_config *cfg, json_t **ret) {
+        if (pthread_mutex_trylock(&drill_lock) != 0)
                 return -EBUSY;
         json_t *results = json_array();
         size_t passed = 0;
         int r = results ? run_all(pool, cfg, results, &passed) : -ENOMEM;
-        pthread_mutex_unlock(&rollback_test_lock);
+        pthread_mutex_unlock(&drill_lock);
         json_t *o = NULL;
         if (r == 0) {
                 size_t n = json_array_size(results);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* `bulwark rollback-test` (issue 3, point 9): applies each staging
- * integration's configured action and rolls it back, proving that its rollback
- * restores what it found. Runs in the daemon, in the HTTP thread that asked; its
- * input is the configuration (the operator's), whose targets are typed and
- * normalised again here as playbook rendering does. */
+/* The rollback drill (`bulwark rollback-test`, POST /v1/rollback-tests): applies
+ * each staging integration's configured action and rolls it back, proving that
+ * its rollback restores what it found. Production code, run on demand by an
+ * admin: the governor decides on its targets (governor_decide) and the protocol
+ * runs through engine/execute.c like every action. Runs in the daemon, in the
+ * HTTP thread that asked; its input is the configuration (the operator's),
+ * whose targets are typed and normalised again here as playbook rendering does. */
 #pragma once
 
 #include <jansson.h>
@@ -21,4 +23,4 @@
  * -EBUSY while another rollback test runs (two would see each other's changes
  * in their snapshots), or -ENOMEM. A step that fails is a failed result, never
  * an error. Blocks for the duration, bounded by the integrations' timeouts. */
-int rollback_test_run(connector_pool *pool, const bw_config *cfg, json_t **ret);
+int rollback_drill_run(connector_pool *pool, const bw_config *cfg, json_t **ret);

@@ -9,10 +9,9 @@
 
 #include "cli/cli.h"
 
-static const char rollback_test_usage[] =
-        "usage: bulwark [--url URL] [--token-file FILE] rollback-test [--json]\n";
+static const char drill_usage[] = "usage: bulwark [--url URL] [--token-file FILE] rollback-test [--json]\n";
 
-static void rollback_test_put(const cli_ctx *ctx, const json_t *result, const char *key) {
+static void drill_put(const cli_ctx *ctx, const json_t *result, const char *key) {
         char cell[CLI_CELL_MAX];
         cli_format_cell(json_object_get(result, key), false, cell, sizeof(cell));
         cli_put_safe(ctx->out, cell, false);
@@ -23,7 +22,7 @@ static void rollback_test_put(const cli_ctx *ctx, const json_t *result, const ch
  * not from the reply's "passed" and "failed", so the summary and the exit status
  * can never contradict the lines above them; a result whose "ok" is not true
  * failed. */
-static int rollback_test_report(const cli_ctx *ctx, const cli_response *resp, bool lines) {
+static int drill_report(const cli_ctx *ctx, const cli_response *resp, bool lines) {
         json_t *root = json_loadb(resp->body, resp->len, 0, NULL);
         json_t *results = json_object_get(root, "results");
         if (!json_is_array(results)) {
@@ -42,9 +41,9 @@ static int rollback_test_report(const cli_ctx *ctx, const cli_response *resp, bo
                         failed++;
                 if (!lines)
                         continue;
-                rollback_test_put(ctx, result, "integration");
+                drill_put(ctx, result, "integration");
                 fputs(" (", ctx->out);
-                rollback_test_put(ctx, result, "connector");
+                drill_put(ctx, result, "connector");
                 fputs(ok ? "): ok\n" : "): FAILED: ", ctx->out);
                 if (!ok) {
                         const char *detail = json_string_value(json_object_get(result, "detail"));
@@ -61,15 +60,15 @@ static int rollback_test_report(const cli_ctx *ctx, const cli_response *resp, bo
         return failed > 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
 
-static int rollback_test_show_lines(const cli_ctx *ctx, const cli_response *resp) {
-        return rollback_test_report(ctx, resp, true);
+static int drill_show_lines(const cli_ctx *ctx, const cli_response *resp) {
+        return drill_report(ctx, resp, true);
 }
 
-static int rollback_test_show_json(const cli_ctx *ctx, const cli_response *resp) {
-        return rollback_test_report(ctx, resp, false);
+static int drill_show_json(const cli_ctx *ctx, const cli_response *resp) {
+        return drill_report(ctx, resp, false);
 }
 
-int cli_rollback_test_main(const cli_ctx *ctx, int argc, char **argv) {
+int cli_rollback_drill_main(const cli_ctx *ctx, int argc, char **argv) {
         static const struct option options[] = {
                 {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {0}};
         bool raw = false;
@@ -81,14 +80,14 @@ int cli_rollback_test_main(const cli_ctx *ctx, int argc, char **argv) {
                         raw = true;
                         break;
                 case 'h':
-                        fputs(rollback_test_usage, ctx->out);
+                        fputs(drill_usage, ctx->out);
                         return CLI_EXIT_OK;
                 default:
-                        return cli_usage(ctx, rollback_test_usage, NULL);
+                        return cli_usage(ctx, drill_usage, NULL);
                 }
         }
         if (argc - optind != 0)
-                return cli_usage(ctx, rollback_test_usage, "rollback-test: unexpected argument");
-        return cli_request(ctx, rollback_test_usage, "POST", "/v1/rollback-tests", NULL,
-                           raw ? rollback_test_show_json : rollback_test_show_lines);
+                return cli_usage(ctx, drill_usage, "rollback-test: unexpected argument");
+        return cli_request(ctx, drill_usage, "POST", "/v1/rollback-tests", NULL,
+                           raw ? drill_show_json : drill_show_lines);
 }

@@ -1,18 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* POST /v1/rollback-tests: an administrator runs the rollback test of every
- * staging integration (engine/rollback_test.h). The body is empty; runs in the
+ * staging integration (engine/rollback_drill.h). The body is empty; runs in the
  * daemon's HTTP threads. The handler blocks its HTTP thread for the whole run,
  * bounded by the staging integrations' connector timeouts (five calls each):
  * the run is rare and deliberate, and its answer is the results themselves. */
 #include <errno.h>
 
 #include "api/http.h"
-#include "engine/rollback_test.h"
+#include "engine/rollback_drill.h"
 #include "util/log.h"
 
-enum MHD_Result handle_rollback_tests(request *req) {
+enum MHD_Result handle_rollback_drills(request *req) {
         json_t *out = NULL;
-        int r = rollback_test_run(req->api->pool, req->api->config, &out);
+        int r = rollback_drill_run(req->api->pool, req->api->config, &out);
         if (r == -EBUSY)
                 return reply_error(req, MHD_HTTP_CONFLICT, "busy", "",
                                    "a rollback test is already running; retry when it ends");

@@ -232,28 +232,10 @@ static int job_begin(store_tx *tx, void *userdata) {
 }
 
 static exec_status exec_status_of(const batch_exec *ex, char *summary, size_t len) {
-        size_t count[_ACTION_STATE_MAX] = {0};
+        action_state states[BW_PLAYBOOK_STEPS_MAX];
         for (size_t a = 0; a < ex->n_actions; a++)
-                count[ex->actions[a].final_state]++;
-        size_t applied = count[ACTION_APPLIED] + count[ACTION_SATISFIED];
-        size_t failed = count[ACTION_FAILED] + count[ACTION_ROLLBACK_FAILED];
-        snprintf(summary, len,
-                 "%zu applied, %zu already in effect, %zu failed, %zu denied by the governor, %zu awaiting "
-                 "approval, %zu rejected, %zu rolled back (level %d)",
-                 count[ACTION_APPLIED], count[ACTION_SATISFIED], failed, count[ACTION_DENIED],
-                 count[ACTION_AWAITING_APPROVAL], count[ACTION_REJECTED], count[ACTION_ROLLED_BACK],
-                 (int)ex->playbook->level);
-        if (failed > 0)
-                return applied + count[ACTION_ROLLED_BACK] ? EXEC_PARTIAL : EXEC_FAILED;
-        if (applied > 0)
-                return EXEC_SUCCEEDED;
-        if (count[ACTION_ROLLED_BACK] > 0)
-                return EXEC_ROLLED_BACK;
-        if (count[ACTION_AWAITING_APPROVAL] > 0)
-                return EXEC_AWAITING_APPROVAL;
-        if (count[ACTION_REJECTED] > 0)
-                return EXEC_REJECTED;
-        return count[ACTION_DENIED] ? EXEC_DENIED : EXEC_RECORDED;
+                states[a] = ex->actions[a].final_state;
+        return exec_status_of_actions(states, ex->n_actions, (int)ex->playbook->level, summary, len);
 }
 
 /* An applied action's effect ends when its duration_s is over (the engine then

@@ -195,7 +195,6 @@ extern const store_backend store_backend_sqlite;
 extern const store_backend_response store_backend_sqlite_response;
 
 /* Shared by the backends, in store.c: one place for names and JSON shapes. */
-int store_action_state_from_name(const char *name, action_state *ret);
 int store_alert_row_json(const store_alert_row *row, json_t **ret);
 int store_exec_row_json(const store_exec_row *row, json_t **ret);
 int store_action_row_json(const store_action_row *row, json_t **ret);

@@ -818,7 +818,7 @@ static int sq_actions_scan(sq_conn *c, int64_t exec_id, const store_action_plan 
                 if (ret) {
                         ret[i].id = sqlite3_column_int64(st, 0);
                         memcpy(ret[i].idempotency_key, key, strlen(key) + 1);
-                        r = store_action_state_from_name((const char *)sqlite3_column_text(st, 2),
+                        r = action_state_parse((const char *)sqlite3_column_text(st, 2),
                                                          &ret[i].state);
                         if (r < 0)
                                 break;
@@ -882,7 +882,7 @@ static int sq_action_state_get(struct store_backend_db *db, int64_t action_id, a
                 return r;
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
-                r = store_action_state_from_name((const char *)sqlite3_column_text(st, 0), ret);
+                r = action_state_parse((const char *)sqlite3_column_text(st, 0), ret);
         else
                 r = rc == SQLITE_DONE ? -ENOENT : sq_errno(rc);
         sqlite3_reset(st);

@@ -73,55 +73,6 @@ struct store {
 
 /* --- names and JSON shapes ----------------------------------------------------- */
 
-static const char *const exec_status_names[_EXEC_STATUS_MAX] = {
-        [EXEC_RUNNING] = "running",
-        [EXEC_SUCCEEDED] = "succeeded",
-        [EXEC_FAILED] = "failed",
-        [EXEC_PARTIAL] = "partial",
-        [EXEC_RECORDED] = "recorded",
-        [EXEC_DENIED] = "denied",
-        [EXEC_AWAITING_APPROVAL] = "awaiting_approval",
-        [EXEC_REJECTED] = "rejected",
-        [EXEC_ROLLED_BACK] = "rolled_back",
-};
-
-static const char *const action_state_names[_ACTION_STATE_MAX] = {
-        [ACTION_PLANNED] = "planned",
-        [ACTION_INTENT] = "intent",
-        [ACTION_APPLIED] = "applied",
-        [ACTION_FAILED] = "failed",
-        [ACTION_SKIPPED] = "skipped",
-        [ACTION_RECOMMENDED] = "recommended",
-        [ACTION_AWAITING_APPROVAL] = "awaiting_approval",
-        [ACTION_DENIED] = "denied",
-        [ACTION_REJECTED] = "rejected",
-        [ACTION_SATISFIED] = "satisfied",
-        [ACTION_ROLLBACK_REQUESTED] = "rollback_requested",
-        [ACTION_ROLLED_BACK] = "rolled_back",
-        [ACTION_ROLLBACK_FAILED] = "rollback_failed",
-};
-
-const char *exec_status_name(exec_status st) {
-        if ((unsigned)st >= _EXEC_STATUS_MAX)
-                return NULL;
-        return exec_status_names[st];
-}
-
-const char *action_state_name(action_state st) {
-        if ((unsigned)st >= _ACTION_STATE_MAX)
-                return NULL;
-        return action_state_names[st];
-}
-
-int store_action_state_from_name(const char *name, action_state *ret) {
-        for (unsigned i = 0; i < _ACTION_STATE_MAX; i++)
-                if (strcmp(name, action_state_names[i]) == 0) {
-                        *ret = (action_state)i;
-                        return 0;
-                }
-        return -EBADMSG;
-}
-
 static int json_parse_column(const char *text, json_t **ret) {
         json_error_t err;
         json_t *v = json_loads(text, 0, &err);
@@ -836,8 +787,7 @@ int store_tx_action_set(store_tx *tx, int64_t action_id, action_state state, con
         int r = tx->s->be->action_state_get(tx->s->db, action_id, &cur);
         if (r < 0)
                 return r;
-        /* Invariant 6: an action that was applied is never applied again. */
-        if (cur == ACTION_APPLIED && state == ACTION_INTENT)
+        if (!action_transition_allowed(cur, state))
                 return -EALREADY;
         return tx->s->be->action_set(tx->s->db, action_id, state, detail, detail_len, result_json,
                                      clock_wall_ms());

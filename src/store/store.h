@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "core/approval.h"
+#include "core/journal.h"
 #include "core/limits.h"
 
 typedef struct store store;
@@ -129,39 +130,6 @@ typedef struct store_queue_stats {
 int store_queue_stats_get(store *s, store_queue_stats *ret);
 
 /* --- executions and the action journal (inside write jobs) ------------------ */
-
-typedef enum {
-        EXEC_RUNNING,
-        EXEC_SUCCEEDED,         /* every action applied (or nothing to apply) */
-        EXEC_FAILED,            /* no action applied */
-        EXEC_PARTIAL,           /* some applied, some failed */
-        EXEC_RECORDED,          /* level 1-2 or awaiting approval: nothing was to run automatically */
-        EXEC_DENIED,            /* the governor refused every action that was to run */
-        EXEC_AWAITING_APPROVAL, /* actions wait for an approval */
-        EXEC_REJECTED,          /* the approval was refused or timed out: nothing ran */
-        EXEC_ROLLED_BACK,       /* every applied action was rolled back */
-        _EXEC_STATUS_MAX,
-} exec_status;
-
-typedef enum {
-        ACTION_PLANNED,           /* rendered, not yet attempted */
-        ACTION_INTENT,            /* about to apply: durable before the connector is called */
-        ACTION_APPLIED,           /* apply succeeded (and verify, when the kind has it) */
-        ACTION_FAILED,            /* apply failed, timed out, or the worker died */
-        ACTION_SKIPPED,           /* not run: automation level 1 (alert only) */
-        ACTION_RECOMMENDED,       /* not run: level 2, awaits an analyst */
-        ACTION_AWAITING_APPROVAL, /* not run: level 4 */
-        ACTION_DENIED,    /* refused whole by the governor (ceiling, protected asset); detail says why */
-        ACTION_REJECTED,  /* its approval was refused or timed out */
-        ACTION_SATISFIED, /* already in effect through a live action: folded, not applied */
-        ACTION_ROLLBACK_REQUESTED, /* applied; to be rolled back (by an admin, or expired) */
-        ACTION_ROLLED_BACK,        /* rolled back to its snapshot, verified */
-        ACTION_ROLLBACK_FAILED,    /* the rollback failed or did not restore the snapshot */
-        _ACTION_STATE_MAX,
-} action_state;
-
-const char *exec_status_name(exec_status s);
-const char *action_state_name(action_state s);
 
 typedef struct store_action_plan {
         const char *step_id;

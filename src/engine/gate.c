@@ -129,32 +129,38 @@ static int64_t wanted_until(const gate_txn *g, const batch_action *act) {
         return s > 0 ? g->now_ms + s * 1000 : INT64_MAX;
 }
 
-/* The key of one target of act in the transaction's folding map. */
+/* The key of one target of act in the transaction's folding map: the
+ * integration and the target, whatever the verb, so that a later verb on the
+ * same target (an unblock after a block) supersedes the earlier one. */
 static int taken_key(const batch_action *act, size_t t, char *out, size_t len) {
-        int n = snprintf(out, len, "%s\x1f%s\x1f%s", act->integration->name, act->rendered.step->verb,
-                         act->rendered.targets.items[t]);
+        int n = snprintf(out, len, "%s\x1f%s", act->integration->name, act->rendered.targets.items[t]);
         return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* G5 within one batch: the earlier action of this transaction that applies
- * every target of act for at least as long, or NULL. */
+/* G5 within one batch: the one action of this transaction that last put every
+ * target of act in the state act wants (the same verb), for at least as long,
+ * or NULL. */
 static const batch_action *taken_by(const gate_txn *g, const batch_action *act) {
         const batch_action *lead = NULL;
         int64_t until = wanted_until(g, act);
         for (size_t t = 0; t < act->rendered.targets.n; t++) {
-                char key[3 * BW_TARGET_MAX + 8];
+                char key[2 * BW_TARGET_MAX + 8];
                 json_t *v = taken_key(act, t, key, sizeof(key)) == 0 ? json_object_get(g->taken, key) : NULL;
-                if (!v)
+                const char *verb = json_string_value(json_array_get(v, 0));
+                if (!verb || strcmp(verb, act->rendered.step->verb) != 0)
                         return NULL;
-                const batch_action *by = g->leads[json_integer_value(v)];
-                if (wanted_until(g, by) < until)
+                const batch_action *by = g->leads[json_integer_value(json_array_get(v, 1))];
+                /* One action must hold them all: the follower shares its
+                 * outcome (engine.c: fold_outcome). */
+                if (wanted_until(g, by) < until || (lead && by != lead))
                         return NULL;
-                lead = lead ? lead : by;
+                lead = by;
         }
         return lead;
 }
 
-/* act will apply its targets in this transaction: later ones fold into it. */
+/* act will apply its targets in this transaction: later ones with the same verb
+ * fold into it; one with another verb supersedes it. */
 static int take(gate_txn *g, batch_action *act) {
         if (act->rendered.targets.n == 0)
                 return 0;
@@ -167,12 +173,13 @@ static int take(gate_txn *g, batch_action *act) {
         size_t id = g->n_leads++;
         grown[id] = act;
         for (size_t t = 0; t < act->rendered.targets.n; t++) {
-                char key[3 * BW_TARGET_MAX + 8];
+                char key[2 * BW_TARGET_MAX + 8];
                 int r = taken_key(act, t, key, sizeof(key));
                 if (r < 0)
                         return r;
-                if (!json_object_get(g->taken, key) &&
-                    json_object_set_new(g->taken, key, json_integer((json_int_t)id)) < 0)
+                /* The latest action on a target decides its state. */
+                if (json_object_set_new(g->taken, key,
+                                        json_pack("[sI]", act->rendered.step->verb, (json_int_t)id)) < 0)
                         return -ENOMEM;
         }
         return 0;

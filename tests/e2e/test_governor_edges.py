@@ -274,3 +274,16 @@ def test_the_dry_run_and_the_live_run_agree_on_every_action(make_daemon, tmp_pat
     assert compared == len(alerts) * len(books)
     # The budget ran out along the way: both said so.
     assert d.get("/v1/breaker").json()["open"]
+
+
+def test_a_later_verb_on_a_target_supersedes_folding_within_a_batch(make_daemon):
+    # block, unblock, block of one address for one alert: the second block
+    # must run (the unblock undid the first), not fold into the first.
+    unblock = PLAYBOOK_BLOCK.replace("name: block-ssh", "name: b-unblock").replace("nft.block", "nft.unblock")
+    again = PLAYBOOK_BLOCK.replace("name: block-ssh", "name: c-block-again")
+    d = make_daemon(playbooks={"a.yaml": PLAYBOOK_BLOCK, "b.yaml": unblock, "c.yaml": again}).start()
+    doc = d.wait_alert_done(d.post_alert(ssh_alert("203.0.113.34")).json()["id"])
+    got = {e["playbook"]: e["actions"][0]["state"]
+           for e in (d.get(f"/v1/executions/{x}").json() for x in doc["executions"])}
+    assert got == {"block-ssh": "applied", "b-unblock": "applied", "c-block-again": "applied"}, got
+    assert "203.0.113.34" in nft_set()

@@ -294,8 +294,10 @@ static void test_property_never_over_ceiling_or_protected(void **state) {
                 size_t n = (size_t)rand() % 6;
                 size_t start = (size_t)rand() % 190;
                 governor_ruling d;
-                if (judge(&p, "exec", "run", TARGET_IP, pool + start, n, &d) != GOVERNOR_ALLOW)
+                if (judge(&p, "exec", "run", TARGET_IP, pool + start, n, &d) != GOVERNOR_ALLOW) {
+                        governor_policy_clear(&p);
                         continue;
+                }
                 uint64_t covered = 0;
                 for (size_t i = 0; i < n; i++) {
                         ip_prefix t;

@@ -505,6 +505,7 @@ int gate_approval_request(store_tx *tx, gate_txn *g, const batch_alert *ba, batc
                 .author = ex->playbook->author,
                 .reasons_json = reasons,
                 .required = ap->approvers,
+                .requested_at_ms = g->now_ms,
                 .expires_at_ms = g->now_ms + (int64_t)ap->timeout_s * 1000,
         };
         int64_t id;

@@ -244,6 +244,7 @@ typedef struct store_approval_request {
         const char *author;                /* the playbook's author ("" or NULL: unknown) */
         const char *reasons_json;          /* JSON array of strings: why approval is needed */
         unsigned required;                 /* distinct approvers needed: 1 or 2 */
+        int64_t requested_at_ms;           /* when (the gate's instant) */
         int64_t expires_at_ms;             /* rejected from then on */
 } store_approval_request;
 

@@ -174,12 +174,15 @@ static void approval_create(store *s, const char *tag, unsigned required, int64_
                             exec_case *ret) {
         exec_create(s, tag, 2, ACTION_AWAITING_APPROVAL, ret);
         assert_int_equal(approval_actors_add(&ret->requesters, "siem"), 0);
-        ret->req = (store_approval_request){.exec_id = ret->exec_id,
-                                            .requesters = &ret->requesters,
-                                            .author = "alice",
-                                            .reasons_json = reasons_json,
-                                            .required = required,
-                                            .expires_at_ms = expires_at_ms};
+        ret->req = (store_approval_request){
+                .exec_id = ret->exec_id,
+                .requesters = &ret->requesters,
+                .author = "alice",
+                .reasons_json = reasons_json,
+                .required = required,
+                /* Asked now, or just before an expiry in the past. */
+                .requested_at_ms = expires_at_ms < clock_wall_ms() ? expires_at_ms - 1 : clock_wall_ms(),
+                .expires_at_ms = expires_at_ms};
         assert_int_equal(store_write(s, job_approval_request, ret), 0);
         assert_int_equal(ret->created, 1);
         assert_true(ret->approval_id > 0);

@@ -73,10 +73,8 @@ int approval_policy_classify(approval_policy *p, const char *action, const char 
 }
 
 const char *approval_policy_category_of(const approval_policy *p, const char *connector, const char *verb) {
-        char action[2 * BW_NAME_MAX + 2];
-        snprintf(action, sizeof(action), "%s.%s", connector, verb);
         for (size_t i = 0; i < p->n_action_categories; i++)
-                if (strcmp(p->action_categories[i].action, action) == 0)
+                if (str_is_joined(p->action_categories[i].action, connector, '.', verb))
                         return p->action_categories[i].category;
         return NULL;
 }

@@ -12,6 +12,7 @@
 
 #include "core/limits.h"
 #include "core/target.h"
+#include "util/strutil.h"
 
 static const char *const verdict_names[_GOVERNOR_VERDICT_MAX] = {
         [GOVERNOR_ALLOW] = "allowed",
@@ -49,36 +50,54 @@ static governor_verdict rule(governor_ruling *ret, governor_verdict v, const cha
 static unsigned ceiling_for(const governor_policy *p, const char *connector, const char *verb,
                             target_kind kind) {
         unsigned c = p->ceiling[kind];
-        char action[2 * BW_NAME_MAX + 2];
-        snprintf(action, sizeof(action), "%s.%s", connector, verb);
         for (size_t i = 0; i < p->n_action_ceilings; i++) {
                 unsigned own = p->action_ceilings[i].ceiling[kind];
-                if (own && own < c && strcmp(p->action_ceilings[i].action, action) == 0)
+                if (own && own < c && str_is_joined(p->action_ceilings[i].action, connector, '.', verb))
                         c = own;
         }
         return c;
 }
 
-static const char *protected_ip(const governor_policy *p, const ip_prefix *t) {
-        for (size_t i = 0; i < p->n_protected_ips; i++)
-                if (ip_prefix_overlaps(t, &p->protected_ips[i]))
-                        return p->protected_ips[i].text;
-        return NULL;
+/* One target as the governor judges it, parsed once. */
+typedef struct judged_target {
+        uint64_t weight; /* G1.2: an address prefix counts what it covers; anything else one */
+        bool is_ip;      /* an address, or a host named by an IP literal */
+        ip_prefix ip;
+} judged_target;
+
+/* G1.1 Whether target is valid and in normal form for kind (as the alert parser
+ * leaves observables), with *ret filled. */
+static bool judge_one(target_kind kind, const char *target, judged_target *ret) {
+        size_t len = strlen(target);
+        *ret = (judged_target){.weight = 1};
+        if (kind == TARGET_IP) {
+                if (ip_prefix_parse(target, len, &ret->ip) < 0 || strcmp(ret->ip.text, target) != 0)
+                        return false;
+                ret->is_ip = true;
+                ret->weight = ip_prefix_size(&ret->ip);
+                return true;
+        }
+        char canon[TARGET_TEXT_MAX + 1];
+        if (target_normalise(kind, target, len, canon, sizeof(canon)) < 0 || strcmp(canon, target) != 0)
+                return false;
+        ret->is_ip = kind == TARGET_HOST && ip_prefix_parse(target, len, &ret->ip) == 0;
+        return true;
 }
 
-/* G1.3 The protected entry target names, or NULL. A host name that is an IP
+/* G1.3 The protected entry the target names, or NULL. A host name that is an IP
  * literal is an address too. */
-static const char *protected_entry(const governor_policy *p, target_kind kind, const char *target) {
-        ip_prefix ip;
-        if (kind == TARGET_IP ||
-            (kind == TARGET_HOST && ip_prefix_parse(target, strlen(target), &ip) == 0)) {
-                if (kind == TARGET_IP && ip_prefix_parse(target, strlen(target), &ip) < 0)
-                        return "(unparseable address)";
-                return protected_ip(p, &ip);
+static const char *protected_entry(const governor_policy *p, target_kind kind, const char *target,
+                                   const judged_target *j) {
+        if (j->is_ip) {
+                const ip_prefix *hit = ip_prefix_overlaps_any(&j->ip, p->protected_ips, p->n_protected_ips);
+                return hit ? hit->text : NULL;
         }
         if (kind == TARGET_ACCOUNT) {
+                account_subject a;
+                if (p->n_protected_accounts > 0)
+                        account_subject_init(target, &a);
                 for (size_t i = 0; i < p->n_protected_accounts; i++)
-                        if (account_pattern_matches(p->protected_accounts[i], target))
+                        if (account_pattern_matches(p->protected_accounts[i], &a))
                                 return p->protected_accounts[i];
         } else if (kind == TARGET_HOST) {
                 for (size_t i = 0; i < p->n_protected_hosts; i++)
@@ -86,15 +105,6 @@ static const char *protected_entry(const governor_policy *p, target_kind kind, c
                                 return p->protected_hosts[i];
         }
         return NULL;
-}
-
-/* G1.2 How much of the ceiling one target takes: an address prefix counts the
- * addresses it covers; any other target counts one. */
-static uint64_t target_weight(target_kind kind, const char *target) {
-        ip_prefix ip;
-        if (kind != TARGET_IP || ip_prefix_parse(target, strlen(target), &ip) < 0)
-                return 1;
-        return ip_prefix_size(&ip);
 }
 
 bool governor_targets_typed(target_kind kind, bool inert) {
@@ -116,20 +126,21 @@ static governor_verdict judge_targets(const governor_policy *p, const governor_a
                             a->connector, a->verb);
         if (a->kind == TARGET_STRING || a->kind == TARGET_NONE)
                 return rule(ret, GOVERNOR_ALLOW, "allowed", "no target the governor judges");
+        /* One pass, each target parsed once; an invalid target decides at once,
+         * then the ceiling, then the first protected target. */
+        unsigned ceiling = ceiling_for(p, a->connector, a->verb, a->kind);
+        uint64_t weight = 0;
+        size_t hit_at = 0;
+        const char *hit = NULL;
         for (size_t i = 0; i < a->n_targets; i++) {
-                char canon[TARGET_TEXT_MAX + 1];
-                size_t len = strlen(a->targets[i]);
-                if (target_normalise(a->kind, a->targets[i], len, canon, sizeof(canon)) < 0 ||
-                    strcmp(canon, a->targets[i]) != 0)
+                judged_target j;
+                if (!judge_one(a->kind, a->targets[i], &j))
                         return rule(ret, GOVERNOR_DENY, "invalid_target",
                                     "target %.64s is not a valid %s; refused whole", a->targets[i],
                                     target_kind_name(a->kind));
-        }
-        unsigned ceiling = ceiling_for(p, a->connector, a->verb, a->kind);
-        uint64_t weight = 0;
-        for (size_t i = 0; i < a->n_targets; i++) {
-                uint64_t w = target_weight(a->kind, a->targets[i]);
-                weight = w > UINT64_MAX - weight ? UINT64_MAX : weight + w;
+                weight = j.weight > UINT64_MAX - weight ? UINT64_MAX : weight + j.weight;
+                if (!hit && (hit = protected_entry(p, a->kind, a->targets[i], &j)))
+                        hit_at = i;
         }
         if (ceiling > 0 && weight > ceiling) {
                 if (a->kind == TARGET_IP)
@@ -144,13 +155,10 @@ static governor_verdict judge_targets(const governor_policy *p, const governor_a
                             "%zu %s targets exceed the ceiling of %u per %s.%s action; refused whole",
                             a->n_targets, target_kind_name(a->kind), ceiling, a->connector, a->verb);
         }
-        for (size_t i = 0; i < a->n_targets; i++) {
-                const char *hit = protected_entry(p, a->kind, a->targets[i]);
-                if (hit)
-                        return rule(ret, GOVERNOR_DENY, "protected_asset",
-                                    "target %.64s is a protected asset (%.64s); refused whole",
-                                    a->targets[i], hit);
-        }
+        if (hit)
+                return rule(ret, GOVERNOR_DENY, "protected_asset",
+                            "target %.64s is a protected asset (%.64s); refused whole", a->targets[hit_at],
+                            hit);
         return rule(ret, GOVERNOR_ALLOW, "allowed", "within the ceiling, no protected asset");
 }
 
@@ -192,13 +200,11 @@ static void approval_reasons(const governor_policy *p, const governor_action *a,
 
 size_t governor_budgets_for(const governor_policy *p, const char *connector, const char *verb,
                             governor_budget out[GOVERNOR_BUDGETS_MAX]) {
-        char kind[2 * BW_NAME_MAX + 2];
-        snprintf(kind, sizeof(kind), "%s.%s", connector, verb);
         size_t n = 0;
         /* Keys are unique (governor_policy_rate_limit), so at most two match. */
         for (size_t i = 0; i < p->n_rate_limits; i++) {
                 const governor_rate_limit *rl = &p->rate_limits[i];
-                if (strcmp(rl->key, "global") != 0 && strcmp(rl->key, kind) != 0)
+                if (strcmp(rl->key, "global") != 0 && !str_is_joined(rl->key, connector, '.', verb))
                         continue;
                 for (unsigned w = 0; w < _RATE_WINDOW_MAX && n < GOVERNOR_BUDGETS_MAX; w++)
                         if (rl->per[w])
@@ -212,7 +218,10 @@ size_t governor_budgets_for(const governor_policy *p, const char *connector, con
 
 governor_verdict governor_decide(const governor_policy *p, const governor_action *a, const governor_state *s,
                                  governor_ruling *ret) {
-        *ret = (governor_ruling){0};
+        /* Only what every verdict reads is reset: the reasons' texts are
+         * written before they are counted. */
+        ret->n_approval_reasons = ret->n_charge = 0;
+        ret->open_breaker = false;
         /* G0 Alert only, or nothing to act on. */
         if (a->level <= 1)
                 return rule(ret, GOVERNOR_SKIP, "alert_only", "automation level 1: alert only");

@@ -46,32 +46,43 @@ uint64_t ip_prefix_size(const ip_prefix *p) {
         return host >= 64 ? UINT64_MAX : (uint64_t)1 << host;
 }
 
-/* p as an IPv6 prefix: itself, or an IPv4 prefix in its v4-mapped form. */
-static void ip_prefix_as_v6(const ip_prefix *p, unsigned char addr[16], unsigned *prefix) {
-        if (p->family == AF_INET6) {
-                memcpy(addr, p->addr, 16);
-                *prefix = p->prefix;
-                return;
-        }
-        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        memcpy(addr, mapped, sizeof(mapped));
-        memcpy(addr + 12, p->addr, 4);
-        *prefix = 96 + p->prefix;
-}
-
-bool ip_prefix_overlaps(const ip_prefix *a, const ip_prefix *b) {
-        unsigned char x[16], y[16];
-        unsigned px, py;
-        ip_prefix_as_v6(a, x, &px);
-        ip_prefix_as_v6(b, y, &py);
-        unsigned bits = px < py ? px : py;
+/* True if the first bits bits of x and y are equal. */
+static bool bits_equal(const unsigned char *x, const unsigned char *y, unsigned bits) {
         unsigned bytes = bits / 8, rest = bits % 8;
-        if (memcmp(x, y, bytes) != 0)
-                return false;
+        /* At most 16 bytes, compared against every protected prefix: a loop the
+         * compiler keeps inline beats a call to memcmp here. */
+        for (unsigned i = 0; i < bytes; i++)
+                if (x[i] != y[i])
+                        return false;
         if (rest == 0)
                 return true;
         unsigned char mask = (unsigned char)(0xFFu << (8 - rest));
         return (x[bytes] & mask) == (y[bytes] & mask);
+}
+
+static inline bool overlaps(const ip_prefix *a, const ip_prefix *b) {
+        /* The common case, one family: compare as they are. */
+        if (a->family == b->family)
+                return bits_equal(a->addr, b->addr, a->prefix < b->prefix ? a->prefix : b->prefix);
+        /* IPv4 against IPv6: the IPv4 prefix in its v4-mapped form. */
+        const ip_prefix *v4 = a->family == AF_INET ? a : b, *v6 = a->family == AF_INET ? b : a;
+        static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        unsigned char m[16];
+        memcpy(m, mapped, sizeof(mapped));
+        memcpy(m + 12, v4->addr, 4);
+        unsigned pm = 96 + v4->prefix;
+        return bits_equal(m, v6->addr, pm < v6->prefix ? pm : v6->prefix);
+}
+
+bool ip_prefix_overlaps(const ip_prefix *a, const ip_prefix *b) {
+        return overlaps(a, b);
+}
+
+const ip_prefix *ip_prefix_overlaps_any(const ip_prefix *t, const ip_prefix *list, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (overlaps(t, &list[i]))
+                        return &list[i];
+        return NULL;
 }
 
 /* The user part of s: after a "DOMAIN\" prefix, before an "@domain" suffix. */
@@ -98,13 +109,27 @@ void account_canonical_user(const char *s, char *out, size_t outlen) {
         lower_copy(user, len, out, outlen);
 }
 
-bool account_pattern_matches(const char *pattern, const char *account) {
-        if (fnmatch(pattern, account, FNM_CASEFOLD) == 0)
+static bool names_domain(const char *s) {
+        return strchr(s, '@') || strchr(s, '\\');
+}
+
+void account_subject_init(const char *account, account_subject *ret) {
+        ret->account = account;
+        ret->has_domain = names_domain(account);
+        account_canonical_user(account, ret->user, sizeof(ret->user));
+}
+
+bool account_pattern_matches(const char *pattern, const account_subject *a) {
+        if (fnmatch(pattern, a->account, FNM_CASEFOLD) == 0)
                 return true;
-        char p[BW_ACCOUNT_NAME_MAX + 1], a[BW_ACCOUNT_NAME_MAX + 1];
-        account_canonical_user(pattern, p, sizeof(p));
-        account_canonical_user(account, a, sizeof(a));
-        return p[0] && fnmatch(p, a, FNM_CASEFOLD) == 0;
+        bool pattern_domain = names_domain(pattern);
+        /* Neither names a domain: the user parts are what was just compared. */
+        if (!pattern_domain && !a->has_domain)
+                return false;
+        char user[BW_ACCOUNT_NAME_MAX + 1];
+        if (pattern_domain)
+                account_canonical_user(pattern, user, sizeof(user));
+        return fnmatch(pattern_domain ? user : pattern, a->user, FNM_CASEFOLD) == 0;
 }
 
 /* name without a trailing dot, case-folded, into out; *ret_label_len is the
@@ -119,6 +144,11 @@ static void host_canonical(const char *name, char *out, size_t outlen, size_t *r
 }
 
 bool host_pattern_matches(const char *pattern, const char *host) {
+        /* Both short or both full: one whole comparison decides. */
+        bool p_dot = strchr(pattern, '.') != NULL, h_dot = strchr(host, '.') != NULL;
+        size_t hl0 = strlen(host), pl0 = strlen(pattern);
+        if (p_dot == h_dot && (hl0 == 0 || host[hl0 - 1] != '.') && (pl0 == 0 || pattern[pl0 - 1] != '.'))
+                return fnmatch(pattern, host, FNM_CASEFOLD) == 0;
         char p[BW_HOST_NAME_MAX + 2], h[BW_HOST_NAME_MAX + 2];
         size_t pl, hl;
         host_canonical(pattern, p, sizeof(p), &pl);

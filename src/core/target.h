@@ -32,15 +32,29 @@ uint64_t ip_prefix_size(const ip_prefix *p);
  * "::ffff:0.0.0.0/95" overlap a protected 10.0.0.0/8 and the reverse. */
 bool ip_prefix_overlaps(const ip_prefix *a, const ip_prefix *b);
 
+/* The first prefix of list[0..n) that t overlaps, or NULL (the protected list
+ * is searched for every target: one loop, its comparison inline). */
+const ip_prefix *ip_prefix_overlaps_any(const ip_prefix *t, const ip_prefix *list, size_t n);
+
 /* The user part of an account, case-folded, written to out (outlen >=
  * BW_ACCOUNT_NAME_MAX + 1): "CORP\Administrator", "administrator@corp.example"
  * and "Administrator" all give "administrator". */
 void account_canonical_user(const char *s, char *out, size_t outlen);
 
+/* An account as protected patterns are matched against it: worked out once per
+ * target, compared with every pattern. */
+typedef struct account_subject {
+        const char *account;
+        bool has_domain; /* user@domain or DOMAIN\user */
+        char user[BW_ACCOUNT_NAME_MAX + 1];
+} account_subject;
+
+void account_subject_init(const char *account, account_subject *ret);
+
 /* True if the protected account pattern (fnmatch(3), case-insensitive) names
- * account: the pattern and the account are compared whole, then by their user
- * parts, so that a domain never makes an account less protected. */
-bool account_pattern_matches(const char *pattern, const char *account);
+ * the account: the pattern and the account are compared whole, then by their
+ * user parts, so that a domain never makes an account less protected. */
+bool account_pattern_matches(const char *pattern, const account_subject *a);
 
 /* True if the protected host pattern (fnmatch(3), case-insensitive, a trailing
  * dot ignored) names host: whole names first; and a short name (one label) on

@@ -96,3 +96,8 @@ bool str_charset_ok(const char *s, size_t len, size_t maxlen, const char *extra)
 char *str_dup_or_null(const char *s) {
         return s ? strdup(s) : NULL;
 }
+
+bool str_is_joined(const char *s, const char *a, char sep, const char *b) {
+        size_t la = strlen(a);
+        return strncmp(s, a, la) == 0 && s[la] == sep && strcmp(s + la + 1, b) == 0;
+}

@@ -30,3 +30,7 @@ bool str_charset_ok(const char *s, size_t len, size_t maxlen, const char *extra)
 
 /* strdup that returns NULL on NULL input. */
 char *str_dup_or_null(const char *s);
+
+/* True if s is a, then the character sep, then b ("nft" '.' "block" is
+ * "nft.block"), without building the joined string. */
+bool str_is_joined(const char *s, const char *a, char sep, const char *b);

@@ -246,6 +246,20 @@ def reversible_exec(tmp_path, name="ad"):
     return f"      snapshot_program: {snap}\n      rollback_program: {back}\n"
 
 
+def exec_integration(tmp_path, name, prog, call_timeout_ms=None, settings=""):
+    """YAML of a reversible exec integration running prog; settings: more
+    settings lines (indented six spaces)."""
+    timeout = f"    timeout_ms: {call_timeout_ms}\n" if call_timeout_ms else ""
+    return (f"  - name: {name}\n    kind: exec\n{timeout}    settings:\n      program: {prog}\n"
+            + settings + reversible_exec(tmp_path, name))
+
+
+def exec_playbook(integration):
+    """A level-3 playbook running integration's program for every ssh.bruteforce alert."""
+    return (f"name: {integration}\nversion: 1\ntrigger:\n  type: ssh.bruteforce\nautomation_level: 3\n"
+            f"steps:\n  - id: run\n    action: exec.run\n    integration: {integration}\n")
+
+
 def ssh_alert(ip="203.0.113.7", severity="high", **extra):
     a = {"source": "sshd", "type": "ssh.bruteforce", "severity": severity,
          "observables": {"ips": [ip] if isinstance(ip, str) else ip}}

@@ -442,19 +442,34 @@ static void test_pool_start_refuses_bad_integrations(void **state) {
         free(loose);
 }
 
-/* Output that grows sixfold when escaped into JSON no longer fits one message:
- * the call fails, the worker stays. */
-static void test_pool_oversized_reply_is_an_error(void **state) {
-        char *prog = script("ctl", "head -c 65536 /dev/zero | tr '\\0' '\\001'\n");
+/* Output that grows sixfold when escaped into JSON no longer fits one message.
+ * The program ran: its outcome (exit 0, or exit 3) reaches the daemon with the
+ * output cut to fit and marked truncated; the worker stays. */
+static void test_pool_oversized_reply_keeps_the_outcome(void **state) {
+        char *prog = script("ctl", "head -c 65536 /dev/zero | tr '\\0' '\\001'\n"
+                                   "[ \"$1\" = fail ] && exit 3\nexit 0\n");
         char *settings = exec_settings(prog);
         integration_config c = integration("runner", "exec", settings);
         connector_pool *p = NULL;
         assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
         integrations_free(&c, 1);
         pid_t pid = pid_of(p, "runner");
-        connector_result res;
-        assert_int_equal(call(p, "runner", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
-                         -EMSGSIZE);
+        const char *ok[] = {"ok", NULL}, *fail[] = {"fail", NULL};
+        for (int i = 0; i < 2; i++) {
+                connector_result res;
+                assert_int_equal(call(p, "runner", CONNECTOR_OP_APPLY, "run", TARGET_STRING, i ? fail : ok,
+                                      5000, &res),
+                                 0);
+                assert_int_equal(res.ok, i == 0);
+                assert_non_null(strstr(res.detail, i ? "exit status 3" : "exit status 0"));
+                assert_non_null(strstr(res.detail, "reply truncated"));
+                assert_true(json_is_true(json_object_get(res.data, "truncated")));
+                const char *out = json_string_value(json_object_get(res.data, "output"));
+                assert_non_null(out);
+                assert_true(strlen(out) > 1000 && strlen(out) < 65536);
+                assert_int_equal(strspn(out, "\001"), strlen(out));
+                connector_result_clear(&res);
+        }
         assert_int_equal(pid_of(p, "runner"), pid);
         assert_int_equal(restarts_of(p, "runner"), 0);
         connector_pool_stop(p);
@@ -942,7 +957,8 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_pool_restart_budget, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_start_refuses_bad_integrations, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_pool_oversized_reply_is_an_error, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_oversized_reply_keeps_the_outcome, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_pool_concurrent_calls, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_batch_apply_is_one_nft_transaction, setup,
                                                 teardown),

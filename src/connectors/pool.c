@@ -326,7 +326,9 @@ static int pool_roundtrip(connector_pool *p, pool_worker *w, const json_t *body,
         ipc_msg_type type;
         uint32_t rseq;
         json_t *reply = NULL;
-        r = pool_wait(w, clock_mono_ms() + timeout_ms, &type, &rseq, &reply);
+        /* The connector's own timeout fires first and is reported; only a
+         * worker silent beyond the margin is hung. */
+        r = pool_wait(w, clock_mono_ms() + timeout_ms + BW_POOL_DEADLINE_MARGIN_MS, &type, &rseq, &reply);
         if (r == -ETIMEDOUT)
                 return pool_fail(p, w, r, "call timed out");
         if (r == -ECONNRESET)

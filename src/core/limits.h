@@ -88,8 +88,9 @@
 #define BW_QUEUE_RETRY_AFTER_S 1u
 /* A claimed alert whose worker has not renewed its claim within this lease is
  * handed to another worker (or instance). Workers renew before each action, and
- * one action's connector calls take at most 5 x BW_CONNECTOR_TIMEOUT_MS_MAX
- * (600 s): the lease must outlast that, or a live worker's alert would run twice.
+ * one action's connector calls take at most 5 x (BW_CONNECTOR_TIMEOUT_MS_MAX +
+ * BW_POOL_DEADLINE_MARGIN_MS) (610 s): the lease must outlast that, or a live
+ * worker's alert would run twice.
  * (After a restart, claims are re-queued at once, whatever the lease.) */
 #define BW_CLAIM_LEASE_S 900u
 /* How often (at most) a worker renews the claims of the batch it works on. */
@@ -215,6 +216,13 @@
 /* Per-call timeout bounds for validate/snapshot/apply/verify/rollback. */
 #define BW_CONNECTOR_TIMEOUT_MS_DEFAULT 5000u
 #define BW_CONNECTOR_TIMEOUT_MS_MAX 120000u
+/* The pool waits for a call's reply this long beyond the call's timeout, which
+ * is also the connector's own (curl's, exec's on its program): that timeout
+ * fires first, the connector kills what it ran and reports, and the worker lives
+ * on. Killing a process group, reaping it and sending the reply take
+ * milliseconds; 2 s covers a loaded host. A worker silent beyond it is hung and
+ * is killed. */
+#define BW_POOL_DEADLINE_MARGIN_MS 2000u
 /* Actions in one batched connector call (one nft transaction for a claimed
  * batch's blocks). A bigger group is split; a reply that would not fit one
  * message makes the engine run the group one action at a time. */

@@ -295,6 +295,41 @@ static void test_pool_times_out_a_hung_worker(void **state) {
         free(prog);
 }
 
+/* A call's timeout is the connector's own: the program's timeout (the same
+ * 1000 ms) fires and is reported first, since the pool waits that long plus
+ * BW_POOL_DEADLINE_MARGIN_MS. The worker is not killed; the program is. */
+static void test_pool_deadline_leaves_the_connector_its_own_timeout(void **state) {
+        char *prog =
+                script("sleepy", "if [ \"$1\" = slow ]; then echo $$ > \"$DIR/sleepy.pid\"; exec sleep 30; fi\n"
+                                 "echo fast\n");
+        char settings[1024];
+        snprintf(settings, sizeof(settings), "{\"program\":\"%s\",\"timeout_ms\":1000}", prog);
+        integration_config c = integration("sleepy", "exec", settings);
+        c.timeout_ms = 1000;
+        connector_pool *p = NULL;
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        integrations_free(&c, 1);
+        pid_t pid = pid_of(p, "sleepy");
+        connector_result res;
+        const char *slow[] = {"slow", NULL}, *fast[] = {"fast", NULL};
+        assert_int_equal(call(p, "sleepy", CONNECTOR_OP_APPLY, "run", TARGET_STRING, slow, 1000, &res),
+                         -ETIMEDOUT);
+        assert_int_equal(pid_of(p, "sleepy"), pid);
+        assert_int_equal(restarts_of(p, "sleepy"), 0);
+        char path[512];
+        snprintf(path, sizeof(path), "%s/sleepy.pid", dir);
+        char *sleeper = test_read_file(path);
+        assert_non_null(sleeper);
+        assert_true(test_wait_exit((pid_t)test_number(sleeper)));
+        free(sleeper);
+        assert_int_equal(call(p, "sleepy", CONNECTOR_OP_APPLY, "run", TARGET_STRING, fast, 1000, &res), 0);
+        assert_true(res.ok);
+        connector_result_clear(&res);
+        assert_int_equal(pid_of(p, "sleepy"), pid);
+        connector_pool_stop(p);
+        free(prog);
+}
+
 /* True if needle occurs in any readable mapping of pid (regions above 64 MiB,
  * such as sanitizer shadow memory, are skipped: settings are never there). */
 static bool memory_contains(pid_t pid, const char *needle) {
@@ -951,6 +986,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_pool_runs_calls_in_worker_processes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_restarts_a_killed_worker, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_times_out_a_hung_worker, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_deadline_leaves_the_connector_its_own_timeout,
+                                                setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_worker_holds_only_its_own_settings, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_pool_malformed_reply_is_fatal_to_the_worker, setup,

@@ -83,6 +83,25 @@ static int restarts_of(connector_pool *p, const char *name) {
         return n;
 }
 
+/* The program that wrote its pid to $DIR/name has exited (it was killed). */
+static void assert_program_exited(const char *name) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        char *pid = test_read_file(path);
+        assert_non_null(pid);
+        assert_true(test_number(pid) > 1);
+        assert_true(test_wait_exit((pid_t)test_number(pid)));
+        free(pid);
+}
+
+/* The worker of name (pid old before) was replaced once, and is up. */
+static void assert_replaced(connector_pool *p, const char *name, pid_t old) {
+        pid_t now = pid_of(p, name);
+        assert_true(now > 0 && now != old);
+        assert_int_equal(restarts_of(p, name), 1);
+        assert_true(connector_pool_all_up(p));
+}
+
 /* The governor's permit for exactly this action (these tests stand in for it). */
 static governor_permit permit_for(const connector_action *a) {
         governor_permit permit;
@@ -242,23 +261,22 @@ static void test_pool_restarts_a_killed_worker(void **state) {
         assert_int_equal(call(p, "runner", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res), 0);
         assert_true(res.ok);
         connector_result_clear(&res);
-        pid_t now = pid_of(p, "runner");
-        assert_true(now > 0 && now != old);
-        assert_int_equal(restarts_of(p, "runner"), 1);
-        assert_true(connector_pool_all_up(p));
+        assert_replaced(p, "runner", old);
         connector_pool_stop(p);
         free(settings);
         free(prog);
 }
 
 /* A pool with one exec integration "slow" whose program hangs (and records its
- * pid in $DIR/sleeper) when its first argument is "slow". */
-static connector_pool *slow_pool(char **ret_prog) {
+ * pid in $DIR/sleeper) when its first argument is "slow"; the connector kills it
+ * after program_timeout_ms. */
+static connector_pool *slow_pool(unsigned program_timeout_ms, char **ret_prog) {
         char *prog = script("maybe-slow",
                             "if [ \"$1\" = slow ]; then echo $$ > \"$DIR/sleeper\"; exec sleep 60; fi\n"
                             "echo fast\n");
         char settings[1024];
-        snprintf(settings, sizeof(settings), "{\"program\":\"%s\",\"timeout_ms\":60000}", prog);
+        snprintf(settings, sizeof(settings), "{\"program\":\"%s\",\"timeout_ms\":%u}", prog,
+                 program_timeout_ms);
         integration_config c = integration("slow", "exec", settings);
         connector_pool *p = NULL;
         assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
@@ -267,30 +285,37 @@ static connector_pool *slow_pool(char **ret_prog) {
         return p;
 }
 
-static void test_pool_times_out_a_hung_worker(void **state) {
-        char *prog;
-        connector_pool *p = slow_pool(&prog);
-        pid_t old = pid_of(p, "slow");
+/* Calls "slow" with a 1000 ms timeout: it times out. Returns the pool and the
+ * worker's pid before the call. */
+static connector_pool *slow_call(unsigned program_timeout_ms, char **ret_prog, pid_t *ret_pid) {
+        connector_pool *p = slow_pool(program_timeout_ms, ret_prog);
+        *ret_pid = pid_of(p, "slow");
         connector_result res;
-        const char *slow[] = {"slow", NULL}, *fast[] = {"fast", NULL};
+        const char *slow[] = {"slow", NULL};
         assert_int_equal(call(p, "slow", CONNECTOR_OP_APPLY, "run", TARGET_STRING, slow, 1000, &res),
                          -ETIMEDOUT);
-        pid_t now = pid_of(p, "slow");
-        assert_true(now > 0 && now != old);
-        assert_int_equal(restarts_of(p, "slow"), 1);
-        assert_true(connector_pool_all_up(p));
-        /* The program the killed worker was running died with it. */
-        char path[512];
-        snprintf(path, sizeof(path), "%s/sleeper", dir);
-        char *sleeper = test_read_file(path);
-        assert_non_null(sleeper);
-        assert_true(test_number(sleeper) > 1);
-        assert_true(test_wait_exit((pid_t)test_number(sleeper)));
-        free(sleeper);
+        /* The program that hung is gone either way. */
+        assert_program_exited("sleeper");
+        return p;
+}
+
+/* After the slow call, a fast one works. */
+static void assert_fast_call_works(connector_pool *p) {
+        connector_result res;
+        const char *fast[] = {"fast", NULL};
         assert_int_equal(call(p, "slow", CONNECTOR_OP_APPLY, "run", TARGET_STRING, fast, 5000, &res), 0);
         assert_true(res.ok);
         assert_string_equal(json_string_value(json_object_get(res.data, "output")), "fast\n");
         connector_result_clear(&res);
+}
+
+/* The program would run for 60 s: the worker is killed and replaced. */
+static void test_pool_times_out_a_hung_worker(void **state) {
+        char *prog;
+        pid_t old;
+        connector_pool *p = slow_call(60000, &prog, &old);
+        assert_replaced(p, "slow", old);
+        assert_fast_call_works(p);
         connector_pool_stop(p);
         free(prog);
 }
@@ -299,33 +324,13 @@ static void test_pool_times_out_a_hung_worker(void **state) {
  * 1000 ms) fires and is reported first, since the pool waits that long plus
  * BW_POOL_DEADLINE_MARGIN_MS. The worker is not killed; the program is. */
 static void test_pool_deadline_leaves_the_connector_its_own_timeout(void **state) {
-        char *prog =
-                script("sleepy", "if [ \"$1\" = slow ]; then echo $$ > \"$DIR/sleepy.pid\"; exec sleep 30; fi\n"
-                                 "echo fast\n");
-        char settings[1024];
-        snprintf(settings, sizeof(settings), "{\"program\":\"%s\",\"timeout_ms\":1000}", prog);
-        integration_config c = integration("sleepy", "exec", settings);
-        c.timeout_ms = 1000;
-        connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
-        integrations_free(&c, 1);
-        pid_t pid = pid_of(p, "sleepy");
-        connector_result res;
-        const char *slow[] = {"slow", NULL}, *fast[] = {"fast", NULL};
-        assert_int_equal(call(p, "sleepy", CONNECTOR_OP_APPLY, "run", TARGET_STRING, slow, 1000, &res),
-                         -ETIMEDOUT);
-        assert_int_equal(pid_of(p, "sleepy"), pid);
-        assert_int_equal(restarts_of(p, "sleepy"), 0);
-        char path[512];
-        snprintf(path, sizeof(path), "%s/sleepy.pid", dir);
-        char *sleeper = test_read_file(path);
-        assert_non_null(sleeper);
-        assert_true(test_wait_exit((pid_t)test_number(sleeper)));
-        free(sleeper);
-        assert_int_equal(call(p, "sleepy", CONNECTOR_OP_APPLY, "run", TARGET_STRING, fast, 1000, &res), 0);
-        assert_true(res.ok);
-        connector_result_clear(&res);
-        assert_int_equal(pid_of(p, "sleepy"), pid);
+        char *prog;
+        pid_t pid;
+        connector_pool *p = slow_call(1000, &prog, &pid);
+        assert_int_equal(pid_of(p, "slow"), pid);
+        assert_int_equal(restarts_of(p, "slow"), 0);
+        assert_fast_call_works(p);
+        assert_int_equal(pid_of(p, "slow"), pid);
         connector_pool_stop(p);
         free(prog);
 }
@@ -942,7 +947,7 @@ static void test_pool_malformed_batch_reply_is_fatal(void **state) {
 
 static void test_pool_batch_times_out_a_hung_worker(void **state) {
         char *prog;
-        connector_pool *p = slow_pool(&prog);
+        connector_pool *p = slow_pool(60000, &prog);
         pid_t old = pid_of(p, "slow");
         const char *slow[] = {"slow", NULL}, *fast[] = {"fast", NULL};
         batch b = {0};
@@ -953,13 +958,7 @@ static void test_pool_batch_times_out_a_hung_worker(void **state) {
                          -ETIMEDOUT);
         assert_int_not_equal(pid_of(p, "slow"), old);
         assert_int_equal(restarts_of(p, "slow"), 1);
-        char path[512];
-        snprintf(path, sizeof(path), "%s/sleeper", dir);
-        char *sleeper = test_read_file(path);
-        assert_non_null(sleeper);
-        assert_true(test_number(sleeper) > 1);
-        assert_true(test_wait_exit((pid_t)test_number(sleeper)));
-        free(sleeper);
+        assert_program_exited("sleeper");
         batch_free(&b);
         batch_add(&b, "run", TARGET_STRING, fast, NULL);
         assert_int_equal(batch_call(p, "slow", CONNECTOR_OP_APPLY, &b), 0);

@@ -236,6 +236,15 @@
 #define BW_CONNECTOR_OUTPUT_MAX (64u * 1024u)
 /* Arguments an exec connector may pass to its program. */
 #define BW_EXEC_MAX_ARGS 64u
-/* A worker that crashes more than this many times a minute stays down (and
- * /readyz says so) instead of restarting in a tight loop. */
+/* A worker that crashes more than this many times a minute is degraded (and
+ * /readyz says so) instead of restarting in a tight loop: it is restarted again
+ * only after a backoff (below). */
 #define BW_WORKER_RESTARTS_PER_MIN 10u
+/* The backoff of a degraded worker: BW_WORKER_RETRY_MS_MIN first, doubled each
+ * time it is degraded again within the window, at most BW_WORKER_RETRY_MS_MAX.
+ * One second costs a transient fault (a dependency restarting) little while a
+ * crash loop costs one spawn a second at most; after nine doublings a worker
+ * that keeps crashing is retried every five minutes, so it comes back on its own
+ * once fixed, without an operator restarting the daemon. */
+#define BW_WORKER_RETRY_MS_MIN 1000u
+#define BW_WORKER_RETRY_MS_MAX 300000u

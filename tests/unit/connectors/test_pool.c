@@ -2,7 +2,7 @@
 /* Unit tests of the connector pool with real worker processes (the test worker
  * executable runs connector_worker_main): calls reach the worker, a killed or
  * hung worker is replaced, a malformed reply is fatal to its worker, restarts
- * are rate-limited, each worker's memory holds only its own settings, and
+ * beyond their budget wait for a doubling backoff (half-open), each worker's memory holds only its own settings, and
  * batched calls need every action's permit, change nft in one transaction and
  * answer one result per action, in order. */
 #include <stdarg.h>
@@ -422,29 +422,52 @@ static void test_pool_malformed_reply_is_fatal_to_the_worker(void **state) {
         connector_pool_stop(p);
 }
 
-static void test_pool_restart_budget(void **state) {
-        char *prog = script("ok", "exit 0\n");
+static const char *state_of(connector_pool *p, const char *name, json_int_t *ret_backoff_ms) {
+        json_t *s = status_of(p, name);
+        static char state[32];
+        const char *v = json_string_value(json_object_get(s, "state"));
+        str_copy(state, sizeof(state), v ? v : "(none)");
+        *ret_backoff_ms = json_integer_value(json_object_get(s, "backoff_ms"));
+        json_decref(s);
+        return state;
+}
+
+/* Calls "flaky" until it stops answering -EHOSTDOWN (its backoff is over; bounded). */
+static int call_after_backoff(connector_pool *p, connector_result *res) {
+        for (int i = 0; i < 100; i++) {
+                int r = call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, res);
+                if (r != -EHOSTDOWN)
+                        return r;
+                usleep(BW_WORKER_RETRY_MS_MIN * 1000u / 10u);
+        }
+        return -EHOSTDOWN;
+}
+
+/* A worker that crashes on every call (its program kills it while $DIR/crash
+ * exists): BW_WORKER_RESTARTS_PER_MIN restarts a minute, then no restart until
+ * its backoff is over, then one (half-open): a call that works makes it healthy
+ * again; one more crash within the minute doubles the wait. */
+static void test_pool_a_crashing_worker_comes_back_after_the_backoff(void **state) {
+        char *prog = script("crashy", "[ -e \"$DIR/crash\" ] && kill -9 $PPID\necho ok\n");
+        char *crash = test_write_file(dir, "crash", "", 0600);
         char *settings = exec_settings(prog);
         integration_config c = integration("flaky", "exec", settings);
         connector_pool *p = NULL;
         assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
         integrations_free(&c, 1);
         connector_result res;
+        json_int_t backoff;
         for (unsigned i = 0; i < BW_WORKER_RESTARTS_PER_MIN; i++) {
-                pid_t pid = pid_of(p, "flaky");
-                assert_int_equal(kill(pid, SIGKILL), 0);
-                assert_true(test_wait_exit(pid));
                 assert_int_equal(call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
-                                 0);
-                connector_result_clear(&res);
+                                 -ECONNRESET);
+                assert_int_equal(restarts_of(p, "flaky"), (int)i + 1);
+                assert_string_equal(state_of(p, "flaky", &backoff), "healthy");
         }
-        assert_int_equal(restarts_of(p, "flaky"), BW_WORKER_RESTARTS_PER_MIN);
-        pid_t pid = pid_of(p, "flaky");
-        assert_int_equal(kill(pid, SIGKILL), 0);
-        assert_true(test_wait_exit(pid));
-        /* One crash too many within a minute: the integration stays down. */
+        /* One crash too many within a minute: degraded, not restarted. */
         assert_int_equal(call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
-                         -EHOSTDOWN);
+                         -ECONNRESET);
+        assert_string_equal(state_of(p, "flaky", &backoff), "degraded");
+        assert_int_equal(backoff, BW_WORKER_RETRY_MS_MIN);
         assert_int_equal(call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
                          -EHOSTDOWN);
         assert_false(connector_pool_all_up(p));
@@ -453,7 +476,27 @@ static void test_pool_restart_budget(void **state) {
         assert_int_equal(json_integer_value(json_object_get(st, "pid")), 0);
         json_decref(st);
         assert_int_equal(restarts_of(p, "flaky"), BW_WORKER_RESTARTS_PER_MIN);
+
+        /* Fixed: after the backoff, one restart and a call that works. */
+        assert_int_equal(unlink(crash), 0);
+        assert_int_equal(call_after_backoff(p, &res), 0);
+        assert_true(res.ok);
+        connector_result_clear(&res);
+        assert_int_equal(restarts_of(p, "flaky"), BW_WORKER_RESTARTS_PER_MIN + 1);
+        assert_string_equal(state_of(p, "flaky", &backoff), "healthy");
+        assert_true(connector_pool_all_up(p));
+
+        /* It crashes again within the minute: degraded at once, a longer wait. */
+        free(test_write_file(dir, "crash", "", 0600));
+        assert_int_equal(call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
+                         -ECONNRESET);
+        assert_string_equal(state_of(p, "flaky", &backoff), "degraded");
+        assert_true(backoff > BW_WORKER_RETRY_MS_MIN && backoff <= BW_WORKER_RETRY_MS_MAX);
+        assert_int_equal(call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
+                         -EHOSTDOWN);
+        assert_false(connector_pool_all_up(p));
         connector_pool_stop(p);
+        free(crash);
         free(settings);
         free(prog);
 }
@@ -991,7 +1034,8 @@ int main(void) {
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_pool_malformed_reply_is_fatal_to_the_worker, setup,
                                                 teardown),
-                cmocka_unit_test_setup_teardown(test_pool_restart_budget, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_a_crashing_worker_comes_back_after_the_backoff,
+                                                setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_start_refuses_bad_integrations, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_oversized_reply_keeps_the_outcome, setup,
                                                 teardown),

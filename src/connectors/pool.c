@@ -168,20 +168,24 @@ static void pool_reap(pool_worker *w, log_level level, const char *why) {
         pool_forget(w);
 }
 
-/* Waits for one message until deadline (CLOCK_MONOTONIC ms). */
-static int pool_wait(pool_worker *w, int64_t deadline, ipc_msg_type *ret_type, uint32_t *ret_seq,
-                     json_t **ret_body) {
+/* Waits for one message until deadline (CLOCK_MONOTONIC ms), or -ECANCELED
+ * once cancel_fd (-1: none) is readable. */
+static int pool_wait(pool_worker *w, int64_t deadline, int cancel_fd, ipc_msg_type *ret_type,
+                     uint32_t *ret_seq, json_t **ret_body) {
         for (;;) {
                 int64_t left = deadline - clock_mono_ms();
                 if (left <= 0)
                         return -ETIMEDOUT;
-                struct pollfd pfd = {.fd = w->fd, .events = POLLIN};
-                int n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+                struct pollfd pfd[2] = {{.fd = w->fd, .events = POLLIN},
+                                        {.fd = cancel_fd, .events = POLLIN}};
+                int n = poll(pfd, 2, left > INT32_MAX ? INT32_MAX : (int)left);
                 if (n < 0 && errno != EINTR)
                         return -errno;
                 if (n <= 0)
                         continue;
-                if (pfd.revents & POLLIN)
+                if (pfd[1].revents)
+                        return -ECANCELED;
+                if (pfd[0].revents & POLLIN)
                         return ipc_recv(w->fd, ret_type, ret_seq, ret_body);
                 return -ECONNRESET;
         }
@@ -199,7 +203,7 @@ static int pool_init_worker(pool_worker *w, bw_error *err) {
         ipc_msg_type type;
         uint32_t seq;
         json_t *reply = NULL;
-        r = pool_wait(w, clock_mono_ms() + pool_timeout(w), &type, &seq, &reply);
+        r = pool_wait(w, clock_mono_ms() + pool_timeout(w), -1, &type, &seq, &reply);
         if (r < 0)
                 return r;
         if (seq != 0)
@@ -344,7 +348,7 @@ static int pool_fail(connector_pool *p, pool_worker *w, int r, const char *why) 
 /* Sends body and waits for its reply (*ret_reply, caller's reference). Transport
  * failures kill and restart the worker. */
 static int pool_roundtrip(connector_pool *p, pool_worker *w, const json_t *body, unsigned timeout_ms,
-                          json_t **ret_reply) {
+                          int cancel_fd, json_t **ret_reply) {
         int r = pool_ready(p, w);
         if (r < 0)
                 return r;
@@ -361,7 +365,14 @@ static int pool_roundtrip(connector_pool *p, pool_worker *w, const json_t *body,
         json_t *reply = NULL;
         /* The connector's own timeout fires first and is reported; only a
          * worker silent beyond the margin is hung. */
-        r = pool_wait(w, clock_mono_ms() + timeout_ms + BW_POOL_DEADLINE_MARGIN_MS, &type, &rseq, &reply);
+        r = pool_wait(w, clock_mono_ms() + timeout_ms + BW_POOL_DEADLINE_MARGIN_MS, cancel_fd, &type, &rseq,
+                      &reply);
+        if (r == -ECANCELED) {
+                /* The worker is mid-call: only killing it ends what it runs. It
+                 * is restarted by the next call. */
+                pool_reap(w, LOG_LEVEL_WARN, "call cancelled");
+                return r;
+        }
         if (r == -ETIMEDOUT)
                 return pool_fail(p, w, r, "call timed out");
         if (r == -ECONNRESET)
@@ -377,9 +388,9 @@ static int pool_roundtrip(connector_pool *p, pool_worker *w, const json_t *body,
 }
 
 static int pool_exchange(connector_pool *p, pool_worker *w, const json_t *body, unsigned timeout_ms,
-                         connector_result *result) {
+                         int cancel_fd, connector_result *result) {
         json_t *reply = NULL;
-        int r = pool_roundtrip(p, w, body, timeout_ms, &reply);
+        int r = pool_roundtrip(p, w, body, timeout_ms, cancel_fd, &reply);
         if (r < 0)
                 return r;
         int rc = 0;
@@ -419,6 +430,12 @@ static int pool_worker_for(connector_pool *p, const char *integration, connector
 int connector_pool_call(connector_pool *p, const char *integration, connector_op op,
                         const connector_action *a, const governor_permit *permit, unsigned timeout_ms,
                         connector_result *result) {
+        return connector_pool_call_cancellable(p, integration, op, a, permit, timeout_ms, -1, result);
+}
+
+int connector_pool_call_cancellable(connector_pool *p, const char *integration, connector_op op,
+                                    const connector_action *a, const governor_permit *permit,
+                                    unsigned timeout_ms, int cancel_fd, connector_result *result) {
         if (!p || !integration || !a || !result || (unsigned)op >= _CONNECTOR_OP_MAX || timeout_ms == 0 ||
             timeout_ms > BW_CONNECTOR_TIMEOUT_MS_MAX)
                 return -EINVAL;
@@ -433,7 +450,7 @@ int connector_pool_call(connector_pool *p, const char *integration, connector_op
         if (r < 0)
                 return r;
         pthread_mutex_lock(&w->lock);
-        r = pool_exchange(p, w, body, timeout_ms, result);
+        r = pool_exchange(p, w, body, timeout_ms, cancel_fd, result);
         pthread_mutex_unlock(&w->lock);
         json_decref(body);
         return r;
@@ -458,7 +475,7 @@ int connector_pool_call_batch(connector_pool *p, const char *integration, connec
                 return r;
         json_t *reply = NULL;
         pthread_mutex_lock(&w->lock);
-        r = pool_roundtrip(p, w, body, timeout_ms, &reply);
+        r = pool_roundtrip(p, w, body, timeout_ms, -1, &reply);
         int rc = 0;
         if (r == 0 && ipc_batch_reply_unpack(reply, n, &rc, rcs, results) < 0)
                 r = pool_fail(p, w, -EBADMSG, "malformed batch reply");

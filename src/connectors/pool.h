@@ -36,6 +36,15 @@ int connector_pool_call(connector_pool *p, const char *integration, connector_op
                         const connector_action *a, const governor_permit *permit, unsigned timeout_ms,
                         connector_result *result);
 
+/* connector_pool_call that stops waiting as soon as cancel_fd (an eventfd or
+ * pipe the caller makes readable to stop; -1: never) is readable: -ECANCELED,
+ * and a call in flight is abandoned — its worker killed, restarted by the next
+ * call. Only for calls that are safe to repeat: the outbox's notifications,
+ * sent again after a restart with the same idempotency key. */
+int connector_pool_call_cancellable(connector_pool *p, const char *integration, connector_op op,
+                                    const connector_action *a, const governor_permit *permit,
+                                    unsigned timeout_ms, int cancel_fd, connector_result *result);
+
 /* Runs op for actions[0..n) (n <= BW_CONNECTOR_BATCH_MAX) on the named
  * integration in one exchange; APPLY is one change of the system when the kind
  * has apply_batch. Every APPLY/ROLLBACK action needs its own permit

@@ -2,9 +2,9 @@
 /* Unit tests of the connector pool with real worker processes (the test worker
  * executable runs connector_worker_main): calls reach the worker, a killed or
  * hung worker is replaced, a malformed reply is fatal to its worker, restarts
- * beyond their budget wait for a doubling backoff (half-open), each worker's memory holds only its own settings, and
- * batched calls need every action's permit, change nft in one transaction and
- * answer one result per action, in order. */
+ * beyond their budget wait for a doubling backoff (half-open), each worker's memory holds only its own
+ * settings, and batched calls need every action's permit, change nft in one transaction and answer one
+ * result per action, in order. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -331,6 +332,47 @@ static void test_pool_deadline_leaves_the_connector_its_own_timeout(void **state
         assert_int_equal(restarts_of(p, "slow"), 0);
         assert_fast_call_works(p);
         assert_int_equal(pid_of(p, "slow"), pid);
+        connector_pool_stop(p);
+        free(prog);
+}
+
+typedef struct canceller {
+        int fd;
+        char path[512];
+} canceller;
+
+/* Signals fd once the slow program has started (its pid file exists). */
+static void *cancel_when_running(void *arg) {
+        canceller *c = arg;
+        for (int i = 0; i < 3000 && access(c->path, F_OK) != 0; i++)
+                usleep(10000);
+        uint64_t one = 1;
+        assert_int_equal(write(c->fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+        return NULL;
+}
+
+/* A cancellable call stops waiting when its descriptor is signalled (the
+ * outbox's shutdown): -ECANCELED long before the 60 s the program would take;
+ * what it ran is killed, and the next call finds a worker again. */
+static void test_pool_cancellable_call_gives_up_when_told(void **state) {
+        char *prog;
+        connector_pool *p = slow_pool(60000, &prog);
+        canceller c = {.fd = eventfd(0, EFD_CLOEXEC)};
+        assert_true(c.fd >= 0);
+        snprintf(c.path, sizeof(c.path), "%s/sleeper", dir);
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, cancel_when_running, &c), 0);
+        test_action *a = test_action_new("run", TARGET_STRING, (const char *const[]){"slow", NULL}, NULL);
+        governor_permit permit = permit_for(&a->a);
+        connector_result res = {0};
+        assert_int_equal(connector_pool_call_cancellable(p, "slow", CONNECTOR_OP_APPLY, &a->a, &permit,
+                                                         60000, c.fd, &res),
+                         -ECANCELED);
+        pthread_join(t, NULL);
+        test_action_free(a);
+        close(c.fd);
+        assert_program_exited("sleeper");
+        assert_fast_call_works(p);
         connector_pool_stop(p);
         free(prog);
 }
@@ -1028,6 +1070,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_pool_runs_calls_in_worker_processes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_restarts_a_killed_worker, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_times_out_a_hung_worker, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_cancellable_call_gives_up_when_told, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_pool_deadline_leaves_the_connector_its_own_timeout,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_worker_holds_only_its_own_settings, setup,

@@ -14,7 +14,8 @@
 #include "store/backend.h"
 
 /* Every cached statement of the backend. Its SQL lives next to the code that
- * runs it: sq_sql_core in sqlite.c, sq_sql_response in sqlite_response.c. */
+ * runs it: sq_sql_core in sqlite.c, sq_sql_response in sqlite_response.c,
+ * sq_sql_outbox in sqlite_outbox.c. */
 typedef enum {
         SQ_BEGIN,
         SQ_BEGIN_READ,
@@ -89,11 +90,20 @@ typedef enum {
         SQ_THRESHOLD_FIRE,
         SQ_ALERTS_COUNTED,
         SQ_THRESHOLD_PRUNE,
+        /* sqlite_outbox.c */
+        SQ_OUTBOX_INSERT,
+        SQ_OUTBOX_PENDING,
+        SQ_OUTBOX_DROP,
+        SQ_OUTBOX_ATTEMPT,
+        SQ_OUTBOX_PRUNE,
+        SQ_OUTBOX_DUE,
+        SQ_OUTBOX_COUNTS,
         _SQ_MAX,
 } sq_stmt_id;
 
 extern const char *const sq_sql_core[_SQ_MAX];
 extern const char *const sq_sql_response[_SQ_MAX];
+extern const char *const sq_sql_outbox[_SQ_MAX];
 
 typedef struct sq_conn {
         sqlite3 *db;

@@ -1238,16 +1238,24 @@ static int sq_budget_reserve(struct store_backend_db *db, const store_budget *b,
         return 1;
 }
 
-static int sq_breaker_is_open(struct store_backend_db *db, bool *ret) {
+int sq_one_int(sq_conn *c, sq_stmt_id id, int64_t *ret) {
         sqlite3_stmt *st = NULL;
-        int r = sq_prep(&db->writer, SQ_BREAKER_STATE, &st, "");
+        int r = sq_prep(c, id, &st, "");
         if (r < 0)
                 return r;
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
-                *ret = sqlite3_column_int64(st, 0) != 0;
+                *ret = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
         return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -EBADMSG : sq_errno(rc);
+}
+
+static int sq_breaker_is_open(struct store_backend_db *db, bool *ret) {
+        int64_t open = 0;
+        int r = sq_one_int(&db->writer, SQ_BREAKER_STATE, &open);
+        if (r == 0)
+                *ret = open != 0;
+        return r;
 }
 
 static int sq_breaker_open(struct store_backend_db *db, const char *reason, int64_t now_ms) {

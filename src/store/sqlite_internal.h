@@ -133,6 +133,10 @@ int sq_prep(sq_conn *c, sq_stmt_id id, sqlite3_stmt **ret, const char *spec, ...
 /* Runs a statement that returns no rows. */
 int sq_run(sq_conn *c, sq_stmt_id id, const char *spec, ...);
 
+/* Runs statement id (no parameters), which returns one row of one integer:
+ * -EBADMSG if it returns none. */
+int sq_one_int(sq_conn *c, sq_stmt_id id, int64_t *ret);
+
 /* r, or -ENOENT when the last statement changed no row. */
 int sq_changes_or_enoent(sq_conn *c, int r);
 

@@ -42,15 +42,11 @@ static int sq_outbox_add(struct store_backend_db *db, const store_notification *
 }
 
 static int sq_outbox_pending(struct store_backend_db *db, uint64_t *ret) {
-        sqlite3_stmt *st = NULL;
-        int r = sq_prep(&db->writer, SQ_OUTBOX_PENDING, &st, "");
-        if (r < 0)
-                return r;
-        int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW)
-                *ret = (uint64_t)sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -EBADMSG : sq_errno(rc);
+        int64_t n = 0;
+        int r = sq_one_int(&db->writer, SQ_OUTBOX_PENDING, &n);
+        if (r == 0)
+                *ret = n > 0 ? (uint64_t)n : 0;
+        return r;
 }
 
 static int sq_outbox_drop_oldest(struct store_backend_db *db, uint64_t n, int64_t now_ms) {

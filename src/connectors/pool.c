@@ -259,10 +259,8 @@ static int pool_spawn_worker(connector_pool *p, pool_worker *w, bw_error *err) {
 /* The restart budget is spent, or a half-open restart is being tried: no
  * restart before the next backoff (doubled from the last one, bounded). */
 static void pool_degrade(pool_worker *w, int64_t now) {
-        unsigned last = atomic_load(&w->backoff_ms);
-        unsigned next = last == 0                            ? BW_WORKER_RETRY_MS_MIN
-                        : last >= BW_WORKER_RETRY_MS_MAX / 2 ? BW_WORKER_RETRY_MS_MAX
-                                                             : 2 * last;
+        unsigned next = (unsigned)clock_backoff_next(atomic_load(&w->backoff_ms), BW_WORKER_RETRY_MS_MIN,
+                                                     BW_WORKER_RETRY_MS_MAX);
         atomic_store(&w->backoff_ms, next);
         atomic_store(&w->retry_at_ms, now + next);
         if (!atomic_exchange(&w->degraded, true))

@@ -111,6 +111,8 @@ typedef struct store_backend_outbox {
         int (*attempt)(struct store_backend_db *db, int64_t id, outbox_state state, int64_t next_at_ms,
                        const char *error, size_t error_len, int64_t now_ms);
         int (*prune)(struct store_backend_db *db, int64_t before_ms);
+        /* Returns how many moved. */
+        int (*defer)(struct store_backend_db *db, const char *integration, int64_t until_ms);
         int (*due)(struct store_backend_db *db, int64_t now_ms, size_t max, store_outbox_row *ret);
         int (*counts)(struct store_backend_db *db, uint64_t ret[_OUTBOX_STATE_MAX]);
 } store_backend_outbox;

@@ -96,6 +96,7 @@ typedef enum {
         SQ_OUTBOX_DROP,
         SQ_OUTBOX_ATTEMPT,
         SQ_OUTBOX_PRUNE,
+        SQ_OUTBOX_DEFER,
         SQ_OUTBOX_DUE,
         SQ_OUTBOX_COUNTS,
         _SQ_MAX,

@@ -24,6 +24,8 @@ const char *const sq_sql_outbox[_SQ_MAX] = {
         [SQ_OUTBOX_ATTEMPT] = "UPDATE outbox SET state = ?2, attempts = attempts + 1, next_at = ?3,"
                               " last_error = ?4, updated_at = ?5 WHERE id = ?1 AND state = 'pending'",
         [SQ_OUTBOX_PRUNE] = "DELETE FROM outbox WHERE state <> 'pending' AND updated_at < ?1",
+        [SQ_OUTBOX_DEFER] = "UPDATE outbox SET next_at = ?2 WHERE state = 'pending' AND integration = ?1"
+                            " AND next_at < ?2",
         [SQ_OUTBOX_DUE] = "SELECT id, integration, target_kind, targets, params, idempotency_key, action_id,"
                           " attempts FROM outbox WHERE state = 'pending' AND next_at <= ?1"
                           " ORDER BY next_at, id LIMIT ?2",
@@ -62,6 +64,11 @@ static int sq_outbox_attempt(struct store_backend_db *db, int64_t id, outbox_sta
 
 static int sq_outbox_prune(struct store_backend_db *db, int64_t before_ms) {
         return sq_run(&db->writer, SQ_OUTBOX_PRUNE, "i", before_ms);
+}
+
+static int sq_outbox_defer(struct store_backend_db *db, const char *integration, int64_t until_ms) {
+        int r = sq_run(&db->writer, SQ_OUTBOX_DEFER, "ti", integration, until_ms);
+        return r < 0 ? r : sqlite3_changes(db->writer.db);
 }
 
 /* One row of SQ_OUTBOX_DUE. */
@@ -147,6 +154,7 @@ const store_backend_outbox store_backend_sqlite_outbox = {
         .drop_oldest = sq_outbox_drop_oldest,
         .attempt = sq_outbox_attempt,
         .prune = sq_outbox_prune,
+        .defer = sq_outbox_defer,
         .due = sq_outbox_due,
         .counts = sq_outbox_counts,
 };

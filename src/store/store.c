@@ -1312,6 +1312,26 @@ int store_outbox_attempt(store *s, int64_t id, outbox_state state, int64_t next_
         return store_write(s, outbox_attempt_run, &j);
 }
 
+typedef struct outbox_defer_job {
+        const char *integration;
+        int64_t until_ms;
+        int moved;
+} outbox_defer_job;
+
+static int outbox_defer_run(store_tx *tx, void *userdata) {
+        outbox_defer_job *j = userdata;
+        j->moved = tx->s->be->outbox->defer(tx->s->db, j->integration, j->until_ms);
+        return j->moved < 0 ? j->moved : 0;
+}
+
+int store_outbox_defer(store *s, const char *integration, int64_t until_ms) {
+        if (!s || !name_ok(integration))
+                return -EINVAL;
+        outbox_defer_job j = {.integration = integration, .until_ms = until_ms};
+        int r = store_write(s, outbox_defer_run, &j);
+        return r < 0 ? r : j.moved;
+}
+
 int store_outbox_counts(store *s, uint64_t ret[_OUTBOX_STATE_MAX]) {
         if (!s || !ret)
                 return -EINVAL;

@@ -413,6 +413,11 @@ void store_outbox_rows_clear(store_outbox_row *rows, size_t n);
  * -EINVAL for DROPPED. */
 int store_outbox_attempt(store *s, int64_t id, outbox_state state, int64_t next_at_ms, const char *error);
 
+/* Moves the pending notifications of integration due before until_ms to
+ * until_ms (durable on return): after a failed attempt they wait out the same
+ * backoff. Returns how many moved. */
+int store_outbox_defer(store *s, const char *integration, int64_t until_ms);
+
 /* How many notifications are in each state (a read). */
 int store_outbox_counts(store *s, uint64_t ret[_OUTBOX_STATE_MAX]);
 

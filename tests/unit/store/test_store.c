@@ -1269,6 +1269,18 @@ static void test_outbox_attempts_retry_then_settle(void **state) {
         assert_int_equal(outbox_count(s, OUTBOX_SENT), 0);
         assert_int_equal(outbox_count(s, OUTBOX_FAILED), 0);
         assert_string_equal(due_keys(s, INT64_MAX, keys, sizeof(keys)), "k2");
+
+        /* The integration's others wait out the backoff of a failed attempt. */
+        now = clock_wall_ms();
+        store_notification n3 = note("k3", 3), other = note("k4", 4);
+        other.integration = "pager";
+        assert_int_equal(outbox_add(s, &n3, 1, 100), 0);
+        assert_int_equal(outbox_add(s, &other, 1, 100), 0);
+        assert_int_equal(store_outbox_defer(s, "soc", now + 120000), 2);
+        assert_string_equal(due_keys(s, now + 119999, keys, sizeof(keys)), "k4");
+        assert_string_equal(due_keys(s, now + 120000, keys, sizeof(keys)), "k4,k2,k3");
+        assert_int_equal(store_outbox_defer(s, "soc", now + 1000), 0); /* never earlier */
+        assert_int_equal(store_outbox_defer(s, "", now), -EINVAL);
 }
 
 /* Beyond max_pending the oldest are dropped, and how many is returned. */

@@ -125,6 +125,34 @@
 /* How often the sweeper looks for due approvals and expired actions. */
 #define BW_SWEEP_INTERVAL_MS 500u
 
+/* --- Notification outbox ----------------------------------------------------- */
+
+/* Notifications waiting to be sent, at most. A webhook down through a storm
+ * must not grow the store without bound: beyond this the OLDEST are dropped
+ * (logged and counted in bulwark_notifications_total{outcome="dropped"}). The
+ * newest describe the present — the latest refusals, the breaker open now,
+ * approvals still waiting — and every event stays in the journal. 10,000
+ * messages of about 1 KiB each are 10 MB, and a webhook that is back drains
+ * them in minutes. */
+#define BW_OUTBOX_BACKLOG_MAX 10000u
+/* Attempts per notification before it is given up (marked failed). With the
+ * backoff below the attempts span about an hour: a chat or paging system's
+ * maintenance window; a later message would be stale. */
+#define BW_OUTBOX_ATTEMPTS_MAX 20u
+/* The wait after a failed attempt: BW_OUTBOX_RETRY_MS_MIN, doubled with each
+ * failure in a row of the same integration, at most BW_OUTBOX_RETRY_MS_MAX. The
+ * integration's other notifications wait as long: a webhook that is down gets
+ * one attempt per wait, not one per message. */
+#define BW_OUTBOX_RETRY_MS_MIN 1000u
+#define BW_OUTBOX_RETRY_MS_MAX 300000u
+/* Notifications read per pass of the outbox thread. */
+#define BW_OUTBOX_BATCH 64u
+/* How often the idle outbox thread looks for due notifications: the delay of a
+ * new notification, for one small read. */
+#define BW_OUTBOX_POLL_MS 250u
+/* Sent, failed and dropped notifications are kept this long for analysts. */
+#define BW_OUTBOX_KEEP_S (7u * 24u * 3600u)
+
 /* --- Approvals, thresholds, expiry ----------------------------------------- */
 
 /* An approval not decided in time is rejected (seed practice: approvals time out). */

@@ -112,19 +112,27 @@ static void outbox_failed(outbox *o, const store_outbox_row *row, int64_t *backo
                           row->integration);
 }
 
+/* A notification that can never be sent as it is: failed at once. Returns 0. */
+static int outbox_give_up(outbox *o, const store_outbox_row *row, const char *why) {
+        atomic_fetch_add_explicit(&o->deps.metrics->notifications[NOTIFY_FAILED], 1, memory_order_relaxed);
+        log_json(LOG_LEVEL_ERROR, "governor", "notify.failed",
+                 json_pack("{sI sI ss ss}", "notification_id", (json_int_t)row->id, "action_id",
+                           (json_int_t)row->action_id, "integration", row->integration, "detail", why));
+        outbox_record(o, row, OUTBOX_FAILED, 0, why);
+        return 0;
+}
+
 /* Sends one notification. Returns 1 when sent, 0 when the attempt failed (or
  * it was given up), -ECANCELED when the outbox is stopping (it stays pending). */
 static int outbox_send(outbox *o, const store_outbox_row *row) {
         const integration_config *ic = config_integration_find(o->deps.config, row->integration);
-        if (!ic) {
-                atomic_fetch_add_explicit(&o->deps.metrics->notifications[NOTIFY_FAILED], 1,
-                                          memory_order_relaxed);
-                outbox_record(o, row, OUTBOX_FAILED, 0, "its integration is no longer configured");
-                return 0;
-        }
+        if (!ic)
+                return outbox_give_up(o, row, "its integration is no longer configured");
         int64_t *backoff = &o->backoff_ms[ic - o->deps.config->integrations];
         outbox_note note;
         int r = outbox_note_of(row, &note);
+        if (r == -EBADMSG)
+                return outbox_give_up(o, row, "malformed in the store");
         if (r < 0) {
                 outbox_failed(o, row, backoff, strerror(-r));
                 return 0;

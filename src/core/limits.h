@@ -258,7 +258,9 @@
 /* Targets in one batched call: an nft snapshot reports about 40 bytes per
  * target, so 2,048 keep a batch's snapshots well inside one message. */
 #define BW_CONNECTOR_BATCH_TARGETS_MAX 2048u
-/* One IPC message between the daemon and a connector worker. */
+/* One IPC message between the daemon and a connector worker. A reply that
+ * would not fit has its data cut until it does (marked truncated), so that the
+ * outcome of an op that ran always reaches the daemon; a snapshot is never cut. */
 #define BW_IPC_MSG_MAX (256u * 1024u)
 /* Captured output of an exec program and body of an HTTP reply. */
 #define BW_CONNECTOR_OUTPUT_MAX (64u * 1024u)

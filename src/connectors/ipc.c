@@ -126,15 +126,6 @@ int ipc_init_error_unpack(const json_t *body, int *ret_rc, bw_error *ret_err) {
         return 0;
 }
 
-static int ipc_target_kind_from_name(const char *name, target_kind *ret) {
-        for (unsigned k = 0; k < _TARGET_KIND_MAX; k++)
-                if (strcmp(target_kind_name((target_kind)k), name) == 0) {
-                        *ret = (target_kind)k;
-                        return 0;
-                }
-        return -EBADMSG;
-}
-
 static int ipc_op_from_name(const char *name, connector_op *ret) {
         for (unsigned op = 0; op < _CONNECTOR_OP_MAX; op++)
                 if (strcmp(connector_op_name((connector_op)op), name) == 0) {
@@ -221,7 +212,7 @@ static int ipc_action_unpack(connector_op op, const json_t *obj, ipc_request *re
             !json_is_array(targets) || !json_is_object(params))
                 return -EBADMSG;
         ipc_request r = {.op = op};
-        if (ipc_target_kind_from_name(kind_name, &r.action.kind) < 0)
+        if (target_kind_from_name(kind_name, &r.action.kind) < 0)
                 return -EBADMSG;
         size_t n = json_array_size(targets);
         if (n) {

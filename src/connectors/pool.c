@@ -33,13 +33,19 @@ typedef struct pool_worker {
         int pidfd; /* readable once the worker exits; -1 without a worker */
         pid_t pid; /* 0 without a worker */
         uint32_t seq;
-        bool down; /* restart budget exhausted: stays down until the pool restarts */
         int64_t restart_ms[BW_WORKER_RESTARTS_PER_MIN]; /* ring of recent restart times */
         size_t n_restart_ms, next_restart_ms;
         /* Read by status and readiness probes without waiting for a call. */
         _Atomic int pid_seen;
         atomic_bool up;
         atomic_uint restarts;
+        /* The restart budget was spent (a half-open circuit): no restart before
+         * retry_at_ms, then one; the first call that works after it makes the
+         * worker healthy again. backoff_ms is the wait, doubling while the worker
+         * keeps failing. */
+        atomic_bool degraded;
+        _Atomic int64_t retry_at_ms;
+        _Atomic unsigned backoff_ms;
 } pool_worker;
 
 /* A fork request handed to the spawner thread. */
@@ -162,20 +168,24 @@ static void pool_reap(pool_worker *w, log_level level, const char *why) {
         pool_forget(w);
 }
 
-/* Waits for one message until deadline (CLOCK_MONOTONIC ms). */
-static int pool_wait(pool_worker *w, int64_t deadline, ipc_msg_type *ret_type, uint32_t *ret_seq,
-                     json_t **ret_body) {
+/* Waits for one message until deadline (CLOCK_MONOTONIC ms), or -ECANCELED
+ * once cancel_fd (-1: none) is readable. */
+static int pool_wait(pool_worker *w, int64_t deadline, int cancel_fd, ipc_msg_type *ret_type,
+                     uint32_t *ret_seq, json_t **ret_body) {
         for (;;) {
                 int64_t left = deadline - clock_mono_ms();
                 if (left <= 0)
                         return -ETIMEDOUT;
-                struct pollfd pfd = {.fd = w->fd, .events = POLLIN};
-                int n = poll(&pfd, 1, left > INT32_MAX ? INT32_MAX : (int)left);
+                struct pollfd pfd[2] = {{.fd = w->fd, .events = POLLIN},
+                                        {.fd = cancel_fd, .events = POLLIN}};
+                int n = poll(pfd, 2, left > INT32_MAX ? INT32_MAX : (int)left);
                 if (n < 0 && errno != EINTR)
                         return -errno;
                 if (n <= 0)
                         continue;
-                if (pfd.revents & POLLIN)
+                if (pfd[1].revents)
+                        return -ECANCELED;
+                if (pfd[0].revents & POLLIN)
                         return ipc_recv(w->fd, ret_type, ret_seq, ret_body);
                 return -ECONNRESET;
         }
@@ -193,7 +203,7 @@ static int pool_init_worker(pool_worker *w, bw_error *err) {
         ipc_msg_type type;
         uint32_t seq;
         json_t *reply = NULL;
-        r = pool_wait(w, clock_mono_ms() + pool_timeout(w), &type, &seq, &reply);
+        r = pool_wait(w, clock_mono_ms() + pool_timeout(w), -1, &type, &seq, &reply);
         if (r < 0)
                 return r;
         if (seq != 0)
@@ -246,18 +256,44 @@ static int pool_spawn_worker(connector_pool *p, pool_worker *w, bw_error *err) {
         return 0;
 }
 
-/* Starts a replacement worker, unless the integration already restarted
- * BW_WORKER_RESTARTS_PER_MIN times within the last minute: then it stays down
- * rather than restart in a tight loop, and readiness says so. */
+/* The restart budget is spent, or a half-open restart is being tried: no
+ * restart before the next backoff (doubled from the last one, bounded). */
+static void pool_degrade(pool_worker *w, int64_t now) {
+        unsigned next = (unsigned)clock_backoff_next(atomic_load(&w->backoff_ms), BW_WORKER_RETRY_MS_MIN,
+                                                     BW_WORKER_RETRY_MS_MAX);
+        atomic_store(&w->backoff_ms, next);
+        atomic_store(&w->retry_at_ms, now + next);
+        if (!atomic_exchange(&w->degraded, true))
+                log_json(LOG_LEVEL_ERROR, "connectors", "worker.degraded",
+                         json_pack("{ss si si}", "integration", w->cfg.name, "restarts_per_min",
+                                   (int)BW_WORKER_RESTARTS_PER_MIN, "retry_in_ms", (int)next));
+}
+
+/* A call worked: a degraded worker is healthy again. */
+static void pool_healthy(pool_worker *w) {
+        if (atomic_exchange(&w->degraded, false))
+                log_json(LOG_LEVEL_INFO, "connectors", "worker.recovered",
+                         json_pack("{ss si}", "integration", w->cfg.name, "worker_pid", (int)w->pid));
+}
+
+/* Starts a replacement worker. After BW_WORKER_RESTARTS_PER_MIN restarts
+ * within a minute the integration is degraded rather than restarted in a tight
+ * loop: calls fail at once until its backoff is over, then one restart is tried
+ * (half-open). The next backoff is armed before that try, so whatever fails
+ * next — the spawn, or the worker on its first call — waits for it. */
 static int pool_restart(connector_pool *p, pool_worker *w) {
         int64_t now = clock_mono_ms();
-        if (w->n_restart_ms == BW_WORKER_RESTARTS_PER_MIN &&
-            now - w->restart_ms[w->next_restart_ms] < BW_WORKER_RESTART_WINDOW_MS) {
-                w->down = true;
-                log_json(LOG_LEVEL_ERROR, "connectors", "worker.down",
-                         json_pack("{ss si}", "integration", w->cfg.name, "restarts_per_min",
-                                   (int)BW_WORKER_RESTARTS_PER_MIN));
+        bool spent = w->n_restart_ms == BW_WORKER_RESTARTS_PER_MIN &&
+                     now - w->restart_ms[w->next_restart_ms] < BW_WORKER_RESTART_WINDOW_MS;
+        if (atomic_load(&w->degraded)) {
+                if (now < atomic_load(&w->retry_at_ms))
+                        return -EHOSTDOWN;
+                pool_degrade(w, now);
+        } else if (spent) {
+                pool_degrade(w, now);
                 return -EHOSTDOWN;
+        } else {
+                atomic_store(&w->backoff_ms, 0); /* within the budget: the next backoff starts afresh */
         }
         w->restart_ms[w->next_restart_ms] = now;
         w->next_restart_ms = (w->next_restart_ms + 1) % BW_WORKER_RESTARTS_PER_MIN;
@@ -270,16 +306,15 @@ static int pool_restart(connector_pool *p, pool_worker *w) {
                 return log_errno(r, "connectors", "worker.restart_failed", "%s: %s%s%s", w->cfg.name,
                                  err.field, err.field[0] ? ": " : "", err.message);
         log_json(LOG_LEVEL_INFO, "connectors", "worker.restarted",
-                 json_pack("{ss si si}", "integration", w->cfg.name, "worker_pid", (int)w->pid, "restarts",
-                           (int)atomic_load(&w->restarts)));
+                 json_pack("{ss si si sb}", "integration", w->cfg.name, "worker_pid", (int)w->pid,
+                           "restarts", (int)atomic_load(&w->restarts), "half_open",
+                           atomic_load(&w->degraded)));
         return 0;
 }
 
 /* Before a call: a worker that exited, closed its socket or spoke unasked since
  * the last call is reaped and replaced, so the call does not go to a corpse. */
 static int pool_ready(connector_pool *p, pool_worker *w) {
-        if (w->down)
-                return -EHOSTDOWN;
         if (w->pid > 0) {
                 struct pollfd pfd[2] = {{.fd = w->fd, .events = POLLIN}, {.fd = w->pidfd, .events = POLLIN}};
                 int n = poll(pfd, 2, 0);
@@ -311,7 +346,7 @@ static int pool_fail(connector_pool *p, pool_worker *w, int r, const char *why) 
 /* Sends body and waits for its reply (*ret_reply, caller's reference). Transport
  * failures kill and restart the worker. */
 static int pool_roundtrip(connector_pool *p, pool_worker *w, const json_t *body, unsigned timeout_ms,
-                          json_t **ret_reply) {
+                          int cancel_fd, json_t **ret_reply) {
         int r = pool_ready(p, w);
         if (r < 0)
                 return r;
@@ -326,7 +361,16 @@ static int pool_roundtrip(connector_pool *p, pool_worker *w, const json_t *body,
         ipc_msg_type type;
         uint32_t rseq;
         json_t *reply = NULL;
-        r = pool_wait(w, clock_mono_ms() + timeout_ms, &type, &rseq, &reply);
+        /* The connector's own timeout fires first and is reported; only a
+         * worker silent beyond the margin is hung. */
+        r = pool_wait(w, clock_mono_ms() + timeout_ms + BW_POOL_DEADLINE_MARGIN_MS, cancel_fd, &type, &rseq,
+                      &reply);
+        if (r == -ECANCELED) {
+                /* The worker is mid-call: only killing it ends what it runs. It
+                 * is restarted by the next call. */
+                pool_reap(w, LOG_LEVEL_WARN, "call cancelled");
+                return r;
+        }
         if (r == -ETIMEDOUT)
                 return pool_fail(p, w, r, "call timed out");
         if (r == -ECONNRESET)
@@ -342,9 +386,9 @@ static int pool_roundtrip(connector_pool *p, pool_worker *w, const json_t *body,
 }
 
 static int pool_exchange(connector_pool *p, pool_worker *w, const json_t *body, unsigned timeout_ms,
-                         connector_result *result) {
+                         int cancel_fd, connector_result *result) {
         json_t *reply = NULL;
-        int r = pool_roundtrip(p, w, body, timeout_ms, &reply);
+        int r = pool_roundtrip(p, w, body, timeout_ms, cancel_fd, &reply);
         if (r < 0)
                 return r;
         int rc = 0;
@@ -353,6 +397,7 @@ static int pool_exchange(connector_pool *p, pool_worker *w, const json_t *body, 
         json_decref(reply);
         if (r < 0)
                 return pool_fail(p, w, -EBADMSG, "malformed reply");
+        pool_healthy(w); /* it answered: whatever the op's outcome, the worker works */
         if (rc < 0) {
                 connector_result_clear(&res);
                 return rc;
@@ -400,6 +445,12 @@ static int pool_worker_for(connector_pool *p, const char *integration, connector
 int connector_pool_call(connector_pool *p, const char *integration, connector_op op,
                         const connector_action *a, const governor_permit *permit, unsigned timeout_ms,
                         connector_result *result) {
+        return connector_pool_call_cancellable(p, integration, op, a, permit, timeout_ms, -1, result);
+}
+
+int connector_pool_call_cancellable(connector_pool *p, const char *integration, connector_op op,
+                                    const connector_action *a, const governor_permit *permit,
+                                    unsigned timeout_ms, int cancel_fd, connector_result *result) {
         if (!p || !integration || !a || !result || (unsigned)op >= _CONNECTOR_OP_MAX || timeout_ms == 0 ||
             timeout_ms > BW_CONNECTOR_TIMEOUT_MS_MAX)
                 return -EINVAL;
@@ -414,7 +465,7 @@ int connector_pool_call(connector_pool *p, const char *integration, connector_op
         if (r < 0)
                 return r;
         pthread_mutex_lock(&w->lock);
-        r = pool_exchange(p, w, body, timeout_ms, result);
+        r = pool_exchange(p, w, body, timeout_ms, cancel_fd, result);
         pthread_mutex_unlock(&w->lock);
         json_decref(body);
         return r;
@@ -439,22 +490,38 @@ int connector_pool_call_batch(connector_pool *p, const char *integration, connec
                 return r;
         json_t *reply = NULL;
         pthread_mutex_lock(&w->lock);
-        r = pool_roundtrip(p, w, body, timeout_ms, &reply);
+        r = pool_roundtrip(p, w, body, timeout_ms, -1, &reply);
         int rc = 0;
         if (r == 0 && ipc_batch_reply_unpack(reply, n, &rc, rcs, results) < 0)
                 r = pool_fail(p, w, -EBADMSG, "malformed batch reply");
+        else if (r == 0)
+                pool_healthy(w);
         pthread_mutex_unlock(&w->lock);
         json_decref(reply);
         json_decref(body);
         return r < 0 ? r : rc;
 }
 
+/* healthy: up and working; degraded: its restart budget spent, waiting for
+ * (or trying) a restart after its backoff; down: not running, restarted by the
+ * next call. */
+static const char *pool_state(pool_worker *w) {
+        return atomic_load(&w->degraded) ? "degraded" : atomic_load(&w->up) ? "healthy" : "down";
+}
+
 json_t *connector_pool_status(connector_pool *p) {
         json_t *o = json_object();
+        int64_t now = clock_mono_ms();
         for (size_t i = 0; o && p && i < p->n; i++) {
                 pool_worker *w = &p->workers[i];
-                json_t *s = json_pack("{ss si sb si}", "kind", w->cfg.kind, "pid", atomic_load(&w->pid_seen),
-                                      "up", atomic_load(&w->up), "restarts", (int)atomic_load(&w->restarts));
+                json_t *s = json_pack("{ss si sb si ss}", "kind", w->cfg.kind, "pid",
+                                      atomic_load(&w->pid_seen), "up", atomic_load(&w->up), "restarts",
+                                      (int)atomic_load(&w->restarts), "state", pool_state(w));
+                if (s && atomic_load(&w->degraded)) {
+                        int64_t left = atomic_load(&w->retry_at_ms) - now;
+                        json_object_set_new(s, "backoff_ms", json_integer(atomic_load(&w->backoff_ms)));
+                        json_object_set_new(s, "retry_in_ms", json_integer(left > 0 ? left : 0));
+                }
                 if (json_object_set_new(o, w->cfg.name, s) < 0) {
                         json_decref(o);
                         return NULL;
@@ -467,7 +534,7 @@ bool connector_pool_all_up(connector_pool *p) {
         if (!p)
                 return false;
         for (size_t i = 0; i < p->n; i++)
-                if (!atomic_load(&p->workers[i].up))
+                if (!atomic_load(&p->workers[i].up) || atomic_load(&p->workers[i].degraded))
                         return false;
         return true;
 }

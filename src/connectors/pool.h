@@ -3,7 +3,8 @@
  * integration (fork + exec of the daemon binary in worker mode), reached over a
  * SOCK_SEQPACKET socketpair with the typed messages of connectors/ipc.h. A worker
  * that crashes or exceeds a call's timeout is killed, the call fails, and the
- * worker is restarted. Thread-safe: calls to one integration are serialised,
+ * worker is restarted (BW_WORKER_RESTARTS_PER_MIN a minute; beyond, after a
+ * doubling backoff). Thread-safe: calls to one integration are serialised,
  * different integrations run in parallel. Runs in the daemon (core). */
 #pragma once
 
@@ -32,11 +33,21 @@ permit_subject connector_permit_subject(const char *integration, permit_op op, c
  * for exactly this action (core/governor.h), else -EPERM and nothing is sent;
  * the other ops ignore permit (may be NULL). Returns 0 with *result filled
  * (caller clears), -ENOENT for an unknown integration, -ETIMEDOUT (worker killed
- * and restarted), -EPIPE/-ECONNRESET (worker died; restarted), -EOPNOTSUPP if
- * the kind lacks op, or another negative errno. */
+ * and restarted), -EPIPE/-ECONNRESET (worker died; restarted), -EHOSTDOWN
+ * (degraded: its restart budget is spent and its backoff not over), -EOPNOTSUPP
+ * if the kind lacks op, or another negative errno. */
 int connector_pool_call(connector_pool *p, const char *integration, connector_op op,
                         const connector_action *a, const governor_permit *permit, unsigned timeout_ms,
                         connector_result *result);
+
+/* connector_pool_call that stops waiting as soon as cancel_fd (an eventfd or
+ * pipe the caller makes readable to stop; -1: never) is readable: -ECANCELED,
+ * and a call in flight is abandoned — its worker killed, restarted by the next
+ * call. Only for calls that are safe to repeat: the outbox's notifications,
+ * sent again after a restart with the same idempotency key. */
+int connector_pool_call_cancellable(connector_pool *p, const char *integration, connector_op op,
+                                    const connector_action *a, const governor_permit *permit,
+                                    unsigned timeout_ms, int cancel_fd, connector_result *result);
 
 /* Runs op for actions[0..n) (n <= BW_CONNECTOR_BATCH_MAX) on the named
  * integration in one exchange; APPLY is one change of the system when the kind
@@ -50,10 +61,13 @@ int connector_pool_call_batch(connector_pool *p, const char *integration, connec
                               const connector_action *actions, const governor_permit *permits, size_t n,
                               unsigned timeout_ms, int *rcs, connector_result *results);
 
-/* Object: integration name -> {"kind", "pid", "up": bool, "restarts": n}. */
+/* Object: integration name -> {"kind", "pid", "up": bool, "restarts": n,
+ * "state": "healthy" | "degraded" | "down"}, with "backoff_ms" and
+ * "retry_in_ms" while degraded (its restart budget spent: restarted again only
+ * after that wait, healthy again once a call works). */
 json_t *connector_pool_status(connector_pool *p);
 
-/* True when every worker is up. */
+/* True when every worker is up and none is degraded. */
 bool connector_pool_all_up(connector_pool *p);
 
 /* Stops all workers (SIGTERM, then SIGKILL after a grace period). Accepts NULL. */

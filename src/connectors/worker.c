@@ -20,6 +20,10 @@
 #include "util/log.h"
 #include "util/strutil.h"
 
+/* Strings of a reply's data at most this long are not halved when it must be
+ * cut to fit one message: the cut rounds end once only short ones are left. */
+#define WORKER_CUT_MIN 64u
+
 typedef struct worker {
         int fd;
         char name[BW_NAME_MAX + 1];
@@ -114,6 +118,62 @@ static int worker_reply(worker *w, uint32_t seq, int rc, const connector_result 
         return r;
 }
 
+/* Says in r that its reply was cut: "truncated": true in its data (when an
+ * object) and a note at the end of its detail. */
+static void worker_mark_truncated(connector_result *r) {
+        static const char note[] = " (reply truncated to fit one message)";
+        if (json_is_object(r->data))
+                json_object_set_new(r->data, "truncated", json_true());
+        if (strstr(r->detail, note))
+                return;
+        size_t room = sizeof(r->detail) - sizeof(note);
+        size_t keep = utf8_cut(r->detail, strlen(r->detail), room);
+        memcpy(r->detail + keep, note, sizeof(note));
+}
+
+/* Halves, at a character boundary, every string of v longer than
+ * WORKER_CUT_MIN bytes. Returns how many it cut. */
+static size_t worker_halve_strings(json_t *v) {
+        size_t n = 0, i;
+        const char *k;
+        json_t *c;
+        if (json_is_object(v)) {
+                json_object_foreach(v, k, c) n += worker_halve_strings(c);
+        } else if (json_is_array(v)) {
+                json_array_foreach(v, i, c) n += worker_halve_strings(c);
+        } else if (json_is_string(v) && json_string_length(v) > WORKER_CUT_MIN) {
+                size_t len = json_string_length(v);
+                char *keep = strndup(json_string_value(v), utf8_cut(json_string_value(v), len, len / 2));
+                if (keep && json_string_set(v, keep) == 0)
+                        n++;
+                free(keep);
+        }
+        return n;
+}
+
+/* A reply of an op that ran did not fit one message: make results[0..n)
+ * smaller, so that their outcomes (rc, ok) still reach the daemon — an APPLY
+ * may have changed the system. Each round halves the long strings of their
+ * data (escaped program output grows up to sixfold in JSON); once none is left
+ * to halve, the data goes. The results cut say so. Returns false when there
+ * was nothing left to cut. */
+static bool worker_cut(connector_result *res, size_t n) {
+        bool cut = false;
+        for (size_t i = 0; i < n; i++)
+                if (res[i].data && worker_halve_strings(res[i].data) > 0) {
+                        worker_mark_truncated(&res[i]);
+                        cut = true;
+                }
+        for (size_t i = 0; !cut && i < n; i++)
+                if (res[i].data) {
+                        json_decref(res[i].data);
+                        res[i].data = NULL;
+                        worker_mark_truncated(&res[i]);
+                        cut = true;
+                }
+        return cut;
+}
+
 /* A batch: one op for several actions, APPLY as one change when the kind can.
  * Returns 0 to continue, or a negative errno to end the worker. */
 static int worker_serve_batch(worker *w, json_t *body, uint32_t seq) {
@@ -145,16 +205,11 @@ static int worker_serve_batch(worker *w, json_t *body, uint32_t seq) {
         json_t *reply = rc == 0 ? ipc_batch_reply_pack(rcs, res, b.n) : json_pack("{si}", "rc", rc);
         r = reply ? ipc_send(w->fd, IPC_REPLY, seq, reply) : -ENOMEM;
         json_decref(reply);
-        if (r == -EMSGSIZE && rc == 0 && b.op != CONNECTOR_OP_SNAPSHOT) {
-                /* Too large once encoded. The outcomes must still reach the daemon
-                 * (an APPLY may have changed the system): without the data, whose
-                 * size is unbounded. A snapshot's data is its result: that, or a
-                 * reply that still does not fit, is -EMSGSIZE (the op changed
-                 * nothing) and the daemon runs the actions one by one. */
-                for (size_t i = 0; i < b.n; i++) {
-                        json_decref(res[i].data);
-                        res[i].data = NULL;
-                }
+        /* Too large once encoded: the outcomes must still reach the daemon,
+         * with their data cut. A snapshot's data is its result: that, or a
+         * reply that still does not fit, is -EMSGSIZE (the op changed
+         * nothing) and the daemon runs the actions one by one. */
+        while (r == -EMSGSIZE && rc == 0 && b.op != CONNECTOR_OP_SNAPSHOT && worker_cut(res, b.n)) {
                 reply = ipc_batch_reply_pack(rcs, res, b.n);
                 r = reply ? ipc_send(w->fd, IPC_REPLY, seq, reply) : -ENOMEM;
                 json_decref(reply);
@@ -192,9 +247,13 @@ static int worker_serve_one(worker *w, json_t *body, uint32_t seq) {
                                    connector_op_name(req.op), "action_id", (json_int_t)req.action.action_id,
                                    "detail", res.detail, "errno", -rc));
         r = worker_reply(w, seq, rc, &res);
+        /* The data grew past one message once encoded (escaped program output
+         * can): the outcome is kept, the data cut to fit. */
+        while (r == -EMSGSIZE && req.op != CONNECTOR_OP_SNAPSHOT && worker_cut(&res, 1))
+                r = worker_reply(w, seq, rc, &res);
         if (r == -EMSGSIZE) {
-                /* The data grew past one message once encoded (escaped program
-                 * output can): the daemon gets an error, not a dead worker. */
+                /* A snapshot is never cut (a partial state would make a wrong
+                 * rollback): the daemon gets an error, not a dead worker. */
                 connector_result_clear(&res);
                 kind_result(&res, false, "reply larger than %u bytes", BW_IPC_MSG_MAX);
                 r = worker_reply(w, seq, -EMSGSIZE, &res);

@@ -88,8 +88,9 @@
 #define BW_QUEUE_RETRY_AFTER_S 1u
 /* A claimed alert whose worker has not renewed its claim within this lease is
  * handed to another worker (or instance). Workers renew before each action, and
- * one action's connector calls take at most 5 x BW_CONNECTOR_TIMEOUT_MS_MAX
- * (600 s): the lease must outlast that, or a live worker's alert would run twice.
+ * one action's connector calls take at most 5 x (BW_CONNECTOR_TIMEOUT_MS_MAX +
+ * BW_POOL_DEADLINE_MARGIN_MS) (610 s): the lease must outlast that, or a live
+ * worker's alert would run twice.
  * (After a restart, claims are re-queued at once, whatever the lease.) */
 #define BW_CLAIM_LEASE_S 900u
 /* How often (at most) a worker renews the claims of the batch it works on. */
@@ -128,6 +129,34 @@
 #define BW_APPROVAL_EXPIRE_BATCH 256u
 /* How often the sweeper looks for due approvals and expired actions. */
 #define BW_SWEEP_INTERVAL_MS 500u
+
+/* --- Notification outbox ----------------------------------------------------- */
+
+/* Notifications waiting to be sent, at most. A webhook down through a storm
+ * must not grow the store without bound: beyond this the OLDEST are dropped
+ * (logged and counted in bulwark_notifications_total{outcome="dropped"}). The
+ * newest describe the present — the latest refusals, the breaker open now,
+ * approvals still waiting — and every event stays in the journal. 10,000
+ * messages of about 1 KiB each are 10 MB, and a webhook that is back drains
+ * them in minutes. */
+#define BW_OUTBOX_BACKLOG_MAX 10000u
+/* Attempts per notification before it is given up (marked failed). With the
+ * backoff below the attempts span about an hour: a chat or paging system's
+ * maintenance window; a later message would be stale. */
+#define BW_OUTBOX_ATTEMPTS_MAX 20u
+/* The wait after a failed attempt: BW_OUTBOX_RETRY_MS_MIN, doubled with each
+ * failure in a row of the same integration, at most BW_OUTBOX_RETRY_MS_MAX. The
+ * integration's other notifications wait as long: a webhook that is down gets
+ * one attempt per wait, not one per message. */
+#define BW_OUTBOX_RETRY_MS_MIN 1000u
+#define BW_OUTBOX_RETRY_MS_MAX 300000u
+/* Notifications read per pass of the outbox thread. */
+#define BW_OUTBOX_BATCH 64u
+/* How often the idle outbox thread looks for due notifications: the delay of a
+ * new notification, for one small read. */
+#define BW_OUTBOX_POLL_MS 250u
+/* Sent, failed and dropped notifications are kept this long for analysts. */
+#define BW_OUTBOX_KEEP_S (7u * 24u * 3600u)
 
 /* --- Approvals, thresholds, expiry ----------------------------------------- */
 
@@ -226,6 +255,13 @@
 /* Per-call timeout bounds for validate/snapshot/apply/verify/rollback. */
 #define BW_CONNECTOR_TIMEOUT_MS_DEFAULT 5000u
 #define BW_CONNECTOR_TIMEOUT_MS_MAX 120000u
+/* The pool waits for a call's reply this long beyond the call's timeout, which
+ * is also the connector's own (curl's, exec's on its program): that timeout
+ * fires first, the connector kills what it ran and reports, and the worker lives
+ * on. Killing a process group, reaping it and sending the reply take
+ * milliseconds; 2 s covers a loaded host. A worker silent beyond it is hung and
+ * is killed. */
+#define BW_POOL_DEADLINE_MARGIN_MS 2000u
 /* Actions in one batched connector call (one nft transaction for a claimed
  * batch's blocks). A bigger group is split; a reply that would not fit one
  * message makes the engine run the group one action at a time. */
@@ -233,12 +269,23 @@
 /* Targets in one batched call: an nft snapshot reports about 40 bytes per
  * target, so 2,048 keep a batch's snapshots well inside one message. */
 #define BW_CONNECTOR_BATCH_TARGETS_MAX 2048u
-/* One IPC message between the daemon and a connector worker. */
+/* One IPC message between the daemon and a connector worker. A reply that
+ * would not fit has its data cut until it does (marked truncated), so that the
+ * outcome of an op that ran always reaches the daemon; a snapshot is never cut. */
 #define BW_IPC_MSG_MAX (256u * 1024u)
 /* Captured output of an exec program and body of an HTTP reply. */
 #define BW_CONNECTOR_OUTPUT_MAX (64u * 1024u)
 /* Arguments an exec connector may pass to its program. */
 #define BW_EXEC_MAX_ARGS 64u
-/* A worker that crashes more than this many times a minute stays down (and
- * /readyz says so) instead of restarting in a tight loop. */
+/* A worker that crashes more than this many times a minute is degraded (and
+ * /readyz says so) instead of restarting in a tight loop: it is restarted again
+ * only after a backoff (below). */
 #define BW_WORKER_RESTARTS_PER_MIN 10u
+/* The backoff of a degraded worker: BW_WORKER_RETRY_MS_MIN first, doubled each
+ * time it is degraded again within the window, at most BW_WORKER_RETRY_MS_MAX.
+ * One second costs a transient fault (a dependency restarting) little while a
+ * crash loop costs one spawn a second at most; after nine doublings a worker
+ * that keeps crashing is retried every five minutes, so it comes back on its own
+ * once fixed, without an operator restarting the daemon. */
+#define BW_WORKER_RETRY_MS_MIN 1000u
+#define BW_WORKER_RETRY_MS_MAX 300000u

@@ -22,6 +22,13 @@ static const char *const outcome_names[_OUTCOME_MAX] = {
         [OUTCOME_ROLLED_BACK] = "rolled_back",
 };
 
+static const char *const notify_names[_NOTIFY_OUTCOME_MAX] = {
+        [NOTIFY_SENT] = "sent",
+        [NOTIFY_RETRIED] = "retried",
+        [NOTIFY_FAILED] = "failed",
+        [NOTIFY_DROPPED] = "dropped",
+};
+
 static const char *const connector_names[_METRIC_CONNECTOR_MAX] = {
         [METRIC_CONNECTOR_NFT] = "nft",     [METRIC_CONNECTOR_HTTP] = "http",
         [METRIC_CONNECTOR_EXEC] = "exec",   [METRIC_CONNECTOR_NOTIFY] = "notify",
@@ -114,6 +121,12 @@ int metrics_render(const bw_metrics *m, const metrics_gauges *g, buf *out) {
                         r = buf_printf(out, "bulwark_actions_total{connector=\"%s\",outcome=\"%s\"} %llu\n",
                                        connector_names[c], outcome_names[o],
                                        (unsigned long long)load(&m->actions[c][o]));
+        if (r == 0)
+                r = buf_printf(out, "# HELP bulwark_notifications_total Outbox notifications by outcome.\n"
+                                    "# TYPE bulwark_notifications_total counter\n");
+        for (size_t o = 0; r == 0 && o < _NOTIFY_OUTCOME_MAX; o++)
+                r = buf_printf(out, "bulwark_notifications_total{outcome=\"%s\"} %llu\n", notify_names[o],
+                               (unsigned long long)load(&m->notifications[o]));
         if (r == 0)
                 r = render_histogram(out, "bulwark_alert_accept_seconds",
                                      "Time from a complete request to its durable acknowledgement.",

@@ -43,6 +43,16 @@ typedef enum {
         _METRIC_CONNECTOR_MAX,
 } metric_connector;
 
+/* Outcome label of bulwark_notifications_total: what became of an attempt of
+ * the outbox, or of a notification the backlog's bound dropped. */
+typedef enum {
+        NOTIFY_SENT,
+        NOTIFY_RETRIED, /* an attempt failed; another comes after a backoff */
+        NOTIFY_FAILED,  /* the last attempt failed: given up */
+        NOTIFY_DROPPED, /* the backlog was full: dropped unsent */
+        _NOTIFY_OUTCOME_MAX,
+} notify_outcome;
+
 /* Upper bounds in microseconds; the last bucket is +Inf. */
 #define METRICS_HISTOGRAM_BUCKETS 14
 
@@ -58,6 +68,7 @@ typedef struct bw_metrics {
         _Atomic uint64_t alerts_processed;
         _Atomic uint64_t executions;
         _Atomic uint64_t actions[_METRIC_CONNECTOR_MAX][_OUTCOME_MAX];
+        _Atomic uint64_t notifications[_NOTIFY_OUTCOME_MAX];
         histogram accept_latency; /* request complete -> durable ack */
         histogram action_latency; /* connector apply call */
         histogram e2e_latency;    /* alert received -> action applied */

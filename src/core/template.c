@@ -90,6 +90,15 @@ const char *target_kind_name(target_kind k) {
         return k < _TARGET_KIND_MAX ? kind_names[k] : "?";
 }
 
+int target_kind_from_name(const char *name, target_kind *ret) {
+        for (unsigned k = 0; k < _TARGET_KIND_MAX; k++)
+                if (strcmp(kind_names[k], name) == 0) {
+                        *ret = (target_kind)k;
+                        return 0;
+                }
+        return -EBADMSG;
+}
+
 void template_value_clear(template_value *v) {
         if (!v)
                 return;

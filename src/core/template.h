@@ -72,3 +72,6 @@ int template_eval(const template_expr *t, const alert *a, template_value *ret);
 void template_value_clear(template_value *v);
 
 const char *target_kind_name(target_kind k);
+
+/* The kind named name ("ip", ...): 0 and *ret, or -EBADMSG. */
+int target_kind_from_name(const char *name, target_kind *ret);

@@ -22,6 +22,7 @@
 #include "engine/batch.h"
 #include "engine/gate.h"
 #include "engine/notify.h"
+#include "engine/outbox.h"
 #include "engine/sweeper.h"
 #include "util/log.h"
 
@@ -34,14 +35,16 @@ struct engine {
         size_t n_threads;
         atomic_bool stopping;
         sweeper *sweeper;
+        outbox *outbox;
 };
 
 typedef struct batch_job {
         const engine *e;
         batch_alert *alerts;
         size_t n;
-        gate_txn gate;      /* the governor's view of the journal's first transaction */
-        int64_t renewed_ms; /* monotonic time the batch's claims were last renewed */
+        gate_txn gate;          /* the governor's view of the journal's first transaction */
+        unsigned notes_dropped; /* older notifications the outbox's bound dropped for this batch's */
+        int64_t renewed_ms;     /* monotonic time the batch's claims were last renewed */
 } batch_job;
 
 /* Keeps the batch's claims alive while its actions run (BW_CLAIM_LEASE_S): a
@@ -206,8 +209,11 @@ static bool alert_has_executions(const batch_alert *ba) {
         return false;
 }
 
+static int notify_batch(store_tx *tx, batch_job *job);
+
 /* First transaction: create (or find again) every execution and move the actions
- * this worker will run to INTENT. An alert with nothing to run is done here. */
+ * this worker will run to INTENT, and queue the governor's notifications. An
+ * alert with nothing to run is done here. */
 static int job_begin(store_tx *tx, void *userdata) {
         batch_job *job = userdata;
         int64_t done[BW_CLAIM_BATCH];
@@ -228,7 +234,9 @@ static int job_begin(store_tx *tx, void *userdata) {
                         done[n_done++] = ba->claimed.id;
         }
         r = gate_txn_flush(tx, &job->gate);
-        return r < 0 ? r : store_tx_alerts_done(tx, done, matched, n_done);
+        if (r == 0)
+                r = store_tx_alerts_done(tx, done, matched, n_done);
+        return r < 0 ? r : notify_batch(tx, job);
 }
 
 static exec_status exec_status_of(const batch_exec *ex, char *summary, size_t len) {
@@ -308,16 +316,22 @@ static int job_finish(store_tx *tx, void *userdata) {
 }
 
 /* The circuit breaker opened in this batch: automatic execution has stopped
- * until an admin resets it. */
+ * until an admin resets it (analysts are told by notify_batch). */
 static void breaker_opened(engine *e, const char *why) {
         log_json(LOG_LEVEL_ERROR, "governor", "breaker.opened", json_pack("{ss}", "reason", why));
-        json_t *params = json_pack("{ss ss}", "event", "governor.breaker_opened", "reason", why);
-        engine_notify_text(&e->deps, e->deps.config->governor_notify, params, why);
-        json_decref(params);
 }
 
-/* An action recorded without running: counted; a governor refusal is logged and
- * analysts are told. */
+static int breaker_note(store_tx *tx, const batch_job *job) {
+        const engine_deps *deps = &job->e->deps;
+        json_t *params =
+                json_pack("{ss ss}", "event", "governor.breaker_opened", "reason", job->gate.breaker_opened);
+        int r = engine_notify_text(tx, deps, deps->config->governor_notify, params, job->gate.breaker_opened);
+        json_decref(params);
+        return r;
+}
+
+/* An action recorded without running: counted; a governor refusal is logged
+ * (and analysts are told by notify_batch). */
 static void record_not_run(engine *e, const batch_exec *ex, const batch_action *act) {
         bool denied = act->initial_state == ACTION_DENIED;
         metric_connector mc = metric_connector_from_kind(act->integration->kind);
@@ -329,22 +343,31 @@ static void record_not_run(engine *e, const batch_exec *ex, const batch_action *
                  json_pack("{sI sI ss ss ss}", "exec_id", (json_int_t)ex->exec_id, "action_id",
                            (json_int_t)act->stored.id, "playbook", ex->playbook->name, "integration",
                            act->integration->name, "reason", act->detail));
+}
+
+static int denied_note(store_tx *tx, const batch_job *job, const batch_exec *ex, const batch_action *act) {
+        const engine_deps *deps = &job->e->deps;
         json_t *params =
                 json_pack("{ss ss sI sI ss ss}", "event", "governor.denied", "playbook", ex->playbook->name,
                           "exec_id", (json_int_t)ex->exec_id, "action_id", (json_int_t)act->stored.id,
                           "integration", act->integration->name, "reason", act->detail);
-        engine_notify(&e->deps, e->deps.config->governor_notify, params, act->rendered.targets.kind,
-                      act->rendered.targets.items, act->rendered.targets.n, act->rendered.idempotency_key,
-                      act->stored.id);
+        int r = engine_notify(tx, deps, deps->config->governor_notify, params, act->rendered.targets.kind,
+                              act->rendered.targets.items, act->rendered.targets.n,
+                              act->rendered.idempotency_key, act->stored.id);
         json_decref(params);
+        return r;
 }
 
-/* The approval request is stored: the webhook tells the approvers. */
+/* The approval request is stored: the webhook tells the approvers (notify_batch). */
 static void approval_requested(engine *e, const batch_exec *ex) {
         log_json(LOG_LEVEL_WARN, "governor", "approval.requested",
                  json_pack("{sI sI ss sO}", "approval_id", (json_int_t)ex->approval_id, "exec_id",
                            (json_int_t)ex->exec_id, "playbook", ex->playbook->name, "reasons",
                            ex->approval_reasons ? ex->approval_reasons : json_null()));
+}
+
+static int approval_note(store_tx *tx, const batch_job *job, const batch_exec *ex) {
+        const engine_deps *deps = &job->e->deps;
         /* Notification params are flat: the reasons go as one text. */
         char reasons[1024] = "";
         size_t i, used = 0;
@@ -361,8 +384,39 @@ static void approval_requested(engine *e, const batch_exec *ex) {
                                    "playbook", ex->playbook->name, "reasons", reasons);
         char text[64];
         snprintf(text, sizeof(text), "approval.requested %" PRId64, ex->approval_id);
-        engine_notify_text(&e->deps, engine_approvals_notify(e->deps.config), params, text);
+        int r = engine_notify_text(tx, deps, engine_approvals_notify(deps->config), params, text);
         json_decref(params);
+        return r;
+}
+
+/* r from engine_notify: the older notifications it dropped count for the job. */
+static int noted(batch_job *job, int r) {
+        if (r > 0)
+                job->notes_dropped += (unsigned)r;
+        return r;
+}
+
+/* The governor's messages about this batch — the breaker it opened, the
+ * approvals it requested, the refusals — queued in the outbox inside the
+ * journal's first transaction: durable exactly when the events they report are,
+ * and sent by the outbox thread, so that a hung webhook never holds an action. */
+static int notify_batch(store_tx *tx, batch_job *job) {
+        job->notes_dropped = 0;
+        int r = job->gate.breaker_opened[0] ? noted(job, breaker_note(tx, job)) : 0;
+        for (size_t i = 0; r >= 0 && i < job->n; i++)
+                for (size_t x = 0; r >= 0 && x < job->alerts[i].n_execs; x++) {
+                        const batch_exec *ex = &job->alerts[i].execs[x];
+                        if (ex->not_fired)
+                                continue;
+                        if (ex->approval_id)
+                                r = noted(job, approval_note(tx, job, ex));
+                        for (size_t a = 0; r >= 0 && a < ex->n_actions; a++) {
+                                const batch_action *act = &ex->actions[a];
+                                if (!act->run && act->initial_state == ACTION_DENIED)
+                                        r = noted(job, denied_note(tx, job, ex, act));
+                        }
+                }
+        return r < 0 ? r : 0;
 }
 
 /* Level 4 (irreversible, approved) changes are logged in full: targets, params
@@ -520,6 +574,7 @@ static void run_job(engine *e, batch_job *job) {
         }
         if (opened)
                 breaker_opened(e, why);
+        engine_notify_dropped(&e->deps, job->notes_dropped);
         size_t steps = 0;
         for (size_t i = 0; i < n; i++) {
                 batch_alert *ba = &job->alerts[i];
@@ -585,7 +640,12 @@ int engine_start(const engine_deps *deps, engine **ret) {
                 free(e);
                 return -ENOMEM;
         }
-        int sr = sweeper_start(deps, &e->sweeper);
+        int sr = outbox_start(deps, &e->outbox);
+        if (sr == 0) {
+                sr = sweeper_start(deps, &e->sweeper);
+                if (sr < 0)
+                        outbox_stop(e->outbox);
+        }
         if (sr < 0) {
                 free(e->threads);
                 free(e);
@@ -607,6 +667,8 @@ void engine_stop(engine *e) {
         if (!e)
                 return;
         atomic_store(&e->stopping, true);
+        /* First: it abandons a notification in flight, whatever its webhook does. */
+        outbox_stop(e->outbox);
         sweeper_stop(e->sweeper);
         store_wake_claimers(e->deps.store);
         for (size_t i = 0; i < e->n_threads; i++)

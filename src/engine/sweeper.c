@@ -28,21 +28,50 @@ struct sweeper {
         bool stopping;
 };
 
+typedef struct expired_notes {
+        const engine_deps *deps;
+        const int64_t *ids;
+        size_t n;
+        unsigned dropped;
+} expired_notes;
+
+/* The approvers are told, in a write of its own (the expiry was committed by
+ * store_approvals_expire). */
+static int expired_notes_job(store_tx *tx, void *userdata) {
+        expired_notes *j = userdata;
+        j->dropped = 0;
+        for (size_t i = 0; i < j->n; i++) {
+                json_t *params = json_pack("{ss sI}", "event", "approval.expired", "approval_id",
+                                           (json_int_t)j->ids[i]);
+                char text[64];
+                snprintf(text, sizeof(text), "approval.expired %" PRId64, j->ids[i]);
+                int r = engine_notify_text(tx, j->deps, engine_approvals_notify(j->deps->config), params,
+                                           text);
+                json_decref(params);
+                if (r < 0)
+                        return r;
+                j->dropped += (unsigned)r;
+        }
+        return 0;
+}
+
 static void approvals_expire(sweeper *s, int64_t now) {
         int64_t ids[BW_APPROVAL_EXPIRE_BATCH];
         int n = store_approvals_expire(s->deps.store, now, ids, BW_APPROVAL_EXPIRE_BATCH);
         if (n < 0)
                 log_errno(n, "sweeper", "approvals.expire_failed", "could not reject due approvals");
-        for (int i = 0; i < n; i++) {
+        for (int i = 0; i < n; i++)
                 log_json(LOG_LEVEL_WARN, "governor", "approval.expired",
                          json_pack("{sI}", "approval_id", (json_int_t)ids[i]));
-                json_t *params =
-                        json_pack("{ss sI}", "event", "approval.expired", "approval_id", (json_int_t)ids[i]);
-                char text[64];
-                snprintf(text, sizeof(text), "approval.expired %" PRId64, ids[i]);
-                engine_notify_text(&s->deps, engine_approvals_notify(s->deps.config), params, text);
-                json_decref(params);
-        }
+        if (n <= 0)
+                return;
+        expired_notes j = {.deps = &s->deps, .ids = ids, .n = (size_t)n};
+        int r = store_write(s->deps.store, expired_notes_job, &j);
+        if (r < 0)
+                log_errno(r, "sweeper", "notify.queue_failed",
+                          "the approvers of %d expired approvals are not told", n);
+        else
+                engine_notify_dropped(&s->deps, j.dropped);
 }
 
 static void sweep(sweeper *s, int64_t *pruned_at) {

@@ -117,6 +117,26 @@ typedef struct store_backend_response {
         int (*approval_get)(struct store_backend_db *db, int64_t id, json_t **ret);
 } store_backend_response;
 
+/* The notification outbox: writes inside the writer's transaction, reads on
+ * read-only connections. Mechanism only: store.c bounds the backlog. */
+typedef struct store_backend_outbox {
+        /* Queues the notes (one still pending with the same integration and key
+         * is kept instead). */
+        int (*add)(struct store_backend_db *db, const store_notification *notes, size_t n, int64_t now_ms);
+        /* How many are pending. */
+        int (*pending)(struct store_backend_db *db, uint64_t *ret);
+        /* Marks the n oldest pending ones dropped. */
+        int (*drop_oldest)(struct store_backend_db *db, uint64_t n, int64_t now_ms);
+        /* -ENOENT if id is not pending. */
+        int (*attempt)(struct store_backend_db *db, int64_t id, outbox_state state, int64_t next_at_ms,
+                       const char *error, size_t error_len, int64_t now_ms);
+        int (*prune)(struct store_backend_db *db, int64_t before_ms);
+        /* Returns how many moved. */
+        int (*defer)(struct store_backend_db *db, const char *integration, int64_t until_ms);
+        int (*due)(struct store_backend_db *db, int64_t now_ms, size_t max, store_outbox_row *ret);
+        int (*counts)(struct store_backend_db *db, uint64_t ret[_OUTBOX_STATE_MAX]);
+} store_backend_outbox;
+
 typedef struct store_backend {
         const char *name;
         int schema_latest; /* the last migration this backend knows */
@@ -189,12 +209,15 @@ typedef struct store_backend {
                            uint64_t *ret);
         /* Approvals, rollback, expiry, folding and thresholds. */
         const struct store_backend_response *response;
+        const struct store_backend_outbox *outbox;
 } store_backend;
 
 extern const store_backend store_backend_sqlite;
 extern const store_backend_response store_backend_sqlite_response;
+extern const store_backend_outbox store_backend_sqlite_outbox;
 
 /* Shared by the backends, in store.c: one place for names and JSON shapes. */
+int store_outbox_state_from_name(const char *name, outbox_state *ret);
 int store_alert_row_json(const store_alert_row *row, json_t **ret);
 int store_exec_row_json(const store_exec_row *row, json_t **ret);
 int store_action_row_json(const store_action_row *row, json_t **ret);

@@ -198,6 +198,39 @@ static const char *const sq_migrations[] = {
         "ALTER TABLE approvals ADD COLUMN requesters TEXT NOT NULL DEFAULT '[]';"
         "UPDATE approvals SET requesters = json_array(requested_by) WHERE requested_by IS NOT NULL;"
         "PRAGMA user_version = 4;",
+        /* 5: the notification outbox. A message to people is written with the
+         * event it reports and sent by the outbox thread, with retries. */
+        "CREATE TABLE outbox ("
+        " id INTEGER PRIMARY KEY,"
+        " integration TEXT NOT NULL,"
+        " target_kind TEXT NOT NULL,"
+        " targets TEXT NOT NULL,"
+        " params TEXT NOT NULL,"
+        " idempotency_key TEXT NOT NULL,"
+        " action_id INTEGER NOT NULL,"
+        " state TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed', 'dropped')),"
+        " attempts INTEGER NOT NULL DEFAULT 0,"
+        " next_at INTEGER NOT NULL,"
+        " last_error TEXT,"
+        " created_at INTEGER NOT NULL,"
+        " updated_at INTEGER NOT NULL);"
+        /* The same message still waiting is not queued twice. */
+        "CREATE UNIQUE INDEX outbox_once ON outbox (integration, idempotency_key) WHERE state = 'pending';"
+        "CREATE INDEX outbox_due ON outbox (next_at, id) WHERE state = 'pending';"
+        "CREATE INDEX outbox_oldest ON outbox (id) WHERE state = 'pending';"
+        "CREATE INDEX outbox_settled ON outbox (updated_at) WHERE state <> 'pending';"
+        /* How many wait, kept by triggers: bounding the backlog reads one row
+         * instead of counting them at every event. */
+        "CREATE TABLE outbox_pending (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL);"
+        "INSERT INTO outbox_pending (id, n) VALUES (1, 0);"
+        "CREATE TRIGGER outbox_queued AFTER INSERT ON outbox WHEN new.state = 'pending'"
+        " BEGIN UPDATE outbox_pending SET n = n + 1 WHERE id = 1; END;"
+        "CREATE TRIGGER outbox_left AFTER UPDATE OF state ON outbox"
+        " WHEN old.state = 'pending' AND new.state <> 'pending'"
+        " BEGIN UPDATE outbox_pending SET n = n - 1 WHERE id = 1; END;"
+        "CREATE TRIGGER outbox_gone AFTER DELETE ON outbox WHEN old.state = 'pending'"
+        " BEGIN UPDATE outbox_pending SET n = n - 1 WHERE id = 1; END;"
+        "PRAGMA user_version = 5;",
 };
 
 #define SQ_SCHEMA_LATEST ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
@@ -321,7 +354,9 @@ int sq_errno(int rc) {
 
 static int sq_stmt(sq_conn *c, sq_stmt_id id, sqlite3_stmt **ret) {
         if (!c->stmt[id]) {
-                const char *sql = sq_sql_core[id] ? sq_sql_core[id] : sq_sql_response[id];
+                const char *sql = sq_sql_core[id]       ? sq_sql_core[id]
+                                  : sq_sql_response[id] ? sq_sql_response[id]
+                                                        : sq_sql_outbox[id];
                 int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &c->stmt[id], NULL);
                 if (rc != SQLITE_OK)
                         return sq_errno(rc);
@@ -1238,16 +1273,24 @@ static int sq_budget_charge(struct store_backend_db *db, const store_budget *b, 
                       sq_window_start(b, now_ms), (int64_t)n);
 }
 
-static int sq_breaker_is_open(struct store_backend_db *db, bool *ret) {
+int sq_one_int(sq_conn *c, sq_stmt_id id, int64_t *ret) {
         sqlite3_stmt *st = NULL;
-        int r = sq_prep(&db->writer, SQ_BREAKER_STATE, &st, "");
+        int r = sq_prep(c, id, &st, "");
         if (r < 0)
                 return r;
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW)
-                *ret = sqlite3_column_int64(st, 0) != 0;
+                *ret = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
         return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -EBADMSG : sq_errno(rc);
+}
+
+static int sq_breaker_is_open(struct store_backend_db *db, bool *ret) {
+        int64_t open = 0;
+        int r = sq_one_int(&db->writer, SQ_BREAKER_STATE, &open);
+        if (r == 0)
+                *ret = open != 0;
+        return r;
 }
 
 static int sq_breaker_open(struct store_backend_db *db, const char *reason, int64_t now_ms) {
@@ -1358,4 +1401,5 @@ const store_backend store_backend_sqlite = {
         .breaker_get = sq_breaker_get,
         .budget_used = sq_budget_used_now,
         .response = &store_backend_sqlite_response,
+        .outbox = &store_backend_sqlite_outbox,
 };

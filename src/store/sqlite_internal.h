@@ -14,7 +14,8 @@
 #include "store/backend.h"
 
 /* Every cached statement of the backend. Its SQL lives next to the code that
- * runs it: sq_sql_core in sqlite.c, sq_sql_response in sqlite_response.c. */
+ * runs it: sq_sql_core in sqlite.c, sq_sql_response in sqlite_response.c,
+ * sq_sql_outbox in sqlite_outbox.c. */
 typedef enum {
         SQ_BEGIN,
         SQ_BEGIN_READ,
@@ -93,11 +94,21 @@ typedef enum {
         SQ_THRESHOLD_FIRE,
         SQ_ALERTS_COUNTED,
         SQ_THRESHOLD_PRUNE,
+        /* sqlite_outbox.c */
+        SQ_OUTBOX_INSERT,
+        SQ_OUTBOX_PENDING,
+        SQ_OUTBOX_DROP,
+        SQ_OUTBOX_ATTEMPT,
+        SQ_OUTBOX_PRUNE,
+        SQ_OUTBOX_DEFER,
+        SQ_OUTBOX_DUE,
+        SQ_OUTBOX_COUNTS,
         _SQ_MAX,
 } sq_stmt_id;
 
 extern const char *const sq_sql_core[_SQ_MAX];
 extern const char *const sq_sql_response[_SQ_MAX];
+extern const char *const sq_sql_outbox[_SQ_MAX];
 
 typedef struct sq_conn {
         sqlite3 *db;
@@ -127,6 +138,10 @@ int sq_prep(sq_conn *c, sq_stmt_id id, sqlite3_stmt **ret, const char *spec, ...
 
 /* Runs a statement that returns no rows. */
 int sq_run(sq_conn *c, sq_stmt_id id, const char *spec, ...);
+
+/* Runs statement id (no parameters), which returns one row of one integer:
+ * -EBADMSG if it returns none. */
+int sq_one_int(sq_conn *c, sq_stmt_id id, int64_t *ret);
 
 /* r, or -ENOENT when the last statement changed no row. */
 int sq_changes_or_enoent(sq_conn *c, int r);

@@ -73,6 +73,26 @@ struct store {
 
 /* --- names and JSON shapes ----------------------------------------------------- */
 
+static const char *const outbox_state_names[_OUTBOX_STATE_MAX] = {
+        [OUTBOX_PENDING] = "pending",
+        [OUTBOX_SENT] = "sent",
+        [OUTBOX_FAILED] = "failed",
+        [OUTBOX_DROPPED] = "dropped",
+};
+
+const char *outbox_state_name(outbox_state st) {
+        return (unsigned)st < _OUTBOX_STATE_MAX ? outbox_state_names[st] : NULL;
+}
+
+int store_outbox_state_from_name(const char *name, outbox_state *ret) {
+        for (unsigned i = 0; i < _OUTBOX_STATE_MAX; i++)
+                if (strcmp(name, outbox_state_names[i]) == 0) {
+                        *ret = (outbox_state)i;
+                        return 0;
+                }
+        return -EBADMSG;
+}
+
 static int json_parse_column(const char *text, json_t **ret) {
         json_error_t err;
         json_t *v = json_loads(text, 0, &err);
@@ -1239,6 +1259,128 @@ int store_prune(store *s, int64_t now_ms) {
                 return -EINVAL;
         prune_job j = {.now_ms = now_ms};
         return store_write(s, prune_run, &j);
+}
+
+/* --- the notification outbox ----------------------------------------------------- */
+
+static bool notification_ok(const store_notification *n) {
+        return name_ok(n->integration) && name_ok(n->target_kind) &&
+               idempotency_key_ok(n->idempotency_key) && n->action_id >= 0 &&
+               json_text_ok(n->targets_json, JSON_ARRAY, true) &&
+               json_text_ok(n->params_json, JSON_OBJECT, false);
+}
+
+int store_tx_outbox_add(store_tx *tx, const store_notification *notes, size_t n, size_t max_pending) {
+        if (!tx || (n > 0 && !notes) || max_pending == 0)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (!notification_ok(&notes[i]))
+                        return -EINVAL;
+        if (n == 0)
+                return 0;
+        const store_backend_outbox *ob = tx->s->be->outbox;
+        int64_t now = clock_wall_ms();
+        uint64_t pending = 0;
+        int r = ob->add(tx->s->db, notes, n, now);
+        if (r == 0)
+                r = ob->pending(tx->s->db, &pending);
+        if (r < 0 || pending <= max_pending)
+                return r;
+        uint64_t excess = pending - max_pending;
+        r = ob->drop_oldest(tx->s->db, excess, now);
+        return r < 0 ? r : excess > INT_MAX ? INT_MAX : (int)excess;
+}
+
+typedef struct outbox_add_job {
+        const store_notification *notes;
+        size_t n, max_pending;
+        int dropped;
+} outbox_add_job;
+
+static int outbox_add_run(store_tx *tx, void *userdata) {
+        outbox_add_job *j = userdata;
+        j->dropped = store_tx_outbox_add(tx, j->notes, j->n, j->max_pending);
+        return j->dropped < 0 ? j->dropped : 0;
+}
+
+int store_outbox_add(store *s, const store_notification *notes, size_t n, size_t max_pending) {
+        if (!s)
+                return -EINVAL;
+        outbox_add_job j = {.notes = notes, .n = n, .max_pending = max_pending};
+        int r = store_write(s, outbox_add_run, &j);
+        return r < 0 ? r : j.dropped;
+}
+
+int store_outbox_due(store *s, int64_t now_ms, size_t max, store_outbox_row *ret) {
+        if (!s || max == 0 || !ret)
+                return -EINVAL;
+        return s->be->outbox->due(s->db, now_ms, max, ret);
+}
+
+void store_outbox_rows_clear(store_outbox_row *rows, size_t n) {
+        for (size_t i = 0; rows && i < n; i++) {
+                free(rows[i].targets_json);
+                free(rows[i].params_json);
+                rows[i].targets_json = rows[i].params_json = NULL;
+        }
+}
+
+typedef struct outbox_attempt_job {
+        int64_t id, next_at_ms;
+        outbox_state state;
+        const char *error;
+        size_t error_len;
+} outbox_attempt_job;
+
+static int outbox_attempt_run(store_tx *tx, void *userdata) {
+        const outbox_attempt_job *j = userdata;
+        return tx->s->be->outbox->attempt(tx->s->db, j->id, j->state, j->next_at_ms, j->error, j->error_len,
+                                          clock_wall_ms());
+}
+
+int store_outbox_attempt(store *s, int64_t id, outbox_state state, int64_t next_at_ms, const char *error) {
+        outbox_attempt_job j = {.id = id, .next_at_ms = next_at_ms, .state = state, .error = error};
+        if (!s || id <= 0 || (unsigned)state >= _OUTBOX_STATE_MAX || state == OUTBOX_DROPPED ||
+            (error && text_keep_len(error, &j.error_len) < 0))
+                return -EINVAL;
+        return store_write(s, outbox_attempt_run, &j);
+}
+
+typedef struct outbox_defer_job {
+        const char *integration;
+        int64_t until_ms;
+        int moved;
+} outbox_defer_job;
+
+static int outbox_defer_run(store_tx *tx, void *userdata) {
+        outbox_defer_job *j = userdata;
+        j->moved = tx->s->be->outbox->defer(tx->s->db, j->integration, j->until_ms);
+        return j->moved < 0 ? j->moved : 0;
+}
+
+int store_outbox_defer(store *s, const char *integration, int64_t until_ms) {
+        if (!s || !name_ok(integration))
+                return -EINVAL;
+        outbox_defer_job j = {.integration = integration, .until_ms = until_ms};
+        int r = store_write(s, outbox_defer_run, &j);
+        return r < 0 ? r : j.moved;
+}
+
+int store_outbox_counts(store *s, uint64_t ret[_OUTBOX_STATE_MAX]) {
+        if (!s || !ret)
+                return -EINVAL;
+        return s->be->outbox->counts(s->db, ret);
+}
+
+static int outbox_prune_run(store_tx *tx, void *userdata) {
+        const int64_t *before = userdata;
+        return tx->s->be->outbox->prune(tx->s->db, *before);
+}
+
+int store_outbox_prune(store *s, int64_t before_ms) {
+        if (!s)
+                return -EINVAL;
+        return store_write(s, outbox_prune_run, &before_ms);
 }
 
 /* --- reads ---------------------------------------------------------------------- */

@@ -352,6 +352,76 @@ int store_tx_exec_exists(store_tx *tx, int64_t alert_id, const char *playbook, b
 /* Removes threshold windows and effects that ended before now_ms. */
 int store_prune(store *s, int64_t now_ms);
 
+/* --- the notification outbox ------------------------------------------------ */
+
+/* A message to people (the governor's refusals, the circuit breaker, approval
+ * requests and their expiry). It is written with the event it reports and sent
+ * later by the outbox thread (engine/outbox.c), never by the thread that
+ * recorded the event: a hung webhook cannot delay an action. */
+typedef struct store_notification {
+        const char *integration;     /* the notify integration */
+        const char *target_kind;     /* "none", "ip", ... */
+        const char *targets_json;    /* JSON array of strings */
+        const char *params_json;     /* JSON object: the event's name and ids */
+        const char *idempotency_key; /* the same at every attempt: receivers dedupe on it */
+        int64_t action_id;           /* the action concerned, 0 for none */
+} store_notification;
+
+typedef enum {
+        OUTBOX_PENDING, /* to be sent (again) at its next attempt time */
+        OUTBOX_SENT,
+        OUTBOX_FAILED,  /* every attempt failed */
+        OUTBOX_DROPPED, /* the backlog was full: newer ones were kept */
+        _OUTBOX_STATE_MAX,
+} outbox_state;
+
+const char *outbox_state_name(outbox_state s);
+
+/* Inside a write job: queues notes[0..n), due now, unless one with the same
+ * integration and key is still pending (then it is that one). If more than
+ * max_pending (>= 1) then wait, the oldest beyond it are marked DROPPED.
+ * Returns how many were dropped (>= 0), or -EINVAL for a malformed note, or
+ * another negative errno. */
+int store_tx_outbox_add(store_tx *tx, const store_notification *notes, size_t n, size_t max_pending);
+
+/* store_tx_outbox_add in a write of its own: durable on return. */
+int store_outbox_add(store *s, const store_notification *notes, size_t n, size_t max_pending);
+
+/* A pending notification, as the outbox thread reads it. */
+typedef struct store_outbox_row {
+        int64_t id;
+        char integration[BW_NAME_MAX + 1];
+        char target_kind[BW_NAME_MAX + 1];
+        char *targets_json; /* owned */
+        char *params_json;  /* owned */
+        char idempotency_key[BW_STORE_IDEMPOTENCY_KEY_MAX + 1];
+        int64_t action_id;
+        unsigned attempts; /* made so far */
+} store_outbox_row;
+
+/* Up to max pending notifications due at now_ms, the earliest due first (a
+ * read). Returns how many, with ret[0..n) filled (clear them with
+ * store_outbox_rows_clear), or a negative errno. */
+int store_outbox_due(store *s, int64_t now_ms, size_t max, store_outbox_row *ret);
+void store_outbox_rows_clear(store_outbox_row *rows, size_t n);
+
+/* Records an attempt at pending notification id (durable on return): it moved
+ * to state — SENT, FAILED, or PENDING again, due at next_at_ms. error (may be
+ * NULL; UTF-8, cut at 1 KiB) says why it failed. -ENOENT if it is not pending,
+ * -EINVAL for DROPPED. */
+int store_outbox_attempt(store *s, int64_t id, outbox_state state, int64_t next_at_ms, const char *error);
+
+/* Moves the pending notifications of integration due before until_ms to
+ * until_ms (durable on return): after a failed attempt they wait out the same
+ * backoff. Returns how many moved. */
+int store_outbox_defer(store *s, const char *integration, int64_t until_ms);
+
+/* How many notifications are in each state (a read). */
+int store_outbox_counts(store *s, uint64_t ret[_OUTBOX_STATE_MAX]);
+
+/* Removes the notifications that left the pending state before before_ms. */
+int store_outbox_prune(store *s, int64_t before_ms);
+
 /* --- reads (for the API) ---------------------------------------------------- */
 
 /* {"id","state","received_at","attempts","alert":{...},"executions":[ids]}.

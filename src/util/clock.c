@@ -19,3 +19,9 @@ int64_t clock_mono_us(void) {
 int64_t clock_mono_ms(void) {
         return clock_mono_us() / 1000;
 }
+
+int64_t clock_backoff_next(int64_t last_ms, int64_t min_ms, int64_t max_ms) {
+        if (last_ms <= 0)
+                return min_ms;
+        return last_ms >= max_ms / 2 ? max_ms : 2 * last_ms;
+}

@@ -20,6 +20,14 @@ int str_copy(char *dst, size_t dstlen, const char *src) {
         return 0;
 }
 
+size_t utf8_cut(const char *s, size_t len, size_t max) {
+        if (len <= max)
+                return len;
+        while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+                max--;
+        return max;
+}
+
 bool utf8_valid(const char *buf, size_t len) {
         return utf8_valid_prefix(buf, len) == len;
 }

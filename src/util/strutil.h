@@ -19,6 +19,10 @@ bool utf8_valid(const char *buf, size_t len);
  * when all of it is valid, else the offset of the first byte that is not. */
 size_t utf8_valid_prefix(const char *buf, size_t len);
 
+/* The length, at most max, of a prefix of the UTF-8 text s (length len) that
+ * ends on a character boundary: cutting there keeps valid text valid. */
+size_t utf8_cut(const char *s, size_t len, size_t max);
+
 /* Parses a whole decimal integer within [min, max]. Rejects empty strings, signs
  * where min >= 0, leading/trailing garbage and overflow. Returns 0 or -EINVAL/-ERANGE;
  * *ret is written only on success. */

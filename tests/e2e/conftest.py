@@ -246,6 +246,20 @@ def reversible_exec(tmp_path, name="ad"):
     return f"      snapshot_program: {snap}\n      rollback_program: {back}\n"
 
 
+def exec_integration(tmp_path, name, prog, call_timeout_ms=None, settings=""):
+    """YAML of a reversible exec integration running prog; settings: more
+    settings lines (indented six spaces)."""
+    timeout = f"    timeout_ms: {call_timeout_ms}\n" if call_timeout_ms else ""
+    return (f"  - name: {name}\n    kind: exec\n{timeout}    settings:\n      program: {prog}\n"
+            + settings + reversible_exec(tmp_path, name))
+
+
+def exec_playbook(integration):
+    """A level-3 playbook running integration's program for every ssh.bruteforce alert."""
+    return (f"name: {integration}\nversion: 1\ntrigger:\n  type: ssh.bruteforce\nautomation_level: 3\n"
+            f"steps:\n  - id: run\n    action: exec.run\n    integration: {integration}\n")
+
+
 def ssh_alert(ip="203.0.113.7", severity="high", **extra):
     a = {"source": "sshd", "type": "ssh.bruteforce", "severity": severity,
          "observables": {"ips": [ip] if isinstance(ip, str) else ip}}
@@ -253,36 +267,53 @@ def ssh_alert(ip="203.0.113.7", severity="high", **extra):
     return a
 
 
-def notify_integration(receiver, name="soc"):
-    """Integration YAML for a notify integration posting to a Receiver."""
+def notify_integration(receiver, name="soc", timeout_ms=None):
+    """Integration YAML for a notify integration posting to a Receiver; with
+    timeout_ms, the call's and the webhook's own timeout."""
+    call = f"    timeout_ms: {timeout_ms}\n" if timeout_ms else ""
+    own = f"      timeout_ms: {timeout_ms}\n" if timeout_ms else ""
     return f"""\
   - name: {name}
     kind: notify
-    settings:
+{call}    settings:
       url: http://127.0.0.1:{receiver.port}/{name}
       allow_http_loopback: true
-"""
+{own}"""
 
 
 class Receiver:
-    """A real HTTP server on loopback that records every request."""
+    """A real HTTP server on loopback that records every request it answers.
+    Closing `gate` makes it hang: a POST is counted in `arrived` (with the
+    `epoch` of its arrival, which tests may bump) and held until the gate
+    opens again."""
 
     def __init__(self, status=200):
         self.requests = []
+        self.arrived = []
+        self.epoch = 0
         self.status = status
+        self.gate = threading.Event()
+        self.gate.set()
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 n = int(self.headers.get("Content-Length", "0"))
                 body = self.rfile.read(n)
+                epoch = outer.epoch
+                outer.arrived.append({"epoch": epoch, "body": body})
+                outer.gate.wait()
                 outer.requests.append({"method": "POST", "path": self.path,
-                                       "headers": dict(self.headers), "body": body})
-                self.send_response(outer.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
+                                       "headers": dict(self.headers), "body": body,
+                                       "status": outer.status, "epoch": epoch})
+                try:
+                    self.send_response(outer.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+                except OSError:
+                    pass  # the client gave up while the gate was closed
 
             do_PUT = do_POST
 
@@ -306,6 +337,7 @@ class Receiver:
         self.thread.start()
 
     def close(self):
+        self.gate.set()
         self.server.shutdown()
         self.server.server_close()
 

@@ -104,15 +104,20 @@ def test_level4_waits_and_separation_of_duties(make_daemon, tmp_path):
     assert any(x["event"] == "action.level4" for x in d.log_lines())
 
 
-def test_approval_times_out_and_nothing_is_applied(make_daemon, tmp_path):
+def test_approval_times_out_and_nothing_is_applied(make_daemon, tmp_path, receiver):
     actors = Actors(tmp_path, ["siem", "alice"])
-    d = make_daemon(playbooks={"b.yaml": LEVEL4}, extra=actors.yaml + "approvals:\n  timeout_s: 2\n").start()
+    d = make_daemon(playbooks={"b.yaml": LEVEL4}, integrations=INTEGRATION_NFT + notify_integration(receiver),
+                    extra=actors.yaml + "approvals:\n  timeout_s: 2\n  notify: soc\n").start()
     ex = d.execution_of(send_as(d, actors, "siem", ssh_alert("203.0.113.41")))
     ap = pending_approval(d, ex["id"])
     assert ap["expires_at"] - ap["created_at"] == 2000
     rejected = wait_for(lambda: (lambda a: a if a["state"] == "rejected" else None)(
         d.get(f"/v1/approvals/{ap['id']}").json()), timeout=15)
     assert rejected["decided_by"] == "bulwark" and "expired" in rejected["decision_reason"]
+    # The approvers are told, through the outbox.
+    told = wait_for(lambda: [json.loads(r["body"])["params"] for r in receiver.requests
+                             if b"approval.expired" in r["body"]])
+    assert told[0]["approval_id"] == ap["id"]
     e = d.get(f"/v1/executions/{ex['id']}").json()
     assert e["status"] == "rejected" and e["actions"][0]["state"] == "rejected"
     r = actors.post(d, "alice", f"/v1/approvals/{ap['id']}/approve", {"reason": "too late"})

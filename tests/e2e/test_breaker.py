@@ -9,7 +9,7 @@ import subprocess
 
 import requests
 
-from conftest import notify_integration, BULWARK, INTEGRATION_NFT, PLAYBOOK_BLOCK, nft_set, ssh_alert
+from conftest import notify_integration, wait_for, BULWARK, INTEGRATION_NFT, PLAYBOOK_BLOCK, nft_set, ssh_alert
 
 RATE = "governor:\n  rate_limits:\n    nft.block:\n      per_minute: {n}\n"
 
@@ -27,7 +27,8 @@ def test_burst_beyond_the_budget_opens_the_breaker_and_a_reset_resumes(make_daem
 
     b = d.get("/v1/breaker").json()
     assert b["open"] is True and "nft.block" in b["reason"] and b["opened_at"] > 0
-    events = [json.loads(r["body"])["params"]["event"] for r in receiver.requests]
+    # Analysts are told through the outbox, once.
+    events = wait_for(lambda: [json.loads(r["body"])["params"]["event"] for r in receiver.requests])
     assert events == ["governor.breaker_opened"]
     assert "bulwark_breaker_open 1" in d.get("/metrics").text
 

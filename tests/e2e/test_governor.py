@@ -4,7 +4,7 @@ compiled in (configuration may only lower them) and protected assets. An action
 over its ceiling or naming a protected asset is refused whole, never truncated,
 and the execution says why."""
 
-from conftest import notify_integration, PLAYBOOK_LOCK_ACCOUNTS, INTEGRATION_NFT, nft_set, ssh_alert, write_program, reversible_exec
+from conftest import notify_integration, wait_for, PLAYBOOK_LOCK_ACCOUNTS, INTEGRATION_NFT, nft_set, ssh_alert, write_program, reversible_exec
 
 
 def many_ips(n, base="10.20"):
@@ -123,7 +123,7 @@ def test_action_kind_ceiling_and_analysts_notified(make_daemon, receiver):
     assert ex["status"] == "denied"
     assert "ceiling of 2 per nft.block action" in ex["actions"][0]["detail"]
     assert not set(ips) & nft_set()
-    (note,) = receiver.requests
+    (note,) = wait_for(lambda: receiver.requests)  # through the outbox
     body = json.loads(note["body"])
     assert body["params"]["event"] == "governor.denied"
     assert body["params"]["action_id"] == ex["actions"][0]["id"]

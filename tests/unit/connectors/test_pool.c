@@ -2,9 +2,9 @@
 /* Unit tests of the connector pool with real worker processes (the test worker
  * executable runs connector_worker_main): calls reach the worker, a killed or
  * hung worker is replaced, a malformed reply is fatal to its worker, restarts
- * are rate-limited, each worker's memory holds only its own settings, and
- * batched calls need every action's permit, change nft in one transaction and
- * answer one result per action, in order. */
+ * beyond their budget wait for a doubling backoff (half-open), each worker's memory holds only its own
+ * settings, and batched calls need every action's permit, change nft in one transaction and answer one
+ * result per action, in order. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,6 +82,25 @@ static int restarts_of(connector_pool *p, const char *name) {
         int n = (int)json_integer_value(json_object_get(s, "restarts"));
         json_decref(s);
         return n;
+}
+
+/* The program that wrote its pid to $DIR/name has exited (it was killed). */
+static void assert_program_exited(const char *name) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", dir, name);
+        char *pid = test_read_file(path);
+        assert_non_null(pid);
+        assert_true(test_number(pid) > 1);
+        assert_true(test_wait_exit((pid_t)test_number(pid)));
+        free(pid);
+}
+
+/* The worker of name (pid old before) was replaced once, and is up. */
+static void assert_replaced(connector_pool *p, const char *name, pid_t old) {
+        pid_t now = pid_of(p, name);
+        assert_true(now > 0 && now != old);
+        assert_int_equal(restarts_of(p, name), 1);
+        assert_true(connector_pool_all_up(p));
 }
 
 /* The governor's permit for exactly this action on integration for op (these
@@ -259,23 +279,22 @@ static void test_pool_restarts_a_killed_worker(void **state) {
         assert_int_equal(call(p, "runner", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res), 0);
         assert_true(res.ok);
         connector_result_clear(&res);
-        pid_t now = pid_of(p, "runner");
-        assert_true(now > 0 && now != old);
-        assert_int_equal(restarts_of(p, "runner"), 1);
-        assert_true(connector_pool_all_up(p));
+        assert_replaced(p, "runner", old);
         connector_pool_stop(p);
         free(settings);
         free(prog);
 }
 
 /* A pool with one exec integration "slow" whose program hangs (and records its
- * pid in $DIR/sleeper) when its first argument is "slow". */
-static connector_pool *slow_pool(char **ret_prog) {
+ * pid in $DIR/sleeper) when its first argument is "slow"; the connector kills it
+ * after program_timeout_ms. */
+static connector_pool *slow_pool(unsigned program_timeout_ms, char **ret_prog) {
         char *prog = script("maybe-slow",
                             "if [ \"$1\" = slow ]; then echo $$ > \"$DIR/sleeper\"; exec sleep 60; fi\n"
                             "echo fast\n");
         char settings[1024];
-        snprintf(settings, sizeof(settings), "{\"program\":\"%s\",\"timeout_ms\":60000}", prog);
+        snprintf(settings, sizeof(settings), "{\"program\":\"%s\",\"timeout_ms\":%u}", prog,
+                 program_timeout_ms);
         integration_config c = integration("slow", "exec", settings);
         connector_pool *p = NULL;
         assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
@@ -284,30 +303,93 @@ static connector_pool *slow_pool(char **ret_prog) {
         return p;
 }
 
-static void test_pool_times_out_a_hung_worker(void **state) {
-        char *prog;
-        connector_pool *p = slow_pool(&prog);
-        pid_t old = pid_of(p, "slow");
+/* Calls "slow" with a 1000 ms timeout: it times out. Returns the pool and the
+ * worker's pid before the call. */
+static connector_pool *slow_call(unsigned program_timeout_ms, char **ret_prog, pid_t *ret_pid) {
+        connector_pool *p = slow_pool(program_timeout_ms, ret_prog);
+        *ret_pid = pid_of(p, "slow");
         connector_result res;
-        const char *slow[] = {"slow", NULL}, *fast[] = {"fast", NULL};
+        const char *slow[] = {"slow", NULL};
         assert_int_equal(call(p, "slow", CONNECTOR_OP_APPLY, "run", TARGET_STRING, slow, 1000, &res),
                          -ETIMEDOUT);
-        pid_t now = pid_of(p, "slow");
-        assert_true(now > 0 && now != old);
-        assert_int_equal(restarts_of(p, "slow"), 1);
-        assert_true(connector_pool_all_up(p));
-        /* The program the killed worker was running died with it. */
-        char path[512];
-        snprintf(path, sizeof(path), "%s/sleeper", dir);
-        char *sleeper = test_read_file(path);
-        assert_non_null(sleeper);
-        assert_true(test_number(sleeper) > 1);
-        assert_true(test_wait_exit((pid_t)test_number(sleeper)));
-        free(sleeper);
+        /* The program that hung is gone either way. */
+        assert_program_exited("sleeper");
+        return p;
+}
+
+/* After the slow call, a fast one works. */
+static void assert_fast_call_works(connector_pool *p) {
+        connector_result res;
+        const char *fast[] = {"fast", NULL};
         assert_int_equal(call(p, "slow", CONNECTOR_OP_APPLY, "run", TARGET_STRING, fast, 5000, &res), 0);
         assert_true(res.ok);
         assert_string_equal(json_string_value(json_object_get(res.data, "output")), "fast\n");
         connector_result_clear(&res);
+}
+
+/* The program would run for 60 s: the worker is killed and replaced. */
+static void test_pool_times_out_a_hung_worker(void **state) {
+        char *prog;
+        pid_t old;
+        connector_pool *p = slow_call(60000, &prog, &old);
+        assert_replaced(p, "slow", old);
+        assert_fast_call_works(p);
+        connector_pool_stop(p);
+        free(prog);
+}
+
+/* A call's timeout is the connector's own: the program's timeout (the same
+ * 1000 ms) fires and is reported first, since the pool waits that long plus
+ * BW_POOL_DEADLINE_MARGIN_MS. The worker is not killed; the program is. */
+static void test_pool_deadline_leaves_the_connector_its_own_timeout(void **state) {
+        char *prog;
+        pid_t pid;
+        connector_pool *p = slow_call(1000, &prog, &pid);
+        assert_int_equal(pid_of(p, "slow"), pid);
+        assert_int_equal(restarts_of(p, "slow"), 0);
+        assert_fast_call_works(p);
+        assert_int_equal(pid_of(p, "slow"), pid);
+        connector_pool_stop(p);
+        free(prog);
+}
+
+typedef struct canceller {
+        int fd;
+        char path[512];
+} canceller;
+
+/* Signals fd once the slow program has started (its pid file exists). */
+static void *cancel_when_running(void *arg) {
+        canceller *c = arg;
+        for (int i = 0; i < 3000 && access(c->path, F_OK) != 0; i++)
+                usleep(10000);
+        uint64_t one = 1;
+        assert_int_equal(write(c->fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+        return NULL;
+}
+
+/* A cancellable call stops waiting when its descriptor is signalled (the
+ * outbox's shutdown): -ECANCELED long before the 60 s the program would take;
+ * what it ran is killed, and the next call finds a worker again. */
+static void test_pool_cancellable_call_gives_up_when_told(void **state) {
+        char *prog;
+        connector_pool *p = slow_pool(60000, &prog);
+        canceller c = {.fd = eventfd(0, EFD_CLOEXEC)};
+        assert_true(c.fd >= 0);
+        snprintf(c.path, sizeof(c.path), "%s/sleeper", dir);
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, cancel_when_running, &c), 0);
+        test_action *a = test_action_new("run", TARGET_STRING, (const char *const[]){"slow", NULL}, NULL);
+        governor_permit permit = permit_for("slow", CONNECTOR_OP_APPLY, &a->a);
+        connector_result res = {0};
+        assert_int_equal(connector_pool_call_cancellable(p, "slow", CONNECTOR_OP_APPLY, &a->a, &permit,
+                                                         60000, c.fd, &res),
+                         -ECANCELED);
+        pthread_join(t, NULL);
+        test_action_free(a);
+        close(c.fd);
+        assert_program_exited("sleeper");
+        assert_fast_call_works(p);
         connector_pool_stop(p);
         free(prog);
 }
@@ -399,29 +481,52 @@ static void test_pool_malformed_reply_is_fatal_to_the_worker(void **state) {
         connector_pool_stop(p);
 }
 
-static void test_pool_restart_budget(void **state) {
-        char *prog = script("ok", "exit 0\n");
+static const char *state_of(connector_pool *p, const char *name, json_int_t *ret_backoff_ms) {
+        json_t *s = status_of(p, name);
+        static char state[32];
+        const char *v = json_string_value(json_object_get(s, "state"));
+        str_copy(state, sizeof(state), v ? v : "(none)");
+        *ret_backoff_ms = json_integer_value(json_object_get(s, "backoff_ms"));
+        json_decref(s);
+        return state;
+}
+
+/* Calls "flaky" until it stops answering -EHOSTDOWN (its backoff is over; bounded). */
+static int call_after_backoff(connector_pool *p, connector_result *res) {
+        for (int i = 0; i < 100; i++) {
+                int r = call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, res);
+                if (r != -EHOSTDOWN)
+                        return r;
+                usleep(BW_WORKER_RETRY_MS_MIN * 1000u / 10u);
+        }
+        return -EHOSTDOWN;
+}
+
+/* A worker that crashes on every call (its program kills it while $DIR/crash
+ * exists): BW_WORKER_RESTARTS_PER_MIN restarts a minute, then no restart until
+ * its backoff is over, then one (half-open): a call that works makes it healthy
+ * again; one more crash within the minute doubles the wait. */
+static void test_pool_a_crashing_worker_comes_back_after_the_backoff(void **state) {
+        char *prog = script("crashy", "[ -e \"$DIR/crash\" ] && kill -9 $PPID\necho ok\n");
+        char *crash = test_write_file(dir, "crash", "", 0600);
         char *settings = exec_settings(prog);
         integration_config c = integration("flaky", "exec", settings);
         connector_pool *p = NULL;
         assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
         integrations_free(&c, 1);
         connector_result res;
+        json_int_t backoff;
         for (unsigned i = 0; i < BW_WORKER_RESTARTS_PER_MIN; i++) {
-                pid_t pid = pid_of(p, "flaky");
-                assert_int_equal(kill(pid, SIGKILL), 0);
-                assert_true(test_wait_exit(pid));
                 assert_int_equal(call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
-                                 0);
-                connector_result_clear(&res);
+                                 -ECONNRESET);
+                assert_int_equal(restarts_of(p, "flaky"), (int)i + 1);
+                assert_string_equal(state_of(p, "flaky", &backoff), "healthy");
         }
-        assert_int_equal(restarts_of(p, "flaky"), BW_WORKER_RESTARTS_PER_MIN);
-        pid_t pid = pid_of(p, "flaky");
-        assert_int_equal(kill(pid, SIGKILL), 0);
-        assert_true(test_wait_exit(pid));
-        /* One crash too many within a minute: the integration stays down. */
+        /* One crash too many within a minute: degraded, not restarted. */
         assert_int_equal(call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
-                         -EHOSTDOWN);
+                         -ECONNRESET);
+        assert_string_equal(state_of(p, "flaky", &backoff), "degraded");
+        assert_int_equal(backoff, BW_WORKER_RETRY_MS_MIN);
         assert_int_equal(call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
                          -EHOSTDOWN);
         assert_false(connector_pool_all_up(p));
@@ -430,7 +535,27 @@ static void test_pool_restart_budget(void **state) {
         assert_int_equal(json_integer_value(json_object_get(st, "pid")), 0);
         json_decref(st);
         assert_int_equal(restarts_of(p, "flaky"), BW_WORKER_RESTARTS_PER_MIN);
+
+        /* Fixed: after the backoff, one restart and a call that works. */
+        assert_int_equal(unlink(crash), 0);
+        assert_int_equal(call_after_backoff(p, &res), 0);
+        assert_true(res.ok);
+        connector_result_clear(&res);
+        assert_int_equal(restarts_of(p, "flaky"), BW_WORKER_RESTARTS_PER_MIN + 1);
+        assert_string_equal(state_of(p, "flaky", &backoff), "healthy");
+        assert_true(connector_pool_all_up(p));
+
+        /* It crashes again within the minute: degraded at once, a longer wait. */
+        free(test_write_file(dir, "crash", "", 0600));
+        assert_int_equal(call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
+                         -ECONNRESET);
+        assert_string_equal(state_of(p, "flaky", &backoff), "degraded");
+        assert_true(backoff > BW_WORKER_RETRY_MS_MIN && backoff <= BW_WORKER_RETRY_MS_MAX);
+        assert_int_equal(call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
+                         -EHOSTDOWN);
+        assert_false(connector_pool_all_up(p));
         connector_pool_stop(p);
+        free(crash);
         free(settings);
         free(prog);
 }
@@ -459,19 +584,34 @@ static void test_pool_start_refuses_bad_integrations(void **state) {
         free(loose);
 }
 
-/* Output that grows sixfold when escaped into JSON no longer fits one message:
- * the call fails, the worker stays. */
-static void test_pool_oversized_reply_is_an_error(void **state) {
-        char *prog = script("ctl", "head -c 65536 /dev/zero | tr '\\0' '\\001'\n");
+/* Output that grows sixfold when escaped into JSON no longer fits one message.
+ * The program ran: its outcome (exit 0, or exit 3) reaches the daemon with the
+ * output cut to fit and marked truncated; the worker stays. */
+static void test_pool_oversized_reply_keeps_the_outcome(void **state) {
+        char *prog = script("ctl", "head -c 65536 /dev/zero | tr '\\0' '\\001'\n"
+                                   "[ \"$1\" = fail ] && exit 3\nexit 0\n");
         char *settings = exec_settings(prog);
         integration_config c = integration("runner", "exec", settings);
         connector_pool *p = NULL;
         assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
         integrations_free(&c, 1);
         pid_t pid = pid_of(p, "runner");
-        connector_result res;
-        assert_int_equal(call(p, "runner", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
-                         -EMSGSIZE);
+        const char *ok[] = {"ok", NULL}, *fail[] = {"fail", NULL};
+        for (int i = 0; i < 2; i++) {
+                connector_result res;
+                assert_int_equal(call(p, "runner", CONNECTOR_OP_APPLY, "run", TARGET_STRING, i ? fail : ok,
+                                      5000, &res),
+                                 0);
+                assert_int_equal(res.ok, i == 0);
+                assert_non_null(strstr(res.detail, i ? "exit status 3" : "exit status 0"));
+                assert_non_null(strstr(res.detail, "reply truncated"));
+                assert_true(json_is_true(json_object_get(res.data, "truncated")));
+                const char *out = json_string_value(json_object_get(res.data, "output"));
+                assert_non_null(out);
+                assert_true(strlen(out) > 1000 && strlen(out) < 65536);
+                assert_int_equal(strspn(out, "\001"), strlen(out));
+                connector_result_clear(&res);
+        }
         assert_int_equal(pid_of(p, "runner"), pid);
         assert_int_equal(restarts_of(p, "runner"), 0);
         connector_pool_stop(p);
@@ -916,7 +1056,7 @@ static void test_pool_malformed_batch_reply_is_fatal(void **state) {
 
 static void test_pool_batch_times_out_a_hung_worker(void **state) {
         char *prog;
-        connector_pool *p = slow_pool(&prog);
+        connector_pool *p = slow_pool(60000, &prog);
         pid_t old = pid_of(p, "slow");
         const char *slow[] = {"slow", NULL}, *fast[] = {"fast", NULL};
         batch b = {.integration = "slow"};
@@ -927,13 +1067,7 @@ static void test_pool_batch_times_out_a_hung_worker(void **state) {
                          -ETIMEDOUT);
         assert_int_not_equal(pid_of(p, "slow"), old);
         assert_int_equal(restarts_of(p, "slow"), 1);
-        char path[512];
-        snprintf(path, sizeof(path), "%s/sleeper", dir);
-        char *sleeper = test_read_file(path);
-        assert_non_null(sleeper);
-        assert_true(test_number(sleeper) > 1);
-        assert_true(test_wait_exit((pid_t)test_number(sleeper)));
-        free(sleeper);
+        assert_program_exited("sleeper");
         batch_free(&b);
         batch_add(&b, "run", TARGET_STRING, fast, NULL);
         assert_int_equal(batch_call(p, "slow", CONNECTOR_OP_APPLY, &b), 0);
@@ -960,13 +1094,19 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_pool_runs_calls_in_worker_processes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_restarts_a_killed_worker, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_times_out_a_hung_worker, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_cancellable_call_gives_up_when_told, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_pool_deadline_leaves_the_connector_its_own_timeout,
+                                                setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_worker_holds_only_its_own_settings, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_pool_malformed_reply_is_fatal_to_the_worker, setup,
                                                 teardown),
-                cmocka_unit_test_setup_teardown(test_pool_restart_budget, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_a_crashing_worker_comes_back_after_the_backoff,
+                                                setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_start_refuses_bad_integrations, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_pool_oversized_reply_is_an_error, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_oversized_reply_keeps_the_outcome, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_pool_concurrent_calls, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pool_batch_apply_is_one_nft_transaction, setup,
                                                 teardown),

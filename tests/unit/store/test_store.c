@@ -25,6 +25,7 @@
 
 #include "store/store.h"
 #include "store/store_internal.h"
+#include "util/clock.h"
 #include "util/strutil.h"
 
 typedef struct fixture {
@@ -1218,6 +1219,209 @@ static void test_recommendation_execute_requeues_its_alert(void **state) {
         assert_int_equal(store_recommendation_execute(s, e.actions[0].id, "analyst", &got), -EALREADY);
 }
 
+/* --- the notification outbox -------------------------------------------------------- */
+
+static store_notification note(const char *key, int64_t action_id) {
+        return (store_notification){
+                .integration = "soc",
+                .target_kind = "ip",
+                .targets_json = "[\"192.0.2.1\"]",
+                .params_json = "{\"event\":\"governor.denied\"}",
+                .idempotency_key = key,
+                .action_id = action_id,
+        };
+}
+
+typedef struct outbox_job {
+        const store_notification *notes;
+        size_t n, max_pending;
+        int dropped;
+        bool fail_after; /* the event's own write fails after the notes were queued */
+} outbox_job;
+
+static int job_outbox(store_tx *tx, void *userdata) {
+        outbox_job *j = userdata;
+        j->dropped = store_tx_outbox_add(tx, j->notes, j->n, j->max_pending);
+        return j->dropped < 0 ? j->dropped : j->fail_after ? -EIO : 0;
+}
+
+static int outbox_add(store *s, const store_notification *notes, size_t n, size_t max_pending) {
+        outbox_job j = {.notes = notes, .n = n, .max_pending = max_pending};
+        int r = store_write(s, job_outbox, &j);
+        return r < 0 ? r : j.dropped;
+}
+
+static uint64_t outbox_count(store *s, outbox_state state) {
+        uint64_t counts[_OUTBOX_STATE_MAX];
+        assert_int_equal(store_outbox_counts(s, counts), 0);
+        return counts[state];
+}
+
+/* The keys of the notifications due at now_ms, in order ("k1,k2"). */
+static char *due_keys(store *s, int64_t now_ms, char *buf, size_t len) {
+        store_outbox_row rows[8];
+        int n = store_outbox_due(s, now_ms, 8, rows);
+        assert_true(n >= 0);
+        buf[0] = '\0';
+        for (int i = 0; i < n; i++) {
+                size_t used = strlen(buf);
+                snprintf(buf + used, len - used, "%s%s", i ? "," : "", rows[i].idempotency_key);
+        }
+        store_outbox_rows_clear(rows, (size_t)n);
+        return buf;
+}
+
+/* Notifications are written in the transaction of their event (rolled back
+ * with it), the same one still waiting is queued once, and they survive a
+ * restart. */
+static void test_outbox_is_written_with_its_event_and_survives_reopen(void **state) {
+        fixture *f = *state;
+        store *s = open_store(f, 10);
+        store_notification notes[3] = {note("k1", 7), note("k2", 0), note("k1", 7)};
+        assert_int_equal(outbox_add(s, notes, 3, 100), 0);
+        store_notification lost = note("k3", 9);
+        outbox_job failing = {.notes = &lost, .n = 1, .max_pending = 100, .fail_after = true};
+        assert_int_equal(store_write(s, job_outbox, &failing), -EIO);
+        assert_int_equal(outbox_count(s, OUTBOX_PENDING), 2);
+
+        s = reopen_store(f, 10);
+        store_outbox_row rows[4];
+        assert_int_equal(store_outbox_due(s, clock_wall_ms(), 4, rows), 2);
+        assert_string_equal(rows[0].idempotency_key, "k1");
+        assert_string_equal(rows[0].integration, "soc");
+        assert_string_equal(rows[0].target_kind, "ip");
+        assert_string_equal(rows[0].targets_json, "[\"192.0.2.1\"]");
+        assert_string_equal(rows[0].params_json, "{\"event\":\"governor.denied\"}");
+        assert_int_equal(rows[0].action_id, 7);
+        assert_int_equal(rows[0].attempts, 0);
+        assert_string_equal(rows[1].idempotency_key, "k2");
+        assert_true(rows[0].id < rows[1].id);
+        store_outbox_rows_clear(rows, 2);
+        /* Not due before they were queued. */
+        assert_int_equal(store_outbox_due(s, 0, 4, rows), 0);
+}
+
+static void test_outbox_attempts_retry_then_settle(void **state) {
+        fixture *f = *state;
+        store *s = open_store(f, 10);
+        store_notification n1 = note("k1", 1);
+        assert_int_equal(outbox_add(s, &n1, 1, 100), 0);
+        store_outbox_row row;
+        int64_t now = clock_wall_ms();
+        assert_int_equal(store_outbox_due(s, now, 1, &row), 1);
+        int64_t id = row.id;
+        store_outbox_rows_clear(&row, 1);
+
+        /* Failed: due again at its next attempt time, not before. */
+        assert_int_equal(store_outbox_attempt(s, id, OUTBOX_PENDING, now + 60000, "HTTP 503"), 0);
+        char keys[64];
+        assert_string_equal(due_keys(s, now + 59999, keys, sizeof(keys)), "");
+        assert_int_equal(store_outbox_due(s, now + 60000, 1, &row), 1);
+        assert_int_equal(row.attempts, 1);
+        store_outbox_rows_clear(&row, 1);
+
+        assert_int_equal(store_outbox_attempt(s, id, OUTBOX_SENT, 0, NULL), 0);
+        assert_string_equal(due_keys(s, INT64_MAX, keys, sizeof(keys)), "");
+        assert_int_equal(outbox_count(s, OUTBOX_SENT), 1);
+        assert_int_equal(store_outbox_attempt(s, id, OUTBOX_SENT, 0, NULL), -ENOENT);
+        assert_int_equal(store_outbox_attempt(s, id, OUTBOX_DROPPED, 0, NULL), -EINVAL);
+        assert_int_equal(store_outbox_attempt(s, id, OUTBOX_FAILED, 0, "\xff"), -EINVAL);
+
+        /* Sent, the same message is a new one: queued again. */
+        assert_int_equal(outbox_add(s, &n1, 1, 100), 0);
+        assert_int_equal(store_outbox_due(s, INT64_MAX, 1, &row), 1);
+        assert_true(row.id != id);
+        assert_int_equal(store_outbox_attempt(s, row.id, OUTBOX_FAILED, 0, "gave up"), 0);
+        store_outbox_rows_clear(&row, 1);
+        store_notification n2 = note("k2", 2);
+        assert_int_equal(outbox_add(s, &n2, 1, 100), 0);
+        assert_int_equal(outbox_count(s, OUTBOX_FAILED), 1);
+
+        /* Pruning removes the settled ones only. */
+        assert_int_equal(store_outbox_prune(s, clock_wall_ms() + 1000), 0);
+        assert_int_equal(outbox_count(s, OUTBOX_SENT), 0);
+        assert_int_equal(outbox_count(s, OUTBOX_FAILED), 0);
+        assert_string_equal(due_keys(s, INT64_MAX, keys, sizeof(keys)), "k2");
+
+        /* The integration's others wait out the backoff of a failed attempt. */
+        now = clock_wall_ms();
+        store_notification n3 = note("k3", 3), other = note("k4", 4);
+        other.integration = "pager";
+        assert_int_equal(outbox_add(s, &n3, 1, 100), 0);
+        assert_int_equal(outbox_add(s, &other, 1, 100), 0);
+        assert_int_equal(store_outbox_defer(s, "soc", now + 120000), 2);
+        assert_string_equal(due_keys(s, now + 119999, keys, sizeof(keys)), "k4");
+        assert_string_equal(due_keys(s, now + 120000, keys, sizeof(keys)), "k4,k2,k3");
+        assert_int_equal(store_outbox_defer(s, "soc", now + 1000), 0); /* never earlier */
+        assert_int_equal(store_outbox_defer(s, "", now), -EINVAL);
+}
+
+/* Beyond max_pending the oldest are dropped, and how many is returned. */
+static void test_outbox_backlog_drops_the_oldest(void **state) {
+        fixture *f = *state;
+        store *s = open_store(f, 10);
+        store_notification first[3] = {note("k1", 1), note("k2", 2), note("k3", 3)};
+        store_notification more[2] = {note("k4", 4), note("k5", 5)};
+        assert_int_equal(outbox_add(s, first, 3, 3), 0);
+        assert_int_equal(outbox_add(s, more, 2, 3), 2);
+        char keys[64];
+        assert_string_equal(due_keys(s, INT64_MAX, keys, sizeof(keys)), "k3,k4,k5");
+        assert_int_equal(outbox_count(s, OUTBOX_DROPPED), 2);
+        assert_int_equal(outbox_count(s, OUTBOX_PENDING), 3);
+        /* One sent leaves room for one. */
+        store_outbox_row row;
+        assert_int_equal(store_outbox_due(s, INT64_MAX, 1, &row), 1);
+        assert_int_equal(store_outbox_attempt(s, row.id, OUTBOX_SENT, 0, NULL), 0);
+        store_outbox_rows_clear(&row, 1);
+        store_notification six = note("k6", 6);
+        assert_int_equal(store_outbox_add(s, &six, 1, 3), 0);
+        assert_string_equal(due_keys(s, INT64_MAX, keys, sizeof(keys)), "k4,k5,k6");
+        s = reopen_store(f, 10); /* the pending count is durable too */
+        store_notification seven = note("k7", 7);
+        assert_int_equal(store_outbox_add(s, &seven, 1, 3), 1);
+        assert_string_equal(due_keys(s, INT64_MAX, keys, sizeof(keys)), "k5,k6,k7");
+}
+
+static void test_outbox_refuses_malformed_notes(void **state) {
+        fixture *f = *state;
+        store *s = open_store(f, 10);
+        store_notification bad[6];
+        for (size_t i = 0; i < 6; i++)
+                bad[i] = note("k1", 1);
+        bad[0].integration = "";
+        bad[1].target_kind = "no spaces";
+        bad[2].targets_json = "{}";
+        bad[3].params_json = "[1]";
+        bad[4].idempotency_key = "";
+        bad[5].action_id = -1;
+        for (size_t i = 0; i < 6; i++)
+                assert_int_equal(store_outbox_add(s, &bad[i], 1, 10), -EINVAL);
+        store_notification ok = note("k1", 1);
+        assert_int_equal(store_outbox_add(s, &ok, 1, 0), -EINVAL);
+        assert_int_equal(outbox_count(s, OUTBOX_PENDING), 0);
+        store_outbox_row row;
+        assert_int_equal(store_outbox_due(s, 0, 0, &row), -EINVAL);
+}
+
+/* Migration 5 on a store of schema 4: its rows stay, the outbox works. */
+static void test_migration_5_keeps_a_schema_4_store(void **state) {
+        fixture *f = *state;
+        store *s = open_store(f, 10);
+        int64_t id = enqueue_one(s, 1);
+        store_close(s);
+        f->s = NULL;
+        raw_exec(f->path, "DROP TABLE outbox; DROP TABLE outbox_pending; PRAGMA user_version = 4;");
+        s = open_store(f, 10);
+        assert_int_equal(store_migrations_applied(s), 1);
+        assert_int_equal(store_schema_version(s), 5);
+        json_t *a = NULL;
+        assert_int_equal(store_alert_get(s, id, &a), 0);
+        json_decref(a);
+        store_notification n = note("k1", 0);
+        assert_int_equal(store_outbox_add(s, &n, 1, 10), 0);
+        assert_int_equal(outbox_count(s, OUTBOX_PENDING), 1);
+}
+
 static void test_names(void **state) {
         const char *exec_names[] = {"running", "succeeded",         "failed",   "partial",    "recorded",
                                     "denied",  "awaiting_approval", "rejected", "rolled_back"};
@@ -1307,6 +1511,12 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_renewed_claim_is_kept, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_recommendation_execute_requeues_its_alert, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_outbox_is_written_with_its_event_and_survives_reopen,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_outbox_attempts_retry_then_settle, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_outbox_backlog_drops_the_oldest, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_outbox_refuses_malformed_notes, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_migration_5_keeps_a_schema_4_store, setup, teardown),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test_setup_teardown(test_descriptors_are_cloexec, setup, teardown),
         };

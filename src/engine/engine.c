@@ -325,7 +325,8 @@ static int breaker_note(store_tx *tx, const batch_job *job) {
         const engine_deps *deps = &job->e->deps;
         json_t *params =
                 json_pack("{ss ss}", "event", "governor.breaker_opened", "reason", job->gate.breaker_opened);
-        int r = engine_notify_text(tx, deps, deps->config->governor_notify, params, job->gate.breaker_opened);
+        int r = engine_notify_text(tx, deps, deps->config->governor_notify, params,
+                                   job->gate.breaker_opened);
         json_decref(params);
         return r;
 }

@@ -853,8 +853,7 @@ static int sq_actions_scan(sq_conn *c, int64_t exec_id, const store_action_plan 
                 if (ret) {
                         ret[i].id = sqlite3_column_int64(st, 0);
                         memcpy(ret[i].idempotency_key, key, strlen(key) + 1);
-                        r = action_state_parse((const char *)sqlite3_column_text(st, 2),
-                                                         &ret[i].state);
+                        r = action_state_parse((const char *)sqlite3_column_text(st, 2), &ret[i].state);
                         if (r < 0)
                                 break;
                         ret[i].attempts = (unsigned)sqlite3_column_int64(st, 3);

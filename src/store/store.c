@@ -953,9 +953,10 @@ static bool actors_ok(const approval_actors *a) {
 int store_tx_approval_request(store_tx *tx, const store_approval_request *r, int64_t *ret_id) {
         if (!tx || !r || !ret_id || r->exec_id <= 0 || !actors_ok(r->requesters) ||
             (r->author && r->author[0] && !name_ok(r->author)) ||
-            !json_text_ok(r->reasons_json, JSON_ARRAY, true) || r->required < 1 || r->required > 2)
+            !json_text_ok(r->reasons_json, JSON_ARRAY, true) || r->required < 1 || r->required > 2 ||
+            r->requested_at_ms <= 0 || r->expires_at_ms < r->requested_at_ms)
                 return -EINVAL;
-        return tx->s->be->response->approval_request(tx->s->db, r, clock_wall_ms(), ret_id);
+        return tx->s->be->response->approval_request(tx->s->db, r, r->requested_at_ms, ret_id);
 }
 
 int store_tx_approval_get(store_tx *tx, int64_t exec_id, approval_record *ret, int64_t *ret_id) {

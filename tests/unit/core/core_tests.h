@@ -16,6 +16,7 @@ int alert_tests(void);
 int template_tests(void);
 int playbook_tests(void);
 int governor_tests(void);
+int model_replay_tests(void);
 
 /* Asserts a bw_error's code and field. */
 #define assert_error(e, want_code, want_field)                                                              \

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of core/ (alerts, templates, playbooks, governor): runs every group. */
+/* Unit tests of core/ (alerts, templates, playbooks, governor, the model replay): runs every group. */
 #include "core_tests.h"
 
 int main(void) {
@@ -8,5 +8,6 @@ int main(void) {
         failed += template_tests();
         failed += playbook_tests();
         failed += governor_tests();
+        failed += model_replay_tests();
         return failed == 0 ? 0 : 1;
 }

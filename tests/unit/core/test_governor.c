@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/governor.h"
+#include "core/journal.h"
 #include "core/target.h"
 #include "core/limits.h"
 
@@ -562,6 +563,30 @@ static void test_decide_with_state(void **state) {
         governor_policy_clear(&p);
 }
 
+/* core/journal.c: an applied action never goes back to INTENT (invariant 6),
+ * PLANNED is only initial, and an execution's status follows its actions. */
+static void test_journal_rules(void **state) {
+        assert_false(action_transition_allowed(ACTION_APPLIED, ACTION_INTENT));
+        assert_false(action_transition_allowed(ACTION_INTENT, ACTION_PLANNED));
+        assert_true(action_transition_allowed(ACTION_INTENT, ACTION_APPLIED));
+        assert_true(action_transition_allowed(ACTION_APPLIED, ACTION_ROLLBACK_REQUESTED));
+        action_state st;
+        assert_int_equal(action_state_parse("rollback_failed", &st), 0);
+        assert_int_equal(st, ACTION_ROLLBACK_FAILED);
+        assert_int_equal(action_state_parse("gone", &st), -EBADMSG);
+        char summary[256];
+        action_state mixed[] = {ACTION_APPLIED, ACTION_FAILED};
+        assert_int_equal(exec_status_of_actions(mixed, 2, 3, summary, sizeof(summary)), EXEC_PARTIAL);
+        assert_non_null(strstr(summary, "1 applied, 0 already in effect, 1 failed"));
+        action_state folded[] = {ACTION_SATISFIED};
+        assert_int_equal(exec_status_of_actions(folded, 1, 3, summary, sizeof(summary)), EXEC_SUCCEEDED);
+        action_state waiting[] = {ACTION_AWAITING_APPROVAL, ACTION_DENIED};
+        assert_int_equal(exec_status_of_actions(waiting, 2, 4, summary, sizeof(summary)),
+                         EXEC_AWAITING_APPROVAL);
+        action_state refused[] = {ACTION_DENIED};
+        assert_int_equal(exec_status_of_actions(refused, 1, 3, summary, sizeof(summary)), EXEC_DENIED);
+}
+
 int governor_tests(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_compiled_ceilings),
@@ -577,6 +602,7 @@ int governor_tests(void) {
                 cmocka_unit_test(test_property_never_an_unapproved_level4),
                 cmocka_unit_test(test_approval_decisions),
                 cmocka_unit_test(test_decide_with_state),
+                cmocka_unit_test(test_journal_rules),
         };
         return cmocka_run_group_tests_name("governor", tests, NULL, NULL);
 }

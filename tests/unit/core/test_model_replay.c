@@ -276,7 +276,7 @@ static int replay_decision(const model_decision *d, size_t lineno, char *why, si
         assert_int_equal(
                 governor_policy_rate_limit(&p, "global", RATE_PER_MINUTE, (unsigned)d->v[F_BUDGET_LIMIT]),
                 0);
-        char names[REPLAY_TARGETS_MAX][16];
+        char names[REPLAY_TARGETS_MAX][32];
         char *targets[REPLAY_TARGETS_MAX];
         for (int64_t i = 0; i < d->v[F_N_TARGETS]; i++) {
                 snprintf(names[i], sizeof(names[i]), "203.0.113.%lld", (long long)i + 1);

@@ -407,7 +407,7 @@ static void test_model_replay_reports_disagreement(void **state) {
         bool d;
         assert_int_equal(replay_line(LINE_OK, 7, &d, why, sizeof(why)), 0);
         assert_true(d);
-        char wrong[sizeof(LINE_OK)];
+        char wrong[sizeof(LINE_OK) + 16]; /* "satisfied" is longer than "allow" */
         snprintf(wrong, sizeof(wrong), "%s", LINE_OK);
         memcpy(strstr(wrong, "verdict=") + strlen("verdict="), "satisfied", strlen("satisfied") + 1);
         assert_int_equal(replay_line(wrong, 7, &d, why, sizeof(why)), 1);

@@ -165,6 +165,14 @@ SETUP=$TMP/setup
 sed -i -e "s/^workers: .*/workers: $WORKERS/" -e "s/^  capacity: .*/  capacity: $QUEUE_CAPACITY/" \
         -e "s/^log_level: .*/log_level: warn/" "$SETUP/bulwark.yaml"
 grep -q "^  capacity: $QUEUE_CAPACITY\$" "$SETUP/bulwark.yaml" || die "could not adjust the generated configuration"
+# Every guard stays on, sized for a load test: the latency phase blocks 20,000
+# addresses of 10.0.0.0/8 (which init protects as private space) at 1,000/s,
+# far beyond init's rate limits for a small site.
+sed -i -e "/^      - 10\.0\.0\.0\/8 /d" \
+        -e "s/^    global: {per_minute: .*/    global: {per_minute: 1000000, per_hour: 1000000, per_day: 1000000}/" \
+        -e "s/^    nft.block: {per_minute: .*/    nft.block: {per_minute: 1000000}/" "$SETUP/bulwark.yaml"
+grep -q "^    nft.block: {per_minute: 1000000}\$" "$SETUP/bulwark.yaml" && ! grep -q "10\.0\.0\.0/8" "$SETUP/bulwark.yaml" ||
+        die "could not size the generated governor section for the benchmark"
 
 echo "== $(date +%T) idle"
 start_daemon

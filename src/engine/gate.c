@@ -434,7 +434,6 @@ static int hold_gate(store_tx *tx, batch_action *act) {
  * target that became protected is left alone); it is charged to no budget and
  * not stopped by the breaker, since it only narrows what Bulwark did. */
 static int rollback_gate(store_tx *tx, gate_txn *g, batch_action *act) {
-        (void)g;
         char *result = NULL;
         int r = store_tx_action_result(tx, act->stored.id, &result);
         if (r < 0)

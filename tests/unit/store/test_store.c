@@ -447,15 +447,23 @@ static void test_expired_lease_is_claimable_again(void **state) {
         assert_int_equal(store_queue_free(s), 9);
 }
 
+/* Claims the one queued alert and returns what its holder keeps of the claim
+ * (its id and lease stamp), the body freed. */
+static store_claimed claim_held(store *s) {
+        store_claimed c[2];
+        assert_int_equal(store_claim(s, 2, 0, c), 1);
+        store_claimed held = {.id = c[0].id, .lease_stamp = c[0].lease_stamp};
+        store_claimed_clear(c, 1);
+        return held;
+}
+
 /* A renewed claim is not handed to another worker; a stale one is. */
 static void test_renewed_claim_is_kept(void **state) {
         fixture *f = *state;
         store *s = open_store(f, 10);
         int64_t a = enqueue_one(s, 1);
         store_claimed c[2];
-        assert_int_equal(store_claim(s, 2, 0, c), 1);
-        store_claimed held = {.id = c[0].id, .lease_stamp = c[0].lease_stamp};
-        store_claimed_clear(c, 1);
+        store_claimed held = claim_held(s);
         store_set_lease_ms(s, 1000);
         usleep(700 * 1000);
         bool lost = true;
@@ -487,9 +495,7 @@ static void test_a_wall_clock_jump_never_expires_a_live_claim(void **state) {
         store *s = open_store(f, 10);
         enqueue_one(s, 1);
         store_claimed c[2];
-        assert_int_equal(store_claim(s, 2, 0, c), 1);
-        store_claimed held = {.id = c[0].id, .lease_stamp = c[0].lease_stamp};
-        store_claimed_clear(c, 1);
+        store_claimed held = claim_held(s);
         for (int64_t shift = -2 * 86400; shift <= 2 * 86400; shift += 86400) {
                 wall_shift_s = shift;
                 assert_int_equal(store_claim(s, 2, 0, c), 0);
@@ -506,15 +512,10 @@ static void test_a_lost_claim_is_fenced(void **state) {
         fixture *f = *state;
         store *s = open_store(f, 10);
         enqueue_one(s, 1);
-        store_claimed c[2];
-        assert_int_equal(store_claim(s, 2, 0, c), 1);
-        store_claimed first = {.id = c[0].id, .lease_stamp = c[0].lease_stamp};
-        store_claimed_clear(c, 1);
+        store_claimed first = claim_held(s);
         store_set_lease_ms(s, 0);
         usleep(2000); /* another stamp */
-        assert_int_equal(store_claim(s, 2, 0, c), 1);
-        store_claimed second = {.id = c[0].id, .lease_stamp = c[0].lease_stamp};
-        store_claimed_clear(c, 1);
+        store_claimed second = claim_held(s);
         store_set_lease_ms(s, (int64_t)BW_CLAIM_LEASE_S * 1000);
         bool lost = false;
         assert_int_equal(store_claims_renew(s, &first, 1, &lost), 0);

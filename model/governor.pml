@@ -7,11 +7,13 @@
  * recovery, rollback and expiry, target ceilings. model/README.md says what
  * is abstracted and why; model/check.sh runs the checks.
  *
- * Every inline and every atomic step names the C function it stands for.
- * Functions marked "(planned)" do not exist yet: they are where the code is
- * going (DESIGN.md, "The governor's one home": one pure governor_decide, the
- * engine's gates in engine/gate.c, the snapshot journaled before the apply,
- * fenced claims). model/README.md keeps the table model element -> C function.
+ * Every inline and every atomic step names the C function it stands for, as
+ * the code is now (docs/architecture.md: "The governor's one home" — one pure
+ * core/governor.c: governor_decide; "One gate" — the engine's gates in
+ * engine/gate.c; "The action journal" — the snapshot journaled before the
+ * apply). One element is not in the code yet: the claim generation that fences
+ * every journal write (gen[], FENCED), marked "being built: store/sqlite.c
+ * claims". model/README.md keeps the table model element -> C function.
  *
  * One atomic { } is one store write transaction (store/store.h: store_write):
  * other processes never see it half done. Between two of them anything may
@@ -52,7 +54,7 @@
 #define NONE 255
 
 /* --- names --------------------------------------------------------------------- */
-/* store/store.h: action_state (the journal's states; the model's subset) */
+/* core/journal.h: action_state (the journal's states; the model's subset) */
 #define PLANNED       0
 #define AWAITING      1 /* awaiting_approval */
 #define INTENT        2
@@ -66,7 +68,9 @@
 #define ROLLBACK_FAIL 10
 #define REJECTED      11
 
-/* approvals.state, and the governor's verdicts (core/governor_decide.h, planned) */
+/* approvals.state (core/approval.h: approval_state; expired and refused are both
+ * APPROVAL_REJECTED), and the governor's verdicts (core/governor.h:
+ * governor_verdict; deny_ceiling is GOVERNOR_DENY by rule "over_ceiling") */
 mtype = { none, pending, granted, expired, refused,
           allow, deny_ceiling, needs_approval, recommend, satisfied };
 
@@ -75,10 +79,11 @@ mtype = { none, pending, granted, expired, refused,
 #define REQUESTER 1
 #define OTHER     2
 
-/* --- the actions (core/playbook.h: the rendered step and its playbook) -------- */
+/* --- the actions (core/governor.h: governor_action, as config/governed_action.c:
+ * governed_action_describe makes it from the rendered step and its playbook) -- */
 byte lvl[NA];           /* automation level 2..4 */
 bool rev[NA];           /* the connector can snapshot and roll back */
-bool hr[NA];            /* a high-risk category (governor_approval_reasons) */
+bool hr[NA];            /* a high-risk category (core/governor.c: approval_reasons) */
 byte ntg[NA];           /* number of targets */
 byte tgt[NA];           /* which target (two actions on one target fold) */
 
@@ -87,7 +92,7 @@ byte st[NA];            /* actions.state */
 bool snap[NA];          /* actions.result has a snapshot */
 byte aexp[NA];          /* actions.expires_at (reversible actions with a duration) */
 byte owner[NA];         /* alerts claimed by a worker, NONE if not */
-byte gen[NA];           /* the claim generation: bumped by every claim (planned fencing) */
+byte gen[NA];           /* the claim generation: bumped by every claim (being built: store/sqlite.c claims) */
 mtype appr[NA];         /* approvals.state */
 byte req_exp[NA];       /* approvals.expires_at */
 byte gr_at[NA];         /* approvals.decided_at of a grant */
@@ -99,7 +104,7 @@ bool breaker;           /* breaker.open */
 byte live[NA];          /* applies of the action in effect (not undone): 0 absent */
 
 /* --- time ---------------------------------------------------------------------- */
-byte now;               /* util/clock.h: clock_wall_ms, in ticks */
+byte now;               /* util/clock.h: clock_wall_ms, in ticks (gate_txn.now_ms of a batch) */
 #define WIN (now / WLEN)
 
 /* --- ghosts: written only to state the properties ------------------------------ */
@@ -177,27 +182,41 @@ ltl pall { [] (P1ALL && P2ALL && P3ALL && P4ALL && P5ALL) }
 
 /* --- the governor's decision ------------------------------------------------------ */
 
-/* core/governor.c: governor_approval_reasons (level 4; level 3 irreversible; a category) */
+/* core/governor.c: approval_reasons, G2.1 of governor_decide (level 4; level 3
+ * irreversible; a category) */
 #define WANTS_APPROVAL(i) (lvl[i] >= 4 || (lvl[i] == 3 && !rev[i]) || hr[i])
-/* store/sqlite_response.c: sq_effects_cover — the other action on the same target holds it */
+/* engine/gate.c: covered -> governor_state.covered (store_tx_effects_cover, i.e.
+ * store/sqlite_response.c: sq_effects_cover, or taken_by within one batch) —
+ * the other action on the same target holds it */
 #define COVERED(i) (tgt[1 - (i)] == tgt[i] && st[1 - (i)] == APPLIED)
 
 /* The governor checks separation of duties again (defence in depth: the
- * store's decision already refused such an approver). */
+ * store's decision already refused such an approver): core/approval.c:
+ * approval_valid, called by governor_decide (G2.3), refuses a grant by a
+ * requester or the author. */
 #ifdef MUTANT_NO_SOD_DECIDE
 #define SOD_DECIDE(i) true
 #else
 #define SOD_DECIDE(i) (apv[i] != AUTHOR && apv[i] != REQUESTER)
 #endif
-/* The approval the action needs is granted, by someone else, and still valid. */
+/* The approval the action needs is granted, by someone else, and still valid:
+ * core/approval.c: approval_valid (approved, within approvals.valid_s of
+ * decided_at, enough approvers, none a requester or the author). */
 #define GRANT_OK(i) (appr[i] == granted && SOD_DECIDE(i) && now < gr_at[i] + GRANT_VALID)
 
-/* core/governor_decide.c: governor_decide (planned; today spread over
- * core/governor.c: governor_check_targets, engine/plan.c: initial_state_for,
- * engine/engine.c: approval_check, planned_gate, budget_gate, in_doubt_gate).
- * Pure: reads the action and a view of the store, writes v (the verdict) and
- * spent (a budget was found spent). in_doubt: the budget was charged when the
- * action first entered INTENT, and folding is not asked again. */
+/* core/governor.c: governor_decide. Pure: reads the action and a view of the
+ * store (governor_state, read by engine/gate.c: read_state), writes v (the
+ * verdict) and spent (a budget was found spent: governor_ruling.open_breaker).
+ * in_doubt is GOVERNOR_IN_DOUBT: the budget was charged when the action first
+ * entered INTENT, and folding is not asked again. The branches, in order, are
+ * its rules G1.2 "over_ceiling", G2.2 "recommend_only", G2.3
+ * "approval_needed"/"approval_lapsed", G5 "folded", G3 "breaker_open" and
+ * "rate_limit". G0 (level 1, no target), the other G1 rules (typed, valid,
+ * protected targets) and G4 (rollback) are not modelled (model/README.md).
+ * A level-2 action reaches engine/gate.c: planned_gate in C only when an
+ * analyst released it (then judged like level 3); its first decision is the
+ * planner's (engine/gate.c: gate_plan, the same governor_decide with an empty
+ * state), which the fresh gate below stands for. */
 inline governor_decide(i, in_doubt, v, spent) {
         spent = false;
         if
@@ -226,7 +245,8 @@ inline governor_decide(i, in_doubt, v, spent) {
         fi
 }
 
-/* The tuple a C replay test feeds to governor_decide (model/README.md, model/decisions.txt). */
+/* The tuple the C replay test feeds to governor_decide (model/README.md,
+ * model/decisions.txt; tests/unit/core/test_model_replay.c). */
 inline print_decision(i, v) {
         printf("DECIDE level=%d reversible=%d highrisk=%d n_targets=%d ceiling=%d ", lvl[i], rev[i], hr[i],
                ntg[i], CEIL);
@@ -238,15 +258,15 @@ inline print_decision(i, v) {
                COVERED(i), v)
 }
 
-/* A verdict that does not run the action, recorded in the journal.
- * engine/gate.c: gate_record (planned; today engine/engine.c: action_begin
- * with store_tx_action_set, approval_gate with store_tx_approval_request). */
+/* A verdict that does not run the action, recorded in the journal:
+ * engine/gate.c: planned_gate -> store_tx_action_set with state_of(verdict),
+ * open_breaker, and gate_approval_request (both in the same transaction). */
 inline record_not_run(i, v, spent) {
         if
         :: v == deny_ceiling -> st[i] = DENIED
         :: v == recommend ->
                 st[i] = RECOMMENDED;
-                /* engine/engine.c: budget_gate -> store_tx_breaker_open */
+                /* engine/gate.c: open_breaker -> store_tx_breaker_open */
                 if
                 :: spent -> breaker = true
                 :: else -> skip
@@ -255,15 +275,23 @@ inline record_not_run(i, v, spent) {
         :: v == needs_approval ->
                 if
                 :: appr[i] == none ->
-                        /* engine/engine.c: approval_gate -> store_tx_approval_request */
+                        /* engine/gate.c: gate_approval_request -> store_tx_approval_request
+                         * (expires_at = now + approvals.timeout_s) */
                         st[i] = AWAITING; appr[i] = pending; req_exp[i] = now + TIMEOUT
                 :: appr[i] == pending -> st[i] = AWAITING
-                :: else -> st[i] = REJECTED /* its approval lapsed: an analyst runs it again */
+                /* Its grant lapsed (or was given by a requester or the author).
+                 * C differs here: state_of gives awaiting_approval and
+                 * gate_approval_request renews the request (SQ_APPROVAL_RENEW:
+                 * pending anew, no approver). The model records it rejected:
+                 * an analyst runs it again. */
+                :: else -> st[i] = REJECTED
                 fi
         fi
 }
 
-/* The worker gives its claim back: the alert is done or requeued (store_tx_alert_done). */
+/* The worker gives its claim back: the alert is done (store_tx_alert_done in
+ * engine/engine.c: job_finish, or store_tx_alerts_done in job_begin for an
+ * alert with nothing to run). */
 #define RELEASE(i) owner[i] = NONE
 
 /* A crash may fall between any two steps of a worker (kill -9 of the daemon, or
@@ -278,11 +306,14 @@ inline record_not_run(i, v, spent) {
  * workers holding stale locals would only multiply the states). */
 #define FORGET a = NONE; g = 0; pt = 0; v = none; spent = false; have = false; s = NONE
 
-/* Budget charged, INTENT recorded, permit minted: store/sqlite.c:
- * sq_budget_reserve, store_tx_action_set, engine/engine.c: mint_permit. */
+/* Budget charged, INTENT recorded, permit minted: engine/gate.c: planned_gate ->
+ * charge (written by gate_txn_flush -> store_tx_budget_charge at the end of the
+ * same transaction, engine/engine.c: job_begin), mint_action
+ * (governor_permit_mint), store_tx_action_set(INTENT). */
 #define CHARGE(i) used[WIN]++; chw[i] = WIN; st[i] = INTENT; pt = now
 
-/* engine/engine.c: engine_worker (claim a batch, journal it, run it, record it). */
+/* engine/engine.c: engine_worker -> engine_process -> run_job (claim a batch,
+ * journal it, run it, record it). */
 proctype worker() {
         byte a = NONE;          /* the claimed action */
         byte g;                 /* the claim's generation */
@@ -291,15 +322,20 @@ proctype worker() {
         mtype v = none;
         bool spent, have;       /* a budget was found spent; a snapshot to restore / found in effect */
 
-        /* One atomic step: the claim (store/sqlite.c: sq_alerts_claim), the
-         * journal's first transaction (engine/engine.c: job_begin) and the
-         * read-only calls that follow it. They are separate transactions in C,
-         * but between them the claim keeps every other process off this alert,
-         * and time passing before or after the claim is the same. */
+        /* One atomic step: the claim (store/sqlite.c: sq_alerts_claim, from
+         * store/store.c: store_claim), the journal's first transaction
+         * (engine/engine.c: job_begin -> exec_begin -> engine/gate.c:
+         * gate_action) and the read-only calls that follow it (the in-doubt
+         * verify). They are separate transactions in C, but between them the
+         * claim keeps every other process off this alert, and time passing
+         * before or after the claim is the same. */
 end_idle:
         atomic {
-                /* A claim is taken only if no live worker holds it; the claim
-                 * generation then fences every later write (planned). */
+                /* A claim is taken only if no live worker holds it (C: only a
+                 * queued alert, or one whose lease expired); the claim generation
+                 * then fences every later write (being built: store/sqlite.c
+                 * claims; today the lease stamp fences only the renewals,
+                 * sq_claims_renew, and job_finish skips an alert it lost). */
                 if
                 :: CLAIM_FREE(0) && (st[0] == PLANNED || st[0] == INTENT || st[0] == ROLLBACK_REQ) -> a = 0
                 :: CLAIM_FREE(1) && (st[1] == PLANNED || st[1] == INTENT || st[1] == ROLLBACK_REQ) -> a = 1
@@ -307,9 +343,9 @@ end_idle:
                 owner[a] = _pid; gen[a]++; g = gen[a]; s = st[a];
                 if
                 :: s == PLANNED ->
-                        /* engine/gate.c: gate_planned (planned; today engine/engine.c:
-                         * action_begin -> planned_gate -> budget_gate): decide,
-                         * charge the budget and record INTENT in one transaction. */
+                        /* engine/gate.c: planned_gate: read_state, governor_decide,
+                         * then charge the budget, mint the permits and record
+                         * INTENT, or record the verdict, in one transaction. */
                         governor_decide(a, false, v, spent);
                         print_decision(a, v);
                         if
@@ -322,14 +358,18 @@ end_idle:
                         fi
                 :: s == INTENT ->
                         /* In doubt: a previous holder may have applied it.
-                         * engine/gate.c: gate_in_doubt (planned; today
-                         * engine/engine.c: in_doubt_gate), then verify first
-                         * (engine/execute.c: recover_in_doubt). */
+                         * engine/gate.c: in_doubt_gate (governor_decide with
+                         * GOVERNOR_IN_DOUBT; the journaled snapshot is kept:
+                         * store_tx_action_result; verify only unless ALLOW),
+                         * then verify first (engine/execute.c: execute_action ->
+                         * recover_in_doubt). */
                         governor_decide(a, true, v, spent);
                         pt = now;
                         have = live[a] > 0
                 :: s == ROLLBACK_REQ ->
-                        /* engine/engine.c: rollback_gate — the kept snapshot; no budget, no breaker */
+                        /* engine/gate.c: rollback_gate — the kept snapshot; no budget, no
+                         * breaker (its governor_decide with GOVERNOR_ROLLBACK judges the
+                         * targets again, which never change here) */
                         have = rev[a] && snap[a]
                 :: else -> RELEASE(a); FORGET /* only when a claim was taken from a live worker */
                 fi
@@ -342,8 +382,9 @@ end_idle:
         :: s == PLANNED -> goto fresh
 #endif
         :: s == INTENT && have ->
-                /* present: recorded applied, never applied again
-                 * (engine/engine.c: job_finish -> store_tx_action_set, record_expiry) */
+                /* present: recorded applied, never applied again (engine/execute.c:
+                 * recover_in_doubt, then engine/engine.c: job_finish ->
+                 * store_tx_action_set, record_expiry) */
                 atomic {
                         if
                         :: FENCED(a, g) ->
@@ -360,7 +401,8 @@ end_idle:
                 goto end_idle
         :: s == INTENT && !have && v == allow -> goto fresh /* absent and still allowed: run now */
         :: s == INTENT && !have && v != allow ->
-                /* verify only: absent, recorded as what the governor says now */
+                /* verify only: absent, recorded as what the governor says now
+                 * (engine/execute.c: execute_action, act->if_absent; job_finish) */
                 atomic {
                         if
                         :: FENCED(a, g) -> record_not_run(a, v, false); RELEASE(a)
@@ -392,11 +434,14 @@ end_idle:
                 goto end_idle
         fi;
 
-fresh:  /* engine/execute.c: run_fresh — snapshot, apply, verify */
+fresh:  /* engine/execute.c: run_fresh (or execute_group for a batched call) —
+         * snapshot, apply, verify */
         CRASH_POINT;
 #ifndef MUTANT_SNAPSHOT_AFTER_APPLY
-        /* engine/execute.c: journal_snapshot (planned): the snapshot is taken
-         * (CONNECTOR_OP_SNAPSHOT) and journaled durably before the apply. */
+        /* The snapshot is taken (CONNECTOR_OP_SNAPSHOT) and journaled durably
+         * before the apply: engine/execute.c: run_fresh -> journaled (or
+         * group_journal), through batch_hooks.journal = engine/engine.c:
+         * journal_snapshots -> store_tx_action_snapshot, one write transaction. */
         if
         :: rev[a] ->
                 atomic {
@@ -443,7 +488,8 @@ fresh:  /* engine/execute.c: run_fresh — snapshot, apply, verify */
                 if
                 :: FENCED(a, g) ->
 #ifdef MUTANT_SNAPSHOT_AFTER_APPLY
-                        /* today's code: the snapshot reaches the journal with the result */
+                        /* the code before journal_snapshots: the snapshot reached the
+                         * journal with the result */
                         snap[a] = rev[a];
 #endif
                         st[a] = APPLIED;
@@ -459,9 +505,10 @@ fresh:  /* engine/execute.c: run_fresh — snapshot, apply, verify */
         goto end_idle;
 
 crashed:
-        /* The worker's process died: its claims become free again (the lease of
-         * a dead worker expires; at restart, store/sqlite.c requeues claims).
-         * It restarts with nothing but the store. */
+        /* The worker's process died: its claims become free again (at restart,
+         * store/sqlite.c: sq_recover requeues every claim; the lease of a stuck
+         * worker expires in sq_alerts_claim). It restarts with nothing but the
+         * store. */
         atomic {
                 crashes++;
                 if
@@ -477,30 +524,35 @@ crashed:
         goto end_idle
 }
 
-/* An approver deciding one request. store/sqlite_response.c: sq_approval_decide
- * — pending, the alert idle, before expires_at, separation of duties
- * (sq_actor_may_approve), all in the decision's transaction. A refused
- * decision changes nothing. */
+/* An approver deciding one request: store/store.c: decide_run, one write
+ * transaction — it loads the row, core/approval.c: approval_may_decide refuses
+ * at or after expires_at (-ETIMEDOUT), when not pending (-EALREADY) and by
+ * separation of duties (-EPERM: a requester, the author), decide_run refuses
+ * while the engine holds the alert (-EBUSY), and store/sqlite_response.c:
+ * sq_approval_close stores the grant. A refused decision changes nothing. */
 inline approve(i, actor) {
         atomic {
                 appr[i] == pending && owner[i] == NONE ->
                 if
                 :: BEFORE_EXPIRY(i) && SEPARATE(i, actor) ->
                         appr[i] = granted; gr_at[i] = now; apv[i] = actor;
-                        st[i] = PLANNED /* SQ_APPROVAL_ACTIONS_PLAN, SQ_REC_ALERT: requeued */
+                        st[i] = PLANNED /* sq_approval_close: SQ_APPROVAL_ACTIONS_PLAN, SQ_REC_ALERT: requeued */
                 :: else -> skip
                 fi
         }
 }
 
-/* store/sqlite_response.c: sq_approval_decide (APPROVAL_REJECT) */
+/* store/store.c: decide_run (APPROVAL_REJECT) -> sq_approval_close(rejected).
+ * approval_may_decide also refuses a rejection at or after expires_at; the
+ * model allows it, with the same end (the request rejected). */
 inline reject(i) {
         atomic {
                 appr[i] == pending && owner[i] == NONE -> appr[i] = refused; st[i] = REJECTED
         }
 }
 
-/* api/approvals.c: the approvers, any actor among author, requester, another. */
+/* api/approvals.c -> store/store.c: store_approval_decide: the approvers, any
+ * actor among author, requester, another. */
 proctype approver() {
 end_approver:
         do
@@ -515,10 +567,11 @@ end_approver:
         od
 }
 
-/* engine/sweeper.c: sweep — approvals_expire (store/sqlite_response.c:
- * SQ_APPROVALS_DUE, sq_approval_close "rejected") and the expiry of applied
- * actions (sq_expired_rollback: rollback requested). Both only for alerts no
- * worker holds. */
+/* engine/sweeper.c: sweep — approvals_expire (store/store.c: expire_run:
+ * SQ_APPROVALS_DUE, approval_may_decide == -ETIMEDOUT, sq_approval_close
+ * "rejected") and the expiry of applied actions (store_expired_rollback ->
+ * store/sqlite_response.c: sq_expired_rollback: rollback requested). Both only
+ * for alerts no worker holds. */
 inline expire_approval(i) {
         atomic {
                 appr[i] == pending && req_exp[i] <= now && owner[i] == NONE ->
@@ -550,7 +603,8 @@ end_clock:
         od
 }
 
-/* The kinds of action the model explores (engine/plan.c: initial_state_for). */
+/* The kinds of action the model explores (what config/governed_action.c:
+ * governed_action_describe gives governor_decide). */
 #define K_AUTO   0 /* level 3, reversible, 1 target: runs without approval */
 #define K_L4     1 /* level 4, irreversible: approval */
 #define K_IRREV3 2 /* level 3, irreversible: approval */

@@ -73,8 +73,9 @@ static int role_one(yamldoc *d, size_t index, yaml_node_t *item, const char *pat
                                      "must be ingest, analyst, approver or admin");
 }
 
-static const char *const integration_keys[] = {"name", "kind", "timeout_ms", "settings", "staging", NULL};
-enum { IK_NAME, IK_KIND, IK_TIMEOUT_MS, IK_SETTINGS, IK_STAGING, _IK_MAX };
+static const char *const integration_keys[] = {"name",     "kind",    "timeout_ms", "uid",
+                                               "settings", "staging", NULL};
+enum { IK_NAME, IK_KIND, IK_TIMEOUT_MS, IK_UID, IK_SETTINGS, IK_STAGING, _IK_MAX };
 
 static const char *const staging_keys[] = {"verb", "targets", NULL};
 
@@ -310,6 +311,20 @@ static int integration_one(yamldoc *d, size_t index, yaml_node_t *node, const ch
                 if (r < 0)
                         return r;
         }
+
+        /* Its worker's own user: BW_WORKER_UID_BASE + its index unless set. */
+        ic->uid = BW_WORKER_UID_BASE + (unsigned)index;
+        if (v[IK_UID]) {
+                yamldoc_path_key(fpath, sizeof(fpath), path, "uid");
+                r = get_unsigned(d, v[IK_UID], fpath, 1, BW_WORKER_UID_MAX, &ic->uid, err);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t j = 0; j < index; j++)
+                if (cfg->integrations[j].uid == ic->uid)
+                        return yamldoc_error(
+                                d, v[IK_UID] ? v[IK_UID] : node, err, "duplicate", v[IK_UID] ? fpath : path,
+                                "uid %u is integrations[%zu]'s: each worker has its own", ic->uid, j);
 
         yamldoc_path_key(fpath, sizeof(fpath), path, "settings");
         json_t *settings = NULL;

@@ -80,6 +80,9 @@ static const setting_spec exec_settings[] = {
          "the program's process group is killed after this many milliseconds (default 5000)"},
         {"max_output", SETTING_INT, false, 1, BW_CONNECTOR_OUTPUT_MAX, NULL,
          "bytes of stdout and stderr kept; the rest is discarded (default 65536)"},
+        {"writable_paths", SETTING_STRING_LIST, false, 0, BW_EXEC_WRITABLE_PATHS_MAX, NULL,
+         "absolute paths of directories the programs may write beneath (Landlock); elsewhere they may "
+         "only read the system's directories (default: none)"},
         {0},
 };
 
@@ -95,6 +98,16 @@ static int exec_check_settings(const json_t *settings, bw_error *err) {
         }
         if (!json_object_get(settings, "program"))
                 return bw_error_set(err, "missing", "program", "is required");
+        const json_t *writable;
+        int r = kind_get_list(settings, exec_settings, "writable_paths", &writable, err);
+        for (size_t i = 0; r == 0 && i < json_array_size(writable); i++) {
+                char field[48];
+                snprintf(field, sizeof(field), "writable_paths[%zu]", i);
+                if (json_string_value(json_array_get(writable, i))[0] != '/')
+                        return bw_error_set(err, "invalid", field, "must be an absolute path");
+        }
+        if (r < 0)
+                return r;
         /* Half a pair would record a state nothing restores, or restore one
          * nothing recorded. */
         bool snapshot = json_object_get(settings, "snapshot_program") != NULL;

@@ -12,6 +12,9 @@ typedef struct integration_config {
         char kind[BW_NAME_MAX + 1]; /* a registered connector kind */
         json_t *settings;           /* object, validated against the kind's table */
         unsigned timeout_ms;        /* per connector call; default BW_CONNECTOR_TIMEOUT_MS_DEFAULT */
+        /* The user (and group) its worker runs as: integration isolation
+         * (docs/security.md). Default BW_WORKER_UID_BASE + its index; never 0. */
+        unsigned uid;
         unsigned line, col;         /* where it was declared */
         /* A staging integration (staging: {verb, targets}): `bulwark rollback-test`
          * applies staging_verb to staging_targets and rolls it back. NULL otherwise. */

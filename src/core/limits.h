@@ -202,6 +202,17 @@
 /* Names: integrations, playbooks, step ids. [A-Za-z0-9._-], 1..64. */
 #define BW_NAME_MAX 64u
 #define BW_INTEGRATIONS_MAX 256u
+/* Each integration's worker runs as its own user and group, allocated from
+ * BW_WORKER_UID_BASE + its index in the configuration (61000..61255 with
+ * BW_INTEGRATIONS_MAX): the range must hold no other account on the host
+ * (the daemon refuses to start when one does), so no worker shares a uid with
+ * anything but its own programs. An integration may set its own `uid`
+ * instead. uid 0 is never accepted; BW_WORKER_UID_MAX keeps clear of the
+ * kernel's (uid_t)-1 and of 2^31 where some tools break. */
+#define BW_WORKER_UID_BASE 61000u
+/* Directories an exec integration's programs may write beneath. */
+#define BW_EXEC_WRITABLE_PATHS_MAX 16u
+#define BW_WORKER_UID_MAX 2147483646u
 /* Template expressions (`alert.observables.ips`) are short paths. */
 #define BW_TEMPLATE_MAX 256u
 /* Playbook step params: a small flat map. */

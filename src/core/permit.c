@@ -11,12 +11,18 @@
 /* Domain separation: bump if the sealed fields change. */
 #define PERMIT_TAG "bulwark.permit.v2"
 
-/* The permits' key: drawn once per process, never leaves this file. */
-static unsigned char permit_key[crypto_generichash_KEYBYTES];
+/* The permits' key: drawn once per process, never leaves this file. It lives
+ * in sodium_malloc memory — guard pages, locked (never swapped), left out of
+ * core dumps — and is read-only once drawn. Without that memory the process
+ * cannot seal anything: it stops. */
+static unsigned char *permit_key;
 static pthread_once_t permit_key_once = PTHREAD_ONCE_INIT;
 
 static void permit_key_init(void) {
-        randombytes_buf(permit_key, sizeof(permit_key));
+        if (sodium_init() < 0 || !(permit_key = sodium_malloc(crypto_generichash_KEYBYTES)))
+                abort();
+        randombytes_buf(permit_key, crypto_generichash_KEYBYTES);
+        sodium_mprotect_readonly(permit_key);
 }
 
 /* Length-prefixed fields, so two different subjects never hash alike. */
@@ -45,7 +51,7 @@ static int permit_seal(const permit_subject *s, unsigned char out[32]) {
                 return -ENOMEM;
         pthread_once(&permit_key_once, permit_key_init);
         crypto_generichash_state st;
-        crypto_generichash_init(&st, permit_key, sizeof(permit_key), 32);
+        crypto_generichash_init(&st, permit_key, crypto_generichash_KEYBYTES, 32);
         uint32_t op = (uint32_t)s->op, kind = (uint32_t)s->kind;
         uint64_t n = s->n_targets;
         permit_str(&st, PERMIT_TAG);

@@ -204,8 +204,22 @@ class Daemon:
         return out
 
 
+def open_to_workers(tmp_path):
+    """Connector workers run as their own unprivileged users (issue 8): the
+    test's programs must be reachable by them (o+x on every parent, as any
+    program directory is) and the directory where they record what they did
+    writable (sticky, like /tmp, so a program keeps trusting its neighbours'
+    directory: exec refuses a program in a directory others can change)."""
+    for parent in tmp_path.parents:
+        if str(parent) == "/tmp":
+            break
+        os.chmod(parent, os.stat(parent).st_mode | 0o011)
+    os.chmod(tmp_path, 0o1777)
+
+
 @pytest.fixture
 def make_daemon(netns, tmp_path):
+    open_to_workers(tmp_path)
     daemons = []
 
     def make(**kw):
@@ -238,20 +252,23 @@ def write_program(path, body):
     return path
 
 
-def reversible_exec(tmp_path, name="ad"):
+def reversible_exec(tmp_path, name="ad", writable=True):
     """settings lines making an exec integration reversible: a snapshot program
-    printing a JSON object and a rollback program that records it was called."""
+    printing a JSON object and a rollback program that records it was called.
+    With writable, the integration's programs may write in tmp_path, where the
+    tests' programs record what they did (its worker is confined, issue 8)."""
     snap = write_program(tmp_path / f"{name}-snapshot", 'echo \'{"state":"before"}\'\n')
     back = write_program(tmp_path / f"{name}-rollback", f'cat > {tmp_path}/{name}-rolled-back\n')
-    return f"      snapshot_program: {snap}\n      rollback_program: {back}\n"
+    paths = f"      writable_paths: [{tmp_path}]\n" if writable else ""
+    return f"      snapshot_program: {snap}\n      rollback_program: {back}\n" + paths
 
 
-def exec_integration(tmp_path, name, prog, call_timeout_ms=None, settings=""):
+def exec_integration(tmp_path, name, prog, call_timeout_ms=None, settings="", writable=True):
     """YAML of a reversible exec integration running prog; settings: more
-    settings lines (indented six spaces)."""
+    settings lines (indented six spaces); writable as reversible_exec."""
     timeout = f"    timeout_ms: {call_timeout_ms}\n" if call_timeout_ms else ""
     return (f"  - name: {name}\n    kind: exec\n{timeout}    settings:\n      program: {prog}\n"
-            + settings + reversible_exec(tmp_path, name))
+            + settings + reversible_exec(tmp_path, name, writable))
 
 
 def exec_playbook(integration):

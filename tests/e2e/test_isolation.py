@@ -101,7 +101,7 @@ def test_an_exec_program_cannot_read_another_integrations_secrets(make_daemon, t
     prog.write_text(ATTACK.replace("@TOKEN@", TOKEN).replace("@HEADER@", HEADER_SECRET)
                     .replace("@FILE@", str(token)).replace("@PORT@", str(receiver.port)))
     os.chmod(prog, 0o755)
-    integrations = edr + exec_integration(tmp_path, "prog", prog, call_timeout_ms=20000)
+    integrations = edr + exec_integration(tmp_path, "prog", prog, call_timeout_ms=20000, writable=False)
     d = make_daemon(integrations=integrations, playbooks={"prog.yaml": exec_playbook("prog")}).start()
     r = d.post_alert(ssh_alert())
     assert r.status_code == 202, r.text

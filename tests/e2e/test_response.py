@@ -169,6 +169,7 @@ def guard_integration(tmp_path, verify_exit):
       snapshot_program: {paths['snapshot']}
       rollback_program: {paths['rollback']}
       verify_program: {verify}
+      writable_paths: [{tmp_path}]
 """
 
 

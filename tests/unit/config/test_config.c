@@ -59,6 +59,7 @@ static const char full_config[] = "listen: \"[::1]:8443\"\n"
                                   "      default_timeout_s: 3600\n"
                                   "  - name: soc\n"
                                   "    kind: notify\n"
+                                  "    uid: 5300\n"
                                   "    settings: {url: \"https://soc.example/hook\"}\n"
                                   "  - name: runner\n"
                                   "    kind: exec\n"
@@ -94,6 +95,10 @@ static void test_every_key(void **state) {
         const integration_config *soc = config_integration_find(c, "soc");
         assert_string_equal(soc->kind, "notify");
         assert_int_equal(soc->timeout_ms, BW_CONNECTOR_TIMEOUT_MS_DEFAULT);
+        /* Each worker's own user: allocated by index unless set. */
+        assert_int_equal(fw->uid, BW_WORKER_UID_BASE);
+        assert_int_equal(soc->uid, 5300);
+        assert_int_equal(config_integration_find(c, "runner")->uid, BW_WORKER_UID_BASE + 2);
         assert_string_equal(json_string_value(json_object_get(soc->settings, "url")),
                             "https://soc.example/hook");
         const integration_config *runner = config_integration_find(c, "runner");
@@ -291,6 +296,12 @@ static void test_integration_errors(void **state) {
                             "integrations[0].timeout_ms");
         config_expect_error(INT_HEAD "  - {name: a, kind: nft, colour: red}\n", 4, 26, "unknown_key",
                             "integrations[0].colour");
+        config_expect_error(INT_HEAD "  - {name: a, kind: nft, uid: 0}\n", 4, 31, "out_of_range",
+                            "integrations[0].uid");
+        config_expect_error(INT_HEAD "  - {name: a, kind: nft, uid: 61001}\n  - {name: b, kind: nft}\n", 5,
+                            5, "duplicate", "integrations[1]");
+        config_expect_error(INT_HEAD "  - {name: a, kind: nft}\n  - {name: b, kind: nft, uid: 61000}\n", 5,
+                            31, "duplicate", "integrations[1].uid");
 }
 
 static void test_settings_errors(void **state) {

@@ -23,8 +23,8 @@ files() {
 
 rank() {
         case "$1" in
-        util) echo 0 ;; core) echo 1 ;; connectors) echo 2 ;; config) echo 3 ;; store) echo 4 ;;
-        engine) echo 5 ;; api) echo 6 ;; cmd | cli) echo 7 ;; *) echo 99 ;;
+        util) echo 0 ;; sandbox) echo 1 ;; core) echo 2 ;; connectors) echo 3 ;; config) echo 4 ;;
+        store) echo 5 ;; engine) echo 6 ;; api) echo 7 ;; cmd | cli) echo 8 ;; *) echo 99 ;;
         esac
 }
 

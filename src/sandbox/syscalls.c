@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The system-call allow-lists, as data, one per role (see sandbox.h), loaded
+ * with libseccomp. Derived from what the roles' code and libraries call
+ * (strace -f of the e2e suite: glibc, libcurl with its resolver thread,
+ * GnuTLS, libnftables, /bin/sh and python3 for exec programs). Nobody gets
+ * ptrace, process_vm_readv/writev, bpf, perf_event_open, keyctl, mount,
+ * unshare, setns, kexec, module loading, userfaultfd, io_uring or the
+ * set*id and capset calls: the process keeps what sandbox_apply left it.
+ * socket() takes only the address families of the role, prctl() only options
+ * that cannot undo the confinement. */
+#include "sandbox/syscalls.h"
+
+#include <errno.h>
+#include <linux/prctl.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* Every role: memory, threads' basics, time, signals, descriptors, the IPC
+ * socket to the daemon, files (Landlock and the uid decide which). */
+static const char *const base[] = {
+        "read",
+        "write",
+        "readv",
+        "writev",
+        "pread64",
+        "pwrite64",
+        "close",
+        "close_range",
+        "lseek",
+        "fstat",
+        "newfstatat",
+        "statx",
+        "stat",
+        "lstat",
+        "openat",
+        "open",
+        "readlink",
+        "readlinkat",
+        "access",
+        "faccessat",
+        "faccessat2",
+        "getdents64",
+        "fcntl",
+        "ioctl",
+        "dup",
+        "dup2",
+        "dup3",
+        "pipe2",
+        "mmap",
+        "munmap",
+        "mprotect",
+        "mremap",
+        "madvise",
+        "brk",
+        "futex",
+        "set_robust_list",
+        "get_robust_list",
+        "rseq",
+        "set_tid_address",
+        "rt_sigaction",
+        "rt_sigprocmask",
+        "rt_sigreturn",
+        "sigaltstack",
+        "rt_sigtimedwait",
+        "restart_syscall",
+        "exit",
+        "exit_group",
+        "getpid",
+        "gettid",
+        "getppid",
+        "getuid",
+        "geteuid",
+        "getgid",
+        "getegid",
+        "getgroups",
+        "getresuid",
+        "getresgid",
+        "clock_gettime",
+        "clock_getres",
+        "clock_nanosleep",
+        "nanosleep",
+        "gettimeofday",
+        "getrandom",
+        "poll",
+        "ppoll",
+        "select",
+        "pselect6",
+        "epoll_create1",
+        "epoll_ctl",
+        "epoll_wait",
+        "epoll_pwait",
+        "sendmsg",
+        "recvmsg",
+        "sendto",
+        "recvfrom",
+        "shutdown",
+        "getsockopt",
+        "setsockopt",
+        "getsockname",
+        "getpeername",
+        "uname",
+        "getcwd",
+        "sched_yield",
+        "sched_getaffinity",
+        "getrlimit",
+        "prlimit64",
+        "sysinfo",
+        "umask",
+        "tgkill",
+        "membarrier",
+        "fsync",
+        "fdatasync",
+        "statfs",
+        "fstatfs",
+        NULL,
+};
+
+/* Threads (libcurl's resolver) and outbound TCP. */
+static const char *const net[] = {
+        "clone", "clone3", "connect", "bind", "eventfd2", "socketpair", NULL,
+};
+
+/* Programs and what a general program does besides the base. */
+static const char *const programs[] = {
+        "clone",
+        "clone3",
+        "fork",
+        "vfork",
+        "execve",
+        "execveat",
+        "wait4",
+        "waitid",
+        "kill",
+        "setpgid",
+        "getpgid",
+        "getpgrp",
+        "setsid",
+        "getsid",
+        "pidfd_open",
+        "pidfd_send_signal",
+        "connect",
+        "bind",
+        "listen",
+        "accept",
+        "accept4",
+        "socketpair",
+        "eventfd2",
+        "signalfd4",
+        "timerfd_create",
+        "timerfd_settime",
+        "timerfd_gettime",
+        "alarm",
+        "setitimer",
+        "getitimer",
+        "timer_create",
+        "timer_settime",
+        "timer_gettime",
+        "timer_delete",
+        "timer_getoverrun",
+        "mkdir",
+        "mkdirat",
+        "rmdir",
+        "unlink",
+        "unlinkat",
+        "rename",
+        "renameat",
+        "renameat2",
+        "link",
+        "linkat",
+        "symlink",
+        "symlinkat",
+        "chmod",
+        "fchmod",
+        "fchmodat",
+        "truncate",
+        "ftruncate",
+        "utimensat",
+        "futimesat",
+        "utime",
+        "utimes",
+        "chdir",
+        "fchdir",
+        "flock",
+        "fallocate",
+        "sendfile",
+        "copy_file_range",
+        "splice",
+        "tee",
+        "getdents",
+        "inotify_init1",
+        "inotify_add_watch",
+        "inotify_rm_watch",
+        "getrusage",
+        "times",
+        "getpriority",
+        "setpriority",
+        "sched_getparam",
+        "sched_getscheduler",
+        "sched_setaffinity",
+        "sched_get_priority_max",
+        "sched_get_priority_min",
+        "capget",
+        "msync",
+        "mincore",
+        "mlock",
+        "munlock",
+        "epoll_create",
+        "epoll_pwait2",
+        "pipe",
+        "creat",
+        "fadvise64",
+        "readahead",
+        "memfd_create",
+        "name_to_handle_at",
+        "getxattr",
+        "lgetxattr",
+        "fgetxattr",
+        "listxattr",
+        "flistxattr",
+        "arch_prctl",
+        "personality",
+        "sync_file_range",
+        "syncfs",
+        "mlock2",
+        "preadv",
+        "pwritev",
+        "preadv2",
+        "pwritev2",
+        NULL,
+};
+
+static const char *const *const lists[_SANDBOX_SYSCALLS_MAX][3] = {
+        [SANDBOX_SYSCALLS_NFT] = {base, NULL},
+        [SANDBOX_SYSCALLS_HTTP] = {base, net, NULL},
+        [SANDBOX_SYSCALLS_EXEC] = {base, programs, NULL},
+        [SANDBOX_SYSCALLS_TEST] = {base, NULL},
+};
+
+/* socket(): the families each role may open. */
+static const int families[_SANDBOX_SYSCALLS_MAX][5] = {
+        [SANDBOX_SYSCALLS_NFT] = {AF_NETLINK, -1},
+        [SANDBOX_SYSCALLS_HTTP] = {AF_INET, AF_INET6, AF_UNIX, AF_NETLINK, -1},
+        [SANDBOX_SYSCALLS_EXEC] = {AF_INET, AF_INET6, AF_UNIX, AF_NETLINK, -1},
+        [SANDBOX_SYSCALLS_TEST] = {-1},
+};
+
+/* prctl(): options that cannot undo the confinement (not PR_SET_DUMPABLE,
+ * PR_SET_SECCOMP, PR_SET_PTRACER, PR_CAP_AMBIENT, ...). */
+static const int prctl_ok[] = {PR_SET_NAME,     PR_GET_NAME,     PR_SET_PDEATHSIG,    PR_GET_PDEATHSIG,
+                               PR_GET_DUMPABLE, PR_CAPBSET_READ, PR_GET_NO_NEW_PRIVS, PR_SET_VMA};
+
+int syscalls_load(sandbox_syscalls role) {
+        if ((unsigned)role >= _SANDBOX_SYSCALLS_MAX)
+                return -EINVAL;
+        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
+        if (!ctx)
+                return -ENOMEM;
+        int r = 0;
+        for (size_t l = 0; r == 0 && lists[role][l]; l++)
+                for (const char *const *name = lists[role][l]; r == 0 && *name; name++) {
+                        int nr = seccomp_syscall_resolve_name(*name);
+                        if (nr != __NR_SCMP_ERROR) /* not on this architecture */
+                                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
+                }
+        for (size_t i = 0; r == 0 && families[role][i] >= 0; i++)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+                                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[role][i]));
+        for (size_t i = 0; r == 0 && i < sizeof(prctl_ok) / sizeof(prctl_ok[0]); i++)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
+                                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)prctl_ok[i]));
+        if (r == 0)
+                r = seccomp_load(ctx);
+        seccomp_release(ctx);
+        return r;
+}

@@ -250,6 +250,12 @@ static const int families[_SANDBOX_SYSCALLS_MAX][5] = {
 static const int prctl_ok[] = {PR_SET_NAME,     PR_GET_NAME,     PR_SET_PDEATHSIG,    PR_GET_PDEATHSIG,
                                PR_GET_DUMPABLE, PR_CAPBSET_READ, PR_GET_NO_NEW_PRIVS, PR_SET_VMA};
 
+/* Allows nr when its first argument is value. */
+static int allow_first_arg(scmp_filter_ctx ctx, int nr, int value) {
+        struct scmp_arg_cmp eq = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)value, .datum_b = 0};
+        return seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &eq);
+}
+
 int syscalls_load(sandbox_syscalls role) {
         if ((unsigned)role >= _SANDBOX_SYSCALLS_MAX)
                 return -EINVAL;
@@ -264,11 +270,9 @@ int syscalls_load(sandbox_syscalls role) {
                                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
                 }
         for (size_t i = 0; r == 0 && families[role][i] >= 0; i++)
-                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-                                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)families[role][i]));
+                r = allow_first_arg(ctx, SCMP_SYS(socket), families[role][i]);
         for (size_t i = 0; r == 0 && i < sizeof(prctl_ok) / sizeof(prctl_ok[0]); i++)
-                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-                                     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)prctl_ok[i]));
+                r = allow_first_arg(ctx, SCMP_SYS(prctl), prctl_ok[i]);
         if (r == 0)
                 r = seccomp_load(ctx);
         seccomp_release(ctx);

@@ -89,6 +89,9 @@ int plan_batch(const playbook_set *playbooks, const bw_config *config, store_cla
 
 void batch_free(batch_alert *b, size_t n);
 
+/* What the connector is asked to act on for a (and what its permits seal). */
+connector_action batch_action_call(const batch_action *a);
+
 /* Renders the actions of execution ex of ba (once; a threshold playbook's are
  * rendered only when it fires). 0 or -ENOMEM. */
 int plan_exec_actions(const bw_config *config, const batch_alert *ba, batch_exec *ex);

@@ -247,23 +247,13 @@ static void run_fresh(action_call *c, batch_action *a, bw_metrics *metrics) {
 }
 
 static action_call call_of(connector_pool *pool, const batch_hooks *hooks, batch_action *a) {
-        const playbook_step *step = a->rendered.step;
         return (action_call){
                 .pool = pool,
                 .hooks = hooks,
                 .permits = a->permits,
                 .integration = a->integration,
                 .kind = a->kind,
-                .action =
-                        {
-                                .action_id = a->stored.id,
-                                .verb = step->verb,
-                                .kind = a->rendered.targets.kind,
-                                .targets = a->rendered.targets.items,
-                                .n_targets = a->rendered.targets.n,
-                                .params = a->rendered.params,
-                                .idempotency_key = a->rendered.idempotency_key,
-                        },
+                .action = batch_action_call(a),
         };
 }
 

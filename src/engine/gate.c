@@ -30,15 +30,7 @@ static int mint(const char *integration, permit_op op, const connector_action *a
 /* Every check passed: the permits for exactly this action — apply, and the
  * rollback its own failed verify may need (or only the rollback it was asked). */
 static int mint_action(batch_action *act, bool rollback_only) {
-        connector_action a = {
-                .action_id = act->stored.id,
-                .verb = act->rendered.step->verb,
-                .kind = act->rendered.targets.kind,
-                .targets = act->rendered.targets.items,
-                .n_targets = act->rendered.targets.n,
-                .params = act->rendered.params,
-                .idempotency_key = act->rendered.idempotency_key,
-        };
+        connector_action a = batch_action_call(act);
         int r = rollback_only ? 0
                               : mint(act->integration->name, PERMIT_APPLY, &a, &act->permits[PERMIT_APPLY]);
         return r < 0 ? r : mint(act->integration->name, PERMIT_ROLLBACK, &a, &act->permits[PERMIT_ROLLBACK]);

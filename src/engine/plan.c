@@ -150,6 +150,18 @@ void batch_alert_reset(batch_alert *ba) {
         }
 }
 
+connector_action batch_action_call(const batch_action *a) {
+        return (connector_action){
+                .action_id = a->stored.id,
+                .verb = a->rendered.step->verb,
+                .kind = a->rendered.targets.kind,
+                .targets = a->rendered.targets.items,
+                .n_targets = a->rendered.targets.n,
+                .params = a->rendered.params,
+                .idempotency_key = a->rendered.idempotency_key,
+        };
+}
+
 void batch_free(batch_alert *b, size_t n) {
         if (!b)
                 return;

@@ -28,7 +28,6 @@ typedef enum {
         SANDBOX_SYSCALLS_NFT,  /* netlink to nftables */
         SANDBOX_SYSCALLS_HTTP, /* outbound TCP, DNS, TLS (http, notify) */
         SANDBOX_SYSCALLS_EXEC, /* runs programs: what a general program needs */
-        SANDBOX_SYSCALLS_TEST, /* the unit tests' children: basics only */
         _SANDBOX_SYSCALLS_MAX,
 } sandbox_syscalls;
 

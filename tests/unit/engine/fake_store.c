@@ -64,13 +64,20 @@ int store_tx_action_result(store_tx *tx, int64_t action_id, char **ret) {
         return a->result_json && !*ret ? -ENOMEM : 0;
 }
 
-int store_tx_budget_used(store_tx *tx, const store_budget *b, int64_t now_ms, uint64_t *ret) {
-        (void)now_ms;
+/* The entry of budget b for a call that may fail as the fake is told. */
+static int budget_call(store_tx *tx, const store_budget *b, fake_budget **ret) {
         if (tx->fail_errno)
                 return -tx->fail_errno;
-        fake_budget *e = budget_find(tx, b->key, b->window_ms, true);
-        if (!e)
-                return -ENOSPC;
+        *ret = budget_find(tx, b->key, b->window_ms, true);
+        return *ret ? 0 : -ENOSPC;
+}
+
+int store_tx_budget_used(store_tx *tx, const store_budget *b, int64_t now_ms, uint64_t *ret) {
+        (void)now_ms;
+        fake_budget *e = NULL;
+        int r = budget_call(tx, b, &e);
+        if (r < 0)
+                return r;
         e->reads++;
         *ret = e->used + e->charged;
         return 0;
@@ -78,11 +85,10 @@ int store_tx_budget_used(store_tx *tx, const store_budget *b, int64_t now_ms, ui
 
 int store_tx_budget_charge(store_tx *tx, const store_budget *b, int64_t now_ms, uint64_t n) {
         (void)now_ms;
-        if (tx->fail_errno)
-                return -tx->fail_errno;
-        fake_budget *e = budget_find(tx, b->key, b->window_ms, true);
-        if (!e)
-                return -ENOSPC;
+        fake_budget *e = NULL;
+        int r = budget_call(tx, b, &e);
+        if (r < 0)
+                return r;
         e->charges++;
         e->charged += n;
         return 0;

@@ -117,15 +117,7 @@ static batch_action *gate(fixture *f, playbook *p, const char *ips, int64_t id, 
 
 /* Whether a holds a valid permit for op on exactly what it will act on. */
 static bool permitted(const batch_action *a, permit_op op) {
-        connector_action ca = {
-                .action_id = a->stored.id,
-                .verb = a->rendered.step->verb,
-                .kind = a->rendered.targets.kind,
-                .targets = a->rendered.targets.items,
-                .n_targets = a->rendered.targets.n,
-                .params = a->rendered.params,
-                .idempotency_key = a->rendered.idempotency_key,
-        };
+        connector_action ca = batch_action_call(a);
         permit_subject s = connector_permit_subject(a->integration->name, op, &ca);
         return governor_permit_valid(&a->permits[op], &s);
 }

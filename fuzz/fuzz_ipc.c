@@ -198,23 +198,35 @@ static bool fuzz_ipc_batch_reply(const json_t *body, size_t n) {
 }
 
 static void fuzz_ipc_init(const json_t *body) {
-        const char *name, *kind;
-        const json_t *settings;
-        int r = ipc_init_unpack(body, &name, &kind, &settings);
+        ipc_init in;
+        int r = ipc_init_unpack(body, &in);
         fuzz_ipc_check_unpack(r, "ipc_init_unpack returns 0, -EBADMSG or -ENOMEM");
         if (r < 0)
                 return;
-        fuzz_check(name == json_string_value(json_object_get(body, "name")) &&
-                           kind == json_string_value(json_object_get(body, "kind")) &&
-                           settings == json_object_get(body, "settings") && json_is_object(settings),
+        fuzz_check(in.name == json_string_value(json_object_get(body, "name")) &&
+                           in.kind == json_string_value(json_object_get(body, "kind")) &&
+                           in.settings == json_object_get(body, "settings") && json_is_object(in.settings),
                    "an init's name, kind and settings are the wire values");
-        json_t *again = ipc_init_pack(name, kind, settings);
+        fuzz_check(in.uid >= 1 && in.uid <= BW_WORKER_UID_MAX, "an init's uid is never 0 and in range");
+        json_t *again = ipc_init_pack(&in);
         fuzz_check(again != NULL, "a decoded init packs again");
-        const char *name2, *kind2;
-        const json_t *settings2;
-        fuzz_check(ipc_init_unpack(again, &name2, &kind2, &settings2) == 0 && strcmp(name, name2) == 0 &&
-                           strcmp(kind, kind2) == 0 && json_equal(settings, settings2),
+        ipc_init in2;
+        fuzz_check(ipc_init_unpack(again, &in2) == 0 && strcmp(in.name, in2.name) == 0 &&
+                           strcmp(in.kind, in2.kind) == 0 && json_equal(in.settings, in2.settings) &&
+                           in.uid == in2.uid && in.confine == in2.confine,
                    "a re-packed init unpacks to the same init");
+        json_decref(again);
+}
+
+/* The confinement a worker reports: in range, and it packs to the same. */
+static void fuzz_ipc_init_ok(const json_t *body) {
+        sandbox_status st;
+        int r = ipc_init_ok_unpack(body, &st);
+        fuzz_ipc_check_unpack(r, "ipc_init_ok_unpack returns 0, -EBADMSG or -ENOMEM");
+        if (r < 0)
+                return;
+        json_t *again = ipc_init_ok_pack(&st);
+        fuzz_check(again && json_equal(again, body), "a decoded init_ok packs to the wire value");
         json_decref(again);
 }
 
@@ -258,6 +270,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_ipc_reply(body);
         fuzz_ipc_init(body);
         fuzz_ipc_init_error(body);
+        fuzz_ipc_init_ok(body);
         json_decref(body);
         return 0;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Health routes: GET /healthz (liveness), GET /readyz (store writable, queue
- * below capacity, every connector worker up) and GET /metrics (Prometheus text).
- * Runs in the daemon's HTTP threads. */
+ * below capacity, every connector worker up), GET /metrics (Prometheus text)
+ * and GET /v1/status (each process and its confinement, for admins). Runs in
+ * the daemon's HTTP threads. */
 #include <errno.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "api/http.h"
 #include "core/limits.h"
@@ -26,6 +28,10 @@ enum MHD_Result handle_readyz(request *req) {
         }
         bool store_ok = ping_r == 0;
         json_t *workers = connector_pool_status(s->pool);
+        /* Confinement details are for GET /v1/status (an admin's), not for anyone. */
+        const char *name;
+        json_t *w;
+        json_object_foreach(workers, name, w) json_object_del(w, "sandbox");
         size_t free_slots = store_queue_free(s->store);
         bool workers_ok = connector_pool_all_up(s->pool);
         bool ready = store_ok && free_slots > 0 && workers_ok;
@@ -37,6 +43,77 @@ enum MHD_Result handle_readyz(request *req) {
                                  (json_int_t)s->queue_capacity, "integrations", "ok", workers_ok, "workers",
                                  workers ? workers : json_object());
         return reply_json(req, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body);
+}
+
+/* Every process of the daemon, the daemon first: role, pid, and its
+ * confinement (connector_sandbox_json). Returns a new array or NULL. */
+static json_t *processes(api_shared *s) {
+        sandbox_status self;
+        sandbox_status_read(&self);
+        json_t *all = json_array();
+        json_t *workers = connector_pool_status(s->pool);
+        if (!all || !workers ||
+            json_array_append_new(all, json_pack("{ss ss si so}", "role", "daemon", "process", "daemon",
+                                                 "pid", (int)getpid(), "sandbox",
+                                                 connector_sandbox_json(&self, false))) < 0) {
+                json_decref(all);
+                json_decref(workers);
+                return NULL;
+        }
+        const char *name;
+        json_t *w;
+        json_object_foreach(workers, name, w) {
+                char process[BW_NAME_MAX + 16];
+                snprintf(process, sizeof(process), "worker:%s", name);
+                json_t *p = json_pack("{ss ss ss sO sO sO sO sO}", "role", "worker", "process", process,
+                                      "integration", name, "kind", json_object_get(w, "kind"), "pid",
+                                      json_object_get(w, "pid"), "state", json_object_get(w, "state"),
+                                      "restarts", json_object_get(w, "restarts"), "sandbox",
+                                      json_object_get(w, "sandbox"));
+                if (json_array_append_new(all, p) < 0) {
+                        json_decref(all);
+                        all = NULL;
+                        break;
+                }
+        }
+        json_decref(workers);
+        return all;
+}
+
+enum MHD_Result handle_status(request *req) {
+        json_t *all = processes(req->api);
+        if (!all)
+                return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "", "out of memory");
+        return reply_json(req, MHD_HTTP_OK,
+                          json_pack("{si so}", "landlock_abi", sandbox_landlock_abi(), "processes", all));
+}
+
+/* One info line per process: its confinement as labels. */
+static int render_sandbox(buf *out, const json_t *all) {
+        int r = buf_printf(out,
+                           "# HELP bulwark_landlock_abi The kernel's Landlock ABI (0: none).\n"
+                           "# TYPE bulwark_landlock_abi gauge\nbulwark_landlock_abi %d\n"
+                           "# HELP bulwark_process_sandbox_info Each process and its confinement.\n"
+                           "# TYPE bulwark_process_sandbox_info gauge\n",
+                           sandbox_landlock_abi());
+        size_t i;
+        const json_t *p;
+        json_array_foreach(all, i, p) {
+                const json_t *sb = json_object_get(p, "sandbox");
+                if (r == 0)
+                        r = buf_printf(out,
+                                       "bulwark_process_sandbox_info{process=\"%s\",confined=\"%d\","
+                                       "landlock=\"%d\",seccomp=\"%d\",uid=\"%lld\",caps=\"%s\","
+                                       "dumpable=\"%d\"} 1\n",
+                                       json_string_value(json_object_get(p, "process")),
+                                       json_is_true(json_object_get(sb, "confined")),
+                                       json_is_true(json_object_get(sb, "landlock")),
+                                       json_is_true(json_object_get(sb, "seccomp")),
+                                       (long long)json_integer_value(json_object_get(sb, "uid")),
+                                       json_string_value(json_object_get(sb, "caps")),
+                                       json_is_true(json_object_get(sb, "dumpable")));
+        }
+        return r;
 }
 
 enum MHD_Result handle_metrics(request *req) {
@@ -73,6 +150,10 @@ enum MHD_Result handle_metrics(request *req) {
         buf out;
         buf_init(&out, 1024 * 1024);
         int r = metrics_render(s->metrics, &g, &out);
+        json_t *all = processes(s);
+        if (r == 0)
+                r = all ? render_sandbox(&out, all) : -ENOMEM;
+        json_decref(all);
         enum MHD_Result ret =
                 r < 0 ? reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "", "render failed")
                       : reply_text(req, MHD_HTTP_OK, "text/plain; version=0.0.4", out.data, out.len);

@@ -54,6 +54,7 @@ typedef enum {
         PERM_APPROVALS_DECIDE,    /* approver */
         PERM_EXECUTIONS_ROLLBACK, /* admin */
         PERM_ROLLBACK_TEST,       /* admin */
+        PERM_STATUS_READ,         /* admin: processes, their confinement */
         _PERM_MAX,
 } permission;
 
@@ -170,3 +171,4 @@ enum MHD_Result handle_breaker_reset(request *req);
 enum MHD_Result handle_healthz(request *req);
 enum MHD_Result handle_readyz(request *req);
 enum MHD_Result handle_metrics(request *req);
+enum MHD_Result handle_status(request *req);

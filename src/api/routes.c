@@ -32,6 +32,7 @@ static const route route_table[] = {
         {"GET", "/healthz", PERM_PUBLIC, BODY_NONE, handle_healthz, NULL},
         {"GET", "/readyz", PERM_PUBLIC, BODY_NONE, handle_readyz, NULL},
         {"GET", "/metrics", PERM_METRICS_READ, BODY_NONE, handle_metrics, NULL},
+        {"GET", "/v1/status", PERM_STATUS_READ, BODY_NONE, handle_status, NULL},
 };
 
 actor_role permission_role(permission p) {
@@ -45,6 +46,7 @@ actor_role permission_role(permission p) {
         case PERM_BREAKER_RESET:
         case PERM_EXECUTIONS_ROLLBACK:
         case PERM_ROLLBACK_TEST:
+        case PERM_STATUS_READ:
                 return ROLE_ADMIN;
         default:
                 return _ROLE_MAX; /* reads */

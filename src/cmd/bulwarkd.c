@@ -22,6 +22,7 @@
 #include "core/limits.h"
 #include "core/metrics.h"
 #include "engine/engine.h"
+#include "sandbox/sandbox.h"
 #include "store/store.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -33,8 +34,23 @@ static void usage(FILE *f) {
         fputs("usage: bulwarkd --config FILE [--check]\n"
               "  --config FILE  the bulwark.yaml to run with\n"
               "  --check        validate configuration and playbooks, then exit\n"
+              "  --no-sandbox   run the connector workers unconfined, as root (sanitizer\n"
+              "                 builds; any other build also needs --testing)\n"
               "  --version      print the version\n",
               f);
+}
+
+/* What this process runs with, once at start-up (docs/security.md). */
+static void log_sandbox(const char *role) {
+        sandbox_status st;
+        sandbox_status_read(&st);
+        char line[256];
+        sandbox_status_format(&st, line, sizeof(line));
+        log_json(st.landlock_abi ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "daemon", "sandbox",
+                 json_pack("{ss ss ss}", "process", role, "sandbox", line, "msg",
+                           st.landlock_abi ? ""
+                                           : "the kernel has no Landlock: workers keep uid, "
+                                             "capabilities and seccomp confinement only"));
 }
 
 /* Reads the bearer token (first line of a 0600 file) into a sodium-guarded buffer. */
@@ -145,7 +161,7 @@ static int actor_tokens_load(const bw_config *cfg, actor_tokens *t) {
         return 0;
 }
 
-static int run(const bw_config *cfg, const playbook_set *pbs) {
+static int run(const bw_config *cfg, const playbook_set *pbs, pool_confinement confinement) {
         static bw_metrics metrics;
         metrics_init(&metrics);
         actor_tokens tokens = {0};
@@ -157,6 +173,7 @@ static int run(const bw_config *cfg, const playbook_set *pbs) {
         int r = actor_tokens_load(cfg, &tokens);
         if (r < 0)
                 return r;
+        log_sandbox("daemon");
         if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
                 r = log_errno(-errno, "daemon", "data_dir.unusable", "%s", cfg->data_dir);
                 goto out;
@@ -168,7 +185,8 @@ static int run(const bw_config *cfg, const playbook_set *pbs) {
                           r == -EBUSY ? ": another bulwarkd holds this store" : "");
                 goto out;
         }
-        r = connector_pool_start(cfg->integrations, cfg->n_integrations, "/proc/self/exe", &pool);
+        r = connector_pool_start(cfg->integrations, cfg->n_integrations, "/proc/self/exe", confinement,
+                                 &pool);
         if (r < 0) {
                 log_errno(r, "daemon", "connectors.start_failed", "connector workers did not start");
                 goto out;
@@ -224,6 +242,12 @@ out:
 int main(int argc, char **argv) {
         if (argc == 2 && strcmp(argv[1], "--connector-worker") == 0)
                 return connector_worker_main(WORKER_FD);
+        /* Never dumpable, never a core file: this process will hold the store,
+         * the permit key and the actors' tokens. */
+        if (sandbox_harden() < 0) {
+                fputs("bulwarkd: cannot make the process non-dumpable\n", stderr);
+                return 1;
+        }
         /* Descriptors inherited from whoever started us (a shell, a CI runner's
          * pipes) are not ours: close them before opening anything. */
         close_range(3, ~0u, 0);
@@ -231,12 +255,14 @@ int main(int argc, char **argv) {
         static const struct option opts[] = {
                 {"config", required_argument, NULL, 'c'},
                 {"check", no_argument, NULL, 'k'},
+                {"no-sandbox", no_argument, NULL, 'S'},
+                {"testing", no_argument, NULL, 'T'},
                 {"version", no_argument, NULL, 'V'},
                 {"help", no_argument, NULL, 'h'},
                 {0},
         };
         const char *config_path = NULL;
-        bool check_only = false;
+        bool check_only = false, no_sandbox = false, testing = false;
         int c;
         while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
                 switch (c) {
@@ -245,6 +271,12 @@ int main(int argc, char **argv) {
                         break;
                 case 'k':
                         check_only = true;
+                        break;
+                case 'S':
+                        no_sandbox = true;
+                        break;
+                case 'T':
+                        testing = true;
                         break;
                 case 'V':
                         puts("bulwarkd " BULWARK_VERSION);
@@ -259,6 +291,12 @@ int main(int argc, char **argv) {
         }
         if (!config_path || optind != argc) {
                 usage(stderr);
+                return 2;
+        }
+        if (no_sandbox && !BW_SANITIZER_BUILD && !testing) {
+                fputs("bulwarkd: --no-sandbox runs every connector worker as root, unconfined: only a "
+                      "sanitizer build accepts it, any other only with --testing\n",
+                      stderr);
                 return 2;
         }
         if (sodium_init() < 0) {
@@ -284,7 +322,7 @@ int main(int argc, char **argv) {
         if (check_only)
                 printf("%s: configuration and %zu playbook(s) are valid\n", config_path, pbs->n);
         else
-                r = run(cfg, pbs);
+                r = run(cfg, pbs, no_sandbox ? POOL_UNCONFINED : POOL_CONFINED);
         playbook_set_free(pbs);
         config_free(cfg);
         return r < 0 ? 1 : 0;

@@ -7,6 +7,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +73,24 @@ static int role_one(yamldoc *d, size_t index, yaml_node_t *item, const char *pat
         return r < 0 ? r
                      : yamldoc_error(d, item, err, "invalid", path,
                                      "must be ingest, analyst, approver or admin");
+}
+
+/* A worker's uid (also its gid) must be no account's or group's of the host:
+ * sharing one would let that account reach the worker, or the worker its
+ * files. */
+static int uid_unowned(const yamldoc *d, const yaml_node_t *at, const char *field, unsigned uid,
+                       bw_error *err) {
+        const struct passwd *pw = getpwuid((uid_t)uid);
+        if (pw)
+                return yamldoc_error(d, at, err, "taken", field,
+                                     "uid %u is the host account '%s': a worker needs an id no account has",
+                                     uid, pw->pw_name);
+        const struct group *gr = getgrgid((gid_t)uid);
+        if (gr)
+                return yamldoc_error(d, at, err, "taken", field,
+                                     "gid %u is the host group '%s': a worker needs an id no group has", uid,
+                                     gr->gr_name);
+        return 0;
 }
 
 static const char *const integration_keys[] = {"name",     "kind",    "timeout_ms", "uid",
@@ -325,6 +345,9 @@ static int integration_one(yamldoc *d, size_t index, yaml_node_t *node, const ch
                         return yamldoc_error(
                                 d, v[IK_UID] ? v[IK_UID] : node, err, "duplicate", v[IK_UID] ? fpath : path,
                                 "uid %u is integrations[%zu]'s: each worker has its own", ic->uid, j);
+        r = uid_unowned(d, v[IK_UID] ? v[IK_UID] : node, v[IK_UID] ? fpath : path, ic->uid, err);
+        if (r < 0)
+                return r;
 
         yamldoc_path_key(fpath, sizeof(fpath), path, "settings");
         json_t *settings = NULL;

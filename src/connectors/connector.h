@@ -13,6 +13,7 @@
 
 #include "core/settings.h"
 #include "core/template.h"
+#include "sandbox/sandbox.h"
 #include "util/error.h"
 
 typedef enum {
@@ -25,9 +26,10 @@ typedef enum {
 } connector_op;
 
 typedef struct connector_verb {
-        const char *name;        /* "block" */
-        unsigned target_kinds;   /* bit mask of (1u << target_kind) accepted; (1u << TARGET_NONE) = may have none */
-        bool reversible;         /* has snapshot and rollback for this verb */
+        const char *name;      /* "block" */
+        unsigned target_kinds; /* bit mask of (1u << target_kind) accepted; (1u << TARGET_NONE) = may have
+                                  none */
+        bool reversible;       /* has snapshot and rollback for this verb */
         /* The params a step may give this verb, ends with {NULL}; never NULL. The
          * one source of truth for them: `playbook lint` and the daemon's start-up
          * check a step's literal params against it (config/playbooks.c), and
@@ -53,9 +55,9 @@ typedef struct connector_result {
 } connector_result;
 
 typedef struct connector_kind {
-        const char *name;               /* "nft", "http", "exec", "notify" */
-        const connector_verb *verbs;    /* ends with {NULL} */
-        const setting_spec *settings;   /* ends with {NULL} */
+        const char *name;             /* "nft", "http", "exec", "notify" */
+        const connector_verb *verbs;  /* ends with {NULL} */
+        const setting_spec *settings; /* ends with {NULL} */
         /* Parent, at configuration load, after the table checks: cross-field and
          * semantic checks (URL scheme, absolute paths). May be NULL. */
         int (*check_settings)(const json_t *settings, bw_error *err);
@@ -71,7 +73,8 @@ typedef struct connector_kind {
          * Returns 0 when it ran (each result tells its action's outcome) or a
          * negative errno when nothing was changed: the engine then applies the
          * actions one by one. */
-        int (*apply_batch)(void *state, const connector_action *actions, size_t n, connector_result *results);
+        int (*apply_batch)(void *state, const connector_action *actions, size_t n,
+                           connector_result *results);
         /* Optional refinement of ops[] by an integration's settings (exec can
          * verify only with a verify_program). NULL = ops[] alone decides. */
         bool (*has_op)(const json_t *settings, connector_op op);
@@ -82,6 +85,11 @@ typedef struct connector_kind {
         /* Informs people and changes no system (notify): there is nothing to roll
          * back, so level 3 may run it without an approval. */
         bool inert;
+        /* Worker process, after open: what the kind keeps once its worker is
+         * confined (connectors/confine.c sets the uid and the limits): its
+         * capabilities, its system-call role, no_tcp, the paths it still reads,
+         * runs or writes (state is open's). 0, or a negative errno. */
+        int (*confine)(void *state, const json_t *settings, sandbox_profile *p);
 } connector_kind;
 
 /* True if the integration's connector can snapshot and roll back this verb. */

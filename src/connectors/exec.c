@@ -188,8 +188,30 @@ static void exec_close(void *state) {
         free(s);
 }
 
+/* Each of writable_paths is a directory now: the worker's Landlock rules are
+ * built on it. Returns 0 or -errno with *err naming it. */
+static int exec_writable_dirs(const json_t *settings, bw_error *err) {
+        const json_t *writable = json_object_get(settings, "writable_paths");
+        for (size_t i = 0; i < json_array_size(writable); i++) {
+                const char *path = json_string_value(json_array_get(writable, i));
+                struct stat st;
+                char field[48];
+                snprintf(field, sizeof(field), "writable_paths[%zu]", i);
+                if (stat(path, &st) < 0) {
+                        int r = -errno;
+                        bw_error_set(err, "open_failed", field, "%s: %s", path, strerror(-r));
+                        return r;
+                }
+                if (!S_ISDIR(st.st_mode))
+                        return bw_error_set(err, "invalid", field, "%s is not a directory", path);
+        }
+        return 0;
+}
+
 static int exec_open(const json_t *settings, void **ret_state, bw_error *err) {
         int r = exec_check_settings(settings, err);
+        if (r == 0)
+                r = exec_writable_dirs(settings, err);
         if (r < 0)
                 return r;
         const json_t *args;
@@ -588,6 +610,34 @@ static const connector_verb exec_verbs[] = {
         {0},
 };
 
+/* A worker that runs programs, which inherit its confinement: the system's
+ * programs and libraries (run), /etc (read: the uid's permissions keep other
+ * integrations' files out), the few devices programs open, the configured
+ * programs themselves and the writable_paths. No /proc, no capabilities. */
+static int exec_confine(void *state, const json_t *settings, sandbox_profile *p) {
+        const exec_state *s = state;
+        static const sandbox_path system[] = {
+                {"/usr", SANDBOX_EXECUTE, false},     {"/bin", SANDBOX_EXECUTE, true},
+                {"/sbin", SANDBOX_EXECUTE, true},     {"/lib", SANDBOX_EXECUTE, true},
+                {"/lib64", SANDBOX_EXECUTE, true},    {"/etc", SANDBOX_READ, false},
+                {"/dev/null", SANDBOX_WRITE, false},  {"/dev/zero", SANDBOX_READ, true},
+                {"/dev/urandom", SANDBOX_READ, true}, {"/dev/random", SANDBOX_READ, true},
+        };
+        p->syscalls = SANDBOX_SYSCALLS_EXEC;
+        p->max_files = 256;
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < sizeof(system) / sizeof(system[0]); i++)
+                r = sandbox_profile_add(p, system[i].path, system[i].access, system[i].optional);
+        for (size_t i = 0; r == 0 && i < _EXEC_PROGRAM_MAX; i++)
+                if (s->path[i])
+                        r = sandbox_profile_add(p, s->path[i], SANDBOX_EXECUTE, false);
+        const json_t *writable = json_object_get(settings, "writable_paths");
+        for (size_t i = 0; r == 0 && i < json_array_size(writable); i++)
+                r = sandbox_profile_add(p, json_string_value(json_array_get(writable, i)), SANDBOX_WRITE,
+                                        false);
+        return r;
+}
+
 const connector_kind exec_kind = {
         .name = "exec",
         .verbs = exec_verbs,
@@ -604,4 +654,5 @@ const connector_kind exec_kind = {
                         [CONNECTOR_OP_ROLLBACK] = exec_rollback,
                 },
         .has_op = exec_has_op,
+        .confine = exec_confine,
 };

@@ -57,6 +57,11 @@ static void http_close(void *state) {
         http_client_free(state);
 }
 
+static int http_confine(void *state, const json_t *settings, sandbox_profile *p) {
+        (void)settings;
+        return http_client_confine(state, p);
+}
+
 static int http_validate(void *state, const connector_action *a, connector_result *res) {
         return kind_validated(kind_check_action(&http_kind, a, res), res);
 }
@@ -102,6 +107,7 @@ const connector_kind http_kind = {
         .check_settings = http_check_settings,
         .open = http_open,
         .close = http_close,
+        .confine = http_confine,
         .ops =
                 {
                         [CONNECTOR_OP_VALIDATE] = http_validate,

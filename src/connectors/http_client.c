@@ -293,6 +293,36 @@ void http_client_free(http_client *c) {
         curl_global_cleanup();
 }
 
+int http_client_confine(const http_client *c, sandbox_profile *p) {
+        /* The resolver's files, the system's trust store (GnuTLS, p11-kit) and
+         * the libraries glibc's name service and p11-kit load on demand. */
+        static const char *const system[] = {
+                "/etc/resolv.conf",
+                "/etc/hosts",
+                "/etc/nsswitch.conf",
+                "/etc/host.conf",
+                "/etc/gai.conf",
+                "/etc/ssl",
+                "/etc/ca-certificates",
+                "/etc/pki",
+                "/etc/gnutls",
+                "/etc/pkcs11",
+                "/usr/share/ca-certificates",
+                "/usr/share/p11-kit",
+                "/usr/share/pki",
+                "/usr/lib",
+                "/lib",
+                "/lib64",
+        };
+        p->syscalls = SANDBOX_SYSCALLS_HTTP;
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < sizeof(system) / sizeof(system[0]); i++)
+                r = sandbox_profile_add(p, system[i], SANDBOX_READ, true);
+        if (r == 0 && c->ca_file)
+                r = sandbox_profile_add(p, c->ca_file, SANDBOX_READ, false);
+        return r;
+}
+
 /* Fills c->to[] from the checked options. Returns 0 or -ENOMEM. */
 static int http_client_endpoints(http_client *c, const http_client_opts *o, const bool plain[]) {
         buf full;

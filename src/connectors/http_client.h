@@ -52,6 +52,12 @@ int http_client_check_settings(const json_t *settings, const setting_spec *table
  * with *err, or another negative errno (err names the key). */
 int http_client_new(const json_t *settings, const setting_spec *table, http_client **ret, bw_error *err);
 
+/* What a worker of a kind built on this client keeps once confined: outbound
+ * TCP and DNS (SANDBOX_SYSCALLS_HTTP), no capabilities, read access to the
+ * resolver's files, the system's trust store and its ca_file. The token was
+ * read by http_client_new, before. 0 or -E2BIG. */
+int http_client_confine(const http_client *c, sandbox_profile *p);
+
 /* Wipes the Authorization header and frees. Accepts NULL. */
 void http_client_free(http_client *c);
 

@@ -85,21 +85,55 @@ out:
         return r;
 }
 
-json_t *ipc_init_pack(const char *name, const char *kind, const json_t *settings) {
-        return json_pack("{ss ss sO}", "name", name, "kind", kind, "settings", settings);
+json_t *ipc_init_pack(const ipc_init *in) {
+        return json_pack("{ss ss sO sI sb}", "name", in->name, "kind", in->kind, "settings", in->settings,
+                         "uid", (json_int_t)in->uid, "confine", in->confine);
 }
 
-int ipc_init_unpack(const json_t *body, const char **ret_name, const char **ret_kind,
-                    const json_t **ret_settings) {
+int ipc_init_unpack(const json_t *body, ipc_init *ret) {
         const char *name, *kind;
         json_t *settings;
-        if (json_unpack_ex((json_t *)body, NULL, JSON_STRICT, "{s:s s:s s:o}", "name", &name, "kind", &kind,
-                           "settings", &settings) < 0 ||
-            !json_is_object(settings))
+        json_int_t uid;
+        int confine;
+        if (json_unpack_ex((json_t *)body, NULL, JSON_STRICT, "{s:s s:s s:o s:I s:b}", "name", &name, "kind",
+                           &kind, "settings", &settings, "uid", &uid, "confine", &confine) < 0 ||
+            !json_is_object(settings) || uid < 1 || uid > (json_int_t)BW_WORKER_UID_MAX)
                 return -EBADMSG;
-        *ret_name = name;
-        *ret_kind = kind;
-        *ret_settings = settings;
+        *ret = (ipc_init){
+                .name = name, .kind = kind, .settings = settings, .uid = (unsigned)uid, .confine = confine};
+        return 0;
+}
+
+/* Capability masks fit 63 bits (CAP_LAST_CAP is about 40). */
+#define IPC_CAPS_MAX ((json_int_t)(UINT64_C(1) << 62))
+
+json_t *ipc_init_ok_pack(const sandbox_status *s) {
+        return json_pack("{s{si sb sb sI sI sI sI sb}}", "sandbox", "landlock_abi", s->landlock_abi,
+                         "landlock", s->landlock, "seccomp", s->seccomp, "uid", (json_int_t)s->uid, "gid",
+                         (json_int_t)s->gid, "caps_effective",
+                         (json_int_t)(s->caps_effective & (IPC_CAPS_MAX - 1)), "caps_permitted",
+                         (json_int_t)(s->caps_permitted & (IPC_CAPS_MAX - 1)), "dumpable", s->dumpable);
+}
+
+int ipc_init_ok_unpack(const json_t *body, sandbox_status *ret) {
+        int abi, landlock, seccomp, dumpable;
+        json_int_t uid, gid, eff, perm;
+        if (json_unpack_ex((json_t *)body, NULL, JSON_STRICT, "{s:{s:i s:b s:b s:I s:I s:I s:I s:b}}",
+                           "sandbox", "landlock_abi", &abi, "landlock", &landlock, "seccomp", &seccomp,
+                           "uid", &uid, "gid", &gid, "caps_effective", &eff, "caps_permitted", &perm,
+                           "dumpable", &dumpable) < 0 ||
+            abi < 0 || abi > 1000 || uid < 0 || uid > (json_int_t)UINT32_MAX || gid < 0 ||
+            gid > (json_int_t)UINT32_MAX || eff < 0 || eff >= IPC_CAPS_MAX || perm < 0 ||
+            perm >= IPC_CAPS_MAX)
+                return -EBADMSG;
+        *ret = (sandbox_status){.landlock_abi = abi,
+                                .landlock = landlock,
+                                .seccomp = seccomp,
+                                .uid = (uid_t)uid,
+                                .gid = (gid_t)gid,
+                                .caps_effective = (uint64_t)eff,
+                                .caps_permitted = (uint64_t)perm,
+                                .dumpable = dumpable};
         return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "connectors/connector.h"
+#include "sandbox/sandbox.h"
 #include "util/error.h"
 
 #define IPC_MAGIC 0x31435742u /* "BWC1" in memory order on little-endian hosts */
@@ -19,8 +20,8 @@
 /* The conversation: INIT -> INIT_OK | INIT_ERROR, then REQUEST n -> REPLY n, until
  * the daemon closes the socket. */
 typedef enum {
-        IPC_INIT,       /* daemon -> worker {"name", "kind", "settings"} */
-        IPC_INIT_OK,    /* worker -> daemon {} */
+        IPC_INIT,       /* daemon -> worker {"name", "kind", "settings", "uid", "confine"} */
+        IPC_INIT_OK,    /* worker -> daemon {"sandbox": {...}} */
         IPC_INIT_ERROR, /* worker -> daemon {"rc", "code", "field", "message"} */
         IPC_REQUEST,    /* daemon -> worker {"op", "action": {...}} or {"op", "actions": [...]} */
         IPC_REPLY,      /* worker -> daemon {"rc", "ok", "detail", "data"?} or {"rc", "results"?: [...]} */
@@ -46,10 +47,20 @@ int ipc_send(int fd, ipc_msg_type type, uint32_t seq, const json_t *body);
  * socket's -errno. */
 int ipc_recv(int fd, ipc_msg_type *ret_type, uint32_t *ret_seq, json_t **ret_body);
 
-/* INIT. unpack: borrowed pointers into body. */
-json_t *ipc_init_pack(const char *name, const char *kind, const json_t *settings);
-int ipc_init_unpack(const json_t *body, const char **ret_name, const char **ret_kind,
-                    const json_t **ret_settings);
+/* INIT: what a worker is (unpack: borrowed pointers into body). */
+typedef struct ipc_init {
+        const char *name;
+        const char *kind;
+        const json_t *settings;
+        unsigned uid; /* its uid and gid once confined: 1..BW_WORKER_UID_MAX */
+        bool confine; /* false only under --no-sandbox */
+} ipc_init;
+json_t *ipc_init_pack(const ipc_init *in);
+int ipc_init_unpack(const json_t *body, ipc_init *ret);
+
+/* INIT_OK: the confinement in force in the worker (sandbox_status). */
+json_t *ipc_init_ok_pack(const sandbox_status *s);
+int ipc_init_ok_unpack(const json_t *body, sandbox_status *ret);
 
 /* INIT_ERROR: why open failed (rc < 0 and, for -EINVAL, the bw_error). */
 json_t *ipc_init_error_pack(int rc, const bw_error *err);

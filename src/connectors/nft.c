@@ -5,6 +5,7 @@
  * targets derive from alerts and are parsed again here. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -869,6 +870,23 @@ static int nft_open(const json_t *settings, void **ret_state, bw_error *err) {
         return 0;
 }
 
+/* A worker that changes one table over netlink: CAP_NET_ADMIN, netlink
+ * sockets only, no TCP, and the few files libnftables reads to print and parse
+ * names (protocols, services, iproute2's tables). */
+static int nft_confine(void *state, const json_t *settings, sandbox_profile *p) {
+        (void)state;
+        (void)settings;
+        static const char *const names[] = {"/etc/protocols", "/etc/services",       "/etc/nsswitch.conf",
+                                            "/etc/iproute2",  "/usr/share/iproute2", "/usr/lib/iproute2"};
+        p->caps = 1ULL << CAP_NET_ADMIN;
+        p->syscalls = SANDBOX_SYSCALLS_NFT;
+        p->no_tcp = true;
+        int r = 0;
+        for (size_t i = 0; r == 0 && i < sizeof(names) / sizeof(names[0]); i++)
+                r = sandbox_profile_add(p, names[i], SANDBOX_READ, true);
+        return r;
+}
+
 static const setting_spec nft_block_params[] = {
         {"timeout_s", SETTING_INT, false, 1, BW_NFT_TIMEOUT_S_MAX, NULL,
          "the kernel removes the element after this many seconds (default: the integration's "
@@ -902,4 +920,5 @@ const connector_kind nft_kind = {
                         [CONNECTOR_OP_ROLLBACK] = nft_rollback,
                 },
         .apply_batch = nft_apply_batch,
+        .confine = nft_confine,
 };

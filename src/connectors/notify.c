@@ -39,6 +39,11 @@ static void notify_close(void *state) {
         http_client_free(state);
 }
 
+static int notify_confine(void *state, const json_t *settings, sandbox_profile *p) {
+        (void)settings;
+        return http_client_confine(state, p);
+}
+
 static int notify_validate(void *state, const connector_action *a, connector_result *res) {
         return kind_validated(kind_check_action(&notify_kind, a, res), res);
 }
@@ -55,6 +60,7 @@ const connector_kind notify_kind = {
         .check_settings = notify_check_settings,
         .open = notify_open,
         .close = notify_close,
+        .confine = notify_confine,
         .ops =
                 {
                         [CONNECTOR_OP_VALIDATE] = notify_validate,

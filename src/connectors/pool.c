@@ -46,6 +46,7 @@ typedef struct pool_worker {
         atomic_bool degraded;
         _Atomic int64_t retry_at_ms;
         _Atomic unsigned backoff_ms;
+        sandbox_status sandbox; /* as its INIT_OK said; guarded by the pool's status_lock */
 } pool_worker;
 
 /* A fork request handed to the spawner thread. */
@@ -58,6 +59,8 @@ typedef struct pool_spawn {
 
 struct connector_pool {
         char *exe;
+        bool confine;                /* false only under --no-sandbox */
+        pthread_mutex_t status_lock; /* the workers' sandbox statuses */
         pool_worker *workers;
         size_t n; /* initialised entries of workers */
         /* Every worker is forked by this one long-lived thread: PR_SET_PDEATHSIG
@@ -139,6 +142,9 @@ static void pool_log_exit(const pool_worker *w, int status, log_level level, con
                 json_object_set_new(f, "exit_status", json_integer(WEXITSTATUS(status)));
         else if (f && WIFSIGNALED(status))
                 json_object_set_new(f, "signal", json_integer(WTERMSIG(status)));
+        if (f && WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+                json_object_set_new(f, "seccomp",
+                                    json_string("killed for a system call outside its allow-list"));
         log_json(level, "connectors", "worker.exited", f);
 }
 
@@ -191,9 +197,21 @@ static int pool_wait(pool_worker *w, int64_t deadline, int cancel_fd, ipc_msg_ty
         }
 }
 
+/* A confined worker must say it runs as its own uid under seccomp, not
+ * dumpable: one that does not (a broken kernel feature, a wrong binary) is not
+ * used. The worker has read no untrusted byte yet, so its word is good. */
+static bool pool_sandbox_ok(const pool_worker *w, const sandbox_status *st) {
+        return st->uid == w->cfg.uid && st->gid == w->cfg.uid && st->seccomp && !st->dumpable;
+}
+
 /* The INIT handshake with a freshly spawned worker. */
-static int pool_init_worker(pool_worker *w, bw_error *err) {
-        json_t *body = ipc_init_pack(w->cfg.name, w->cfg.kind, w->cfg.settings);
+static int pool_init_worker(connector_pool *p, pool_worker *w, bw_error *err) {
+        ipc_init in = {.name = w->cfg.name,
+                       .kind = w->cfg.kind,
+                       .settings = w->cfg.settings,
+                       .uid = w->cfg.uid,
+                       .confine = p->confine};
+        json_t *body = ipc_init_pack(&in);
         if (!body)
                 return -ENOMEM;
         int r = ipc_send(w->fd, IPC_INIT, 0, body);
@@ -206,13 +224,24 @@ static int pool_init_worker(pool_worker *w, bw_error *err) {
         r = pool_wait(w, clock_mono_ms() + pool_timeout(w), -1, &type, &seq, &reply);
         if (r < 0)
                 return r;
+        sandbox_status st;
         if (seq != 0)
                 r = -EBADMSG;
         else if (type == IPC_INIT_OK)
-                r = json_object_size(reply) == 0 ? 0 : -EBADMSG;
+                r = ipc_init_ok_unpack(reply, &st);
         else if (type != IPC_INIT_ERROR || ipc_init_error_unpack(reply, &r, err) < 0)
                 r = -EBADMSG;
         json_decref(reply);
+        if (r == 0 && p->confine && !pool_sandbox_ok(w, &st)) {
+                bw_error_set(err, "sandbox_failed", "uid", "the worker is not confined as uid %u",
+                             w->cfg.uid);
+                r = -EPERM;
+        }
+        if (r == 0) {
+                pthread_mutex_lock(&p->status_lock);
+                w->sandbox = st;
+                pthread_mutex_unlock(&p->status_lock);
+        }
         return r;
 }
 
@@ -246,7 +275,7 @@ static int pool_spawn_worker(connector_pool *p, pool_worker *w, bw_error *err) {
                 pool_reap(w, LOG_LEVEL_ERROR, "pidfd_open failed");
                 return r;
         }
-        r = pool_init_worker(w, err);
+        r = pool_init_worker(p, w, err);
         if (r < 0) {
                 pool_reap(w, LOG_LEVEL_ERROR, "init failed");
                 return r;
@@ -514,9 +543,13 @@ json_t *connector_pool_status(connector_pool *p) {
         int64_t now = clock_mono_ms();
         for (size_t i = 0; o && p && i < p->n; i++) {
                 pool_worker *w = &p->workers[i];
-                json_t *s = json_pack("{ss si sb si ss}", "kind", w->cfg.kind, "pid",
+                pthread_mutex_lock(&p->status_lock);
+                sandbox_status sb = w->sandbox;
+                pthread_mutex_unlock(&p->status_lock);
+                json_t *s = json_pack("{ss si sb si ss so}", "kind", w->cfg.kind, "pid",
                                       atomic_load(&w->pid_seen), "up", atomic_load(&w->up), "restarts",
-                                      (int)atomic_load(&w->restarts), "state", pool_state(w));
+                                      (int)atomic_load(&w->restarts), "state", pool_state(w), "sandbox",
+                                      connector_sandbox_json(&sb, p->confine));
                 if (s && atomic_load(&w->degraded)) {
                         int64_t left = atomic_load(&w->retry_at_ms) - now;
                         json_object_set_new(s, "backoff_ms", json_integer(atomic_load(&w->backoff_ms)));
@@ -528,6 +561,14 @@ json_t *connector_pool_status(connector_pool *p) {
                 }
         }
         return o;
+}
+
+json_t *connector_sandbox_json(const sandbox_status *s, bool confined) {
+        char caps[256];
+        sandbox_caps_format(s->caps_effective, caps, sizeof(caps));
+        return json_pack("{sb si sb sb sI sI ss sb}", "confined", confined, "landlock_abi", s->landlock_abi,
+                         "landlock", s->landlock, "seccomp", s->seccomp, "uid", (json_int_t)s->uid, "gid",
+                         (json_int_t)s->gid, "caps", caps, "dumpable", s->dumpable);
 }
 
 bool connector_pool_all_up(connector_pool *p) {
@@ -629,7 +670,7 @@ static int pool_add(connector_pool *p, const integration_config *c) {
 }
 
 int connector_pool_start(const integration_config *ints, size_t n, const char *worker_exe,
-                         connector_pool **ret) {
+                         pool_confinement confinement, connector_pool **ret) {
         if (!worker_exe || !ret || (n && !ints) || n > BW_INTEGRATIONS_MAX)
                 return log_errno(-EINVAL, "connectors", "pool.bad_config", "invalid pool arguments");
         connector_pool *p = calloc(1, sizeof(*p));
@@ -637,6 +678,8 @@ int connector_pool_start(const integration_config *ints, size_t n, const char *w
                 return log_errno(-ENOMEM, "connectors", "pool.start_failed", "out of memory");
         pthread_mutex_init(&p->spawn_lock, NULL);
         pthread_cond_init(&p->spawn_cond, NULL);
+        pthread_mutex_init(&p->status_lock, NULL);
+        p->confine = confinement == POOL_CONFINED;
         p->exe = strdup(worker_exe);
         p->workers = calloc(n ? n : 1, sizeof(pool_worker));
         int r = p->exe && p->workers

@@ -17,12 +17,18 @@
 
 typedef struct connector_pool connector_pool;
 
+/* Whether the workers confine themselves (connectors/confine.c). Unconfined
+ * only under --no-sandbox (sanitizer runs) and in the pool's unit tests. */
+typedef enum { POOL_CONFINED, POOL_UNCONFINED } pool_confinement;
+
 /* Starts one worker per integration (ints[0..n), which the pool copies). worker_exe is the program to exec
  * (the daemon passes "/proc/self/exe"); it is run as
  * `worker_exe --connector-worker` with the socket on fd 3 and must call
- * connector_worker_main(3). Returns 0 and *ret, or a negative errno (logged). */
+ * connector_worker_main(3). A confined worker that does not report its own
+ * uid, seccomp and non-dumpable is not used. Returns 0 and *ret, or a negative
+ * errno (logged). */
 int connector_pool_start(const integration_config *ints, size_t n, const char *worker_exe,
-                         connector_pool **ret);
+                         pool_confinement confinement, connector_pool **ret);
 
 /* What a permit for op of action a on integration seals (core/permit.h): the
  * one description the pool checks and engine/gate.c mints. Borrows from a. */
@@ -62,10 +68,16 @@ int connector_pool_call_batch(connector_pool *p, const char *integration, connec
                               unsigned timeout_ms, int *rcs, connector_result *results);
 
 /* Object: integration name -> {"kind", "pid", "up": bool, "restarts": n,
- * "state": "healthy" | "degraded" | "down"}, with "backoff_ms" and
+ * "state": "healthy" | "degraded" | "down", "sandbox":
+ * connector_sandbox_json}, with "backoff_ms" and
  * "retry_in_ms" while degraded (its restart budget spent: restarted again only
  * after that wait, healthy again once a call works). */
 json_t *connector_pool_status(connector_pool *p);
+
+/* A process's confinement as the status routes show it: {"confined",
+ * "landlock_abi" (the kernel's), "landlock" (rules enforced), "seccomp",
+ * "uid", "gid", "caps" ("net_admin", "none", "all"), "dumpable"}. */
+json_t *connector_sandbox_json(const sandbox_status *s, bool confined);
 
 /* True when every worker is up and none is degraded. */
 bool connector_pool_all_up(connector_pool *p);

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "connectors/confine.h"
 #include "connectors/connector.h"
 #include "connectors/ipc.h"
 #include "connectors/kind.h"
@@ -53,8 +54,8 @@ static int worker_confine(int fd) {
         return 0;
 }
 
-static int worker_init_reply(worker *w, int rc, const bw_error *err) {
-        json_t *body = rc < 0 ? ipc_init_error_pack(rc, err) : json_object();
+static int worker_init_reply(worker *w, int rc, const bw_error *err, const sandbox_status *st) {
+        json_t *body = rc < 0 ? ipc_init_error_pack(rc, err) : ipc_init_ok_pack(st);
         if (!body)
                 return -ENOMEM;
         int r = ipc_send(w->fd, rc < 0 ? IPC_INIT_ERROR : IPC_INIT_OK, 0, body);
@@ -62,8 +63,31 @@ static int worker_init_reply(worker *w, int rc, const bw_error *err) {
         return r;
 }
 
-/* Reads INIT and opens the connector. Returns 0 when serving can start, or a
- * negative errno (the daemon has been told why when it could be). */
+/* Opened: confines the worker as its integration's uid (connectors/confine.c),
+ * or, under --no-sandbox, reads what it runs with. */
+static int worker_sandbox(worker *w, const ipc_init *in, sandbox_status *st, bw_error *err) {
+        if (!in->confine) {
+                sandbox_status_read(st);
+                return 0;
+        }
+        int r = connector_confine(w->kind, w->state, w->settings, w->name, in->uid, st);
+        if (r < 0) {
+                bw_error_set(err, "sandbox_failed", "uid", "cannot confine the worker as uid %u: %s",
+                             in->uid, strerror(-r));
+                return r;
+        }
+        char line[256];
+        sandbox_status_format(st, line, sizeof(line));
+        /* Without Landlock the uid, the capabilities and seccomp still hold:
+         * a warning, not a failure. */
+        log_json(st->landlock ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "connectors", "worker.confined",
+                 json_pack("{ss ss}", "integration", w->name, "sandbox", line));
+        return 0;
+}
+
+/* Reads INIT, opens the connector and confines the worker. Returns 0 when
+ * serving can start, or a negative errno (the daemon has been told why when it
+ * could be). */
 static int worker_init(worker *w) {
         ipc_msg_type type;
         uint32_t seq;
@@ -71,24 +95,28 @@ static int worker_init(worker *w) {
         int r = ipc_recv(w->fd, &type, &seq, &body);
         if (r < 0)
                 return r;
-        const char *name, *kind;
-        const json_t *settings;
-        if (type != IPC_INIT || seq != 0 || ipc_init_unpack(body, &name, &kind, &settings) < 0) {
+        ipc_init in;
+        if (type != IPC_INIT || seq != 0 || ipc_init_unpack(body, &in) < 0) {
                 json_decref(body);
                 return -EBADMSG;
         }
         bw_error err = {0};
+        sandbox_status st = {0};
         int rc = 0;
-        w->kind = connector_kind_find(kind);
+        w->kind = connector_kind_find(in.kind);
         if (!w->kind)
                 rc = bw_error_set(&err, "invalid", "kind", "unknown connector kind");
-        else if (str_copy(w->name, sizeof(w->name), name) < 0)
+        else if (str_copy(w->name, sizeof(w->name), in.name) < 0)
                 rc = bw_error_set(&err, "invalid", "name", "too long");
         if (rc == 0) {
-                w->settings = json_incref((json_t *)settings);
-                rc = w->kind->open(settings, &w->state, &err);
+                w->settings = json_incref((json_t *)in.settings);
+                rc = w->kind->open(in.settings, &w->state, &err);
                 if (rc < 0 && !err.code[0])
                         bw_error_set(&err, "open_failed", "", "%s", strerror(-rc));
+                else if (rc == 0 && (rc = worker_sandbox(w, &in, &st, &err)) < 0) {
+                        w->kind->close(w->state);
+                        w->state = NULL;
+                }
         }
         json_decref(body);
         if (rc < 0) {
@@ -99,7 +127,7 @@ static int worker_init(worker *w) {
                 w->settings = NULL;
                 w->kind = NULL;
         }
-        r = worker_init_reply(w, rc, &err);
+        r = worker_init_reply(w, rc, &err, &st);
         return rc < 0 ? rc : r;
 }
 

@@ -203,14 +203,14 @@
 #define BW_NAME_MAX 64u
 #define BW_INTEGRATIONS_MAX 256u
 /* Each integration's worker runs as its own user and group, allocated from
- * BW_WORKER_UID_BASE + its index in the configuration (61000..61255 with
- * BW_INTEGRATIONS_MAX): the range must hold no other account on the host,
- * so that no worker shares a uid with anything but its own programs (not
- * checked yet: the workers do not switch to these uids until the worker
- * sandbox is wired in, issue 8). An integration may set its own `uid`
- * instead. uid 0 is never accepted; BW_WORKER_UID_MAX keeps clear of the
- * kernel's (uid_t)-1 and of 2^31 where some tools break. */
-#define BW_WORKER_UID_BASE 61000u
+ * BW_WORKER_UID_BASE + its index in the configuration (60600..60855 with
+ * BW_INTEGRATIONS_MAX): clear of systemd's ranges (homed and nspawn below
+ * 60578, DynamicUser from 61184) and refused at load when an account or group
+ * of the host already has the id, so that no worker shares a uid with anything
+ * but its own programs. An integration may set its own `uid` instead. uid 0
+ * is never accepted; BW_WORKER_UID_MAX keeps clear of the kernel's (uid_t)-1
+ * and of 2^31 where some tools break. */
+#define BW_WORKER_UID_BASE 60600u
 /* Directories an exec integration's programs may write beneath. */
 #define BW_EXEC_WRITABLE_PATHS_MAX 16u
 #define BW_WORKER_UID_MAX 2147483646u

@@ -47,16 +47,33 @@ void caps_read(uint64_t *ret_effective, uint64_t *ret_permitted) {
         *ret_permitted = (uint64_t)d[1].permitted << 32 | d[0].permitted;
 }
 
-void caps_format(uint64_t mask, char *out, size_t len) {
-        size_t n = 0;
-        out[0] = '\0';
+/* Appends the names of the capabilities in mask, comma-separated. */
+static void caps_names(uint64_t mask, char *out, size_t len, size_t n) {
+        const char *sep = "";
         for (int c = 0; c <= CAP_LAST_CAP && n < len; c++) {
                 if (!(mask & (1ULL << c)))
                         continue;
                 const char *name = capng_capability_to_name((unsigned)c);
-                int w = snprintf(out + n, len - n, "%s%s", n ? "," : "", name ? name : "?");
+                int w = snprintf(out + n, len - n, "%s%s", sep, name ? name : "?");
                 n = w < 0 ? len : n + (size_t)w;
+                sep = ",";
         }
-        if (!out[0])
+}
+
+void caps_format(uint64_t mask, char *out, size_t len) {
+        uint64_t all = (1ULL << (CAP_LAST_CAP + 1)) - 1;
+        out[0] = '\0';
+        mask &= all;
+        if (mask == 0) {
                 snprintf(out, len, "none");
+        } else if (mask == all) {
+                snprintf(out, len, "all");
+        } else if (__builtin_popcountll(mask) > (CAP_LAST_CAP + 1) / 2) {
+                /* root in a container: name what is missing, not the forty it has */
+                int w = snprintf(out, len, "all except ");
+                if (w > 0 && (size_t)w < len)
+                        caps_names(all & ~mask, out, len, (size_t)w);
+        } else {
+                caps_names(mask, out, len, 0);
+        }
 }

@@ -43,6 +43,11 @@ int sandbox_apply(const sandbox_profile *p, sandbox_status *ret) {
                 if (setrlimit(RLIMIT_NOFILE, &files) < 0)
                         return -errno;
         }
+        if (p->max_procs) {
+                struct rlimit procs = {p->max_procs, p->max_procs};
+                if (setrlimit(RLIMIT_NPROC, &procs) < 0)
+                        return -errno;
+        }
         int abi = landlock_abi(), ruleset = -1;
         if (abi > 0 && (r = landlock_build(p, abi, &ruleset)) < 0)
                 return r;
@@ -82,9 +87,13 @@ void sandbox_status_read(sandbox_status *ret) {
                 fclose(f);
 }
 
+void sandbox_caps_format(uint64_t mask, char *out, size_t len) {
+        caps_format(mask, out, len);
+}
+
 void sandbox_status_format(const sandbox_status *s, char *out, size_t len) {
         char caps[256];
-        caps_format(s->caps_effective, caps, sizeof(caps));
+        sandbox_caps_format(s->caps_effective, caps, sizeof(caps));
         char ll[16];
         if (!s->landlock_abi)
                 snprintf(ll, sizeof(ll), "unavailable");

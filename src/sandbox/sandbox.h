@@ -57,6 +57,7 @@ typedef struct sandbox_profile {
         bool no_tcp; /* no TCP bind or connect (Landlock ABI >= 4) */
         sandbox_syscalls syscalls;
         unsigned max_files; /* RLIMIT_NOFILE; 0 leaves it */
+        unsigned max_procs; /* RLIMIT_NPROC (processes and threads of its uid); 0 leaves it */
 } sandbox_profile;
 
 /* What is in force after sandbox_apply. */
@@ -86,5 +87,9 @@ int sandbox_landlock_abi(void);
 /* What is in force now, read from the kernel (also without sandbox_apply). */
 void sandbox_status_read(sandbox_status *ret);
 
-/* One line: "landlock=abi7 seccomp=on uid=61000 caps=net_admin dumpable=no". */
+/* "net_admin,net_raw", "none", "all", or "all except sys_resource" when
+ * more than half are present. */
+void sandbox_caps_format(uint64_t mask, char *out, size_t len);
+
+/* One line: "landlock=abi7 seccomp=on uid=60600 caps=net_admin dumpable=no". */
 void sandbox_status_format(const sandbox_status *s, char *out, size_t len);

@@ -20,6 +20,9 @@ BUILD = os.environ.get("BULWARK_BUILD", os.path.join(os.path.dirname(__file__), 
 BULWARKD = os.path.join(BUILD, "src", "cmd", "bulwarkd")
 BULWARK = os.path.join(BUILD, "src", "cli", "bulwark")
 SANITIZED = os.environ.get("BULWARK_SANITIZED") == "1"
+# The sanitizers need /proc, ptrace (LeakSanitizer) and system calls no
+# allow-list has: the sanitizer run starts the daemon without the sandbox.
+SANDBOX_ARGS = ["--no-sandbox"] if SANITIZED else []
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -136,7 +139,7 @@ class Daemon:
 
     def start(self, wait=True):
         self.logf = open(self.log, "ab")
-        self.proc = subprocess.Popen([BULWARKD, "--config", str(self.config)],
+        self.proc = subprocess.Popen([BULWARKD, "--config", str(self.config), *SANDBOX_ARGS],
                                      stdout=self.logf, stderr=self.logf)
         if wait:
             self.wait_ready()

@@ -72,6 +72,7 @@ steps:
 def test_kill_9_mid_burst_loses_nothing_and_applies_nothing_twice(make_daemon, tmp_path):
     applied = tmp_path / "applied.log"
     applied.touch()
+    applied.chmod(0o666)  # its programs run as the integration's own uid
     # The apply program records each action's idempotency key; the verify program
     # tells the engine whether a key was recorded (how in-doubt actions are checked).
     apply_prog = write_program(tmp_path / "record", f'echo "$BULWARK_IDEMPOTENCY_KEY" >> {applied}\n')

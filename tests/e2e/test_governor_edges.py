@@ -14,7 +14,7 @@ import time
 
 import requests
 
-from conftest import (BULWARK, BULWARKD, INTEGRATION_NFT, PLAYBOOK_BLOCK, PLAYBOOK_LOCK_ACCOUNTS, nft_set,
+from conftest import (BULWARK, BULWARKD, INTEGRATION_NFT, SANDBOX_ARGS, PLAYBOOK_BLOCK, PLAYBOOK_LOCK_ACCOUNTS, nft_set,
                       reversible_exec, ssh_alert, wait_for, write_program)
 from test_approvals import Actors, pending_approval, send_as
 
@@ -83,7 +83,7 @@ def test_the_init_setup_opens_the_breaker_before_a_storm_blocks_thousands(netns,
     setup = tmp_path / "setup"
     subprocess.run([BULWARK, "init", str(setup)], check=True, capture_output=True)
     log = open(tmp_path / "bulwarkd.log", "ab")
-    proc = subprocess.Popen([BULWARKD, "--config", str(setup / "bulwark.yaml")], stdout=log, stderr=log)
+    proc = subprocess.Popen([BULWARKD, "--config", str(setup / "bulwark.yaml"), *SANDBOX_ARGS], stdout=log, stderr=log)
     try:
         token = (setup / "token").read_text().strip()
         s = requests.Session()

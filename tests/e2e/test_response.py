@@ -125,39 +125,47 @@ def test_manual_rollback_restores_the_set_exactly(make_daemon, tmp_path):
 # A reversible exec integration that manages its own nft set (inet guard
 # watch): apply adds the targets, snapshot lists the set, rollback restores the
 # listed elements exactly, verify answers what the test wants.
-NFT_PROGRAMS = {
+# A watch list kept by an exec integration's programs in a file: they run
+# unprivileged (no CAP_NET_ADMIN), so their state lives where writable_paths
+# lets them write.
+WATCH_PROGRAMS = {
     "apply": """#!/usr/bin/python3
-import subprocess, sys
-for ip in sys.argv[1:]:
-    subprocess.run(["nft", "add", "element", "inet", "guard", "watch", "{ %s }" % ip], check=True)
+import json, sys
+with open("@WATCH@") as f:
+    elems = set(json.load(f))
+with open("@WATCH@.new", "w") as f:
+    json.dump(sorted(elems | set(sys.argv[1:])), f)
+import os; os.rename("@WATCH@.new", "@WATCH@")
 """,
     "snapshot": """#!/usr/bin/python3
-import json, subprocess
-out = json.loads(subprocess.run(["nft", "-j", "list", "set", "inet", "guard", "watch"],
-                                capture_output=True, text=True, check=True).stdout)
-elems = []
-for item in out["nftables"]:
-    if "set" in item:
-        elems = sorted(e for e in item["set"].get("elem", []) if isinstance(e, str))
-print(json.dumps({"elements": elems}))
+import json
+with open("@WATCH@") as f:
+    print(json.dumps({"elements": sorted(json.load(f))}))
 """,
     "rollback": """#!/usr/bin/python3
-import json, subprocess, sys
+import json, os, sys
 want = json.load(sys.stdin)["snapshot"]["elements"]
-subprocess.run(["nft", "flush", "set", "inet", "guard", "watch"], check=True)
-if want:
-    subprocess.run(["nft", "add", "element", "inet", "guard", "watch", "{ %s }" % ", ".join(want)], check=True)
+with open("@WATCH@.new", "w") as f:
+    json.dump(sorted(want), f)
+os.rename("@WATCH@.new", "@WATCH@")
 """,
 }
 
 
+def guard_watch(tmp_path, elements=()):
+    """The watch list, in a directory the integration's uid can replace files in."""
+    state = tmp_path / "guard-state"
+    state.mkdir(exist_ok=True)
+    state.chmod(0o777)
+    (state / "watch.json").write_text(json.dumps(sorted(elements)))
+
+
 def guard_integration(tmp_path, verify_exit):
-    nft("add", "table", "inet", "guard")
-    nft("add", "set", "inet", "guard", "watch", "{ type ipv4_addr; }")
+    guard_watch(tmp_path)
     paths = {}
-    for name, body in NFT_PROGRAMS.items():
+    for name, body in WATCH_PROGRAMS.items():
         p = tmp_path / f"guard-{name}"
-        p.write_text(body)
+        p.write_text(body.replace("@WATCH@", str(tmp_path / "guard-state" / "watch.json")))
         p.chmod(0o755)
         paths[name] = p
     verify = write_program(tmp_path / "guard-verify", f"exit {verify_exit}\n")
@@ -169,7 +177,7 @@ def guard_integration(tmp_path, verify_exit):
       snapshot_program: {paths['snapshot']}
       rollback_program: {paths['rollback']}
       verify_program: {verify}
-      writable_paths: [{tmp_path}]
+      writable_paths: [{tmp_path / "guard-state"}]
 """
 
 
@@ -187,14 +195,14 @@ steps:
 """
 
 
-def guard_set():
-    return nft_set(table="guard", name="watch")
+def guard_set(tmp_path):
+    return set(json.loads((tmp_path / "guard-state" / "watch.json").read_text()))
 
 
 def test_failing_verify_restores_the_set_exactly(make_daemon, tmp_path):
     integrations = guard_integration(tmp_path, verify_exit=1)
-    nft("add", "element", "inet", "guard", "watch", "{ 192.0.2.98, 192.0.2.99 }")
-    before = guard_set()
+    guard_watch(tmp_path, ["192.0.2.98", "192.0.2.99"])
+    before = guard_set(tmp_path)
     d = make_daemon(integrations=integrations, playbooks={"g.yaml": GUARD_BOOK}).start()
     t0 = time.time()
     ex = d.execution_of(d.post_alert(ssh_alert(["203.0.113.70", "203.0.113.71"])).json()["id"])
@@ -203,7 +211,7 @@ def test_failing_verify_restores_the_set_exactly(make_daemon, tmp_path):
     assert "verify failed" in action["detail"]
     assert "rolled back to the snapshot (verified)" in action["detail"]
     assert action["result"]["snapshot"] == {"elements": ["192.0.2.98", "192.0.2.99"]}
-    assert guard_set() == before
+    assert guard_set(tmp_path) == before
     # The hard bound is 5 minutes; the rollback ran within the same action.
     assert time.time() - t0 < 300
 
@@ -213,19 +221,19 @@ def test_expiring_action_is_reverted_across_a_restart(make_daemon, tmp_path):
     book = GUARD_BOOK + "    duration_s: 3\n"
     d = make_daemon(integrations=integrations, playbooks={"g.yaml": book}).start()
     ex = d.execution_of(d.post_alert(ssh_alert("203.0.113.72")).json()["id"])
-    assert ex["status"] == "succeeded" and "203.0.113.72" in guard_set()
+    assert ex["status"] == "succeeded" and "203.0.113.72" in guard_set(tmp_path)
     d.stop()  # the action expires while the daemon is down
     time.sleep(3.5)
-    assert "203.0.113.72" in guard_set()
+    assert "203.0.113.72" in guard_set(tmp_path)
     d.start()
     done = wait_for(lambda: (lambda e: e if e["status"] == "rolled_back" else None)(
         d.get(f"/v1/executions/{ex['id']}").json()))
     assert done["actions"][0]["state"] == "rolled_back"
-    assert "203.0.113.72" not in guard_set()
+    assert "203.0.113.72" not in guard_set(tmp_path)
     # A second one expires while the daemon runs.
     ex = d.execution_of(d.post_alert(ssh_alert("203.0.113.73")).json()["id"])
-    assert "203.0.113.73" in guard_set()
-    wait_for(lambda: "203.0.113.73" not in guard_set(), timeout=15)
+    assert "203.0.113.73" in guard_set(tmp_path)
+    wait_for(lambda: "203.0.113.73" not in guard_set(tmp_path), timeout=15)
 
 
 def test_rolling_back_one_of_two_blocks_of_an_ip_keeps_the_other(make_daemon):

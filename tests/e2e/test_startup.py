@@ -5,7 +5,7 @@ import os
 import re
 import subprocess
 
-from conftest import BULWARK, BULWARKD, Daemon
+from conftest import BULWARK, BULWARKD, SANITIZED, Daemon
 
 
 def check(config):
@@ -100,3 +100,24 @@ def test_params_out_of_the_verbs_range_are_refused_at_their_position(tmp_path):
     r = check(d.config)
     assert r.returncode == 2
     assert f"{path}:12:18: steps[0].params.timeout_s" in r.stderr, r.stderr
+
+
+def test_no_sandbox_is_refused_outside_a_sanitizer_build_without_testing(tmp_path):
+    d = Daemon(tmp_path)
+    r = subprocess.run([BULWARKD, "--config", str(d.config), "--no-sandbox", "--check"],
+                       capture_output=True, text=True)
+    if SANITIZED:
+        assert r.returncode == 0, r.stderr  # a sanitizer build accepts it alone
+        return
+    assert r.returncode == 2 and "only a sanitizer build accepts it" in r.stderr, r.stderr
+    r = subprocess.run([BULWARKD, "--config", str(d.config), "--no-sandbox", "--testing", "--check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_worker_uid_that_a_host_account_has_is_refused_at_its_line(tmp_path):
+    d = Daemon(tmp_path, integrations="  - name: fw\n    kind: nft\n    uid: 1\n")
+    r = check(d.config)
+    assert r.returncode == 2, r.stdout
+    assert re.search(re.escape(f"{d.config}:") + r"\d+:\d+: integrations\[0\]\.uid: uid 1 is the host account",
+                     r.stderr), r.stderr

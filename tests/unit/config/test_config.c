@@ -298,10 +298,15 @@ static void test_integration_errors(void **state) {
                             "integrations[0].colour");
         config_expect_error(INT_HEAD "  - {name: a, kind: nft, uid: 0}\n", 4, 31, "out_of_range",
                             "integrations[0].uid");
-        config_expect_error(INT_HEAD "  - {name: a, kind: nft, uid: 61001}\n  - {name: b, kind: nft}\n", 5,
+        config_expect_error(INT_HEAD "  - {name: a, kind: nft, uid: 60601}\n  - {name: b, kind: nft}\n", 5,
                             5, "duplicate", "integrations[1]");
-        config_expect_error(INT_HEAD "  - {name: a, kind: nft}\n  - {name: b, kind: nft, uid: 61000}\n", 5,
+        config_expect_error(INT_HEAD "  - {name: a, kind: nft}\n  - {name: b, kind: nft, uid: 60600}\n", 5,
                             31, "duplicate", "integrations[1].uid");
+        /* An id a host account or group has (Debian's "daemon" user, "kmem" group). */
+        config_expect_error(INT_HEAD "  - {name: a, kind: nft, uid: 1}\n", 4, 31, "taken",
+                            "integrations[0].uid");
+        config_expect_error(INT_HEAD "  - {name: a, kind: nft, uid: 15}\n", 4, 31, "taken",
+                            "integrations[0].uid");
 }
 
 static void test_settings_errors(void **state) {

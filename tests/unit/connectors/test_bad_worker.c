@@ -7,7 +7,17 @@
 #include <unistd.h>
 
 #include "connectors/ipc.h"
+#include "sandbox/sandbox.h"
 #include "util/strutil.h"
+
+/* "seccomp": confined to the nft worker's allow-list, it opens a TCP socket,
+ * which that list does not allow: the kernel kills it with SIGSYS. */
+static void seccomp_violation(void) {
+        sandbox_profile p = {.role = "bad-worker", .syscalls = SANDBOX_SYSCALLS_NFT};
+        sandbox_status st;
+        if (sandbox_apply(&p, &st) == 0)
+                socket(AF_INET, SOCK_STREAM, 0);
+}
 
 static int bad_reply(int fd, const char *fault, uint32_t seq) {
         if (strcmp(fault, "bad-magic") == 0) {
@@ -40,7 +50,9 @@ int main(int argc, char **argv) {
         char fault[64];
         str_copy(fault, sizeof(fault), json_string_value(json_object_get(init, "name")));
         json_decref(init);
-        json_t *ok = json_object();
+        sandbox_status unconfined;
+        sandbox_status_read(&unconfined);
+        json_t *ok = ipc_init_ok_pack(&unconfined);
         ipc_send(fd, IPC_INIT_OK, 0, ok);
         json_decref(ok);
         for (;;) {
@@ -48,6 +60,8 @@ int main(int argc, char **argv) {
                 if (ipc_recv(fd, &type, &seq, &req) < 0)
                         return 0;
                 json_decref(req);
+                if (strcmp(fault, "seccomp") == 0)
+                        seccomp_violation();
                 if (bad_reply(fd, fault, seq) < 0)
                         return 1;
         }

@@ -42,7 +42,7 @@ static int teardown(void **state) {
 }
 
 static integration_config integration(const char *name, const char *kind, const char *settings) {
-        integration_config c = {.timeout_ms = 5000};
+        integration_config c = {.timeout_ms = 5000, .uid = BW_WORKER_UID_BASE};
         str_copy(c.name, sizeof(c.name), name);
         str_copy(c.kind, sizeof(c.kind), kind);
         c.settings = json_loads(settings, 0, NULL);
@@ -151,7 +151,7 @@ static void test_pool_runs_calls_in_worker_processes(void **state) {
                 integration("runner", "exec", settings),
         };
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(ints, 2, worker_exe, &p), 0);
+        assert_int_equal(connector_pool_start(ints, 2, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(ints, 2);
         assert_true(connector_pool_all_up(p));
 
@@ -270,7 +270,7 @@ static void test_pool_restarts_a_killed_worker(void **state) {
         char *settings = exec_settings(prog);
         integration_config c = integration("runner", "exec", settings);
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         pid_t old = pid_of(p, "runner");
         assert_int_equal(kill(old, SIGKILL), 0);
@@ -297,7 +297,7 @@ static connector_pool *slow_pool(unsigned program_timeout_ms, char **ret_prog) {
                  program_timeout_ms);
         integration_config c = integration("slow", "exec", settings);
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         *ret_prog = prog;
         return p;
@@ -438,7 +438,7 @@ static void test_pool_worker_holds_only_its_own_settings(void **state) {
         snprintf(sb, sizeof(sb), "{\"program\":\"%s\",\"args\":[\"--token=%s\"]}", prog, marker_b);
         integration_config ints[2] = {integration("alpha", "exec", sa), integration("beta", "exec", sb)};
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(ints, 2, worker_exe, &p), 0);
+        assert_int_equal(connector_pool_start(ints, 2, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(ints, 2);
         pid_t a = pid_of(p, "alpha"), b = pid_of(p, "beta");
         assert_true(memory_contains(a, marker_a));
@@ -465,7 +465,7 @@ static void test_pool_malformed_reply_is_fatal_to_the_worker(void **state) {
         for (size_t i = 0; i < 4; i++)
                 ints[i] = integration(faults[i], "nft", "{}");
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(ints, 4, bad_worker_exe, &p), 0);
+        assert_int_equal(connector_pool_start(ints, 4, bad_worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(ints, 4);
         for (size_t i = 0; i < 4; i++) {
                 pid_t old = pid_of(p, faults[i]);
@@ -478,6 +478,25 @@ static void test_pool_malformed_reply_is_fatal_to_the_worker(void **state) {
                 assert_int_equal(restarts_of(p, faults[i]), 1);
                 assert_false(kill(old, 0) == 0);
         }
+        connector_pool_stop(p);
+}
+
+/* A worker killed by seccomp (SIGSYS) for a system call outside its
+ * allow-list: the call fails, the pool restarts it. */
+static void test_pool_restarts_a_worker_killed_by_seccomp(void **state) {
+        integration_config c = integration("seccomp", "nft", "{}");
+        connector_pool *p = NULL;
+        assert_int_equal(connector_pool_start(&c, 1, bad_worker_exe, POOL_UNCONFINED, &p), 0);
+        integrations_free(&c, 1);
+        pid_t old = pid_of(p, "seccomp");
+        connector_result res;
+        const char *ip[] = {"192.0.2.1", NULL};
+        int r = call(p, "seccomp", CONNECTOR_OP_VALIDATE, "block", TARGET_IP, ip, 5000, &res);
+        assert_true(r == -ECONNRESET || r == -EPIPE);
+        assert_false(kill(old, 0) == 0); /* killed and reaped */
+        pid_t now = pid_of(p, "seccomp");
+        assert_true(now > 0 && now != old);
+        assert_int_equal(restarts_of(p, "seccomp"), 1);
         connector_pool_stop(p);
 }
 
@@ -512,7 +531,7 @@ static void test_pool_a_crashing_worker_comes_back_after_the_backoff(void **stat
         char *settings = exec_settings(prog);
         integration_config c = integration("flaky", "exec", settings);
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         connector_result res;
         json_int_t backoff;
@@ -566,18 +585,18 @@ static void test_pool_start_refuses_bad_integrations(void **state) {
         connector_pool *p = NULL;
         /* The worker's open fails: start fails with its error, nothing is left running. */
         integration_config c = integration("runner", "exec", settings);
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), -EPERM);
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), -EPERM);
         assert_null(p);
         integrations_free(&c, 1);
         c = integration("x", "ldap", "{}");
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), -EINVAL);
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), -EINVAL);
         integrations_free(&c, 1);
         integration_config two[2] = {integration("same", "nft", "{}"), integration("same", "nft", "{}")};
-        assert_int_equal(connector_pool_start(two, 2, worker_exe, &p), -EINVAL);
+        assert_int_equal(connector_pool_start(two, 2, worker_exe, POOL_UNCONFINED, &p), -EINVAL);
         integrations_free(two, 2);
         assert_null(p);
         connector_pool_stop(NULL);
-        assert_int_equal(connector_pool_start(NULL, 0, worker_exe, &p), 0);
+        assert_int_equal(connector_pool_start(NULL, 0, worker_exe, POOL_UNCONFINED, &p), 0);
         assert_true(connector_pool_all_up(p));
         connector_pool_stop(p);
         free(settings);
@@ -593,7 +612,7 @@ static void test_pool_oversized_reply_keeps_the_outcome(void **state) {
         char *settings = exec_settings(prog);
         integration_config c = integration("runner", "exec", settings);
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         pid_t pid = pid_of(p, "runner");
         const char *ok[] = {"ok", NULL}, *fail[] = {"fail", NULL};
@@ -652,7 +671,7 @@ static void test_pool_concurrent_calls(void **state) {
         char *settings = exec_settings(prog);
         integration_config c = integration("runner", "exec", settings);
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         pthread_t threads[4];
         caller callers[4];
@@ -753,7 +772,7 @@ static connector_pool *nft_pool(const char *table) {
         snprintf(settings, sizeof(settings), "{\"table\":\"%s\"}", table);
         integration_config c = integration("fw", "nft", settings);
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         return p;
 }
@@ -956,7 +975,7 @@ static void test_pool_batch_without_apply_batch_and_refusals(void **state) {
         char *settings = exec_settings(prog);
         integration_config c = integration("runner", "exec", settings);
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, &p), 0);
+        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         pid_t pid = pid_of(p, "runner");
         const char *alice[] = {"alice", NULL}, *bob[] = {"bob", NULL}, *opt[] = {"-x", NULL};
@@ -1031,13 +1050,25 @@ static void test_pool_batch_without_apply_batch_and_refusals(void **state) {
 
 /* A worker that answers a batch with anything but a batch reply is killed
  * and replaced, as for any malformed reply. */
+/* A worker that says it is not confined as its uid (test_bad_worker reports
+ * what it runs with: root, no seccomp) is not used when the pool confines. */
+static void test_pool_refuses_an_unconfined_worker(void **state) {
+        integration_config c = integration("unconfined", "nft", "{}");
+        connector_pool *p = NULL;
+        assert_int_equal(connector_pool_start(&c, 1, bad_worker_exe, POOL_CONFINED, &p), -EPERM);
+        assert_null(p);
+        assert_int_equal(connector_pool_start(&c, 1, bad_worker_exe, POOL_UNCONFINED, &p), 0);
+        connector_pool_stop(p);
+        integrations_free(&c, 1);
+}
+
 static void test_pool_malformed_batch_reply_is_fatal(void **state) {
         const char *faults[] = {"single-reply", "bad-seq"};
         integration_config ints[2];
         for (size_t i = 0; i < 2; i++)
                 ints[i] = integration(faults[i], "nft", "{}");
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(ints, 2, bad_worker_exe, &p), 0);
+        assert_int_equal(connector_pool_start(ints, 2, bad_worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(ints, 2);
         const char *ip[] = {"192.0.2.1", NULL};
         batch b = {.integration = NULL};
@@ -1119,6 +1150,9 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_pool_batch_without_apply_batch_and_refusals, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_pool_malformed_batch_reply_is_fatal, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_refuses_an_unconfined_worker, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pool_restarts_a_worker_killed_by_seccomp, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_pool_batch_times_out_a_hung_worker, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

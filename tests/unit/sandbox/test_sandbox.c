@@ -383,14 +383,23 @@ static void test_status_line(void **state) {
         sandbox_status s = {.landlock_abi = 7,
                             .landlock = true,
                             .seccomp = true,
-                            .uid = 61000,
+                            .uid = 60600,
                             .caps_effective = 1ULL << CAP_NET_ADMIN};
         char line[256];
         sandbox_status_format(&s, line, sizeof(line));
-        assert_string_equal(line, "landlock=abi7 seccomp=on uid=61000 caps=net_admin dumpable=no");
+        assert_string_equal(line, "landlock=abi7 seccomp=on uid=60600 caps=net_admin dumpable=no");
         s = (sandbox_status){.uid = 0, .dumpable = true};
         sandbox_status_format(&s, line, sizeof(line));
         assert_string_equal(line, "landlock=unavailable seccomp=off uid=0 caps=none dumpable=yes");
+        char caps[256];
+        uint64_t all = (1ULL << (CAP_LAST_CAP + 1)) - 1;
+        sandbox_caps_format(all, caps, sizeof(caps));
+        assert_string_equal(caps, "all");
+        /* root in a container without CAP_SYS_RESOURCE: what it lacks */
+        sandbox_caps_format(all & ~(1ULL << CAP_SYS_RESOURCE), caps, sizeof(caps));
+        assert_string_equal(caps, "all except sys_resource");
+        sandbox_caps_format(1ULL << CAP_NET_ADMIN | 1ULL << CAP_NET_RAW, caps, sizeof(caps));
+        assert_string_equal(caps, "net_admin,net_raw");
 }
 
 int main(void) {

@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # The two commands: `make demo` (fresh Debian 12 -> running demo) and
-# `make check` (install, build, every test, the sanitizer run, bounded fuzzing).
+# `make check` (install, build, every test, the sanitizer run, bounded fuzzing,
+# the systemd unit's checks).
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 30
 PYTHON     := /usr/bin/python3
 
-.PHONY: all deps build lint test unit model e2e asan fuzz check demo demo-stop bench format clean
+.PHONY: all deps build lint test unit model packaging-check e2e asan fuzz check demo demo-stop bench format clean
 
 all: build
 
@@ -29,6 +30,10 @@ unit: build
 # The spin model of the governor: every property holds, every mutant is caught.
 model: deps
 	./model/check.sh
+
+# The systemd unit of packaging/: verify, the security exposure, sysusers.d and tmpfiles.d.
+packaging-check: build
+	BULWARK_BUILD=$(abspath $(BUILD)) ./packaging/check.sh
 
 e2e: build
 	BULWARK_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q tests/e2e
@@ -56,7 +61,7 @@ fuzz: deps $(FUZZ_BUILD)/build.ninja
 	meson test -C $(FUZZ_BUILD) --suite fuzz --print-errorlogs
 	./fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BUILD)
 
-check: lint unit model e2e asan fuzz
+check: lint unit model packaging-check e2e asan fuzz
 	@echo "make check: all tests passed"
 
 demo: build

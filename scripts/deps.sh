@@ -7,7 +7,7 @@ set -eu
 run_pkgs="curl libseccomp2 libcap-ng0 libmicrohttpd12 libjansson4 libyaml-0-2 libsodium23 libsqlite3-0 libcurl3-gnutls libnftables1 nftables iproute2"
 build_pkgs="meson ninja-build pkg-config gcc clang libclang-rt-14-dev binutils
   libmicrohttpd-dev libjansson-dev libyaml-dev libsodium-dev libsqlite3-dev libcurl4-gnutls-dev libnftables-dev
-  libseccomp-dev libcap-ng-dev libcmocka-dev python3-pytest python3-requests sqlite3 openssl spin"
+  libseccomp-dev libcap-ng-dev libcmocka-dev python3-pytest python3-requests sqlite3 openssl spin systemd"
 
 want="$run_pkgs $build_pkgs"
 

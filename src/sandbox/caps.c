@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -18,8 +19,16 @@ int caps_drop(bool change_ids, uid_t uid, gid_t gid, uint64_t mask) {
                 if (mask & (1ULL << c) &&
                     capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, (unsigned)c) < 0)
                         return -EINVAL;
-        int r = change_ids ? capng_change_id((int)uid, (int)gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING)
-                           : capng_apply(CAPNG_SELECT_ALL);
+        /* Clearing the bounding set needs CAP_SETPCAP. Without it (a systemd
+         * unit that bounds the service to what it needs, packaging/) the set is
+         * already that small, and no_new_privs stops any gain through exec. */
+        uint64_t eff, perm;
+        caps_read(&eff, &perm);
+        int bounding = eff & (1ULL << CAP_SETPCAP) ? CAPNG_CLEAR_BOUNDING : 0;
+        int r = change_ids ? capng_change_id((int)uid, (int)gid,
+                                             CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_AMBIENT | bounding)
+                           : capng_apply(bounding ? CAPNG_SELECT_ALL
+                                                  : CAPNG_SELECT_CAPS | CAPNG_SELECT_AMBIENT);
         if (r < 0)
                 return -EPERM;
         /* Trust the kernel, not the library: the ids and the sets as they are now. */
@@ -29,9 +38,14 @@ int caps_drop(bool change_ids, uid_t uid, gid_t gid, uint64_t mask) {
             (getresuid(&ru, &eu, &su) < 0 || getresgid(&rg, &eg, &sg) < 0 || ru != uid || eu != uid ||
              su != uid || rg != gid || eg != gid || sg != gid || getgroups(0, NULL) != 0))
                 return -EPERM;
-        uint64_t eff, perm;
         caps_read(&eff, &perm);
-        return eff == mask && perm == mask ? 0 : -EPERM;
+        if (eff != mask || perm != mask)
+                return -EPERM;
+        /* Ambient capabilities would survive the exec of a program. */
+        for (int c = 0; c <= CAP_LAST_CAP; c++)
+                if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, c, 0, 0) != 0)
+                        return -EPERM;
+        return 0;
 }
 
 /* capget(2) itself: libcap-ng's reader also opens /proc, which Landlock may

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <cap-ng.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -266,6 +267,58 @@ static void test_only_the_listed_capabilities_survive_the_uid_change(void **stat
         check_caps(0);                     /* every other worker */
 }
 
+/* Field of /proc/self/status as a hexadecimal number (the capability sets). */
+static uint64_t status_hex(const char *field) {
+        FILE *f = fopen("/proc/self/status", "re");
+        char line[128];
+        uint64_t v = UINT64_MAX;
+        size_t n = strlen(field);
+        while (f && fgets(line, sizeof(line), f))
+                if (strncmp(line, field, n) == 0 && line[n] == ':')
+                        v = strtoull(line + n + 1, NULL, 16);
+        if (f)
+                fclose(f);
+        return v;
+}
+
+/* A service bounded to what it needs (packaging/bulwarkd.service: no
+ * CAP_SETPCAP): the bounding set cannot be cleared, and everything else
+ * still holds. */
+static int confine_without_setpcap(void *arg) {
+        (void)arg;
+        capng_get_caps_process();
+        if (capng_update(CAPNG_DROP, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET, CAP_SETPCAP) <
+                    0 ||
+            capng_apply(CAPNG_SELECT_BOTH) < 0)
+                return 2;
+        sandbox_profile p = {.role = "test",
+                             .change_ids = true,
+                             .uid = UID_B,
+                             .gid = UID_B,
+                             .caps = 1ULL << CAP_NET_ADMIN,
+                             .syscalls = SANDBOX_SYSCALLS_EXEC};
+        if (sandbox_profile_add(&p, "/proc", SANDBOX_READ, false) < 0)
+                return 3;
+        sandbox_status st;
+        if (sandbox_apply(&p, &st) < 0)
+                return 100;
+        if (getuid() != UID_B || status_hex("CapEff") != 1ULL << CAP_NET_ADMIN || status_hex("CapAmb") != 0)
+                return 4;
+        uint64_t bnd = status_hex("CapBnd");
+        return bnd != 0 && !(bnd & (1ULL << CAP_SETPCAP)) ? 0 : 5;
+}
+
+static void test_without_setpcap_the_rest_of_the_drop_holds(void **state) {
+        skip_unless_confinable();
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                _exit(confine_without_setpcap(NULL));
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_exit(status, 0);
+}
+
 static void test_root_ids_are_refused(void **state) {
         sandbox_profile p = {.role = "test", .change_ids = true, .uid = 0, .gid = 0};
         assert_exit(confined(&p, try_netlink_socket, NULL), 100);
@@ -408,6 +461,7 @@ int main(void) {
                 cmocka_unit_test(test_landlock_no_tcp_stops_connect),
                 cmocka_unit_test(test_seccomp_kills_what_the_role_does_not_need),
                 cmocka_unit_test(test_only_the_listed_capabilities_survive_the_uid_change),
+                cmocka_unit_test(test_without_setpcap_the_rest_of_the_drop_holds),
                 cmocka_unit_test(test_root_ids_are_refused),
                 cmocka_unit_test(test_a_worker_cannot_read_another_of_its_uid),
                 cmocka_unit_test(test_the_daemon_is_not_dumpable),

@@ -2,7 +2,7 @@
 /* Alert routes: POST /v1/alerts, POST /v1/alerts/batch (NDJSON), GET
  * /v1/alerts/{id}. Bodies are untrusted: each alert is validated by core/alert.c
  * and only its canonical form is stored; the answer is sent only after the
- * store's commit reached the disk. Runs in the daemon's HTTP threads. */
+ * store's commit reached the disk. Runs in core's dispatch threads. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The HTTP API server (libmicrohttpd): authentication, size limits, validation,
- * and the route table of routes.c. Request bytes are untrusted. Runs in the
- * daemon; holds the API token (as a hash). */
+/* The HTTP API, from core: the api process (front/) parses HTTP as its own
+ * confined user and forwards each request; core runs the route's handler
+ * (api/dispatch.c) and answers. api_start listens (the socket is opened here,
+ * by the privileged process), starts the api process and restarts it when it
+ * dies. Holds the actors' token hashes, never the tokens. */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "config/config.h"
@@ -27,7 +30,9 @@ typedef struct api_options {
         unsigned queue_capacity;
         const api_actor *actors; /* at least one; names and tokens distinct */
         size_t n_actors;
-        unsigned threads; /* HTTP threads (>= 1) */
+        unsigned threads; /* HTTP threads of the api process (>= 1) */
+        const char *exe;  /* the program to run as the api process ("/proc/self/exe") */
+        bool confine;     /* false only under --no-sandbox */
 } api_options;
 
 typedef struct api_deps {
@@ -37,9 +42,16 @@ typedef struct api_deps {
         bw_metrics *metrics;
 } api_deps;
 
-/* Starts listening. Returns 0 and *ret, or a negative errno (e.g. -EADDRINUSE). */
+/* Listens, starts the api process (`exe --api`, fds 3 and 4) and its
+ * supervisor. Returns 0 and *ret, or a negative errno (-EADDRINUSE, -EEXIST
+ * for two actors with one token, -EPERM when a host account has the api
+ * process's uid). */
 int api_start(const api_options *o, const api_deps *deps, api **ret);
 
-/* Stops accepting, waits for acknowledgements still in flight, then stops.
- * Accepts NULL. */
+/* What api_status reports of the api process: its pid, restarts, and its
+ * confinement as it reported it. */
+json_t *api_process_status(api *a);
+
+/* Stops the api process (SIGTERM: it lets core answer what it sent), waits for
+ * the acknowledgements still in flight, then stops. Accepts NULL. */
 void api_stop(api *a);

@@ -2,8 +2,8 @@
 /* Approval routes: list and read approval requests, approve or reject them with
  * a reason (separation of duties is enforced by the store, in the same
  * transaction as the decision), and acknowledge the post-action review of a
- * level 4 execution. Bodies and query strings are untrusted. Runs in the
- * daemon's HTTP threads. */
+ * level 4 execution. Bodies and query strings are untrusted. Runs in
+ * core's dispatch threads. */
 #include <errno.h>
 #include <string.h>
 
@@ -13,7 +13,8 @@
 #define APPROVALS_LIST_MAX 1000u
 
 enum MHD_Result handle_approval_list(request *req) {
-        const char *state = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "state");
+        char value[BW_WIRE_ARG_VALUE_MAX + 1];
+        const char *state = request_query(req, "state", value, sizeof(value));
         if (!state)
                 state = "pending";
         if (strcmp(state, "pending") != 0 && strcmp(state, "approved") != 0 &&

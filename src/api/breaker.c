@@ -2,7 +2,7 @@
 /* Circuit-breaker routes: GET /v1/breaker (state and why it opened), POST
  * /v1/breaker/reset (an admin closes it, with a reason) and GET /v1/budgets (the
  * rate budgets the breaker guards, as used now). The reset body is untrusted.
- * Runs in the daemon's HTTP threads. */
+ * Runs in core's dispatch threads. */
 #include <errno.h>
 #include <string.h>
 

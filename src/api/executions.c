@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Execution routes: GET /v1/executions (newest first, paginated) and GET
  * /v1/executions/{id} (steps, actions, outcomes). Query strings are untrusted.
- * Runs in the daemon's HTTP threads. */
+ * Runs in core's dispatch threads. */
 #include <errno.h>
 
 #include "api/http.h"
@@ -10,7 +10,8 @@
 
 /* Reads an optional integer query argument within [min, max]. */
 static int query_int(request *req, const char *name, int64_t min, int64_t max, int64_t *value) {
-        const char *s = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+        char text[BW_WIRE_ARG_VALUE_MAX + 1];
+        const char *s = request_query(req, name, text, sizeof(text));
         if (!s)
                 return 0;
         return parse_int64(s, min, max, value);

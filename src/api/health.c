@@ -2,7 +2,7 @@
 /* Health routes: GET /healthz (liveness), GET /readyz (store writable, queue
  * below capacity, every connector worker up), GET /metrics (Prometheus text)
  * and GET /v1/status (each process and its confinement, for admins). Runs in
- * the daemon's HTTP threads. */
+ * core's dispatch threads. */
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -60,6 +60,13 @@ static json_t *processes(api_shared *s) {
                 json_decref(workers);
                 return NULL;
         }
+        json_t *front = api_process_status(s->api);
+        if (front && json_object_get(front, "sandbox")) {
+                json_object_set_new(front, "role", json_string("api"));
+                json_object_set_new(front, "process", json_string("api"));
+                json_array_append(all, front);
+        }
+        json_decref(front);
         const char *name;
         json_t *w;
         json_object_foreach(workers, name, w) {
@@ -156,7 +163,7 @@ enum MHD_Result handle_metrics(request *req) {
         json_decref(all);
         enum MHD_Result ret =
                 r < 0 ? reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "", "render failed")
-                      : reply_text(req, MHD_HTTP_OK, "text/plain; version=0.0.4", out.data, out.len);
+                      : reply_text(req, MHD_HTTP_OK, WIRE_CONTENT_PROMETHEUS, out.data, out.len);
         buf_free(&out);
         return ret;
 }

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* What route handlers see of an HTTP request, and the helpers they answer with.
- * Internal to api/. Runs in the daemon's HTTP threads. */
+/* What route handlers see of an HTTP request, and the helpers they answer
+ * with. Handlers run in core (api/dispatch.c), on requests the api process
+ * (front/) received, checked and forwarded (api/wire.h): they never see a
+ * connection, only the route, the path id, the query arguments, the body and
+ * the identity core established itself. Internal to api/ and front/. */
 #pragma once
 
 #include <jansson.h>
@@ -11,15 +14,10 @@
 #include <stdint.h>
 
 #include "api/api.h"
+#include "api/identity.h"
+#include "api/wire.h"
 #include "core/limits.h"
 #include "util/buf.h"
-
-/* One actor the API knows: its name and the hash of its token. */
-typedef struct api_identity {
-        char name[BW_NAME_MAX + 1];
-        unsigned char token_hash[32];
-        unsigned roles;
-} api_identity;
 
 typedef struct api_shared {
         const bw_config *config;
@@ -30,6 +28,7 @@ typedef struct api_shared {
         unsigned queue_capacity;
         api_identity identities[BW_ACTORS_MAX + 1];
         size_t n_identities;
+        api *api; /* the supervisor of the api process (api/supervise.c) */
         /* /readyz is public: its durable store ping runs at most once a second,
          * later probes within the second reuse the answer. */
         _Atomic int64_t ping_at_ms;
@@ -74,44 +73,56 @@ typedef struct route {
         route_fn resume; /* runs after an asynchronous completion; may be NULL */
 } route;
 
+typedef struct api_link api_link;
+
 struct request {
-        struct MHD_Connection *conn;
-        /* The target as MHD first showed it (a C string: a raw NUL ends it early;
-         * only its address is used once MHD decoded it in place), what
-         * routes_target_control found in it and whether it has a query. */
-        const char *target;
-        size_t target_len;
-        const char *target_control;
-        bool target_query;
-        bool started;
         const route *route;
         api_shared *api;
         int64_t path_id;
+        const wire_arg *args; /* the query arguments, borrowed from payload */
+        size_t n_args;
         const char *actor; /* who the bearer token names; NULL on public routes */
         unsigned roles;    /* the actor's roles */
-        buf body;
-        bool too_large;
-        bool handled;
+        buf body;          /* a view into payload (not owned) */
         int64_t t_complete_us;
+        /* The answer, filled by reply_*: sent to the api process as one REPLY. */
+        bool handled;
+        unsigned status;
+        wire_content content;
+        char *reply_body;
+        size_t reply_len;
         /* Asynchronous completion (store commits): see request_wait/request_complete. */
         pthread_mutex_t lock;
         bool async_done, suspended;
-        /* Counted in api.waiting, which shutdown waits on; uncounted when the
-         * resumed request is answered, or when MHD ends it unanswered (its client
-         * hung up before the commit came back). HTTP thread only. */
-        bool waiting;
         int async_r;
         int64_t *ids;
         size_t n_ids;
         void *state; /* handler-owned, released with state_free */
         void (*state_free)(void *state);
+        /* Where it came from (api/dispatch.c). */
+        api_link *link;
+        uint32_t seq;
+        buf payload;       /* the REQUEST message, owned */
+        wire_request wire; /* decoded from payload (borrows from it) */
+        unsigned refs;     /* the dispatch thread's, and the completion's while suspended */
+        request *next;     /* in the dispatch queue */
 };
 
 /* The role a permission needs; _ROLE_MAX when any authenticated actor may. */
 actor_role permission_role(permission p);
 
-/* The route table (routes.c). */
+/* The route table (routes.c). routes_at: the route of a REQUEST's index, or
+ * NULL; route_index is its inverse. */
 const route *routes_match(const char *method, const char *path, int64_t *ret_id, bool *ret_path_known);
+const route *routes_at(unsigned index);
+unsigned route_index(const route *r);
+
+/* The largest body route r accepts. */
+size_t route_body_max(const route *r, unsigned alert_body_max);
+
+/* The value of query argument name (NUL-terminated copy in out, at most
+ * BW_WIRE_ARG_VALUE_MAX bytes), or NULL when absent. */
+const char *request_query(const request *req, const char *name, char *out, size_t out_len);
 
 /* Checks a request target as it was received (raw[0..len), before any %HH is
  * decoded): returns "path" or "query" for the part holding a control byte
@@ -126,7 +137,7 @@ enum MHD_Result reply_json(request *req, unsigned status, json_t *body);
 enum MHD_Result reply_error(request *req, unsigned status, const char *code, const char *field,
                             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* Answers with a text body (copied). */
-enum MHD_Result reply_text(request *req, unsigned status, const char *content_type, const char *text,
+enum MHD_Result reply_text(request *req, unsigned status, wire_content content, const char *text,
                            size_t len);
 
 /* Answers a store write that failed with r: the queue at capacity (-ENOSPC) is
@@ -141,12 +152,13 @@ enum MHD_Result reply_store_failed(request *req, int r, const char *what);
 json_t *request_text_body(request *req, const char *field, const char **ret);
 
 /* Called by a handler after it started an asynchronous store operation whose
- * callback calls request_complete: suspends the connection unless the callback
+ * callback calls request_complete: the request waits unless the callback
  * already ran, in which case the route's resume handler answers at once. */
 enum MHD_Result request_wait(request *req);
 
-/* From the store's writer thread: records the result and resumes the connection.
- * ids (may be NULL) are copied into req->ids, which must have room for n. */
+/* From the store's writer thread: records the result and hands the request to
+ * a dispatch thread, which runs the route's resume handler and sends the
+ * reply. ids (may be NULL) are copied into req->ids, which must have room for n. */
 void request_complete(request *req, int r, const int64_t *ids, size_t n);
 
 /* Handlers (one file per resource). */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* POST /v1/rollback-tests: an administrator runs the rollback test of every
  * staging integration (engine/rollback_drill.h). The body is empty; runs in the
- * daemon's HTTP threads. The handler blocks its HTTP thread for the whole run,
+ * core's dispatch threads. The handler blocks its dispatch thread for the whole run,
  * bounded by the staging integrations' connector timeouts (five calls each):
  * the run is rare and deliberate, and its answer is the results themselves. */
 #include <errno.h>

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The route table: method, path, permission, body limit and handlers of every
- * route in one place (after Redis's command table). Runs in the HTTP threads. */
+ * route in one place (after Redis's command table). Used by the api process
+ * (matching, permission, body limit before the body) and by core (the handlers). */
 #include <stdbool.h>
 #include <string.h>
 
@@ -53,6 +54,28 @@ actor_role permission_role(permission p) {
         }
 }
 
+#define N_ROUTES (sizeof(route_table) / sizeof(route_table[0]))
+
+const route *routes_at(unsigned index) {
+        return index < N_ROUTES ? &route_table[index] : NULL;
+}
+
+unsigned route_index(const route *r) {
+        return (unsigned)(r - route_table);
+}
+
+size_t route_body_max(const route *r, unsigned alert_body_max) {
+        switch (r->body) {
+        case BODY_ALERT:
+                return alert_body_max;
+        case BODY_BATCH:
+                return BW_BATCH_BODY_MAX;
+        case BODY_NONE:
+        default:
+                return BW_SMALL_BODY_MAX;
+        }
+}
+
 /* Matches pattern against path; an "{id}" segment matches a decimal id >= 1. */
 static bool path_matches(const char *pattern, const char *path, int64_t *ret_id) {
         const char *brace = strstr(pattern, "{id}");
@@ -77,7 +100,7 @@ static bool path_matches(const char *pattern, const char *path, int64_t *ret_id)
 
 const route *routes_match(const char *method, const char *path, int64_t *ret_id, bool *ret_path_known) {
         *ret_path_known = false;
-        for (size_t i = 0; i < sizeof(route_table) / sizeof(route_table[0]); i++) {
+        for (size_t i = 0; i < N_ROUTES; i++) {
                 int64_t id = 0;
                 if (!path_matches(route_table[i].path, path, &id))
                         continue;

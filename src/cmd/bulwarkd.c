@@ -22,6 +22,7 @@
 #include "core/limits.h"
 #include "core/metrics.h"
 #include "engine/engine.h"
+#include "front/front.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
 #include "util/fileio.h"
@@ -205,6 +206,8 @@ static int run(const bw_config *cfg, const playbook_set *pbs, pool_confinement c
                 .actors = tokens.actors,
                 .n_actors = tokens.n,
                 .threads = 2,
+                .exe = "/proc/self/exe",
+                .confine = confinement == POOL_CONFINED,
         };
         api_deps ad = {.config = cfg, .store = st, .pool = pool, .metrics = &metrics};
         r = api_start(&ao, &ad, &srv);
@@ -213,8 +216,9 @@ static int run(const bw_config *cfg, const playbook_set *pbs, pool_confinement c
                 log_json(LOG_LEVEL_ERROR, "daemon", "token.shared",
                          json_pack("{ss}", "msg", "two actors share a token: each actor needs its own"));
         if (r < 0) {
-                log_errno(r, "daemon", "api.start_failed", "cannot listen on %s port %u",
-                          cfg->listen_address, cfg->listen_port);
+                if (r != -EPERM)
+                        log_errno(r, "daemon", "api.start_failed", "cannot listen on %s port %u",
+                                  cfg->listen_address, cfg->listen_port);
                 goto out;
         }
         log_json(LOG_LEVEL_INFO, "daemon", "daemon.ready",
@@ -239,9 +243,41 @@ out:
         return r;
 }
 
+static int worker_main(void) {
+        return connector_worker_main(WORKER_FD);
+}
+
+/* The process model, in one place (docs/architecture.md quotes it): each role,
+ * the flag that starts it, its entry, its peers, what it keeps and drops. The
+ * daemon is started without a flag and starts the others. */
+typedef struct process_role {
+        const char *role;
+        const char *flag;
+        int (*entry)(void);
+        const char *peers;
+        const char *keeps;
+        const char *drops;
+} process_role;
+
+static const process_role processes[] = {
+        {"core", NULL, NULL, "the api process (one socketpair), each worker (one socketpair each)",
+         "configuration, playbooks, the store, the queue, the engine, the governor, the permit key, the "
+         "actors' token hashes; spawns and supervises the others",
+         "core dumps, dumpability (not otherwise confined yet)"},
+        {"api", "--api", front_main, "core",
+         "the listening socket, the actors' token hashes, requests in flight",
+         "its uid (BW_API_UID), every capability, the file system, socket(), TCP bind and connect, every "
+         "system call not in SANDBOX_SYSCALLS_API"},
+        {"worker", "--connector-worker", worker_main, "core",
+         "its own integration's settings and secrets, its kind's one capability (nft: CAP_NET_ADMIN)",
+         "its uid (its integration's), every other capability, the file system beyond its kind's paths, "
+         "every system call not in its kind's allow-list"},
+};
+
 int main(int argc, char **argv) {
-        if (argc == 2 && strcmp(argv[1], "--connector-worker") == 0)
-                return connector_worker_main(WORKER_FD);
+        for (size_t i = 0; argc == 2 && i < sizeof(processes) / sizeof(processes[0]); i++)
+                if (processes[i].flag && strcmp(argv[1], processes[i].flag) == 0)
+                        return processes[i].entry();
         /* Never dumpable, never a core file: this process will hold the store,
          * the permit key and the actors' tokens. */
         if (sandbox_harden() < 0) {

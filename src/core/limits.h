@@ -211,6 +211,17 @@
  * is never accepted; BW_WORKER_UID_MAX keeps clear of the kernel's (uid_t)-1
  * and of 2^31 where some tools break. */
 #define BW_WORKER_UID_BASE 60600u
+/* The api process's user and group (docs/security.md): below the workers'
+ * range, refused at start when a host account or group has it. */
+#define BW_API_UID 60590u
+/* Threads of core that run the API's handlers (one may block on a rollback
+ * test for a while, the others keep serving). */
+#define BW_API_DISPATCH_THREADS 2u
+/* A crashed api process is started again after this wait, doubled while it
+ * keeps dying within BW_API_STABLE_MS of its start, up to the maximum. */
+#define BW_API_RESTART_MS_MIN 100u
+#define BW_API_RESTART_MS_MAX 5000u
+#define BW_API_STABLE_MS 10000u
 /* Directories an exec integration's programs may write beneath. */
 #define BW_EXEC_WRITABLE_PATHS_MAX 16u
 #define BW_WORKER_UID_MAX 2147483646u
@@ -285,6 +296,14 @@
  * would not fit has its data cut until it does (marked truncated), so that the
  * outcome of an op that ran always reaches the daemon; a snapshot is never cut. */
 #define BW_IPC_MSG_MAX (256u * 1024u)
+/* One message between the api process and core (api/wire.h): the largest
+ * request body, a batch, plus its envelope (route, credential, query). */
+#define BW_WIRE_PAYLOAD_MAX (BW_BATCH_BODY_MAX + 64u * 1024u)
+/* Query arguments a request carries to core, and their sizes: the routes take
+ * at most two (limit, before; state). More is refused with 400 by the api. */
+#define BW_WIRE_ARGS_MAX 8u
+#define BW_WIRE_ARG_KEY_MAX 32u
+#define BW_WIRE_ARG_VALUE_MAX 256u
 /* Captured output of an exec program and body of an HTTP reply. */
 #define BW_CONNECTOR_OUTPUT_MAX (64u * 1024u)
 /* Arguments an exec connector may pass to its program. */

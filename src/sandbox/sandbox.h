@@ -28,6 +28,7 @@ typedef enum {
         SANDBOX_SYSCALLS_NFT,  /* netlink to nftables */
         SANDBOX_SYSCALLS_HTTP, /* outbound TCP, DNS, TLS (http, notify) */
         SANDBOX_SYSCALLS_EXEC, /* runs programs: what a general program needs */
+        SANDBOX_SYSCALLS_API,  /* the api process: threads, accept on its socket; no socket() */
         _SANDBOX_SYSCALLS_MAX,
 } sandbox_syscalls;
 

@@ -122,6 +122,12 @@ static const char *const net[] = {
         "clone", "clone3", "connect", "bind", "eventfd2", "socketpair", NULL,
 };
 
+/* The api process: its HTTP threads and accept() on the socket it was
+ * given; it opens no socket of its own. */
+static const char *const serve[] = {
+        "clone", "clone3", "accept", "accept4", "eventfd2", NULL,
+};
+
 /* Programs and what a general program does besides the base. */
 static const char *const programs[] = {
         "clone",
@@ -235,6 +241,7 @@ static const char *const *const lists[_SANDBOX_SYSCALLS_MAX][3] = {
         [SANDBOX_SYSCALLS_NFT] = {base, NULL},
         [SANDBOX_SYSCALLS_HTTP] = {base, net, NULL},
         [SANDBOX_SYSCALLS_EXEC] = {base, programs, NULL},
+        [SANDBOX_SYSCALLS_API] = {base, serve, NULL},
 };
 
 /* socket(): the families each role may open. */
@@ -242,6 +249,7 @@ static const int families[_SANDBOX_SYSCALLS_MAX][5] = {
         [SANDBOX_SYSCALLS_NFT] = {AF_NETLINK, -1},
         [SANDBOX_SYSCALLS_HTTP] = {AF_INET, AF_INET6, AF_UNIX, AF_NETLINK, -1},
         [SANDBOX_SYSCALLS_EXEC] = {AF_INET, AF_INET6, AF_UNIX, AF_NETLINK, -1},
+        [SANDBOX_SYSCALLS_API] = {-1},
 };
 
 /* prctl(): options that cannot undo the confinement (not PR_SET_DUMPABLE,

@@ -12,7 +12,7 @@ void buf_init(buf *b, size_t max) {
         *b = (buf){.max = max};
 }
 
-static int buf_reserve(buf *b, size_t extra) {
+int buf_reserve(buf *b, size_t extra) {
         if (extra > b->max - b->len)
                 return -EMSGSIZE;
         size_t need = b->len + extra + 1;

@@ -159,7 +159,7 @@ def test_each_worker_runs_as_its_own_uid_with_exactly_its_kinds_capabilities(mak
     status = d.get("/v1/status").json()
     procs = {p["process"]: p for p in status["processes"]}
     expected = {"fw": (60600, CAP_NET_ADMIN), "edr": (60601, 0), "prog": (60602, 0), "soc": (61100, 0)}
-    assert set(procs) == {"daemon"} | {f"worker:{n}" for n in expected}, procs
+    assert set(procs) == {"daemon", "api"} | {f"worker:{n}" for n in expected}, procs
     workers = {p["integration"]: p for p in status["processes"] if p["role"] == "worker"}
     metrics = d.get("/metrics").text
     for name, (uid, caps) in expected.items():
@@ -179,6 +179,14 @@ def test_each_worker_runs_as_its_own_uid_with_exactly_its_kinds_capabilities(mak
         assert (f'bulwark_process_sandbox_info{{process="worker:{name}",confined="1",landlock="1",seccomp="1",'
                 f'uid="{uid}",caps="{"net_admin" if caps else "none"}",dumpable="0"}} 1') in metrics, metrics
     assert procs["daemon"]["pid"] == d.proc.pid and not procs["daemon"]["sandbox"]["dumpable"]
+    # The api process: its own uid, nothing else (BW_API_UID).
+    st = proc_status(procs["api"]["pid"])
+    assert st["Uid"] == ["60590"] * 4 and st["Gid"] == ["60590"] * 4 and st["Groups"] == [], st["Uid"]
+    assert all(int(st[f][0], 16) == 0 for f in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd")), st
+    assert st["NoNewPrivs"] == ["1"] and st["Seccomp"] == ["2"], st
+    assert procs["api"]["sandbox"]["uid"] == 60590 and procs["api"]["sandbox"]["landlock"]
+    assert ('bulwark_process_sandbox_info{process="api",confined="1",landlock="1",seccomp="1",uid="60590",'
+            'caps="none",dumpable="0"} 1') in metrics, metrics
     # Not for anyone: the probe says up or down, the confinement is an admin's.
     assert "sandbox" not in d.session.get(d.url + "/readyz", timeout=5).text
     # The daemon: not dumpable (its /proc files belong to root, ptrace needs

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The api process's HTTP server (libmicrohttpd on the socket the parent
+ * listens on): connection limits, the request's target checked raw, the route,
+ * the bearer token and the announced size judged before a single body byte is
+ * accepted, the body bounded; then the request goes to core (api/wire.h) and
+ * its connection is suspended until core's REPLY comes back — for an alert,
+ * after its commit reached the disk. Request bytes are untrusted; this process
+ * holds no store, no key and no token (only their hashes). */
+#include "front/front.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api/http.h"
+#include "core/metrics.h"
+#include "util/log.h"
+#include "util/strutil.h"
+
+/* Requests sent to core and not yet answered, by seq: slots of a table twice
+ * the connection limit, so that one free slot is always near. */
+#define FRONT_SLOTS (2u * BW_HTTP_MAX_CONNECTIONS)
+
+typedef struct front_request {
+        struct MHD_Connection *conn;
+        front *f;
+        /* The target as MHD first showed it (see on_target). */
+        const char *target;
+        size_t target_len;
+        const char *target_control;
+        bool target_query;
+        bool started, handled, too_large, sent;
+        const route *route;
+        int64_t path_id;
+        char credential[BW_TOKEN_MAX_LEN + 1];
+        size_t credential_len;
+        buf body;
+        uint32_t seq;
+        /* core's answer, filled by the reply reader (under f->lock) */
+        bool answered;
+        unsigned status;
+        wire_content content;
+        char *reply;
+        size_t reply_len;
+} front_request;
+
+struct front {
+        struct MHD_Daemon *mhd;
+        int link;
+        unsigned alert_body_max;
+        api_identity identities[BW_ACTORS_MAX + 1];
+        size_t n_identities;
+        pthread_mutex_t send_lock;
+        pthread_mutex_t lock; /* slots, next_seq, waiting */
+        front_request *slots[FRONT_SLOTS];
+        uint32_t next_seq;
+        unsigned waiting; /* requests sent and not answered or ended */
+        pthread_cond_t idle;
+};
+
+static enum MHD_Result front_respond(front_request *req, unsigned status, wire_content content,
+                                     const char *body, size_t len) {
+        struct MHD_Response *resp =
+                MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+        if (!resp)
+                return MHD_NO;
+        MHD_add_response_header(resp, "Content-Type",
+                                content == WIRE_CONTENT_PROMETHEUS ? "text/plain; version=0.0.4"
+                                                                   : "application/json");
+        MHD_add_response_header(resp, "Cache-Control", "no-store");
+        MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+        if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+                char retry[16];
+                snprintf(retry, sizeof(retry), "%u", BW_QUEUE_RETRY_AFTER_S);
+                MHD_add_response_header(resp, "Retry-After", retry);
+        }
+        if (status == MHD_HTTP_UNAUTHORIZED)
+                MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+        enum MHD_Result r = MHD_queue_response(req->conn, status, resp);
+        MHD_destroy_response(resp);
+        req->handled = true;
+        return r;
+}
+
+/* The api process's own refusals, before core sees the request. */
+static enum MHD_Result front_error(front_request *req, unsigned status, const char *code, const char *field,
+                                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static enum MHD_Result front_error(front_request *req, unsigned status, const char *code, const char *field,
+                                   const char *fmt, ...) {
+        char msg[512];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        json_t *o = json_pack("{s{ss ss ss}}", "error", "code", code, "message", msg, "field", field);
+        char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+        enum MHD_Result r = s ? front_respond(req, status, WIRE_CONTENT_JSON, s, strlen(s)) : MHD_NO;
+        free(s);
+        return r;
+}
+
+/* Counted by core (its metrics). */
+static void front_count(front *f, reject_reason why) {
+        pthread_mutex_lock(&f->send_lock);
+        wire_count_send(f->link, why);
+        pthread_mutex_unlock(&f->send_lock);
+}
+
+/* The identity of the request's bearer token, or NULL. The token is kept to
+ * be forwarded: core matches it again itself, it does not take a name. */
+static const api_identity *front_identify(front_request *req) {
+        const char *h =
+                MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+        if (!h || strncmp(h, "Bearer ", 7) != 0)
+                return false;
+        const char *token = h + 7;
+        size_t len = strnlen(token, BW_TOKEN_MAX_LEN + 1);
+        const api_identity *who = identity_find(req->f->identities, req->f->n_identities, token, len);
+        if (who) {
+                memcpy(req->credential, token, len);
+                req->credential[len] = '\0';
+                req->credential_len = len;
+        }
+        return who;
+}
+
+/* First call for a request: target, route, token, permission and announced
+ * size, before a single body byte is accepted. */
+static enum MHD_Result request_start(front *f, front_request *req, const char *url, const char *method,
+                                     const char *version) {
+        /* MHD gives the target as a C string, so a raw NUL hides what follows it.
+         * In the request line MHD ends the target by making the space before the
+         * version a NUL: a version that does not start right after the target we
+         * saw means bytes were hidden (or the line had no version). */
+        const char *control = req->target_control;
+        if (!control && version != req->target + req->target_len + 1)
+                control = req->target_query ? "query" : "path";
+        if (control) {
+                log_json(LOG_LEVEL_WARN, "api", "request.bad_target",
+                         json_pack("{ss ss}", "method", method, "field", control));
+                return front_error(req, MHD_HTTP_BAD_REQUEST, "invalid", control,
+                                   "the request %s holds a NUL or a control character", control);
+        }
+        bool known = false;
+        req->route = routes_match(method, url, &req->path_id, &known);
+        if (!req->route) {
+                if (known)
+                        return front_error(req, MHD_HTTP_METHOD_NOT_ALLOWED, "method_not_allowed", "",
+                                           "%s is not allowed on this path", method);
+                return front_error(req, MHD_HTTP_NOT_FOUND, "not_found", "", "no such route");
+        }
+        const api_identity *who = req->route->perm == PERM_PUBLIC ? NULL : front_identify(req);
+        if (req->route->perm != PERM_PUBLIC && !who) {
+                if (req->route->perm == PERM_ALERTS_WRITE)
+                        front_count(f, REJECT_UNAUTHORIZED);
+                log_json(LOG_LEVEL_WARN, "api", "request.unauthorized",
+                         json_pack("{ss ss}", "method", method, "path", url));
+                return front_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized", "",
+                                   "a valid bearer token is required");
+        }
+        actor_role need = permission_role(req->route->perm);
+        if (who && need < _ROLE_MAX && !(who->roles & (1u << need))) {
+                log_json(LOG_LEVEL_WARN, "api", "request.forbidden",
+                         json_pack("{ss ss ss ss}", "method", method, "path", url, "actor", who->name,
+                                   "needs", actor_role_names[need]));
+                return front_error(req, MHD_HTTP_FORBIDDEN, "forbidden", "actor", "%s lacks the %s role",
+                                   who->name, actor_role_names[need]);
+        }
+        size_t max = route_body_max(req->route, f->alert_body_max);
+        const char *cl =
+                MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        int64_t announced;
+        if (cl && parse_int64(cl, 0, INT64_MAX, &announced) == 0 && (uint64_t)announced > max) {
+                front_count(f, REJECT_TOO_LARGE);
+                return front_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "body",
+                                   "body of %lld bytes exceeds the limit of %zu", (long long)announced, max);
+        }
+        buf_init(&req->body, max);
+        return MHD_YES;
+}
+
+/* The decoded query arguments, for core. */
+typedef struct front_args {
+        wire_request *w;
+        bool too_many;
+} front_args;
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+        front_args *a = cls;
+        size_t klen = strlen(key), vlen = value ? strlen(value) : 0;
+        if (a->w->n_args >= BW_WIRE_ARGS_MAX || klen == 0 || klen > BW_WIRE_ARG_KEY_MAX ||
+            vlen > BW_WIRE_ARG_VALUE_MAX) {
+                a->too_many = true;
+                return MHD_NO;
+        }
+        a->w->args[a->w->n_args++] =
+                (wire_arg){.key = key, .key_len = klen, .value = value ? value : "", .value_len = vlen};
+        return MHD_YES;
+}
+
+/* Hands the complete request to core and suspends its connection. */
+static enum MHD_Result request_forward(front *f, front_request *req) {
+        wire_request w = {.route = (uint16_t)route_index(req->route),
+                          .path_id = req->path_id,
+                          .credential = req->credential_len ? req->credential : NULL,
+                          .credential_len = req->credential_len,
+                          .body = req->body.data ? req->body.data : "",
+                          .body_len = req->body.len};
+        front_args args = {.w = &w};
+        MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+        if (args.too_many)
+                return front_error(req, MHD_HTTP_BAD_REQUEST, "invalid", "query",
+                                   "at most %u query arguments, names of 1..%u bytes, values of at most %u",
+                                   BW_WIRE_ARGS_MAX, BW_WIRE_ARG_KEY_MAX, BW_WIRE_ARG_VALUE_MAX);
+        pthread_mutex_lock(&f->lock);
+        uint32_t seq = f->next_seq;
+        while (f->slots[seq % FRONT_SLOTS])
+                seq++;
+        f->next_seq = seq + 1;
+        f->slots[seq % FRONT_SLOTS] = req;
+        req->seq = seq;
+        req->sent = true;
+        f->waiting++;
+        MHD_suspend_connection(req->conn);
+        pthread_mutex_unlock(&f->lock);
+        pthread_mutex_lock(&f->send_lock);
+        int r = wire_request_send(f->link, seq, &w);
+        pthread_mutex_unlock(&f->send_lock);
+        sodium_memzero(req->credential, sizeof(req->credential));
+        if (r < 0) {
+                /* core is gone: answer 503 now; the parent restarts everything. */
+                pthread_mutex_lock(&f->lock);
+                req->answered = true;
+                req->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+                req->content = WIRE_CONTENT_JSON;
+                req->reply = strdup("{\"error\":{\"code\":\"unavailable\",\"message\":\"core is not "
+                                    "answering\",\"field\":\"\"}}");
+                req->reply_len = req->reply ? strlen(req->reply) : 0;
+                pthread_mutex_unlock(&f->lock);
+                MHD_resume_connection(req->conn);
+        }
+        return MHD_YES;
+}
+
+/* Takes req off the table of requests waiting for core. Under f->lock. */
+static void request_unslot(front *f, front_request *req) {
+        if (!req->sent)
+                return;
+        req->sent = false;
+        if (f->slots[req->seq % FRONT_SLOTS] == req)
+                f->slots[req->seq % FRONT_SLOTS] = NULL;
+        if (--f->waiting == 0)
+                pthread_cond_broadcast(&f->idle);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+        front *f = cls;
+        front_request *req = *con_cls;
+        if (!req)
+                return MHD_NO; /* on_target could not allocate it */
+        if (!req->started) {
+                req->started = true;
+                return request_start(f, req, url, method, version);
+        }
+        if (req->handled) {
+                *upload_data_size = 0; /* answered early (401/413): discard what follows */
+                return MHD_YES;
+        }
+        if (*upload_data_size > 0) {
+                if (!req->too_large && buf_append(&req->body, upload_data, *upload_data_size) < 0)
+                        req->too_large = true; /* chunked body beyond the limit */
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        pthread_mutex_lock(&f->lock);
+        bool answered = req->answered;
+        if (answered)
+                request_unslot(f, req);
+        pthread_mutex_unlock(&f->lock);
+        if (answered)
+                return front_respond(req, req->status, req->content, req->reply ? req->reply : "",
+                                     req->reply_len);
+        if (req->too_large) {
+                front_count(f, REJECT_TOO_LARGE);
+                return front_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "body",
+                                   "body exceeds the limit of %zu bytes", req->body.max);
+        }
+        return request_forward(f, req);
+}
+
+/* MHD calls this once per request with the target as received, before it
+ * splits off the query and decodes %HH in place; what it returns is the
+ * request's *con_cls. The raw target is checked here, while it is still raw;
+ * later only its address is used (MHD rewrites the bytes). */
+static void *on_target(void *cls, const char *uri, struct MHD_Connection *c) {
+        front_request *req = calloc(1, sizeof(*req));
+        if (req) {
+                req->conn = c;
+                req->f = cls;
+                req->target = uri;
+                req->target_len = strlen(uri);
+                req->target_control = routes_target_control(uri, req->target_len);
+                req->target_query = memchr(uri, '?', req->target_len) != NULL;
+        }
+        return req;
+}
+
+/* MHD calls this for every request it ends, answered or not: a request whose
+ * client hung up while core was still at it leaves the table, and core's late
+ * answer is dropped. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+        front *f = cls;
+        front_request *req = *con_cls;
+        if (req) {
+                pthread_mutex_lock(&f->lock);
+                request_unslot(f, req);
+                pthread_mutex_unlock(&f->lock);
+                buf_free(&req->body);
+                free(req->reply);
+                sodium_memzero(req->credential, sizeof(req->credential));
+                free(req);
+        }
+        *con_cls = NULL;
+}
+
+int front_reply(front *f, uint32_t seq, const wire_reply *w) {
+        char *copy = malloc(w->body_len + 1);
+        if (!copy)
+                return -ENOMEM;
+        memcpy(copy, w->body, w->body_len);
+        copy[w->body_len] = '\0';
+        pthread_mutex_lock(&f->lock);
+        front_request *req = f->slots[seq % FRONT_SLOTS];
+        bool found = req && req->sent && req->seq == seq && !req->answered;
+        if (found) {
+                req->answered = true;
+                req->status = w->status;
+                req->content = w->content;
+                req->reply = copy;
+                req->reply_len = w->body_len;
+        }
+        pthread_mutex_unlock(&f->lock);
+        /* A suspended connection is never ended by MHD, and only the one who
+         * set answered resumes it: req is alive until then. */
+        if (found)
+                MHD_resume_connection(req->conn);
+        else
+                free(copy); /* its client hung up */
+        return 0;
+}
+
+int front_start(const front_options *o, front **ret) {
+        front *f = calloc(1, sizeof(*f));
+        if (!f)
+                return -ENOMEM;
+        f->link = o->link_fd;
+        f->alert_body_max = o->alert_body_max;
+        memcpy(f->identities, o->identities, o->n_identities * sizeof(api_identity));
+        f->n_identities = o->n_identities;
+        pthread_mutex_init(&f->send_lock, NULL);
+        pthread_mutex_init(&f->lock, NULL);
+        pthread_cond_init(&f->idle, NULL);
+        f->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
+                                  on_request, f, MHD_OPTION_LISTEN_SOCKET, o->listen_fd,
+                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 1),
+                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)BW_HTTP_MAX_CONNECTIONS,
+                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)BW_HTTP_CONN_TIMEOUT_S,
+                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BW_HTTP_CONN_MEMORY,
+                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, f, MHD_OPTION_URI_LOG_CALLBACK,
+                                  on_target, f, MHD_OPTION_END);
+        if (!f->mhd) {
+                sodium_memzero(f->identities, sizeof(f->identities));
+                free(f);
+                return -EADDRNOTAVAIL;
+        }
+        *ret = f;
+        return 0;
+}
+
+void front_drain(front *f) {
+        MHD_quiesce_daemon(f->mhd);
+        /* Suspended connections wait for core's answer, which comes (core
+         * answers every request it received) or never will (core is gone:
+         * the reader then ends them with front_abandon). MHD must not be
+         * stopped while any is suspended. */
+        pthread_mutex_lock(&f->lock);
+        while (f->waiting > 0)
+                pthread_cond_wait(&f->idle, &f->lock);
+        pthread_mutex_unlock(&f->lock);
+}
+
+void front_free(front *f) {
+        if (!f)
+                return;
+        MHD_stop_daemon(f->mhd);
+        sodium_memzero(f->identities, sizeof(f->identities));
+        free(f);
+}
+
+void front_abandon(front *f) {
+        static const char gone[] = "{\"error\":{\"code\":\"unavailable\",\"message\":\"core is not "
+                                   "answering\",\"field\":\"\"}}";
+        wire_reply w = {.status = MHD_HTTP_SERVICE_UNAVAILABLE,
+                        .content = WIRE_CONTENT_JSON,
+                        .body = gone,
+                        .body_len = sizeof(gone) - 1};
+        for (uint32_t i = 0; i < FRONT_SLOTS; i++) {
+                pthread_mutex_lock(&f->lock);
+                front_request *req = f->slots[i];
+                uint32_t seq = req ? req->seq : 0;
+                pthread_mutex_unlock(&f->lock);
+                if (req)
+                        front_reply(f, seq, &w);
+        }
+}

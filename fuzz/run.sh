@@ -25,7 +25,7 @@ run_root=$here/corpus-run
 
 # Only the harnesses (and what they link): the rest of the tree is not needed.
 mkdir -p "$run_root"
-if ! ninja -C "$builddir" fuzz/fuzz_alert fuzz/fuzz_template fuzz/fuzz_playbook fuzz/fuzz_config fuzz/fuzz_ipc \
+if ! ninja -C "$builddir" fuzz/fuzz_alert fuzz/fuzz_template fuzz/fuzz_playbook fuzz/fuzz_config fuzz/fuzz_ipc fuzz/fuzz_wire \
         >"$run_root/build.log" 2>&1; then
         echo "$0: building the harnesses failed; see $run_root/build.log" >&2
         grep -E 'error|FAILED' "$run_root/build.log" | head -n 20 >&2
@@ -36,7 +36,7 @@ failed=""
 # name:max_len. The bounds follow the inputs' real limits: alerts, files and IPC
 # bodies are larger in production, but the parsers' interesting states need far
 # fewer bytes (16 KiB holds a batch of several actions with their snapshots).
-for spec in alert:8192 template:300 playbook:8192 config:8192 ipc:16384; do
+for spec in alert:8192 template:300 playbook:8192 config:8192 ipc:16384 wire:16384; do
         name=${spec%%:*}
         max_len=${spec#*:}
         exe=$builddir/fuzz/fuzz_$name

@@ -87,6 +87,10 @@ static int front_confine(const front_init *in, sandbox_status *ret) {
         return 0;
 }
 
+/* The thread that waits for SIGTERM (a thread-directed signal: kill(2) is
+ * not in the api process's allow-list). */
+static pthread_t main_thread;
+
 static void *reply_reader(void *arg) {
         front *f = arg;
         buf payload;
@@ -111,7 +115,7 @@ static void *reply_reader(void *arg) {
         /* core is gone or broken (or done, at shutdown): answer what waits,
          * and stop the process. */
         front_abandon(f);
-        kill(getpid(), SIGTERM);
+        pthread_kill(main_thread, SIGTERM);
         return NULL;
 }
 
@@ -158,6 +162,7 @@ int front_main(void) {
                 return 1;
         }
         pthread_t reader;
+        main_thread = pthread_self();
         if (pthread_create(&reader, NULL, reply_reader, f) != 0) {
                 front_drain(f);
                 front_free(f);

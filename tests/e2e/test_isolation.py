@@ -8,10 +8,14 @@ file on disk, the daemon's and the other workers' memory through
 nothing, from the action's recorded output."""
 import json
 import os
+import signal
+import threading
 
 import pytest
+import requests
 
-from conftest import INTEGRATION_NFT, SANITIZED, exec_integration, exec_playbook, notify_integration, ssh_alert
+from conftest import (INTEGRATION_NFT, SANITIZED, exec_integration, exec_playbook, nft_set, notify_integration,
+                      ssh_alert, wait_for)
 
 TOKEN = "tok-" + "7f3a9c" * 8
 HEADER_SECRET = "hdr-" + "c0ffee" * 8
@@ -198,3 +202,71 @@ def test_each_worker_runs_as_its_own_uid_with_exactly_its_kinds_capabilities(mak
     log = d.log.read_text()
     for name in expected:
         assert f'"event":"worker.confined","pid":{workers[name]["pid"]},"integration":"{name}"' in log
+    # At a stop the api process ends by itself, within its allow-list.
+    daemon_pid = d.proc.pid
+    d.stop()
+    assert (f'"event":"api.exited","pid":{daemon_pid},"api_pid":{procs["api"]["pid"]},"why":"stopped",'
+            '"exit_status":0') in d.log.read_text(), d.log.read_text()[-2000:]
+
+
+def api_pid(d):
+    return next(p["pid"] for p in d.get("/v1/status").json()["processes"] if p["role"] == "api")
+
+
+def test_kill_9_of_the_api_process_restarts_it_and_loses_nothing_acknowledged(make_daemon):
+    """Alerts flow from four clients while the api process is killed with
+    SIGKILL: the daemon logs it and starts another; every alert answered 202,
+    before or after, is acted on exactly once; requests cut off by the kill get
+    an error or no answer, never a false 202."""
+    d = make_daemon().start()
+    first = api_pid(d)
+    acked, lock = {}, threading.Lock()
+    stop = threading.Event()
+
+    def client(k):
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {d.token}"
+        i = 0
+        while not stop.is_set():
+            ip = f"198.18.{k}.{i % 250 + 1}"
+            i += 1
+            try:
+                r = s.post(d.url + "/v1/alerts", json=ssh_alert(ip), timeout=5)
+            except requests.RequestException:
+                continue
+            if r.status_code == 202:
+                with lock:
+                    acked[r.json()["id"]] = ip
+            if i >= 250:
+                return
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: len(acked) >= 40, timeout=30)
+    os.kill(first, signal.SIGKILL)
+    # Another api process serves (and the clients go on meanwhile).
+    second = wait_for(lambda: (lambda p: p if p != first else None)(api_pid_or_none(d)), timeout=20)
+    for t in threads:
+        t.join(timeout=60)
+    stop.set()
+    assert second != first
+    assert len(acked) >= 100, len(acked)
+    log = d.log.read_text()
+    assert f'"event":"api.exited","pid":{d.proc.pid},"api_pid":{first},"why":"died","signal":9' in log, log[-3000:]
+    blocked = nft_set()
+    for alert_id, ip in acked.items():
+        ex = d.execution_of(alert_id)
+        assert [a["state"] for a in ex["actions"]] == ["applied"], ex
+        assert ex["actions"][0]["attempts"] == 1, ex  # applied once
+        assert ip in blocked
+    # One execution per acknowledged alert: nothing ran twice.
+    execs = d.get("/v1/executions?limit=1000").json()["executions"]
+    assert len(execs) == len({e["alert_id"] for e in execs}), "an alert ran twice"
+
+
+def api_pid_or_none(d):
+    try:
+        return api_pid(d)
+    except (requests.RequestException, StopIteration, ValueError):
+        return None

@@ -38,6 +38,7 @@ struct api_link {
         pthread_cond_t idle;
         atomic_bool dead;
         bool confined; /* the api process must report its confinement */
+        bool hello;    /* it did: once, before its first request */
 };
 
 static void link_push(api_link *l, request *req) {
@@ -223,7 +224,7 @@ static void *dispatch_thread(void *arg) {
 static int link_request(api_link *l, uint32_t seq, buf *payload) {
         wire_request w;
         int r = wire_request_decode(payload->data, payload->len, &w);
-        const route *rt = r == 0 ? routes_at(w.route) : NULL;
+        const route *rt = r == 0 && l->hello ? routes_at(w.route) : NULL;
         if (!rt)
                 return -EBADMSG;
         request *req = calloc(1, sizeof(*req));
@@ -257,9 +258,13 @@ static int link_request(api_link *l, uint32_t seq, buf *payload) {
         return 0;
 }
 
-/* The api process says what it runs with; one that should be confined and is
- * not (its uid, seccomp, dumpable) is not used. */
+/* The api process says what it runs with, once, before its first request;
+ * one that should be confined and is not (its uid, seccomp, dumpable) is not
+ * used. */
 static int link_hello(api_link *l, const buf *payload) {
+        if (l->hello)
+                return -EBADMSG;
+        l->hello = true;
         json_t *v = NULL;
         sandbox_status st;
         int r = wire_json_decode(payload->data, payload->len, &v);

@@ -26,13 +26,16 @@ struct api_link {
         api_shared *shared;
         pthread_mutex_t send_lock; /* one REPLY at a time on the stream */
         pthread_t reader;
-        pthread_t threads[DISPATCH_THREADS_MAX];
+        pthread_t resumer; /* answers the requests whose commit ended */
+        bool resumer_started;
+        pthread_t threads[DISPATCH_THREADS_MAX]; /* run the routes that may block */
         unsigned n_threads;
         /* The queue of new requests to run (FIFO). */
         pthread_mutex_t lock;
         pthread_cond_t cond;
         request *head, *tail;
         request *resumes; /* requests whose commit ended, answered in one write */
+        pthread_cond_t resume_cond;
         bool stopping;
         unsigned in_flight; /* requests received and not yet answered; under lock */
         pthread_cond_t idle;
@@ -59,11 +62,11 @@ static void link_push(api_link *l, request *req) {
 void dispatch_resume(request *req) {
         api_link *l = req->link;
         pthread_mutex_lock(&l->lock);
-        bool was_idle = !l->head && !l->resumes;
+        bool was_idle = !l->resumes;
         req->next = l->resumes;
         l->resumes = req;
         if (was_idle)
-                pthread_cond_signal(&l->cond);
+                pthread_cond_signal(&l->resume_cond);
         pthread_mutex_unlock(&l->lock);
 }
 
@@ -103,18 +106,33 @@ static void link_flush(api_link *l, buf *out) {
         buf_reset(out);
 }
 
-/* Encodes req's answer into out (500 when the handler could not build one). */
+/* Encodes req's answer at the end of out. A handler that could not build one
+ * (out of memory), or an answer that cannot be encoded, is answered with a
+ * fixed 500 that needs no memory: every request sent is answered, or its
+ * client would wait forever. */
 static void request_encode(request *req, buf *out) {
-        if (!req->handled)
-                reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "", "out of memory");
-        wire_reply w = {.status = (uint16_t)req->status,
-                        .content = req->content,
-                        .body = req->reply_body ? req->reply_body : "",
-                        .body_len = req->reply_body ? req->reply_len : 0};
-        if (wire_reply_append(out, req->seq, &w) < 0) {
-                buf_reset(out);
-                log_errno(-ENOMEM, "api", "reply.send_failed", "reply %u", req->seq);
-        }
+        static const char oom[] =
+                "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\",\"field\":\"\"}}";
+        wire_reply w = {.status = MHD_HTTP_INTERNAL_SERVER_ERROR,
+                        .content = WIRE_CONTENT_JSON,
+                        .body = oom,
+                        .body_len = sizeof(oom) - 1};
+        if (req->handled && req->reply_body)
+                w = (wire_reply){.status = (uint16_t)req->status,
+                                 .content = req->content,
+                                 .body = req->reply_body,
+                                 .body_len = req->reply_len};
+        size_t before = out->len;
+        if (wire_reply_append(out, req->seq, &w) == 0)
+                return;
+        out->len = before; /* the replies gathered before it stay */
+        log_errno(-ENOMEM, "api", "reply.encode_failed", "reply %u: answered 500", req->seq);
+        w = (wire_reply){.status = MHD_HTTP_INTERNAL_SERVER_ERROR,
+                         .content = WIRE_CONTENT_JSON,
+                         .body = oom,
+                         .body_len = sizeof(oom) - 1};
+        if (wire_reply_append(out, req->seq, &w) < 0)
+                out->len = before;
 }
 
 static void request_answer(request *req) {
@@ -190,32 +208,45 @@ static void resume_all(api_link *l, request *list, buf *out) {
         link_flush(l, out);
 }
 
-static void *dispatch_thread(void *arg) {
+/* The one thread that answers commits: never held up by a route that blocks. */
+static void *resume_thread(void *arg) {
         api_link *l = arg;
         buf out;
         buf_init(&out, 2u * BW_WIRE_PAYLOAD_MAX);
         for (;;) {
                 pthread_mutex_lock(&l->lock);
-                while (!l->head && !l->resumes && !l->stopping)
-                        pthread_cond_wait(&l->cond, &l->lock);
-                request *resumes = l->resumes, *req = NULL;
+                while (!l->resumes && !l->stopping)
+                        pthread_cond_wait(&l->resume_cond, &l->lock);
+                request *resumes = l->resumes;
                 l->resumes = NULL;
-                if (!resumes && (req = l->head)) {
+                pthread_mutex_unlock(&l->lock);
+                if (!resumes)
+                        break;
+                resume_all(l, resumes, &out);
+        }
+        buf_free(&out);
+        return NULL;
+}
+
+static void *dispatch_thread(void *arg) {
+        api_link *l = arg;
+        for (;;) {
+                pthread_mutex_lock(&l->lock);
+                while (!l->head && !l->stopping)
+                        pthread_cond_wait(&l->cond, &l->lock);
+                request *req = l->head;
+                if (req) {
                         l->head = req->next;
                         if (!l->head)
                                 l->tail = NULL;
+                        else
+                                pthread_cond_signal(&l->cond); /* more: a second thread helps */
                 }
-                if (l->head || l->resumes)
-                        pthread_cond_signal(&l->cond); /* more: a second thread helps */
                 pthread_mutex_unlock(&l->lock);
-                if (resumes)
-                        resume_all(l, resumes, &out);
-                else if (req)
-                        request_run(req);
-                else
+                if (!req)
                         break;
+                request_run(req);
         }
-        buf_free(&out);
         return NULL;
 }
 
@@ -225,7 +256,15 @@ static int link_request(api_link *l, uint32_t seq, buf *payload) {
         wire_request w;
         int r = wire_request_decode(payload->data, payload->len, &w);
         const route *rt = r == 0 && l->hello ? routes_at(w.route) : NULL;
-        if (!rt)
+        /* More than a real api process can have (one request per connection),
+         * or a body its route refuses (the api process refuses it first):
+         * this api process is not the one core started. */
+        if (!rt || w.body_len > route_body_max(rt, l->shared->alert_body_max))
+                return -EBADMSG;
+        pthread_mutex_lock(&l->lock);
+        bool full = l->in_flight >= BW_HTTP_MAX_CONNECTIONS;
+        pthread_mutex_unlock(&l->lock);
+        if (full)
                 return -EBADMSG;
         request *req = calloc(1, sizeof(*req));
         if (!req)
@@ -277,7 +316,8 @@ static int link_hello(api_link *l, const buf *payload) {
                 log_json(LOG_LEVEL_ERROR, "api", "api.not_confined", json_pack("{si}", "uid", (int)st.uid));
                 return -EPERM;
         }
-        api_hello(l->shared->api, &st);
+        if (l->shared->api) /* NULL: a link without a supervisor (its unit tests) */
+                api_hello(l->shared->api, &st);
         return 0;
 }
 
@@ -316,6 +356,19 @@ static void *link_reader(void *arg) {
         return NULL;
 }
 
+/* Stops the resume and dispatch threads (nothing is queued any more). */
+static void link_join(api_link *l) {
+        pthread_mutex_lock(&l->lock);
+        l->stopping = true;
+        pthread_cond_broadcast(&l->cond);
+        pthread_cond_broadcast(&l->resume_cond);
+        pthread_mutex_unlock(&l->lock);
+        if (l->resumer_started)
+                pthread_join(l->resumer, NULL);
+        for (unsigned i = 0; i < l->n_threads; i++)
+                pthread_join(l->threads[i], NULL);
+}
+
 int api_link_start(int fd, api_shared *shared, unsigned threads, bool confined, api_link **ret) {
         api_link *l = calloc(1, sizeof(*l));
         if (!l) {
@@ -329,7 +382,9 @@ int api_link_start(int fd, api_shared *shared, unsigned threads, bool confined, 
         pthread_mutex_init(&l->lock, NULL);
         pthread_cond_init(&l->cond, NULL);
         pthread_cond_init(&l->idle, NULL);
-        int r = 0;
+        pthread_cond_init(&l->resume_cond, NULL);
+        int r = -pthread_create(&l->resumer, NULL, resume_thread, l);
+        l->resumer_started = r == 0;
         for (unsigned i = 0; r == 0 && i < threads && i < DISPATCH_THREADS_MAX; i++) {
                 r = -pthread_create(&l->threads[i], NULL, dispatch_thread, l);
                 l->n_threads += r == 0;
@@ -337,18 +392,17 @@ int api_link_start(int fd, api_shared *shared, unsigned threads, bool confined, 
         if (r == 0)
                 r = -pthread_create(&l->reader, NULL, link_reader, l);
         if (r < 0) {
-                pthread_mutex_lock(&l->lock);
-                l->stopping = true;
-                pthread_cond_broadcast(&l->cond);
-                pthread_mutex_unlock(&l->lock);
-                for (unsigned i = 0; i < l->n_threads; i++)
-                        pthread_join(l->threads[i], NULL);
+                link_join(l);
                 close(fd);
                 free(l);
                 return r;
         }
         *ret = l;
         return 0;
+}
+
+void api_link_end_reading(api_link *l) {
+        shutdown(l->fd, SHUT_RD);
 }
 
 bool api_link_dead(api_link *l) {
@@ -364,15 +418,13 @@ void api_link_stop(api_link *l) {
         pthread_mutex_lock(&l->lock);
         while (l->in_flight > 0)
                 pthread_cond_wait(&l->idle, &l->lock);
-        l->stopping = true;
-        pthread_cond_broadcast(&l->cond);
         pthread_mutex_unlock(&l->lock);
-        for (unsigned i = 0; i < l->n_threads; i++)
-                pthread_join(l->threads[i], NULL);
+        link_join(l);
         close(l->fd);
         pthread_mutex_destroy(&l->send_lock);
         pthread_mutex_destroy(&l->lock);
         pthread_cond_destroy(&l->cond);
         pthread_cond_destroy(&l->idle);
+        pthread_cond_destroy(&l->resume_cond);
         free(l);
 }

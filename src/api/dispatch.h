@@ -13,6 +13,10 @@ int api_link_start(int fd, api_shared *shared, unsigned threads, bool confined, 
  * supervisor then ends it and starts another). */
 bool api_link_dead(api_link *l);
 
+/* Stops reading from the api process (it is gone, or being killed): the
+ * reader ends even if something else still holds the other end. */
+void api_link_end_reading(api_link *l);
+
 /* Waits for the api process to close its end (the supervisor has told it to
  * stop, or it died), then for every request still waiting for a commit, then
  * stops the threads and frees. Accepts NULL. */

@@ -143,15 +143,21 @@ static int api_spawn(api *a) {
 }
 
 /* Ends the api process: waits up to grace_ms for it to close its end of the
- * link (at a stop it does, once core answered what it sent), killing it
- * after that (at once with grace_ms 0); ends the link, once every request
- * still waiting for a commit was answered; reaps it and logs why. */
+ * link (at a stop it does, once core answered what it sent), killing its
+ * process group after that, or at once when grace_ms is 0 (malformed) or
+ * negative (it died: whatever is left of its group); ends the link, once
+ * every request still waiting for a commit was answered; reaps it and logs
+ * why. */
 static void api_reap(api *a, int grace_ms, const char *why) {
         int64_t deadline = clock_mono_ms() + (grace_ms > 0 ? grace_ms : 0);
         while (grace_ms > 0 && !api_link_dead(a->link) && clock_mono_ms() < deadline)
                 usleep(5000);
-        if (grace_ms == 0 || (grace_ms > 0 && !api_link_dead(a->link)))
-                kill(a->pid, SIGKILL);
+        /* Its whole process group (it is a session leader and cannot leave
+         * it; its allow-list has no fork either): nothing of it survives to
+         * hold the link or the listening socket. */
+        if (grace_ms <= 0 || !api_link_dead(a->link))
+                kill(-a->pid, SIGKILL); /* unreaped, the leader's pid is still its group's id */
+        api_link_end_reading(a->link);
         api_link_stop(a->link);
         a->link = NULL;
         struct pollfd p = {.fd = a->pidfd, .events = POLLIN};
@@ -187,9 +193,8 @@ static void *api_supervise(void *arg) {
                         struct pollfd p[2] = {{.fd = a->pidfd, .events = POLLIN},
                                               {.fd = a->stop_fd, .events = POLLIN}};
                         /* A link found malformed is checked every 100 ms. */
-                        int n = poll(p, 2, 100);
-                        if (n < 0 && errno != EINTR)
-                                break;
+                        if (poll(p, 2, 100) < 0)
+                                continue; /* EINTR; nothing else can fail with these two fds */
                         if (p[1].revents) {
                                 kill(a->pid, SIGTERM);
                                 api_reap(a, API_STOP_GRACE_MS, "stopped");
@@ -314,8 +319,9 @@ void api_stop(api *a) {
         if (!a)
                 return;
         uint64_t one = 1;
-        if (write(a->stop_fd, &one, sizeof(one)) == sizeof(one))
-                pthread_join(a->supervisor, NULL);
+        while (write(a->stop_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+                ;
+        pthread_join(a->supervisor, NULL);
         close(a->stop_fd);
         close(a->listen_fd);
         sodium_memzero(a->shared.identities, sizeof(a->shared.identities));

@@ -233,8 +233,12 @@ static enum MHD_Result request_forward(front *f, front_request *req) {
         pthread_mutex_unlock(&f->send_lock);
         sodium_memzero(req->credential, sizeof(req->credential));
         if (r < 0) {
-                /* core is gone: answer 503 now; the parent restarts everything. */
+                /* core is gone: answer 503 now (unless front_abandon did). */
                 pthread_mutex_lock(&f->lock);
+                if (req->answered) {
+                        pthread_mutex_unlock(&f->lock);
+                        return MHD_YES;
+                }
                 req->answered = true;
                 req->status = MHD_HTTP_SERVICE_UNAVAILABLE;
                 req->content = WIRE_CONTENT_JSON;

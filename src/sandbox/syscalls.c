@@ -12,6 +12,9 @@
 #include "sandbox/syscalls.h"
 
 #include <errno.h>
+#include <linux/sched.h>
+#include <stdbool.h>
+#include <string.h>
 #include <linux/prctl.h>
 #include <seccomp.h>
 #include <stddef.h>
@@ -117,15 +120,18 @@ static const char *const base[] = {
         NULL,
 };
 
-/* Threads (libcurl's resolver) and outbound TCP. */
+/* Outbound TCP (threads for libcurl's resolver: see role_rules). */
 static const char *const net[] = {
-        "clone", "clone3", "connect", "bind", "eventfd2", "socketpair", NULL,
+        "connect", "bind", "eventfd2", "socketpair", NULL,
 };
 
 /* The api process: its HTTP threads and accept() on the socket it was
  * given; it opens no socket of its own. */
 static const char *const serve[] = {
-        "clone", "clone3", "accept", "accept4", "eventfd2", NULL,
+        "accept",
+        "accept4",
+        "eventfd2",
+        NULL,
 };
 
 /* Programs and what a general program does besides the base. */
@@ -257,6 +263,35 @@ static const int families[_SANDBOX_SYSCALLS_MAX][5] = {
 static const int prctl_ok[] = {PR_SET_NAME,     PR_GET_NAME,     PR_SET_PDEATHSIG,    PR_GET_PDEATHSIG,
                                PR_GET_DUMPABLE, PR_CAPBSET_READ, PR_GET_NO_NEW_PRIVS, PR_SET_VMA};
 
+/* What a role may do beyond its lists. threads: clone() only for a thread
+ * (CLONE_THREAD, no new namespace: no child process that would outlive a
+ * kill of its leader, no user namespace), clone3() answers ENOSYS so that
+ * glibc falls back to clone(). no_open: open() and openat() fail with EACCES
+ * even on a kernel without Landlock (the api process has no file to open). */
+typedef struct role_rules {
+        bool threads;
+        bool no_open;
+} role_rules;
+
+static const role_rules rules[_SANDBOX_SYSCALLS_MAX] = {
+        [SANDBOX_SYSCALLS_HTTP] = {.threads = true},
+        [SANDBOX_SYSCALLS_API] = {.threads = true, .no_open = true},
+};
+
+static bool is_open(const char *name) {
+        return strcmp(name, "open") == 0 || strcmp(name, "openat") == 0;
+}
+
+/* clone() of threads only; clone3() ENOSYS. */
+static int threads_only(scmp_filter_ctx ctx) {
+        const scmp_datum_t mask = CLONE_THREAD | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET |
+                                  CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP;
+        struct scmp_arg_cmp thread = {
+                .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = mask, .datum_b = CLONE_THREAD};
+        int r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1, &thread);
+        return r < 0 ? r : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+}
+
 /* Allows nr when its first argument is value. */
 static int allow_first_arg(scmp_filter_ctx ctx, int nr, int value) {
         struct scmp_arg_cmp eq = {.arg = 0, .op = SCMP_CMP_EQ, .datum_a = (scmp_datum_t)value, .datum_b = 0};
@@ -272,10 +307,18 @@ int syscalls_load(sandbox_syscalls role) {
         int r = 0;
         for (size_t l = 0; r == 0 && lists[role][l]; l++)
                 for (const char *const *name = lists[role][l]; r == 0 && *name; name++) {
+                        if (rules[role].no_open && is_open(*name))
+                                continue;
                         int nr = seccomp_syscall_resolve_name(*name);
                         if (nr != __NR_SCMP_ERROR) /* not on this architecture */
                                 r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
                 }
+        if (r == 0 && rules[role].threads)
+                r = threads_only(ctx);
+        if (r == 0 && rules[role].no_open)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
+        if (r == 0 && rules[role].no_open)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
         for (size_t i = 0; r == 0 && families[role][i] >= 0; i++)
                 r = allow_first_arg(ctx, SCMP_SYS(socket), families[role][i]);
         for (size_t i = 0; r == 0 && i < sizeof(prctl_ok) / sizeof(prctl_ok[0]); i++)

@@ -3,6 +3,7 @@
  * as front_main applies it) holds against what an attacker who owns it would
  * try; the messages it exchanges with core are decoded strictly. */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -128,6 +129,26 @@ static int try_socket(void) {
         return 0;
 }
 
+/* A process of its own would outlive a kill of the api process's leader. */
+static int try_fork(void) {
+        pid_t pid = fork();
+        if (pid == 0)
+                _exit(0);
+        return pid > 0 ? 0 : 1;
+}
+
+static void *thread_main(void *arg) {
+        return arg;
+}
+
+static int try_thread(void) {
+        pthread_t t;
+        void *got = NULL;
+        if (pthread_create(&t, NULL, thread_main, (void *)1) != 0 || pthread_join(t, &got) != 0)
+                return 1;
+        return got == (void *)1 ? 0 : 2;
+}
+
 static int try_uid(void) {
         return getuid() == API_UID && geteuid() == API_UID ? 0 : 1;
 }
@@ -142,6 +163,8 @@ static void test_the_api_process_reaches_nothing(void **state) {
         assert_sigsys(as_api(try_ptrace));
         assert_sigsys(as_api(try_process_vm_readv));
         assert_sigsys(as_api(try_socket));
+        assert_sigsys(as_api(try_fork));
+        assert_exit(as_api(try_thread), 0); /* its HTTP threads */
 }
 
 /* --- messages ---------------------------------------------------------------------- */

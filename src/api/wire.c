@@ -71,24 +71,9 @@ static int read_full(int fd, void *p, size_t n) {
         return 0;
 }
 
-int wire_recv(int fd, wire_header *ret, buf *payload) {
-        wire_header h;
-        int r = read_full(fd, &h, sizeof(h));
-        if (r < 0)
-                return r;
-        if (h.magic != WIRE_MAGIC || h.type >= _WIRE_TYPE_MAX || h.length > BW_WIRE_PAYLOAD_MAX)
-                return -EBADMSG;
-        buf_reset(payload);
-        r = buf_reserve(payload, h.length);
-        if (r < 0)
-                return r == -EMSGSIZE ? -EBADMSG : r;
-        r = read_full(fd, payload->data, h.length);
-        if (r < 0)
-                return r == -ECONNRESET ? -EBADMSG : r;
-        payload->len = h.length;
-        payload->data[h.length] = '\0';
-        *ret = h;
-        return 0;
+/* A header as it must be: ours, a known type, a payload within the limit. */
+static bool header_ok(const wire_header *h) {
+        return h->magic == WIRE_MAGIC && h->type < _WIRE_TYPE_MAX && h->length <= BW_WIRE_PAYLOAD_MAX;
 }
 
 void wire_reader_init(wire_reader *r, int fd) {
@@ -124,7 +109,7 @@ int wire_read(wire_reader *r, wire_header *ret, buf *payload) {
                 return e;
         wire_header h;
         memcpy(&h, r->data + r->start, sizeof(h));
-        if (h.magic != WIRE_MAGIC || h.type >= _WIRE_TYPE_MAX || h.length > BW_WIRE_PAYLOAD_MAX)
+        if (!header_ok(&h))
                 return -EBADMSG;
         r->start += sizeof(h);
         buf_reset(payload);
@@ -164,29 +149,14 @@ static const char *take(cursor *c, size_t n) {
         return at;
 }
 
-/* Fixed-size fields: 0 once the cursor is bad (which the caller checks). */
-static uint16_t take_u16(cursor *c) {
-        uint16_t v = 0;
-        const char *at = take(c, sizeof(v));
+/* A fixed-size field into out (n bytes), left zero once the cursor is bad
+ * (which the caller checks). */
+static void take_field(cursor *c, void *out, size_t n) {
+        const char *at = take(c, n);
         if (at)
-                memcpy(&v, at, sizeof(v));
-        return v;
-}
-
-static uint32_t take_u32(cursor *c) {
-        uint32_t v = 0;
-        const char *at = take(c, sizeof(v));
-        if (at)
-                memcpy(&v, at, sizeof(v));
-        return v;
-}
-
-static int64_t take_i64(cursor *c) {
-        int64_t v = 0;
-        const char *at = take(c, sizeof(v));
-        if (at)
-                memcpy(&v, at, sizeof(v));
-        return v;
+                memcpy(out, at, n);
+        else
+                memset(out, 0, n);
 }
 
 int wire_request_send(int fd, uint32_t seq, const wire_request *r) {
@@ -222,17 +192,21 @@ int wire_request_send(int fd, uint32_t seq, const wire_request *r) {
 int wire_request_decode(const char *p, size_t len, wire_request *ret) {
         cursor c = {.p = p, .left = len};
         wire_request r = {0};
-        r.route = take_u16(&c);
-        uint16_t n_args = take_u16(&c);
-        uint32_t cred = take_u32(&c);
-        r.path_id = take_i64(&c);
-        uint32_t body = take_u32(&c);
+        uint16_t n_args;
+        uint32_t cred, body;
+        take_field(&c, &r.route, sizeof(r.route));
+        take_field(&c, &n_args, sizeof(n_args));
+        take_field(&c, &cred, sizeof(cred));
+        take_field(&c, &r.path_id, sizeof(r.path_id));
+        take_field(&c, &body, sizeof(body));
         if (c.bad || n_args > BW_WIRE_ARGS_MAX || cred > BW_TOKEN_MAX_LEN || r.path_id < 0)
                 return -EBADMSG;
         r.credential = cred ? take(&c, cred) : NULL;
         r.credential_len = cred;
         for (size_t i = 0; i < n_args; i++) {
-                uint16_t k = take_u16(&c), v = take_u16(&c);
+                uint16_t k, v;
+                take_field(&c, &k, sizeof(k));
+                take_field(&c, &v, sizeof(v));
                 if (k == 0 || k > BW_WIRE_ARG_KEY_MAX || v > BW_WIRE_ARG_VALUE_MAX)
                         return -EBADMSG;
                 r.args[i] =
@@ -245,17 +219,6 @@ int wire_request_decode(const char *p, size_t len, wire_request *ret) {
                 return -EBADMSG;
         *ret = r;
         return 0;
-}
-
-int wire_reply_send(int fd, uint32_t seq, const wire_reply *r) {
-        uint16_t status = r->status, content = (uint16_t)r->content;
-        uint32_t body = (uint32_t)r->body_len;
-        char fixed[8];
-        memcpy(fixed, &status, 2);
-        memcpy(fixed + 2, &content, 2);
-        memcpy(fixed + 4, &body, 4);
-        wire_part parts[] = {{fixed, sizeof(fixed)}, {r->body, r->body_len}};
-        return wire_send(fd, WIRE_REPLY, seq, parts, 2);
 }
 
 int wire_reply_append(buf *out, uint32_t seq, const wire_reply *r) {
@@ -292,9 +255,11 @@ int wire_write(int fd, const void *p, size_t n) {
 int wire_reply_decode(const char *p, size_t len, wire_reply *ret) {
         cursor c = {.p = p, .left = len};
         wire_reply r = {0};
-        r.status = take_u16(&c);
-        uint16_t content = take_u16(&c);
-        uint32_t body = take_u32(&c);
+        uint16_t content;
+        uint32_t body;
+        take_field(&c, &r.status, sizeof(r.status));
+        take_field(&c, &content, sizeof(content));
+        take_field(&c, &body, sizeof(body));
         r.body = take(&c, body);
         r.body_len = body;
         if (c.bad || c.left != 0 || r.status < 100 || r.status > 599 || content >= _WIRE_CONTENT_MAX)

@@ -87,14 +87,13 @@ typedef struct wire_part {
 } wire_part;
 int wire_send(int fd, wire_type type, uint32_t seq, const wire_part *parts, size_t n);
 
-/* Receives one message: its header and payload (into payload, reset first).
- * Returns 0; -ECONNRESET at the end of the stream before a header;
- * -EBADMSG for a wrong magic or type, a length over the limit or a stream
- * that ends inside a message; -ENOMEM; or -errno. */
-int wire_recv(int fd, wire_header *ret, buf *payload);
-
-/* A buffered reader of one stream: under load many messages arrive per
- * read(). wire_read is wire_recv through it. */
+/* A buffered reader of one stream (under load many messages arrive per
+ * read()); one per stream and side, for all its messages. wire_read receives
+ * one message: its header and payload (into payload, initialised with a max
+ * of at least BW_WIRE_PAYLOAD_MAX; reset first). Returns 0; -ECONNRESET at
+ * the end of the stream before a header; -EBADMSG for a wrong magic or type,
+ * a length over the limit or a stream that ends inside a message; -ENOMEM;
+ * or -errno. */
 #define WIRE_READ_CHUNK (64u * 1024u)
 typedef struct wire_reader {
         int fd;
@@ -110,7 +109,6 @@ int wire_request_decode(const char *p, size_t len, wire_request *ret);
 
 /* REPLY. append encodes it (header included) at the end of out, for
  * wire_write to send several at once. */
-int wire_reply_send(int fd, uint32_t seq, const wire_reply *r);
 int wire_reply_append(buf *out, uint32_t seq, const wire_reply *r);
 
 /* Writes n encoded bytes whole. 0 or -errno. */

@@ -29,12 +29,15 @@ typedef struct front_init {
         size_t n_identities;
 } front_init;
 
+/* The link from core, for its INIT and then its replies. */
+static wire_reader link_in;
+
 static int read_init(front_init *in) {
         buf payload;
         buf_init(&payload, BW_WIRE_PAYLOAD_MAX);
         wire_header h;
         json_t *v = NULL;
-        int r = wire_recv(FRONT_LINK_FD, &h, &payload);
+        int r = wire_read(&link_in, &h, &payload);
         if (r == 0 && h.type != WIRE_INIT)
                 r = -EBADMSG;
         if (r == 0)
@@ -95,13 +98,11 @@ static void *reply_reader(void *arg) {
         front *f = arg;
         buf payload;
         buf_init(&payload, BW_WIRE_PAYLOAD_MAX);
-        static wire_reader in;
-        wire_reader_init(&in, FRONT_LINK_FD);
         int r;
         for (;;) {
                 wire_header h;
                 wire_reply w;
-                r = wire_read(&in, &h, &payload);
+                r = wire_read(&link_in, &h, &payload);
                 if (r == 0 && (h.type != WIRE_REPLY || wire_reply_decode(payload.data, payload.len, &w) < 0))
                         r = -EBADMSG;
                 if (r == 0)
@@ -130,6 +131,7 @@ int front_main(void) {
         sigaddset(&stop, SIGINT);
         pthread_sigmask(SIG_BLOCK, &stop, NULL);
         front_init in = {0};
+        wire_reader_init(&link_in, FRONT_LINK_FD);
         int r = read_init(&in);
         if (r < 0) {
                 log_errno(r, "api", "api.init_failed", "no valid INIT from core");

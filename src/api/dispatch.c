@@ -113,10 +113,11 @@ static void link_flush(api_link *l, buf *out) {
 static void request_encode(request *req, buf *out) {
         static const char oom[] =
                 "{\"error\":{\"code\":\"internal\",\"message\":\"out of memory\",\"field\":\"\"}}";
-        wire_reply w = {.status = MHD_HTTP_INTERNAL_SERVER_ERROR,
-                        .content = WIRE_CONTENT_JSON,
-                        .body = oom,
-                        .body_len = sizeof(oom) - 1};
+        static const wire_reply fallback = {.status = MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                            .content = WIRE_CONTENT_JSON,
+                                            .body = oom,
+                                            .body_len = sizeof(oom) - 1};
+        wire_reply w = fallback;
         if (req->handled && req->reply_body)
                 w = (wire_reply){.status = (uint16_t)req->status,
                                  .content = req->content,
@@ -127,11 +128,7 @@ static void request_encode(request *req, buf *out) {
                 return;
         out->len = before; /* the replies gathered before it stay */
         log_errno(-ENOMEM, "api", "reply.encode_failed", "reply %u: answered 500", req->seq);
-        w = (wire_reply){.status = MHD_HTTP_INTERNAL_SERVER_ERROR,
-                         .content = WIRE_CONTENT_JSON,
-                         .body = oom,
-                         .body_len = sizeof(oom) - 1};
-        if (wire_reply_append(out, req->seq, &w) < 0)
+        if (wire_reply_append(out, req->seq, &fallback) < 0)
                 out->len = before;
 }
 
@@ -143,8 +140,9 @@ static void request_answer(request *req) {
         buf_free(&out);
 }
 
-/* Who asked, by core's own reckoning, and may they: 401, 403 or 413 answered
- * here as the api process should already have. false when answered. */
+/* Who asked, by core's own reckoning, and may they: 401 or 403 answered here
+ * as the api process should already have (a body over its route's limit
+ * never gets this far: link_request ends the link). false when answered. */
 static bool request_admitted(request *req, const wire_request *w) {
         api_shared *s = req->api;
         const route *rt = req->route;
@@ -167,13 +165,6 @@ static bool request_admitted(request *req, const wire_request *w) {
                                     req->actor, actor_role_names[need]);
                         return false;
                 }
-        }
-        if (w->body_len > route_body_max(rt, s->alert_body_max)) {
-                atomic_fetch_add_explicit(&s->metrics->alerts_rejected[REJECT_TOO_LARGE], 1,
-                                          memory_order_relaxed);
-                reply_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "body",
-                            "body exceeds the limit of %zu bytes", route_body_max(rt, s->alert_body_max));
-                return false;
         }
         return true;
 }
@@ -251,7 +242,7 @@ static void *dispatch_thread(void *arg) {
 }
 
 /* One REQUEST whose payload was just read: checked now (fatal if malformed),
- * run by a dispatch thread. The payload moves into the request. */
+ * then run here or by a dispatch thread. The payload moves into the request. */
 static int link_request(api_link *l, uint32_t seq, buf *payload) {
         wire_request w;
         int r = wire_request_decode(payload->data, payload->len, &w);
@@ -261,14 +252,17 @@ static int link_request(api_link *l, uint32_t seq, buf *payload) {
          * this api process is not the one core started. */
         if (!rt || w.body_len > route_body_max(rt, l->shared->alert_body_max))
                 return -EBADMSG;
-        pthread_mutex_lock(&l->lock);
-        bool full = l->in_flight >= BW_HTTP_MAX_CONNECTIONS;
-        pthread_mutex_unlock(&l->lock);
-        if (full)
-                return -EBADMSG;
         request *req = calloc(1, sizeof(*req));
         if (!req)
                 return -ENOMEM;
+        pthread_mutex_lock(&l->lock);
+        bool full = l->in_flight >= BW_HTTP_MAX_CONNECTIONS;
+        l->in_flight += !full;
+        pthread_mutex_unlock(&l->lock);
+        if (full) {
+                free(req);
+                return -EBADMSG;
+        }
         pthread_mutex_init(&req->lock, NULL);
         req->route = rt;
         req->api = l->shared;
@@ -283,9 +277,6 @@ static int link_request(api_link *l, uint32_t seq, buf *payload) {
         req->args = req->wire.args;
         req->n_args = req->wire.n_args;
         req->body = (buf){.data = (char *)w.body, .len = w.body_len, .max = w.body_len};
-        pthread_mutex_lock(&l->lock);
-        l->in_flight++;
-        pthread_mutex_unlock(&l->lock);
         /* A route that answers after a commit never blocks before it (its
          * handler parses and queues the write): it runs here, on the reader,
          * without a hand-off. The others may block (store reads, a rollback
@@ -312,7 +303,7 @@ static int link_hello(api_link *l, const buf *payload) {
         json_decref(v);
         if (r < 0)
                 return -EBADMSG;
-        if (l->confined && (st.uid != BW_API_UID || st.gid != BW_API_UID || !st.seccomp || st.dumpable)) {
+        if (l->confined && !sandbox_status_confined_as(&st, BW_API_UID)) {
                 log_json(LOG_LEVEL_ERROR, "api", "api.not_confined", json_pack("{si}", "uid", (int)st.uid));
                 return -EPERM;
         }

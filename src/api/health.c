@@ -46,18 +46,17 @@ enum MHD_Result handle_readyz(request *req) {
 }
 
 /* Every process of the daemon, the daemon first: role, pid, and its
- * confinement (connector_sandbox_json). Returns a new array or NULL. */
-static json_t *processes(api_shared *s) {
+ * confinement (connector_sandbox_json). workers: connector_pool_status,
+ * borrowed. Returns a new array or NULL. */
+static json_t *processes(api_shared *s, json_t *workers) {
         sandbox_status self;
         sandbox_status_read(&self);
         json_t *all = json_array();
-        json_t *workers = connector_pool_status(s->pool);
         if (!all || !workers ||
             json_array_append_new(all, json_pack("{ss ss si so}", "role", "daemon", "process", "daemon",
                                                  "pid", (int)getpid(), "sandbox",
                                                  connector_sandbox_json(&self, false))) < 0) {
                 json_decref(all);
-                json_decref(workers);
                 return NULL;
         }
         json_t *front = api_process_status(s->api);
@@ -83,12 +82,13 @@ static json_t *processes(api_shared *s) {
                         break;
                 }
         }
-        json_decref(workers);
         return all;
 }
 
 enum MHD_Result handle_status(request *req) {
-        json_t *all = processes(req->api);
+        json_t *workers = connector_pool_status(req->api->pool);
+        json_t *all = processes(req->api, workers);
+        json_decref(workers);
         if (!all)
                 return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "", "out of memory");
         return reply_json(req, MHD_HTTP_OK,
@@ -137,7 +137,6 @@ enum MHD_Result handle_metrics(request *req) {
                 up += json_is_true(json_object_get(w, "up"));
                 restarts += (uint64_t)json_integer_value(json_object_get(w, "restarts"));
         }
-        json_decref(workers);
         int64_t now = clock_wall_ms();
         json_t *breaker = NULL;
         bool breaker_open =
@@ -157,7 +156,8 @@ enum MHD_Result handle_metrics(request *req) {
         buf out;
         buf_init(&out, 1024 * 1024);
         int r = metrics_render(s->metrics, &g, &out);
-        json_t *all = processes(s);
+        json_t *all = processes(s, workers);
+        json_decref(workers);
         if (r == 0)
                 r = all ? render_sandbox(&out, all) : -ENOMEM;
         json_decref(all);

@@ -9,6 +9,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -133,6 +134,11 @@ const char *routes_target_control(const char *raw, size_t len);
 
 /* Answers with a JSON body (reference stolen). */
 enum MHD_Result reply_json(request *req, unsigned status, json_t *body);
+/* {"error":{"code","message","field"}}: the one shape of every error, from
+ * core (reply_error) and from the api process's own refusals. */
+json_t *api_error_vjson(const char *code, const char *field, const char *fmt, va_list ap)
+        __attribute__((format(printf, 3, 0)));
+
 /* Answers {"error":{"code","message","field"}}. */
 enum MHD_Result reply_error(request *req, unsigned status, const char *code, const char *field,
                             const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -42,16 +42,20 @@ enum MHD_Result reply_json(request *req, unsigned status, json_t *body) {
         return reply_set(req, status, WIRE_CONTENT_JSON, s, s ? strlen(s) : 0);
 }
 
+json_t *api_error_vjson(const char *code, const char *field, const char *fmt, va_list ap) {
+        char msg[512];
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        return json_pack("{s{ss ss ss}}", "error", "code", code, "message", msg, "field",
+                         field ? field : "");
+}
+
 enum MHD_Result reply_error(request *req, unsigned status, const char *code, const char *field,
                             const char *fmt, ...) {
-        char msg[512];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        json_t *body = api_error_vjson(code, field, fmt, ap);
         va_end(ap);
-        return reply_json(req, status,
-                          json_pack("{s{ss ss ss}}", "error", "code", code, "message", msg, "field",
-                                    field ? field : ""));
+        return reply_json(req, status, body);
 }
 
 enum MHD_Result reply_store_failed(request *req, int r, const char *what) {

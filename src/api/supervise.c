@@ -8,10 +8,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <netinet/in.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdlib.h>
@@ -25,6 +23,7 @@
 #include "api/dispatch.h"
 #include "connectors/ipc.h"
 #include "core/actor.h"
+#include "util/accounts.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -167,14 +166,7 @@ static void api_reap(api *a, int grace_ms, const char *why) {
         while (waitpid(a->pid, &status, 0) < 0 && errno == EINTR)
                 ;
         json_t *f = json_pack("{si ss}", "api_pid", (int)a->pid, "why", why);
-        if (f && WIFEXITED(status))
-                json_object_set_new(f, "exit_status", json_integer(WEXITSTATUS(status)));
-        if (f && WIFSIGNALED(status)) {
-                json_object_set_new(f, "signal", json_integer(WTERMSIG(status)));
-                if (WTERMSIG(status) == SIGSYS)
-                        json_object_set_new(f, "seccomp",
-                                            json_string("killed for a system call outside its allow-list"));
-        }
+        log_add_exit(f, status);
         log_json(strcmp(why, "stopped") == 0 ? LOG_LEVEL_INFO : LOG_LEVEL_ERROR, "api", "api.exited", f);
         close(a->pidfd);
         a->pidfd = -1;
@@ -228,13 +220,13 @@ static void *api_supervise(void *arg) {
 
 /* A host account or group with the api process's id would share it. */
 static int api_uid_unowned(void) {
-        const struct passwd *pw = getpwuid(BW_API_UID);
-        const struct group *gr = getgrgid(BW_API_UID);
-        if (!pw && !gr)
+        char name[64];
+        const char *owner = host_id_owner(BW_API_UID, name, sizeof(name));
+        if (!owner)
                 return 0;
         log_json(LOG_LEVEL_ERROR, "api", "api.uid_taken",
-                 json_pack("{si ss}", "uid", (int)BW_API_UID, "msg",
-                           pw ? "a host account has the api process's uid" : "a host group has its gid"));
+                 json_pack("{si ss ss}", "uid", (int)BW_API_UID, owner, name, "msg",
+                           "a host account or group has the api process's id"));
         return -EPERM;
 }
 

@@ -7,8 +7,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +15,7 @@
 
 #include "connectors/connector.h"
 #include "core/limits.h"
+#include "util/accounts.h"
 #include "util/fileio.h"
 #include "util/strutil.h"
 #include "core/yamldoc.h"
@@ -80,17 +79,13 @@ static int role_one(yamldoc *d, size_t index, yaml_node_t *item, const char *pat
  * files. */
 static int uid_unowned(const yamldoc *d, const yaml_node_t *at, const char *field, unsigned uid,
                        bw_error *err) {
-        const struct passwd *pw = getpwuid((uid_t)uid);
-        if (pw)
-                return yamldoc_error(d, at, err, "taken", field,
-                                     "uid %u is the host account '%s': a worker needs an id no account has",
-                                     uid, pw->pw_name);
-        const struct group *gr = getgrgid((gid_t)uid);
-        if (gr)
-                return yamldoc_error(d, at, err, "taken", field,
-                                     "gid %u is the host group '%s': a worker needs an id no group has", uid,
-                                     gr->gr_name);
-        return 0;
+        char name[64];
+        const char *owner = host_id_owner(uid, name, sizeof(name));
+        if (!owner)
+                return 0;
+        return yamldoc_error(d, at, err, "taken", field,
+                             "%s %u is the host %s '%s': a worker needs an id no %s has",
+                             owner[0] == 'a' ? "uid" : "gid", uid, owner, name, owner);
 }
 
 static const char *const integration_keys[] = {"name",     "kind",    "timeout_ms", "uid",

@@ -138,13 +138,7 @@ static int pool_fork(connector_pool *p, int child_fd, pid_t *ret_pid) {
 static void pool_log_exit(const pool_worker *w, int status, log_level level, const char *why) {
         json_t *f =
                 json_pack("{ss si ss}", "integration", w->cfg.name, "worker_pid", (int)w->pid, "why", why);
-        if (f && WIFEXITED(status))
-                json_object_set_new(f, "exit_status", json_integer(WEXITSTATUS(status)));
-        else if (f && WIFSIGNALED(status))
-                json_object_set_new(f, "signal", json_integer(WTERMSIG(status)));
-        if (f && WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
-                json_object_set_new(f, "seccomp",
-                                    json_string("killed for a system call outside its allow-list"));
+        log_add_exit(f, status);
         log_json(level, "connectors", "worker.exited", f);
 }
 
@@ -197,13 +191,6 @@ static int pool_wait(pool_worker *w, int64_t deadline, int cancel_fd, ipc_msg_ty
         }
 }
 
-/* A confined worker must say it runs as its own uid under seccomp, not
- * dumpable: one that does not (a broken kernel feature, a wrong binary) is not
- * used. The worker has read no untrusted byte yet, so its word is good. */
-static bool pool_sandbox_ok(const pool_worker *w, const sandbox_status *st) {
-        return st->uid == w->cfg.uid && st->gid == w->cfg.uid && st->seccomp && !st->dumpable;
-}
-
 /* The INIT handshake with a freshly spawned worker. */
 static int pool_init_worker(connector_pool *p, pool_worker *w, bw_error *err) {
         ipc_init in = {.name = w->cfg.name,
@@ -232,7 +219,11 @@ static int pool_init_worker(connector_pool *p, pool_worker *w, bw_error *err) {
         else if (type != IPC_INIT_ERROR || ipc_init_error_unpack(reply, &r, err) < 0)
                 r = -EBADMSG;
         json_decref(reply);
-        if (r == 0 && p->confine && !pool_sandbox_ok(w, &st)) {
+        /* A confined worker must say it runs as its own uid under seccomp,
+         * not dumpable: one that does not (a broken kernel feature, a wrong
+         * binary) is not used. It has read no untrusted byte yet, so its
+         * word is good. */
+        if (r == 0 && p->confine && !sandbox_status_confined_as(&st, (uid_t)w->cfg.uid)) {
                 bw_error_set(err, "sandbox_failed", "uid", "the worker is not confined as uid %u",
                              w->cfg.uid);
                 r = -EPERM;

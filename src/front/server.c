@@ -91,18 +91,24 @@ static enum MHD_Result front_error(front_request *req, unsigned status, const ch
                                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static enum MHD_Result front_error(front_request *req, unsigned status, const char *code, const char *field,
                                    const char *fmt, ...) {
-        char msg[512];
         va_list ap;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        json_t *o = api_error_vjson(code, field, fmt, ap);
         va_end(ap);
-        json_t *o = json_pack("{s{ss ss ss}}", "error", "code", code, "message", msg, "field", field);
         char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
         json_decref(o);
         enum MHD_Result r = s ? front_respond(req, status, WIRE_CONTENT_JSON, s, strlen(s)) : MHD_NO;
         free(s);
         return r;
 }
+
+/* The answer to a request core cannot take (it is gone). */
+static const char core_gone_body[] =
+        "{\"error\":{\"code\":\"unavailable\",\"message\":\"core is not answering\",\"field\":\"\"}}";
+static const wire_reply core_gone = {.status = MHD_HTTP_SERVICE_UNAVAILABLE,
+                                     .content = WIRE_CONTENT_JSON,
+                                     .body = core_gone_body,
+                                     .body_len = sizeof(core_gone_body) - 1};
 
 /* Counted by core (its metrics). */
 static void front_count(front *f, reject_reason why) {
@@ -232,22 +238,8 @@ static enum MHD_Result request_forward(front *f, front_request *req) {
         int r = wire_request_send(f->link, seq, &w);
         pthread_mutex_unlock(&f->send_lock);
         sodium_memzero(req->credential, sizeof(req->credential));
-        if (r < 0) {
-                /* core is gone: answer 503 now (unless front_abandon did). */
-                pthread_mutex_lock(&f->lock);
-                if (req->answered) {
-                        pthread_mutex_unlock(&f->lock);
-                        return MHD_YES;
-                }
-                req->answered = true;
-                req->status = MHD_HTTP_SERVICE_UNAVAILABLE;
-                req->content = WIRE_CONTENT_JSON;
-                req->reply = strdup("{\"error\":{\"code\":\"unavailable\",\"message\":\"core is not "
-                                    "answering\",\"field\":\"\"}}");
-                req->reply_len = req->reply ? strlen(req->reply) : 0;
-                pthread_mutex_unlock(&f->lock);
-                MHD_resume_connection(req->conn);
-        }
+        if (r < 0)
+                front_reply(f, seq, &core_gone); /* unless front_abandon answered it first */
         return MHD_YES;
 }
 
@@ -410,18 +402,12 @@ void front_free(front *f) {
 }
 
 void front_abandon(front *f) {
-        static const char gone[] = "{\"error\":{\"code\":\"unavailable\",\"message\":\"core is not "
-                                   "answering\",\"field\":\"\"}}";
-        wire_reply w = {.status = MHD_HTTP_SERVICE_UNAVAILABLE,
-                        .content = WIRE_CONTENT_JSON,
-                        .body = gone,
-                        .body_len = sizeof(gone) - 1};
         for (uint32_t i = 0; i < FRONT_SLOTS; i++) {
                 pthread_mutex_lock(&f->lock);
                 front_request *req = f->slots[i];
                 uint32_t seq = req ? req->seq : 0;
                 pthread_mutex_unlock(&f->lock);
                 if (req)
-                        front_reply(f, seq, &w);
+                        front_reply(f, seq, &core_gone);
         }
 }

@@ -87,6 +87,10 @@ void sandbox_status_read(sandbox_status *ret) {
                 fclose(f);
 }
 
+bool sandbox_status_confined_as(const sandbox_status *s, uid_t uid) {
+        return s->uid == uid && s->gid == (gid_t)uid && s->seccomp && !s->dumpable;
+}
+
 void sandbox_caps_format(uint64_t mask, char *out, size_t len) {
         caps_format(mask, out, len);
 }

@@ -88,6 +88,11 @@ int sandbox_landlock_abi(void);
 /* What is in force now, read from the kernel (also without sandbox_apply). */
 void sandbox_status_read(sandbox_status *ret);
 
+/* Whether a status (as a child reported it) is that of a process confined as
+ * uid (and gid uid): seccomp on, not dumpable. The one rule by which core
+ * accepts a worker or an api process. */
+bool sandbox_status_confined_as(const sandbox_status *s, uid_t uid);
+
 /* "net_admin,net_raw", "none", "all", or "all except sys_resource" when
  * more than half are present. */
 void sandbox_caps_format(uint64_t mask, char *out, size_t len);

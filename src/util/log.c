@@ -3,10 +3,12 @@
 #include "util/log.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static log_level min_level = LOG_LEVEL_INFO;
@@ -40,8 +42,8 @@ void log_json(log_level level, const char *component, const char *event, json_t 
         snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 
-        json_t *line = json_pack("{ss ss ss ss si}", "ts", stamp, "level", level_names[level],
-                                 "component", component, "event", event, "pid", (int)getpid());
+        json_t *line = json_pack("{ss ss ss ss si}", "ts", stamp, "level", level_names[level], "component",
+                                 component, "event", event, "pid", (int)getpid());
         if (!line) {
                 json_decref(fields);
                 return;
@@ -61,11 +63,11 @@ void log_json(log_level level, const char *component, const char *event, json_t 
         free(s);
 }
 
-static void log_vmsg(log_level level, const char *component, const char *event, int r,
-                     const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
+static void log_vmsg(log_level level, const char *component, const char *event, int r, const char *fmt,
+                     va_list ap) __attribute__((format(printf, 5, 0)));
 
-static void log_vmsg(log_level level, const char *component, const char *event, int r,
-                     const char *fmt, va_list ap) {
+static void log_vmsg(log_level level, const char *component, const char *event, int r, const char *fmt,
+                     va_list ap) {
         char msg[1024];
         vsnprintf(msg, sizeof(msg), fmt, ap);
         json_t *f = json_pack("{ss}", "msg", msg);
@@ -87,4 +89,17 @@ int log_errno(int r, const char *component, const char *event, const char *fmt, 
         log_vmsg(LOG_LEVEL_ERROR, component, event, r, fmt, ap);
         va_end(ap);
         return r;
+}
+
+void log_add_exit(json_t *fields, int wait_status) {
+        if (!fields)
+                return;
+        if (WIFEXITED(wait_status))
+                json_object_set_new(fields, "exit_status", json_integer(WEXITSTATUS(wait_status)));
+        if (!WIFSIGNALED(wait_status))
+                return;
+        json_object_set_new(fields, "signal", json_integer(WTERMSIG(wait_status)));
+        if (WTERMSIG(wait_status) == SIGSYS)
+                json_object_set_new(fields, "seccomp",
+                                    json_string("killed for a system call outside its allow-list"));
 }

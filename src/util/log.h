@@ -29,6 +29,11 @@ void log_json(log_level level, const char *component, const char *event, json_t 
 void log_msg(log_level level, const char *component, const char *event, const char *fmt, ...)
         __attribute__((format(printf, 4, 5)));
 
+/* Adds how a child ended (wait status) to fields: "exit_status", or "signal"
+ * and, for SIGSYS, "seccomp" (killed for a system call outside its
+ * allow-list). Accepts NULL fields. */
+void log_add_exit(json_t *fields, int wait_status);
+
 /* Logs an error with errno text and returns r (negative errno), for
  * `return log_errno(r, ...)` in the caller that decides (systemd's manner). */
 int log_errno(int r, const char *component, const char *event, const char *fmt, ...)

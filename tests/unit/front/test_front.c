@@ -24,18 +24,9 @@
 #include "api/http.h"
 #include "front/front.h"
 
-#define API_UID 61997 /* a test uid: no account has it */
+#include "../confine_test.h"
 
-static bool sanitized(void) {
-#if defined(__SANITIZE_ADDRESS__)
-        return true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-        return true;
-#endif
-#endif
-        return false;
-}
+#define API_UID 61997 /* a test uid: no account has it */
 
 static char dir[] = "/tmp/bw-front-XXXXXX";
 static char store_file[64];
@@ -60,36 +51,6 @@ static int teardown(void **state) {
         return 0;
 }
 
-typedef int (*attempt_fn)(void);
-
-/* Runs fn in a child confined as the api process; its wait status. 100: the
- * confinement failed. */
-static int as_api(attempt_fn fn) {
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                sandbox_profile p;
-                front_sandbox_profile(API_UID, &p);
-                sandbox_status st;
-                if (sandbox_apply(&p, &st) < 0)
-                        _exit(100);
-                _exit(fn());
-        }
-        int status = 0;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        return status;
-}
-
-static void assert_exit(int status, int code) {
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), code);
-}
-
-static void assert_sigsys(int status) {
-        assert_true(WIFSIGNALED(status));
-        assert_int_equal(WTERMSIG(status), SIGSYS);
-}
-
 /* 13 (EACCES) when the open is refused, 0 when it worked. */
 static int open_errno(const char *path) {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -100,37 +61,45 @@ static int open_errno(const char *path) {
         return errno;
 }
 
-static int try_shadow(void) {
+/* Runs fn in a child confined as the api process; its wait status (100: the
+ * confinement failed). */
+static int as_api(child_fn fn) {
+        sandbox_profile p;
+        front_sandbox_profile(API_UID, &p);
+        return confined(&p, fn, NULL);
+}
+
+static int try_shadow(void *arg) {
         return open_errno("/etc/shadow");
 }
 
-static int try_store(void) {
+static int try_store(void *arg) {
         return open_errno(store_file);
 }
 
-static int try_passwd(void) {
+static int try_passwd(void *arg) {
         return open_errno("/etc/passwd"); /* world-readable: Landlock alone refuses it */
 }
 
-static int try_ptrace(void) {
+static int try_ptrace(void *arg) {
         ptrace(PTRACE_ATTACH, getppid(), NULL, NULL);
         return 0;
 }
 
-static int try_process_vm_readv(void) {
+static int try_process_vm_readv(void *arg) {
         char b[8];
         struct iovec local = {b, sizeof(b)}, remote = {b, sizeof(b)};
         process_vm_readv(getppid(), &local, 1, &remote, 1, 0);
         return 0;
 }
 
-static int try_socket(void) {
+static int try_socket(void *arg) {
         socket(AF_INET, SOCK_STREAM, 0);
         return 0;
 }
 
 /* A process of its own would outlive a kill of the api process's leader. */
-static int try_fork(void) {
+static int try_fork(void *arg) {
         pid_t pid = fork();
         if (pid == 0)
                 _exit(0);
@@ -141,7 +110,7 @@ static void *thread_main(void *arg) {
         return arg;
 }
 
-static int try_thread(void) {
+static int try_thread(void *arg) {
         pthread_t t;
         void *got = NULL;
         if (pthread_create(&t, NULL, thread_main, (void *)1) != 0 || pthread_join(t, &got) != 0)
@@ -149,13 +118,12 @@ static int try_thread(void) {
         return got == (void *)1 ? 0 : 2;
 }
 
-static int try_uid(void) {
+static int try_uid(void *arg) {
         return getuid() == API_UID && geteuid() == API_UID ? 0 : 1;
 }
 
 static void test_the_api_process_reaches_nothing(void **state) {
-        if (sanitized())
-                skip(); /* the sanitizers' runtime makes calls no allow-list has */
+        skip_unless_confinable();
         assert_exit(as_api(try_uid), 0);
         assert_exit(as_api(try_shadow), EACCES);
         assert_exit(as_api(try_store), EACCES);

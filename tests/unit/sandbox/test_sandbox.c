@@ -33,47 +33,10 @@
 
 #include "sandbox/sandbox.h"
 
+#include "../confine_test.h"
+
 #define UID_A 61998
 #define UID_B 61999
-
-typedef int (*child_fn)(void *arg);
-
-/* Runs fn in a child confined by p; returns its wait status. The child exits
- * 100 when sandbox_apply failed, else fn's result. */
-static int confined(const sandbox_profile *p, child_fn fn, void *arg) {
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                sandbox_status st;
-                if (sandbox_apply(p, &st) < 0)
-                        _exit(100);
-                _exit(fn(arg));
-        }
-        int status = 0;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        return status;
-}
-
-static void assert_exit(int status, int code) {
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), code);
-}
-
-static void assert_sigsys(int status) {
-        assert_true(WIFSIGNALED(status));
-        assert_int_equal(WTERMSIG(status), SIGSYS);
-}
-
-static bool sanitized(void) {
-#if defined(__SANITIZE_ADDRESS__)
-        return true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-        return true;
-#endif
-#endif
-        return false;
-}
 
 static char dir[] = "/tmp/bw-sandbox-XXXXXX";
 
@@ -93,11 +56,6 @@ static int teardown(void **state) {
         }
         rmdir(dir);
         return 0;
-}
-
-static void skip_unless_confinable(void) {
-        if (sanitized())
-                skip(); /* the sanitizers' runtime makes calls no allow-list has */
 }
 
 /* --- Landlock ---------------------------------------------------------------------- */

@@ -340,6 +340,10 @@ static int integration_one(yamldoc *d, size_t index, yaml_node_t *node, const ch
                         return yamldoc_error(
                                 d, v[IK_UID] ? v[IK_UID] : node, err, "duplicate", v[IK_UID] ? fpath : path,
                                 "uid %u is integrations[%zu]'s: each worker has its own", ic->uid, j);
+        if (ic->uid == BW_API_UID)
+                return yamldoc_error(
+                        d, v[IK_UID] ? v[IK_UID] : node, err, "reserved", v[IK_UID] ? fpath : path,
+                        "uid %u is the api process's (BW_API_UID): each worker has its own", ic->uid);
         r = uid_unowned(d, v[IK_UID] ? v[IK_UID] : node, v[IK_UID] ? fpath : path, ic->uid, err);
         if (r < 0)
                 return r;

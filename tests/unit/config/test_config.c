@@ -307,6 +307,9 @@ static void test_integration_errors(void **state) {
                             "integrations[0].uid");
         config_expect_error(INT_HEAD "  - {name: a, kind: nft, uid: 15}\n", 4, 31, "taken",
                             "integrations[0].uid");
+        /* The api process's id: a worker sharing it could reach the api process. */
+        config_expect_error(INT_HEAD "  - {name: a, kind: nft, uid: 60590}\n", 4, 31, "reserved",
+                            "integrations[0].uid");
 }
 
 static void test_settings_errors(void **state) {

@@ -24,7 +24,7 @@ files() {
 rank() {
         case "$1" in
         util) echo 0 ;; sandbox) echo 1 ;; core) echo 2 ;; connectors) echo 3 ;; config) echo 4 ;;
-        store) echo 5 ;; engine) echo 6 ;; api) echo 7 ;; front) echo 8 ;; cmd | cli) echo 9 ;; *) echo 99 ;;
+        store) echo 5 ;; engine) echo 6 ;; api) echo 7 ;; front | parent) echo 8 ;; cmd | cli) echo 9 ;; *) echo 99 ;;
         esac
 }
 

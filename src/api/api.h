@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The HTTP API, from core: the api process (front/) parses HTTP as its own
  * confined user and forwards each request; core runs the route's handler
- * (api/dispatch.c) and answers. api_start listens (the socket is opened here,
- * by the privileged process), starts the api process and restarts it when it
- * dies. Holds the actors' token hashes, never the tokens. */
+ * (api/dispatch.c) and answers. api_start has the parent start the api
+ * process on the listening socket it holds, and restarts it when it dies.
+ * Holds the actors' token hashes, never the tokens. */
 #pragma once
 
 #include <stdbool.h>
@@ -24,15 +24,13 @@ typedef struct api_actor {
 } api_actor;
 
 typedef struct api_options {
-        const char *address; /* numeric IPv4 or IPv6 */
-        uint16_t port;
         unsigned alert_body_max; /* bytes, <= BW_ALERT_BODY_MAX_CEILING */
         unsigned queue_capacity;
         const api_actor *actors; /* at least one; names and tokens distinct */
         size_t n_actors;
-        unsigned threads; /* HTTP threads of the api process (>= 1) */
-        const char *exe;  /* the program to run as the api process ("/proc/self/exe") */
-        bool confine;     /* false only under --no-sandbox */
+        unsigned threads;   /* HTTP threads of the api process (>= 1) */
+        spawn_link *parent; /* starts it, on the listening socket the parent holds (borrowed) */
+        bool confine;       /* false only under --no-sandbox: its HELLO is not checked */
 } api_options;
 
 typedef struct api_deps {
@@ -40,12 +38,13 @@ typedef struct api_deps {
         store *store;
         connector_pool *pool;
         bw_metrics *metrics;
+        const sandbox_status *parent_sandbox; /* as the parent read it before forking core */
+        const sandbox_status *core_sandbox;   /* core's, as sandbox_apply left it */
 } api_deps;
 
-/* Listens, starts the api process (`exe --api`, fds 3 and 4) and its
- * supervisor. Returns 0 and *ret, or a negative errno (-EADDRINUSE, -EEXIST
- * for two actors with one token, -EPERM when a host account has the api
- * process's uid). */
+/* Starts the api process (the parent does: connectors/spawn.h) and its
+ * supervisor. Returns 0 and *ret, or a negative errno (-EEXIST for two actors
+ * with one token). */
 int api_start(const api_options *o, const api_deps *deps, api **ret);
 
 /* What api_status reports of the api process: its pid, restarts, and its

@@ -45,17 +45,18 @@ enum MHD_Result handle_readyz(request *req) {
         return reply_json(req, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body);
 }
 
-/* Every process of the daemon, the daemon first: role, pid, and its
- * confinement (connector_sandbox_json). workers: connector_pool_status,
+/* Every process of the daemon, the parent and core first: role, pid, and
+ * its confinement (connector_sandbox_json). workers: connector_pool_status,
  * borrowed. Returns a new array or NULL. */
 static json_t *processes(api_shared *s, json_t *workers) {
-        sandbox_status self;
-        sandbox_status_read(&self);
         json_t *all = json_array();
         if (!all || !workers ||
-            json_array_append_new(all, json_pack("{ss ss si so}", "role", "daemon", "process", "daemon",
-                                                 "pid", (int)getpid(), "sandbox",
-                                                 connector_sandbox_json(&self, false))) < 0) {
+            json_array_append_new(all, json_pack("{ss ss si so}", "role", "parent", "process", "parent",
+                                                 "pid", (int)getppid(), "sandbox",
+                                                 connector_sandbox_json(&s->parent_sandbox, false))) < 0 ||
+            json_array_append_new(
+                    all, json_pack("{ss ss si so}", "role", "core", "process", "core", "pid", (int)getpid(),
+                                   "sandbox", connector_sandbox_json(&s->core_sandbox, s->confined))) < 0) {
                 json_decref(all);
                 return NULL;
         }
@@ -91,18 +92,19 @@ enum MHD_Result handle_status(request *req) {
         json_decref(workers);
         if (!all)
                 return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "", "out of memory");
-        return reply_json(req, MHD_HTTP_OK,
-                          json_pack("{si so}", "landlock_abi", sandbox_landlock_abi(), "processes", all));
+        return reply_json(
+                req, MHD_HTTP_OK,
+                json_pack("{si so}", "landlock_abi", req->api->core_sandbox.landlock_abi, "processes", all));
 }
 
 /* One info line per process: its confinement as labels. */
-static int render_sandbox(buf *out, const json_t *all) {
+static int render_sandbox(buf *out, int landlock_abi, const json_t *all) {
         int r = buf_printf(out,
                            "# HELP bulwark_landlock_abi The kernel's Landlock ABI (0: none).\n"
                            "# TYPE bulwark_landlock_abi gauge\nbulwark_landlock_abi %d\n"
                            "# HELP bulwark_process_sandbox_info Each process and its confinement.\n"
                            "# TYPE bulwark_process_sandbox_info gauge\n",
-                           sandbox_landlock_abi());
+                           landlock_abi);
         size_t i;
         const json_t *p;
         json_array_foreach(all, i, p) {
@@ -159,7 +161,7 @@ enum MHD_Result handle_metrics(request *req) {
         json_t *all = processes(s, workers);
         json_decref(workers);
         if (r == 0)
-                r = all ? render_sandbox(&out, all) : -ENOMEM;
+                r = all ? render_sandbox(&out, s->core_sandbox.landlock_abi, all) : -ENOMEM;
         json_decref(all);
         enum MHD_Result ret =
                 r < 0 ? reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "", "render failed")

@@ -30,6 +30,10 @@ typedef struct api_shared {
         api_identity identities[BW_ACTORS_MAX + 1];
         size_t n_identities;
         api *api; /* the supervisor of the api process (api/supervise.c) */
+        /* The parent's confinement (read before core was forked) and core's
+         * own, once confined: core has no system call to read them again. */
+        sandbox_status parent_sandbox, core_sandbox;
+        bool confined; /* false only under --no-sandbox */
         /* /readyz is public: its durable store ping runs at most once a second,
          * later probes within the second reuse the answer. */
         _Atomic int64_t ping_at_ms;

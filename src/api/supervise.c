@@ -1,44 +1,33 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The api process, seen from core (see api.h): the listening socket is opened
- * here, while the process still may; the api process is started with it and
- * one end of a new socketpair, told what it needs in INIT, and served by
- * api/dispatch.c. A supervisor thread restarts it when it dies (or when it
- * sent a malformed message: it is killed), after a doubling wait while it
- * keeps dying. Runs in core. */
-#include <arpa/inet.h>
+/* The api process, seen from core (see api.h): the parent starts it on the
+ * listening socket and one end of a new socketpair, whose other end core is
+ * given; core tells it what it needs in INIT and serves it (api/dispatch.c). A supervisor thread restarts it
+ * when it dies (or when it sent a malformed message: it is killed), after a doubling wait while it keeps
+ * dying. Runs in core. */
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "api/dispatch.h"
 #include "connectors/ipc.h"
+#include "connectors/spawn.h"
 #include "core/actor.h"
-#include "util/accounts.h"
 #include "util/clock.h"
 #include "util/log.h"
 
-#define API_LISTEN_FD 3
-#define API_LINK_FD 4
 /* How long the api process has to finish at a stop before it is killed. */
 #define API_STOP_GRACE_MS 10000
 
 struct api {
         api_shared shared;
         api_options opts;
-        char *exe;
-        int listen_fd;
-        pid_t pid;
-        int pidfd;
+        spawn_link *parent; /* starts and signals the api process (connectors/spawn.h) */
+        spawned child;      /* SPAWNED_NONE without an api process */
         api_link *link;
         int stop_fd; /* eventfd: api_stop was called */
         pthread_t supervisor;
@@ -49,95 +38,36 @@ struct api {
         bool has_sandbox;
 };
 
-static int api_listen(const api_options *o) {
-        struct sockaddr_storage sa = {0};
-        socklen_t len;
-        struct sockaddr_in *v4 = (struct sockaddr_in *)&sa;
-        struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&sa;
-        if (inet_pton(AF_INET, o->address, &v4->sin_addr) == 1) {
-                v4->sin_family = AF_INET;
-                v4->sin_port = htons(o->port);
-                len = sizeof(*v4);
-        } else if (inet_pton(AF_INET6, o->address, &v6->sin6_addr) == 1) {
-                v6->sin6_family = AF_INET6;
-                v6->sin6_port = htons(o->port);
-                len = sizeof(*v6);
-        } else {
-                return -EINVAL;
-        }
-        int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return -errno;
-        int one = 1;
-        if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-            (sa.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0) ||
-            bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, SOMAXCONN) < 0) {
-                int r = -errno;
-                close(fd);
-                return r;
-        }
-        return fd;
-}
-
-/* In the child between fork and exec: async-signal-safe calls only. */
-static _Noreturn void api_child(const char *exe, int listen_fd, int link_fd) {
-        char *const argv[] = {(char *)exe, (char *)"--api", NULL};
-        char *const envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *)"LANG=C", NULL};
-        sigset_t none;
-        sigemptyset(&none);
-        /* Above every descriptor it will have, then into place. */
-        int l = fcntl(listen_fd, F_DUPFD, 16), k = fcntl(link_fd, F_DUPFD, 16);
-        if (l < 0 || k < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0 || dup2(l, API_LISTEN_FD) < 0 ||
-            dup2(k, API_LINK_FD) < 0 || close_range(API_LINK_FD + 1, ~0U, 0) < 0)
-                _exit(127);
-        setsid();
-        execve(exe, argv, envp);
-        _exit(127);
-}
-
 static json_t *api_init_message(const api *a) {
-        return json_pack("{sI sI sI sb so}", "alert_body_max", (json_int_t)a->opts.alert_body_max, "threads",
-                         (json_int_t)(a->opts.threads ? a->opts.threads : 1), "uid", (json_int_t)BW_API_UID,
-                         "confine", a->opts.confine, "identities",
+        return json_pack("{sI sI so}", "alert_body_max", (json_int_t)a->opts.alert_body_max, "threads",
+                         (json_int_t)(a->opts.threads ? a->opts.threads : 1), "identities",
                          identities_pack(a->shared.identities, a->shared.n_identities));
 }
 
-/* Starts one api process and its link. */
+/* Starts one api process (the parent does, with the listening socket it
+ * holds) and its link. */
 static int api_spawn(api *a) {
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-                return -errno;
-        pid_t pid = fork();
-        if (pid == 0)
-                api_child(a->exe, a->listen_fd, sv[1]);
-        int r = pid < 0 ? -errno : 0;
-        close(sv[1]);
-        if (r < 0) {
-                close(sv[0]);
+        int r = spawn_api(a->parent, &a->child);
+        if (r < 0)
                 return r;
-        }
-        a->pid = pid;
-        a->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
         json_t *init = api_init_message(a);
-        r = a->pidfd < 0 ? -errno : init ? wire_json_send(sv[0], WIRE_INIT, init) : -ENOMEM;
+        r = init ? wire_json_send(a->child.fd, WIRE_INIT, init) : -ENOMEM;
         json_decref(init);
         if (r == 0)
-                r = api_link_start(sv[0], &a->shared, BW_API_DISPATCH_THREADS, a->opts.confine, &a->link);
-        else
-                close(sv[0]);
+                r = api_link_start(a->child.fd, &a->shared, BW_API_DISPATCH_THREADS, a->opts.confine,
+                                   &a->link);
+        if (r == 0)
+                a->child.fd = -1; /* the link's now */
         if (r < 0) {
-                kill(pid, SIGKILL);
-                waitpid(pid, NULL, 0);
-                if (a->pidfd >= 0)
-                        close(a->pidfd);
-                a->pid = 0;
-                a->pidfd = -1;
+                spawn_signal(a->parent, &a->child, SIGKILL, true);
+                spawned_wait(&a->child, -1);
+                spawned_close(&a->child);
                 return r;
         }
         pthread_mutex_lock(&a->lock);
-        a->pid_seen = pid;
+        a->pid_seen = a->child.pid;
         pthread_mutex_unlock(&a->lock);
-        log_json(LOG_LEVEL_INFO, "api", "api.started", json_pack("{si}", "api_pid", (int)pid));
+        log_json(LOG_LEVEL_INFO, "api", "api.started", json_pack("{si}", "api_pid", (int)a->child.pid));
         return 0;
 }
 
@@ -155,22 +85,17 @@ static void api_reap(api *a, int grace_ms, const char *why) {
          * it; its allow-list has no fork either): nothing of it survives to
          * hold the link or the listening socket. */
         if (grace_ms <= 0 || !api_link_dead(a->link))
-                kill(-a->pid, SIGKILL); /* unreaped, the leader's pid is still its group's id */
+                spawn_signal(a->parent, &a->child, SIGKILL, true); /* the parent: by group, until reaped */
         api_link_end_reading(a->link);
         api_link_stop(a->link);
         a->link = NULL;
-        struct pollfd p = {.fd = a->pidfd, .events = POLLIN};
-        if (poll(&p, 1, grace_ms > 0 ? grace_ms : 1000) <= 0)
-                kill(a->pid, SIGKILL);
-        int status = 0;
-        while (waitpid(a->pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        json_t *f = json_pack("{si ss}", "api_pid", (int)a->pid, "why", why);
-        log_add_exit(f, status);
-        log_json(strcmp(why, "stopped") == 0 ? LOG_LEVEL_INFO : LOG_LEVEL_ERROR, "api", "api.exited", f);
-        close(a->pidfd);
-        a->pidfd = -1;
-        a->pid = 0;
+        if (spawned_wait(&a->child, grace_ms > 0 ? grace_ms : 1000) < 0) {
+                spawn_signal(a->parent, &a->child, SIGKILL, true);
+                spawned_wait(&a->child, -1);
+        }
+        log_json(strcmp(why, "stopped") == 0 ? LOG_LEVEL_INFO : LOG_LEVEL_ERROR, "api", "api.ended",
+                 json_pack("{si ss}", "api_pid", (int)a->child.pid, "why", why));
+        spawned_close(&a->child);
         pthread_mutex_lock(&a->lock);
         a->pid_seen = 0;
         pthread_mutex_unlock(&a->lock);
@@ -181,14 +106,14 @@ static void *api_supervise(void *arg) {
         unsigned wait_ms = BW_API_RESTART_MS_MIN;
         int64_t started = clock_mono_ms();
         for (;;) {
-                if (a->pid > 0) {
-                        struct pollfd p[2] = {{.fd = a->pidfd, .events = POLLIN},
+                if (a->child.pid > 0) {
+                        struct pollfd p[2] = {{.fd = a->child.pidfd, .events = POLLIN},
                                               {.fd = a->stop_fd, .events = POLLIN}};
                         /* A link found malformed is checked every 100 ms. */
                         if (poll(p, 2, 100) < 0)
                                 continue; /* EINTR; nothing else can fail with these two fds */
                         if (p[1].revents) {
-                                kill(a->pid, SIGTERM);
+                                spawn_signal(a->parent, &a->child, SIGTERM, false);
                                 api_reap(a, API_STOP_GRACE_MS, "stopped");
                                 return NULL;
                         }
@@ -218,20 +143,8 @@ static void *api_supervise(void *arg) {
         return NULL;
 }
 
-/* A host account or group with the api process's id would share it. */
-static int api_uid_unowned(void) {
-        char name[64];
-        const char *owner = host_id_owner(BW_API_UID, name, sizeof(name));
-        if (!owner)
-                return 0;
-        log_json(LOG_LEVEL_ERROR, "api", "api.uid_taken",
-                 json_pack("{si ss ss}", "uid", (int)BW_API_UID, owner, name, "msg",
-                           "a host account or group has the api process's id"));
-        return -EPERM;
-}
-
 int api_start(const api_options *o, const api_deps *deps, api **ret) {
-        if (o->n_actors == 0 || o->n_actors > BW_ACTORS_MAX + 1 || !o->exe)
+        if (o->n_actors == 0 || o->n_actors > BW_ACTORS_MAX + 1)
                 return -EINVAL;
         for (size_t i = 0; i < o->n_actors; i++) {
                 const char *t = o->actors[i].token;
@@ -244,22 +157,24 @@ int api_start(const api_options *o, const api_deps *deps, api **ret) {
                             strcmp(o->actors[j].name, o->actors[i].name) == 0)
                                 return -EEXIST; /* one token, one actor */
         }
-        if (o->confine && api_uid_unowned() < 0)
-                return -EPERM;
+        if (!o->parent)
+                return -EINVAL;
         api *a = calloc(1, sizeof(*a));
         if (!a)
                 return -ENOMEM;
         a->opts = *o;
         a->opts.actors = NULL;
-        a->exe = strdup(o->exe);
-        a->pidfd = -1;
-        a->listen_fd = -1;
+        a->parent = o->parent;
+        a->child = SPAWNED_NONE;
         pthread_mutex_init(&a->lock, NULL);
         a->shared = (api_shared){
                 .config = deps->config,
                 .store = deps->store,
                 .pool = deps->pool,
                 .metrics = deps->metrics,
+                .parent_sandbox = *deps->parent_sandbox,
+                .core_sandbox = *deps->core_sandbox,
+                .confined = o->confine,
                 .alert_body_max = o->alert_body_max,
                 .queue_capacity = o->queue_capacity,
                 .api = a,
@@ -268,22 +183,17 @@ int api_start(const api_options *o, const api_deps *deps, api **ret) {
                 identity_set(&a->shared.identities[a->shared.n_identities++], o->actors[i].name,
                              o->actors[i].token, o->actors[i].roles);
         a->stop_fd = eventfd(0, EFD_CLOEXEC);
-        int r = a->exe && a->stop_fd >= 0 ? 0 : -ENOMEM;
-        if (r == 0 && (a->listen_fd = api_listen(o)) < 0)
-                r = a->listen_fd == -EADDRINUSE ? -EADDRINUSE : -EADDRNOTAVAIL;
+        int r = a->stop_fd >= 0 ? 0 : -ENOMEM;
         if (r == 0)
                 r = api_spawn(a);
         if (r == 0)
                 r = -pthread_create(&a->supervisor, NULL, api_supervise, a);
         if (r < 0) {
-                if (a->pid > 0)
+                if (a->child.pid > 0)
                         api_reap(a, 0, "start failed");
-                if (a->listen_fd >= 0)
-                        close(a->listen_fd);
                 if (a->stop_fd >= 0)
                         close(a->stop_fd);
                 sodium_memzero(a->shared.identities, sizeof(a->shared.identities));
-                free(a->exe);
                 free(a);
                 return r;
         }
@@ -315,9 +225,7 @@ void api_stop(api *a) {
                 ;
         pthread_join(a->supervisor, NULL);
         close(a->stop_fd);
-        close(a->listen_fd);
         sodium_memzero(a->shared.identities, sizeof(a->shared.identities));
         pthread_mutex_destroy(&a->lock);
-        free(a->exe);
         free(a);
 }

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* bulwarkd: the daemon's main. Reads the configuration, playbooks and token,
- * opens the store, starts one connector worker process per integration, the
- * engine and the HTTP API, then waits for SIGTERM/SIGINT. Re-executed with
- * --connector-worker it becomes a connector worker (connectors/worker.c). Thin:
+/* bulwarkd: the daemon's main. As the parent it reads the configuration and
+ * playbooks, opens the listening socket and forks core (parent/parent.c);
+ * core reads the tokens, confines itself, opens the store and starts the
+ * engine, the workers and the api process (through the parent), then waits
+ * for SIGTERM/SIGINT. Re-executed with --connector-worker or --api it becomes
+ * a worker (connectors/worker.c) or the api process (front/front.c). Thin:
  * every decision lives in the components. */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,10 +24,13 @@
 #include "connectors/pool.h"
 #include "core/limits.h"
 #include "core/metrics.h"
+#include "engine/confine.h"
 #include "engine/engine.h"
 #include "front/front.h"
+#include "parent/parent.h"
 #include "sandbox/sandbox.h"
 #include "store/store.h"
+#include "util/accounts.h"
 #include "util/fileio.h"
 #include "util/log.h"
 
@@ -35,23 +41,21 @@ static void usage(FILE *f) {
         fputs("usage: bulwarkd --config FILE [--check]\n"
               "  --config FILE  the bulwark.yaml to run with\n"
               "  --check        validate configuration and playbooks, then exit\n"
-              "  --no-sandbox   run the connector workers unconfined, as root (sanitizer\n"
-              "                 builds; any other build also needs --testing)\n"
+              "  --no-sandbox   run core, the api process and the workers unconfined, as root\n"
+              "                 (sanitizer builds; any other build also needs --testing)\n"
               "  --version      print the version\n",
               f);
 }
 
-/* What this process runs with, once at start-up (docs/security.md). */
-static void log_sandbox(const char *role) {
-        sandbox_status st;
-        sandbox_status_read(&st);
+/* What a process runs with, once at start-up (docs/security.md). */
+static void log_sandbox(const char *role, const sandbox_status *st) {
         char line[256];
-        sandbox_status_format(&st, line, sizeof(line));
-        log_json(st.landlock_abi ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "daemon", "sandbox",
+        sandbox_status_format(st, line, sizeof(line));
+        log_json(st->landlock_abi ? LOG_LEVEL_INFO : LOG_LEVEL_WARN, "daemon", "sandbox",
                  json_pack("{ss ss ss}", "process", role, "sandbox", line, "msg",
-                           st.landlock_abi ? ""
-                                           : "the kernel has no Landlock: workers keep uid, "
-                                             "capabilities and seccomp confinement only"));
+                           st->landlock_abi ? ""
+                                            : "the kernel has no Landlock: processes keep uid, "
+                                              "capabilities and seccomp confinement only"));
 }
 
 /* Reads the bearer token (first line of a 0600 file) into a sodium-guarded buffer. */
@@ -162,23 +166,52 @@ static int actor_tokens_load(const bw_config *cfg, actor_tokens *t) {
         return 0;
 }
 
-static int run(const bw_config *cfg, const playbook_set *pbs, pool_confinement confinement) {
+/* What core is forked with. */
+typedef struct core_context {
+        bw_config *cfg; /* core's own copy, once forked */
+        const playbook_set *pbs;
+        bool confine;
+        sandbox_status parent_sandbox; /* read by the parent before the fork */
+} core_context;
+
+/* core confines itself (engine/confine.h) once it has read the tokens. */
+static int core_confine(const bw_config *cfg, sandbox_status *ret) {
+        static char store_dir[PATH_MAX];
+        sandbox_profile p;
+        int r = core_sandbox_profile(cfg->store_path, store_dir, sizeof(store_dir), &p);
+        return r < 0 ? r : sandbox_apply(&p, ret);
+}
+
+static int core_main(int link_fd, void *arg) {
+        const core_context *ctx = arg;
+        bw_config *cfg = ctx->cfg;
+        /* The integrations' secrets are the parent's to send their workers. */
+        for (size_t i = 0; i < cfg->n_integrations; i++)
+                connector_settings_forget_secrets(connector_kind_find(cfg->integrations[i].kind),
+                                                  cfg->integrations[i].settings);
         static bw_metrics metrics;
         metrics_init(&metrics);
         actor_tokens tokens = {0};
+        spawn_link *parent = NULL;
         store *st = NULL;
         connector_pool *pool = NULL;
         engine *eng = NULL;
         api *srv = NULL;
+        sandbox_status self;
 
-        int r = actor_tokens_load(cfg, &tokens);
+        int r = spawn_link_new(link_fd, &parent);
         if (r < 0)
-                return r;
-        log_sandbox("daemon");
-        if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST) {
-                r = log_errno(-errno, "daemon", "data_dir.unusable", "%s", cfg->data_dir);
+                return 1;
+        r = actor_tokens_load(cfg, &tokens);
+        if (r < 0)
+                goto out;
+        if (!ctx->confine)
+                sandbox_status_read(&self);
+        else if ((r = core_confine(cfg, &self)) < 0) {
+                log_errno(r, "daemon", "core.confine_failed", "cannot confine core");
                 goto out;
         }
+        log_sandbox("core", &self);
         store_options so = {.path = cfg->store_path, .queue_capacity = cfg->queue_capacity};
         r = store_open(&so, &st);
         if (r < 0) {
@@ -186,45 +219,48 @@ static int run(const bw_config *cfg, const playbook_set *pbs, pool_confinement c
                           r == -EBUSY ? ": another bulwarkd holds this store" : "");
                 goto out;
         }
-        r = connector_pool_start(cfg->integrations, cfg->n_integrations, "/proc/self/exe", confinement,
-                                 &pool);
+        r = connector_pool_start(cfg->integrations, cfg->n_integrations, parent,
+                                 ctx->confine ? POOL_CONFINED : POOL_UNCONFINED, &pool);
         if (r < 0) {
                 log_errno(r, "daemon", "connectors.start_failed", "connector workers did not start");
                 goto out;
         }
-        engine_deps ed = {.store = st, .pool = pool, .config = cfg, .playbooks = pbs, .metrics = &metrics};
+        engine_deps ed = {
+                .store = st, .pool = pool, .config = cfg, .playbooks = ctx->pbs, .metrics = &metrics};
         r = engine_start(&ed, &eng);
         if (r < 0) {
                 log_errno(r, "daemon", "engine.start_failed", "engine did not start");
                 goto out;
         }
         api_options ao = {
-                .address = cfg->listen_address,
-                .port = cfg->listen_port,
                 .alert_body_max = cfg->alert_body_max,
                 .queue_capacity = cfg->queue_capacity,
                 .actors = tokens.actors,
                 .n_actors = tokens.n,
                 .threads = 2,
-                .exe = "/proc/self/exe",
-                .confine = confinement == POOL_CONFINED,
+                .parent = parent,
+                .confine = ctx->confine,
         };
-        api_deps ad = {.config = cfg, .store = st, .pool = pool, .metrics = &metrics};
+        api_deps ad = {.config = cfg,
+                       .store = st,
+                       .pool = pool,
+                       .metrics = &metrics,
+                       .parent_sandbox = &ctx->parent_sandbox,
+                       .core_sandbox = &self};
         r = api_start(&ao, &ad, &srv);
         actor_tokens_free(&tokens);
         if (r == -EEXIST)
                 log_json(LOG_LEVEL_ERROR, "daemon", "token.shared",
                          json_pack("{ss}", "msg", "two actors share a token: each actor needs its own"));
         if (r < 0) {
-                if (r != -EPERM)
-                        log_errno(r, "daemon", "api.start_failed", "cannot listen on %s port %u",
-                                  cfg->listen_address, cfg->listen_port);
+                if (r != -EEXIST)
+                        log_errno(r, "daemon", "api.start_failed", "the api process did not start");
                 goto out;
         }
         log_json(LOG_LEVEL_INFO, "daemon", "daemon.ready",
                  json_pack("{ss si si si si}", "listen", cfg->listen_address, "port", (int)cfg->listen_port,
-                           "playbooks", (int)pbs->n, "integrations", (int)cfg->n_integrations, "workers",
-                           (int)cfg->workers));
+                           "playbooks", (int)ctx->pbs->n, "integrations", (int)cfg->n_integrations,
+                           "workers", (int)cfg->workers));
 
         sigset_t set;
         sigemptyset(&set);
@@ -240,10 +276,50 @@ out:
         connector_pool_stop(pool);
         store_close(st);
         actor_tokens_free(&tokens);
-        return r;
+        spawn_link_free(parent);
+        return r < 0 ? 1 : 0;
 }
 
-static int worker_main(void) {
+/* A host account or group with the api process's id would share it. */
+static int api_uid_unowned(void) {
+        char name[64];
+        const char *owner = host_id_owner(BW_API_UID, name, sizeof(name));
+        if (!owner)
+                return 0;
+        log_json(LOG_LEVEL_ERROR, "daemon", "api.uid_taken",
+                 json_pack("{si ss ss}", "uid", (int)BW_API_UID, owner, name, "msg",
+                           "a host account or group has the api process's id"));
+        return -EPERM;
+}
+
+/* The parent: what only it may do (the data directory, the listening
+ * socket), then core, which it serves until the stop. */
+static int daemon_main(bw_config *cfg, const playbook_set *pbs, bool confine) {
+        core_context ctx = {.cfg = cfg, .pbs = pbs, .confine = confine};
+        sandbox_status_read(&ctx.parent_sandbox);
+        log_sandbox("parent", &ctx.parent_sandbox);
+        if (mkdir(cfg->data_dir, 0700) < 0 && errno != EEXIST)
+                return log_errno(-errno, "daemon", "data_dir.unusable", "%s", cfg->data_dir), 1;
+        if (confine && api_uid_unowned() < 0)
+                return 1;
+        int listen_fd = parent_listen(cfg->listen_address, cfg->listen_port);
+        if (listen_fd < 0) {
+                log_errno(listen_fd, "daemon", "api.start_failed", "cannot listen on %s port %u",
+                          cfg->listen_address, cfg->listen_port);
+                return 1;
+        }
+        parent_options o = {.ints = cfg->integrations,
+                            .n_ints = cfg->n_integrations,
+                            .exe = "/proc/self/exe",
+                            .confine = confine,
+                            .listen_fd = listen_fd};
+        int code = parent_run(&o, core_main, &ctx);
+        close(listen_fd);
+        return code;
+}
+
+static int worker_main(bool confine) {
+        (void)confine; /* the worker's is in its INIT, from the parent */
         return connector_worker_main(WORKER_FD);
 }
 
@@ -253,17 +329,24 @@ static int worker_main(void) {
 typedef struct process_role {
         const char *role;
         const char *flag;
-        int (*entry)(void);
+        int (*entry)(bool confine);
         const char *peers;
         const char *keeps;
         const char *drops;
 } process_role;
 
 static const process_role processes[] = {
-        {"core", NULL, NULL, "the api process (one socketpair), each worker (one socketpair each)",
-         "configuration, playbooks, the store, the queue, the engine, the governor, the permit key, the "
-         "actors' token hashes; spawns and supervises the others",
-         "core dumps, dumpability (not otherwise confined yet)"},
+        {"parent", NULL, NULL, "core (one socketpair: connectors/spawn.h)",
+         "root's privileges, the configuration with every integration's settings, the listening socket; "
+         "starts core, and the workers and the api process when core asks; reaps and restarts",
+         "core dumps, dumpability; it parses no network byte and reads nothing from a worker or the api "
+         "process"},
+        {"core", NULL, NULL,
+         "the parent, the api process (one socketpair), each worker (one socketpair each)",
+         "the configuration without the integrations' secrets, playbooks, the store, the queue, the engine, "
+         "the governor, the permit key, the actors' token hashes",
+         "every capability, the file system beyond the store's directory, TCP, socket(), kill(), exec, "
+         "every system call not in SANDBOX_SYSCALLS_CORE"},
         {"api", "--api", front_main, "core",
          "the listening socket, the actors' token hashes, requests in flight",
          "its uid (BW_API_UID), every capability, the file system, socket(), TCP bind and connect, every "
@@ -275,9 +358,11 @@ static const process_role processes[] = {
 };
 
 int main(int argc, char **argv) {
-        for (size_t i = 0; argc == 2 && i < sizeof(processes) / sizeof(processes[0]); i++)
+        /* A child's role, started by the parent: `bulwarkd FLAG [--no-sandbox]`. */
+        bool unconfined = argc == 3 && strcmp(argv[2], "--no-sandbox") == 0;
+        for (size_t i = 0; (argc == 2 || unconfined) && i < sizeof(processes) / sizeof(processes[0]); i++)
                 if (processes[i].flag && strcmp(argv[1], processes[i].flag) == 0)
-                        return processes[i].entry();
+                        return processes[i].entry(!unconfined);
         /* Never dumpable, never a core file: this process will hold the store,
          * the permit key and the actors' tokens. */
         if (sandbox_harden() < 0) {
@@ -330,7 +415,7 @@ int main(int argc, char **argv) {
                 return 2;
         }
         if (no_sandbox && !BW_SANITIZER_BUILD && !testing) {
-                fputs("bulwarkd: --no-sandbox runs every connector worker as root, unconfined: only a "
+                fputs("bulwarkd: --no-sandbox runs every process as root, unconfined: only a "
                       "sanitizer build accepts it, any other only with --testing\n",
                       stderr);
                 return 2;
@@ -339,13 +424,14 @@ int main(int argc, char **argv) {
                 fputs("bulwarkd: libsodium failed to initialise\n", stderr);
                 return 1;
         }
-        /* Signals are taken synchronously by sigwait in the main thread; every
-         * thread started later inherits the mask. A dead peer is an error, not a
-         * signal. */
+        /* Signals are taken synchronously (the parent's signalfd, core's
+         * sigwait); every thread started later inherits the mask. A dead peer
+         * is an error, not a signal. */
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGCHLD);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         signal(SIGPIPE, SIG_IGN);
 
@@ -358,8 +444,8 @@ int main(int argc, char **argv) {
         if (check_only)
                 printf("%s: configuration and %zu playbook(s) are valid\n", config_path, pbs->n);
         else
-                r = run(cfg, pbs, no_sandbox ? POOL_UNCONFINED : POOL_CONFINED);
+                r = daemon_main(cfg, pbs, !no_sandbox);
         playbook_set_free(pbs);
         config_free(cfg);
-        return r < 0 ? 1 : 0;
+        return r;
 }

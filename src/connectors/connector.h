@@ -58,6 +58,10 @@ typedef struct connector_kind {
         const char *name;             /* "nft", "http", "exec", "notify" */
         const connector_verb *verbs;  /* ends with {NULL} */
         const setting_spec *settings; /* ends with {NULL} */
+        /* Names of the settings only its worker may hold (a header with a key),
+         * NULL-terminated; core forgets them (connector_settings_forget_secrets).
+         * May be NULL. */
+        const char *const *secret_settings;
         /* Parent, at configuration load, after the table checks: cross-field and
          * semantic checks (URL scheme, absolute paths). May be NULL. */
         int (*check_settings)(const json_t *settings, bw_error *err);
@@ -104,6 +108,12 @@ int64_t connector_native_expiry_s(const connector_kind *k, const json_t *setting
 
 /* Registry of all kinds (connectors/registry.c). NULL if unknown. */
 const connector_kind *connector_kind_find(const char *name);
+
+/* Removes from settings (an object validated against k's table) every value
+ * its table marks secret, overwriting the strings' bytes first: what core
+ * does to its copy of the configuration once forked, so that only the
+ * parent and the integration's own worker hold them (docs/security.md). */
+void connector_settings_forget_secrets(const connector_kind *k, json_t *settings);
 const connector_verb *connector_verb_find(const connector_kind *k, const char *verb);
 /* All kinds, NULL-terminated. */
 const connector_kind *const *connector_kinds(void);

@@ -15,7 +15,7 @@ static const setting_spec http_settings[] = {
         {"path", SETTING_STRING, false, 1, BW_URL_MAX, HTTP_CLIENT_URL_CHARS,
          "appended to url, starts with / (default none)"},
         {"headers", SETTING_STRING_LIST, false, 0, BW_HTTP_HEADERS_MAX, NULL,
-         "extra request headers, each \"Name: value\""},
+         "extra request headers, each \"Name: value\" (secret: only its worker holds them)"},
         {"max_response", SETTING_INT, false, 1, BW_CONNECTOR_OUTPUT_MAX, NULL,
          "largest response body accepted, in bytes (default 65536)"},
         {"snapshot_url", SETTING_STRING, false, 9, BW_URL_MAX, HTTP_CLIENT_URL_CHARS,
@@ -100,10 +100,13 @@ static bool http_has_op(const json_t *settings, connector_op op) {
         return true;
 }
 
+static const char *const http_secret_settings[] = {"headers", NULL};
+
 const connector_kind http_kind = {
         .name = "http",
         .verbs = http_verbs,
         .settings = http_settings,
+        .secret_settings = http_secret_settings,
         .check_settings = http_check_settings,
         .open = http_open,
         .close = http_close,

@@ -12,13 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/limits.h"
 #include "connectors/ipc.h"
 #include "connectors/pool.h"
+#include "connectors/spawn.h"
 #include "util/clock.h"
 #include "util/log.h"
 
@@ -29,9 +28,7 @@ typedef struct pool_worker {
         pthread_mutex_t lock;   /* one call in flight; guards everything below except the atomics */
         integration_config cfg; /* own copy; settings deep-copied */
         const connector_kind *kind;
-        int fd;    /* our end of the socketpair; -1 without a worker */
-        int pidfd; /* readable once the worker exits; -1 without a worker */
-        pid_t pid; /* 0 without a worker */
+        spawned child; /* SPAWNED_NONE without a worker */
         uint32_t seq;
         int64_t restart_ms[BW_WORKER_RESTARTS_PER_MIN]; /* ring of recent restart times */
         size_t n_restart_ms, next_restart_ms;
@@ -49,122 +46,38 @@ typedef struct pool_worker {
         sandbox_status sandbox; /* as its INIT_OK said; guarded by the pool's status_lock */
 } pool_worker;
 
-/* A fork request handed to the spawner thread. */
-typedef struct pool_spawn {
-        int child_fd;
-        pid_t pid;
-        int r;
-        bool done;
-} pool_spawn;
-
 struct connector_pool {
-        char *exe;
+        spawn_link *parent;          /* starts and signals the workers (connectors/spawn.h) */
         bool confine;                /* false only under --no-sandbox */
         pthread_mutex_t status_lock; /* the workers' sandbox statuses */
         pool_worker *workers;
         size_t n; /* initialised entries of workers */
-        /* Every worker is forked by this one long-lived thread: PR_SET_PDEATHSIG
-         * fires when the *thread* that forked the worker exits, so forking from
-         * a caller's thread would kill the worker with that thread. */
-        pthread_t spawner;
-        bool spawner_started;
-        pthread_mutex_t spawn_lock;
-        pthread_cond_t spawn_cond;
-        pool_spawn *spawn_req;
-        bool spawn_stop;
 };
 
 static unsigned pool_timeout(const pool_worker *w) {
         return w->cfg.timeout_ms ? w->cfg.timeout_ms : BW_CONNECTOR_TIMEOUT_MS_DEFAULT;
 }
 
-/* In the child between fork and exec: async-signal-safe calls only. */
-static _Noreturn void pool_child(int fd, const char *exe) {
-        char *const argv[] = {(char *)exe, (char *)"--connector-worker", NULL};
-        char *const envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *)"LANG=C", NULL};
-        sigset_t none;
-        sigemptyset(&none);
-        /* The daemon blocks SIGTERM/SIGINT for sigwait and a blocked mask
-         * survives exec: the worker must be stoppable. */
-        if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
-                _exit(127);
-        /* Its own session: a terminal's ^C goes to the daemon, which stops the workers in order. */
-        setsid();
-        if (fd == POOL_WORKER_FD ? fcntl(fd, F_SETFD, 0) < 0 : dup2(fd, POOL_WORKER_FD) < 0)
-                _exit(127);
-        if (close_range(POOL_WORKER_FD + 1, ~0U, 0) < 0)
-                _exit(127);
-        execve(exe, argv, envp);
-        _exit(127);
-}
-
-static void *pool_spawner(void *arg) {
-        connector_pool *p = arg;
-        pthread_mutex_lock(&p->spawn_lock);
-        for (;;) {
-                while (!p->spawn_req && !p->spawn_stop)
-                        pthread_cond_wait(&p->spawn_cond, &p->spawn_lock);
-                if (!p->spawn_req)
-                        break;
-                pool_spawn *req = p->spawn_req;
-                pid_t pid = fork();
-                if (pid == 0)
-                        pool_child(req->child_fd, p->exe);
-                req->r = pid < 0 ? -errno : 0;
-                req->pid = pid;
-                req->done = true;
-                p->spawn_req = NULL;
-                pthread_cond_broadcast(&p->spawn_cond);
-        }
-        pthread_mutex_unlock(&p->spawn_lock);
-        return NULL;
-}
-
-static int pool_fork(connector_pool *p, int child_fd, pid_t *ret_pid) {
-        pool_spawn req = {.child_fd = child_fd};
-        pthread_mutex_lock(&p->spawn_lock);
-        while (p->spawn_req)
-                pthread_cond_wait(&p->spawn_cond, &p->spawn_lock);
-        p->spawn_req = &req;
-        pthread_cond_broadcast(&p->spawn_cond);
-        while (!req.done)
-                pthread_cond_wait(&p->spawn_cond, &p->spawn_lock);
-        pthread_mutex_unlock(&p->spawn_lock);
-        if (req.r == 0)
-                *ret_pid = req.pid;
-        return req.r;
-}
-
-static void pool_log_exit(const pool_worker *w, int status, log_level level, const char *why) {
-        json_t *f =
-                json_pack("{ss si ss}", "integration", w->cfg.name, "worker_pid", (int)w->pid, "why", why);
-        log_add_exit(f, status);
-        log_json(level, "connectors", "worker.exited", f);
-}
-
 static void pool_forget(pool_worker *w) {
-        if (w->fd >= 0)
-                close(w->fd);
-        if (w->pidfd >= 0)
-                close(w->pidfd);
-        w->fd = w->pidfd = -1;
-        w->pid = 0;
+        spawned_close(&w->child);
         atomic_store(&w->pid_seen, 0);
         atomic_store(&w->up, false);
 }
 
-/* Kills (if still running) and reaps the worker. The pid cannot be reused
- * before waitpid, so the kill cannot reach another process. */
-static void pool_reap(pool_worker *w, log_level level, const char *why) {
-        if (w->pid <= 0) {
+/* Kills the worker (if still running: the parent signals it by the id of its
+ * start, never by a pid that could be reused) and waits for its end; the
+ * parent reaps it and logs how it ended, this says why. */
+static void pool_reap(connector_pool *p, pool_worker *w, log_level level, const char *why) {
+        if (w->child.pid <= 0) {
                 pool_forget(w);
                 return;
         }
-        kill(w->pid, SIGKILL);
-        int status = 0;
-        while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
-                ;
-        pool_log_exit(w, status, level, why);
+        if (spawned_wait(&w->child, 0) < 0)
+                spawn_signal(p->parent, &w->child, SIGKILL, false);
+        spawned_wait(&w->child, -1);
+        log_json(level, "connectors", "worker.ended",
+                 json_pack("{ss si ss}", "integration", w->cfg.name, "worker_pid", (int)w->child.pid, "why",
+                           why));
         pool_forget(w);
 }
 
@@ -176,7 +89,7 @@ static int pool_wait(pool_worker *w, int64_t deadline, int cancel_fd, ipc_msg_ty
                 int64_t left = deadline - clock_mono_ms();
                 if (left <= 0)
                         return -ETIMEDOUT;
-                struct pollfd pfd[2] = {{.fd = w->fd, .events = POLLIN},
+                struct pollfd pfd[2] = {{.fd = w->child.fd, .events = POLLIN},
                                         {.fd = cancel_fd, .events = POLLIN}};
                 int n = poll(pfd, 2, left > INT32_MAX ? INT32_MAX : (int)left);
                 if (n < 0 && errno != EINTR)
@@ -186,29 +99,17 @@ static int pool_wait(pool_worker *w, int64_t deadline, int cancel_fd, ipc_msg_ty
                 if (pfd[1].revents)
                         return -ECANCELED;
                 if (pfd[0].revents & POLLIN)
-                        return ipc_recv(w->fd, ret_type, ret_seq, ret_body);
+                        return ipc_recv(w->child.fd, ret_type, ret_seq, ret_body);
                 return -ECONNRESET;
         }
 }
 
-/* The INIT handshake with a freshly spawned worker. */
+/* A freshly started worker's answer to the INIT the parent sent it. */
 static int pool_init_worker(connector_pool *p, pool_worker *w, bw_error *err) {
-        ipc_init in = {.name = w->cfg.name,
-                       .kind = w->cfg.kind,
-                       .settings = w->cfg.settings,
-                       .uid = w->cfg.uid,
-                       .confine = p->confine};
-        json_t *body = ipc_init_pack(&in);
-        if (!body)
-                return -ENOMEM;
-        int r = ipc_send(w->fd, IPC_INIT, 0, body);
-        json_decref(body);
-        if (r < 0)
-                return r;
         ipc_msg_type type;
         uint32_t seq;
         json_t *reply = NULL;
-        r = pool_wait(w, clock_mono_ms() + pool_timeout(w), -1, &type, &seq, &reply);
+        int r = pool_wait(w, clock_mono_ms() + pool_timeout(w), -1, &type, &seq, &reply);
         if (r < 0)
                 return r;
         sandbox_status st;
@@ -237,41 +138,16 @@ static int pool_init_worker(connector_pool *p, pool_worker *w, bw_error *err) {
 }
 
 static int pool_spawn_worker(connector_pool *p, pool_worker *w, bw_error *err) {
-        int sv[2];
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-                return -errno;
-        /* AF_UNIX refuses a packet larger than the sender's buffer; one message
-         * may be BW_IPC_MSG_MAX bytes (the kernel doubles the value it is given). */
-        int sndbuf = (int)BW_IPC_MSG_MAX;
-        if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0 ||
-            setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)) < 0) {
-                int r = -errno;
-                close(sv[0]);
-                close(sv[1]);
+        int r = spawn_worker(p->parent, (uint32_t)(w - p->workers), &w->child);
+        if (r < 0)
                 return r;
-        }
-        pid_t pid = 0;
-        int r = pool_fork(p, sv[1], &pid);
-        close(sv[1]);
-        if (r < 0) {
-                close(sv[0]);
-                return r;
-        }
-        w->fd = sv[0];
-        w->pid = pid;
         w->seq = 0;
-        w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-        if (w->pidfd < 0) {
-                r = -errno;
-                pool_reap(w, LOG_LEVEL_ERROR, "pidfd_open failed");
-                return r;
-        }
         r = pool_init_worker(p, w, err);
         if (r < 0) {
-                pool_reap(w, LOG_LEVEL_ERROR, "init failed");
+                pool_reap(p, w, LOG_LEVEL_ERROR, "init failed");
                 return r;
         }
-        atomic_store(&w->pid_seen, (int)pid);
+        atomic_store(&w->pid_seen, (int)w->child.pid);
         atomic_store(&w->up, true);
         return 0;
 }
@@ -293,7 +169,7 @@ static void pool_degrade(pool_worker *w, int64_t now) {
 static void pool_healthy(pool_worker *w) {
         if (atomic_exchange(&w->degraded, false))
                 log_json(LOG_LEVEL_INFO, "connectors", "worker.recovered",
-                         json_pack("{ss si}", "integration", w->cfg.name, "worker_pid", (int)w->pid));
+                         json_pack("{ss si}", "integration", w->cfg.name, "worker_pid", (int)w->child.pid));
 }
 
 /* Starts a replacement worker. After BW_WORKER_RESTARTS_PER_MIN restarts
@@ -326,7 +202,7 @@ static int pool_restart(connector_pool *p, pool_worker *w) {
                 return log_errno(r, "connectors", "worker.restart_failed", "%s: %s%s%s", w->cfg.name,
                                  err.field, err.field[0] ? ": " : "", err.message);
         log_json(LOG_LEVEL_INFO, "connectors", "worker.restarted",
-                 json_pack("{ss si si sb}", "integration", w->cfg.name, "worker_pid", (int)w->pid,
+                 json_pack("{ss si si sb}", "integration", w->cfg.name, "worker_pid", (int)w->child.pid,
                            "restarts", (int)atomic_load(&w->restarts), "half_open",
                            atomic_load(&w->degraded)));
         return 0;
@@ -335,14 +211,15 @@ static int pool_restart(connector_pool *p, pool_worker *w) {
 /* Before a call: a worker that exited, closed its socket or spoke unasked since
  * the last call is reaped and replaced, so the call does not go to a corpse. */
 static int pool_ready(connector_pool *p, pool_worker *w) {
-        if (w->pid > 0) {
-                struct pollfd pfd[2] = {{.fd = w->fd, .events = POLLIN}, {.fd = w->pidfd, .events = POLLIN}};
+        if (w->child.pid > 0) {
+                struct pollfd pfd[2] = {{.fd = w->child.fd, .events = POLLIN},
+                                        {.fd = w->child.pidfd, .events = POLLIN}};
                 int n = poll(pfd, 2, 0);
                 if (n == 0)
                         return 0;
                 if (n < 0)
                         return -errno;
-                pool_reap(w, LOG_LEVEL_WARN,
+                pool_reap(p, w, LOG_LEVEL_WARN,
                           pfd[1].revents ? "exited" : "unsolicited message or closed socket");
         }
         return pool_restart(p, w);
@@ -358,7 +235,7 @@ static pool_worker *pool_find(connector_pool *p, const char *name) {
 /* A call failed at the transport: the worker is killed (fatal to it), reaped
  * and replaced; the call's error is returned whatever the restart gives. */
 static int pool_fail(connector_pool *p, pool_worker *w, int r, const char *why) {
-        pool_reap(w, LOG_LEVEL_WARN, why);
+        pool_reap(p, w, LOG_LEVEL_WARN, why);
         pool_restart(p, w);
         return r;
 }
@@ -373,7 +250,7 @@ static int pool_roundtrip(connector_pool *p, pool_worker *w, const json_t *body,
         uint32_t seq = ++w->seq;
         if (seq == 0) /* 0 belongs to INIT */
                 seq = ++w->seq;
-        r = ipc_send(w->fd, IPC_REQUEST, seq, body);
+        r = ipc_send(w->child.fd, IPC_REQUEST, seq, body);
         if (r == -EMSGSIZE)
                 return r; /* the action is too large; the worker is fine */
         if (r < 0)
@@ -388,7 +265,7 @@ static int pool_roundtrip(connector_pool *p, pool_worker *w, const json_t *body,
         if (r == -ECANCELED) {
                 /* The worker is mid-call: only killing it ends what it runs. It
                  * is restarted by the next call. */
-                pool_reap(w, LOG_LEVEL_WARN, "call cancelled");
+                pool_reap(p, w, LOG_LEVEL_WARN, "call cancelled");
                 return r;
         }
         if (r == -ETIMEDOUT)
@@ -579,9 +456,10 @@ static void pool_wait_exits(connector_pool *p, unsigned ms, log_level level, con
                 pool_worker *ws[BW_INTEGRATIONS_MAX];
                 nfds_t n = 0;
                 for (size_t i = 0; i < p->n; i++)
-                        if (p->workers[i].pid > 0) {
+                        if (p->workers[i].child.pid > 0) {
                                 ws[n] = &p->workers[i];
-                                pfd[n++] = (struct pollfd){.fd = p->workers[i].pidfd, .events = POLLIN};
+                                pfd[n++] =
+                                        (struct pollfd){.fd = p->workers[i].child.pidfd, .events = POLLIN};
                         }
                 int64_t left = deadline - clock_mono_ms();
                 if (n == 0 || left <= 0)
@@ -591,7 +469,7 @@ static void pool_wait_exits(connector_pool *p, unsigned ms, log_level level, con
                         return;
                 for (nfds_t i = 0; k > 0 && i < n; i++)
                         if (pfd[i].revents)
-                                pool_reap(ws[i], level, why);
+                                pool_reap(p, ws[i], level, why);
         }
 }
 
@@ -604,34 +482,24 @@ void connector_pool_stop(connector_pool *p) {
         /* End of stream asks each worker to close its connector and exit. */
         for (size_t i = 0; i < p->n; i++) {
                 pool_worker *w = &p->workers[i];
-                if (w->fd >= 0)
-                        close(w->fd);
-                w->fd = -1;
+                if (w->child.fd >= 0)
+                        close(w->child.fd);
+                w->child.fd = -1;
                 atomic_store(&w->up, false);
         }
         pool_wait_exits(p, BW_WORKER_STOP_GRACE_MS, LOG_LEVEL_INFO, "stopped");
         for (size_t i = 0; i < p->n; i++)
-                if (p->workers[i].pid > 0)
-                        kill(p->workers[i].pid, SIGTERM);
+                if (p->workers[i].child.pid > 0)
+                        spawn_signal(p->parent, &p->workers[i].child, SIGTERM, false);
         pool_wait_exits(p, BW_WORKER_STOP_GRACE_MS, LOG_LEVEL_WARN, "stopped by SIGTERM");
         for (size_t i = 0; i < p->n; i++) {
                 pool_worker *w = &p->workers[i];
-                pool_reap(w, LOG_LEVEL_WARN, "stopped by SIGKILL");
+                pool_reap(p, w, LOG_LEVEL_WARN, "stopped by SIGKILL");
                 json_decref(w->cfg.settings);
                 pthread_mutex_unlock(&w->lock);
                 pthread_mutex_destroy(&w->lock);
         }
-        if (p->spawner_started) {
-                pthread_mutex_lock(&p->spawn_lock);
-                p->spawn_stop = true;
-                pthread_cond_broadcast(&p->spawn_cond);
-                pthread_mutex_unlock(&p->spawn_lock);
-                pthread_join(p->spawner, NULL);
-        }
-        pthread_cond_destroy(&p->spawn_cond);
-        pthread_mutex_destroy(&p->spawn_lock);
         free(p->workers);
-        free(p->exe);
         free(p);
 }
 
@@ -646,6 +514,8 @@ static int pool_add(connector_pool *p, const integration_config *c) {
         if (c->timeout_ms > BW_CONNECTOR_TIMEOUT_MS_MAX)
                 return log_errno(-EINVAL, "connectors", "pool.bad_config", "%s: timeout_ms above %u",
                                  c->name, BW_CONNECTOR_TIMEOUT_MS_MAX);
+        /* What the kind answers from them (which ops it has); the worker's
+         * INIT is the parent's to send (spawn.h). */
         json_t *settings = c->settings ? json_deep_copy(c->settings) : json_object();
         if (!json_is_object(settings)) {
                 json_decref(settings);
@@ -653,37 +523,28 @@ static int pool_add(connector_pool *p, const integration_config *c) {
                                  "%s: settings must be an object", c->name);
         }
         pool_worker *w = &p->workers[p->n];
-        *w = (pool_worker){.cfg = *c, .kind = k, .fd = -1, .pidfd = -1};
+        *w = (pool_worker){.cfg = *c, .kind = k, .child = SPAWNED_NONE};
         w->cfg.settings = settings;
+        w->cfg.staging_targets = NULL;
         pthread_mutex_init(&w->lock, NULL);
         p->n++;
         return 0;
 }
 
-int connector_pool_start(const integration_config *ints, size_t n, const char *worker_exe,
+int connector_pool_start(const integration_config *ints, size_t n, spawn_link *parent,
                          pool_confinement confinement, connector_pool **ret) {
-        if (!worker_exe || !ret || (n && !ints) || n > BW_INTEGRATIONS_MAX)
+        if (!parent || !ret || (n && !ints) || n > BW_INTEGRATIONS_MAX)
                 return log_errno(-EINVAL, "connectors", "pool.bad_config", "invalid pool arguments");
         connector_pool *p = calloc(1, sizeof(*p));
         if (!p)
                 return log_errno(-ENOMEM, "connectors", "pool.start_failed", "out of memory");
-        pthread_mutex_init(&p->spawn_lock, NULL);
-        pthread_cond_init(&p->spawn_cond, NULL);
         pthread_mutex_init(&p->status_lock, NULL);
+        p->parent = parent;
         p->confine = confinement == POOL_CONFINED;
-        p->exe = strdup(worker_exe);
         p->workers = calloc(n ? n : 1, sizeof(pool_worker));
-        int r = p->exe && p->workers
-                        ? 0
-                        : log_errno(-ENOMEM, "connectors", "pool.start_failed", "out of memory");
+        int r = p->workers ? 0 : log_errno(-ENOMEM, "connectors", "pool.start_failed", "out of memory");
         for (size_t i = 0; r == 0 && i < n; i++)
                 r = pool_add(p, &ints[i]);
-        if (r == 0) {
-                r = -pthread_create(&p->spawner, NULL, pool_spawner, p);
-                if (r < 0)
-                        log_errno(r, "connectors", "pool.start_failed", "cannot start the spawner thread");
-                p->spawner_started = r == 0;
-        }
         for (size_t i = 0; r == 0 && i < p->n; i++) {
                 pool_worker *w = &p->workers[i];
                 bw_error err = {0};
@@ -696,7 +557,7 @@ int connector_pool_start(const integration_config *ints, size_t n, const char *w
                 else
                         log_json(LOG_LEVEL_INFO, "connectors", "worker.started",
                                  json_pack("{ss ss si}", "integration", w->cfg.name, "kind", w->cfg.kind,
-                                           "worker_pid", (int)w->pid));
+                                           "worker_pid", (int)w->child.pid));
         }
         if (r < 0) {
                 connector_pool_stop(p);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The daemon's side of the connector boundary: one worker process per configured
- * integration (fork + exec of the daemon binary in worker mode), reached over a
- * SOCK_SEQPACKET socketpair with the typed messages of connectors/ipc.h. A worker
+ * integration (started by the parent, connectors/spawn.h, which also sends it
+ * its INIT), reached over a SOCK_SEQPACKET socketpair with the typed messages
+ * of connectors/ipc.h. A worker
  * that crashes or exceeds a call's timeout is killed, the call fails, and the
  * worker is restarted (BW_WORKER_RESTARTS_PER_MIN a minute; beyond, after a
  * doubling backoff). Thread-safe: calls to one integration are serialised,
@@ -14,6 +15,7 @@
 #include "core/permit.h"
 #include "core/integration.h"
 #include "connectors/connector.h"
+#include "connectors/spawn.h"
 
 typedef struct connector_pool connector_pool;
 
@@ -21,13 +23,13 @@ typedef struct connector_pool connector_pool;
  * only under --no-sandbox (sanitizer runs) and in the pool's unit tests. */
 typedef enum { POOL_CONFINED, POOL_UNCONFINED } pool_confinement;
 
-/* Starts one worker per integration (ints[0..n), which the pool copies). worker_exe is the program to exec
- * (the daemon passes "/proc/self/exe"); it is run as
- * `worker_exe --connector-worker` with the socket on fd 3 and must call
- * connector_worker_main(3). A confined worker that does not report its own
- * uid, seccomp and non-dumpable is not used. Returns 0 and *ret, or a negative
- * errno (logged). */
-int connector_pool_start(const integration_config *ints, size_t n, const char *worker_exe,
+/* Starts one worker per integration (ints[0..n), the parent's configuration
+ * in the same order: worker i is the parent's integration i), asking the
+ * parent over its link (borrowed; it must outlive the pool). The pool keeps
+ * no integration's settings. A confined worker that does not report its own
+ * uid, seccomp and non-dumpable is not used. Returns 0 and *ret, or a
+ * negative errno (logged). */
+int connector_pool_start(const integration_config *ints, size_t n, spawn_link *parent,
                          pool_confinement confinement, connector_pool **ret);
 
 /* What a permit for op of action a on integration seals (core/permit.h): the

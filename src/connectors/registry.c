@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The table of connector kinds and lookups in it; runs in the daemon and the
  * workers; names looked up come from configuration and playbooks. */
+#include <sodium.h>
 #include <string.h>
 
 #include "connectors/connector.h"
@@ -82,4 +83,27 @@ void connector_result_clear(connector_result *r) {
                 return;
         json_decref(r->data);
         *r = (connector_result){0};
+}
+
+/* A string's bytes, overwritten where jansson keeps them (its own copy). */
+static void wipe_strings(json_t *v) {
+        size_t i;
+        json_t *e;
+        const char *key;
+        if (json_is_string(v))
+                sodium_memzero((char *)json_string_value(v), json_string_length(v));
+        else if (json_is_array(v))
+                json_array_foreach(v, i, e) wipe_strings(e);
+        else if (json_is_object(v))
+                json_object_foreach(v, key, e) wipe_strings(e);
+}
+
+void connector_settings_forget_secrets(const connector_kind *k, json_t *settings) {
+        for (const char *const *name = k ? k->secret_settings : NULL; name && *name; name++) {
+                json_t *v = json_object_get(settings, *name);
+                if (!v)
+                        continue;
+                wipe_strings(v);
+                json_object_del(settings, *name);
+        }
 }

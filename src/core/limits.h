@@ -222,6 +222,13 @@
 #define BW_API_RESTART_MS_MIN 100u
 #define BW_API_RESTART_MS_MAX 5000u
 #define BW_API_STABLE_MS 10000u
+/* Core killed by a signal (a crash, SIGSYS) is started again by the parent
+ * after BW_CORE_RESTART_DELAY_MS, at most BW_CORE_RESTARTS_PER_MIN times in
+ * BW_CORE_RESTART_WINDOW_MS; beyond, the daemon exits (systemd's Restart=
+ * takes over). */
+#define BW_CORE_RESTARTS_PER_MIN 3u
+#define BW_CORE_RESTART_WINDOW_MS 60000
+#define BW_CORE_RESTART_DELAY_MS 1000
 /* Directories an exec integration's programs may write beneath. */
 #define BW_EXEC_WRITABLE_PATHS_MAX 16u
 #define BW_WORKER_UID_MAX 2147483646u

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The api process's main: its INIT from core (what it needs to judge a
- * request before its body, nothing more), its confinement before the first
- * network byte — its own uid, no capabilities, no file system, no new
- * sockets, a seccomp allow-list — then the HTTP server and the reader of
- * core's replies until SIGTERM or the end of the link. */
+/* The api process's main: its confinement before it reads a byte — its own
+ * uid, no capabilities, no file system, no new sockets, a seccomp
+ * allow-list — then its INIT from core (what it needs to judge a request
+ * before its body, nothing more), the HTTP server and the reader of core's
+ * replies until SIGTERM or the end of the link. */
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -23,8 +23,7 @@
 #define FRONT_LINK_FD 4
 
 typedef struct front_init {
-        unsigned alert_body_max, threads, uid;
-        bool confine;
+        unsigned alert_body_max, threads;
         api_identity identities[BW_ACTORS_MAX + 1];
         size_t n_identities;
 } front_init;
@@ -45,21 +44,17 @@ static int read_init(front_init *in) {
         buf_free(&payload);
         if (r < 0)
                 return r;
-        json_int_t body_max, threads, uid;
-        int confine;
+        json_int_t body_max, threads;
         json_t *ids;
-        if (json_unpack_ex(v, NULL, JSON_STRICT, "{s:I s:I s:I s:b s:o}", "alert_body_max", &body_max,
-                           "threads", &threads, "uid", &uid, "confine", &confine, "identities", &ids) < 0 ||
+        if (json_unpack_ex(v, NULL, JSON_STRICT, "{s:I s:I s:o}", "alert_body_max", &body_max, "threads",
+                           &threads, "identities", &ids) < 0 ||
             body_max < BW_ALERT_BODY_MAX_FLOOR || body_max > BW_ALERT_BODY_MAX_CEILING || threads < 1 ||
-            threads > 16 || uid < 1 || uid > (json_int_t)BW_WORKER_UID_MAX ||
-            identities_unpack(ids, in->identities, &in->n_identities) < 0) {
+            threads > 16 || identities_unpack(ids, in->identities, &in->n_identities) < 0) {
                 json_decref(v);
                 return -EBADMSG;
         }
         in->alert_body_max = (unsigned)body_max;
         in->threads = (unsigned)threads;
-        in->uid = (unsigned)uid;
-        in->confine = confine;
         json_decref(v);
         return 0;
 }
@@ -77,9 +72,9 @@ void front_sandbox_profile(unsigned uid, sandbox_profile *ret) {
         };
 }
 
-static int front_confine(const front_init *in, sandbox_status *ret) {
+static int front_confine(sandbox_status *ret) {
         sandbox_profile p;
-        front_sandbox_profile(in->uid, &p);
+        front_sandbox_profile(BW_API_UID, &p);
         int r = sandbox_apply(&p, ret);
         if (r < 0)
                 return r;
@@ -120,7 +115,7 @@ static void *reply_reader(void *arg) {
         return NULL;
 }
 
-int front_main(void) {
+int front_main(bool confine) {
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || sandbox_harden() < 0)
                 return 1;
         struct sigaction ign = {.sa_handler = SIG_IGN};
@@ -130,19 +125,22 @@ int front_main(void) {
         sigaddset(&stop, SIGTERM);
         sigaddset(&stop, SIGINT);
         pthread_sigmask(SIG_BLOCK, &stop, NULL);
-        front_init in = {0};
-        wire_reader_init(&link_in, FRONT_LINK_FD);
-        int r = read_init(&in);
-        if (r < 0) {
-                log_errno(r, "api", "api.init_failed", "no valid INIT from core");
+        /* Confined before it reads anything, core's INIT included; whether
+         * it is confined is the parent's word (its command line), not core's. */
+        sandbox_status st;
+        int r = 0;
+        if (!confine)
+                sandbox_status_read(&st);
+        else if ((r = front_confine(&st)) < 0) {
+                log_errno(r, "api", "api.confine_failed", "cannot confine the api process as uid %u",
+                          BW_API_UID);
                 return 1;
         }
-        sandbox_status st;
-        if (!in.confine)
-                sandbox_status_read(&st);
-        else if ((r = front_confine(&in, &st)) < 0) {
-                log_errno(r, "api", "api.confine_failed", "cannot confine the api process as uid %u",
-                          in.uid);
+        front_init in = {0};
+        wire_reader_init(&link_in, FRONT_LINK_FD);
+        r = read_init(&in);
+        if (r < 0) {
+                log_errno(r, "api", "api.init_failed", "no valid INIT from core");
                 return 1;
         }
         json_t *hello = ipc_init_ok_pack(&st);

@@ -3,6 +3,7 @@
  * front_main is its entry; server.c its HTTP server. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,7 +45,8 @@ void front_free(front *f);
  * the socket it was given), SANDBOX_SYSCALLS_API (no socket()), rlimits. */
 void front_sandbox_profile(unsigned uid, sandbox_profile *ret);
 
-/* The api process: fds 3 (listening socket) and 4 (link to core). Reads its
- * INIT, confines itself, serves until SIGTERM or until core closes the link.
- * Returns the process exit status. */
-int front_main(void);
+/* The api process: fds 3 (listening socket) and 4 (link to core). Confines
+ * itself as BW_API_UID (unless confine is false: --no-sandbox, the parent's
+ * decision), reads its INIT, serves until SIGTERM or until core closes the
+ * link. Returns the process exit status. */
+int front_main(bool confine);

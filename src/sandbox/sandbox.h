@@ -29,6 +29,7 @@ typedef enum {
         SANDBOX_SYSCALLS_HTTP, /* outbound TCP, DNS, TLS (http, notify) */
         SANDBOX_SYSCALLS_EXEC, /* runs programs: what a general program needs */
         SANDBOX_SYSCALLS_API,  /* the api process: threads, accept on its socket; no socket() */
+        SANDBOX_SYSCALLS_CORE, /* core: threads, the store's files; no socket(), no kill() */
         _SANDBOX_SYSCALLS_MAX,
 } sandbox_syscalls;
 

@@ -134,6 +134,15 @@ static const char *const serve[] = {
         NULL,
 };
 
+/* core: its threads, the store's files (SQLite's WAL, shared memory, lock
+ * file) beneath the one directory Landlock leaves it, the key memory libsodium
+ * locks. No socket(), no socketpair(), no kill(): the parent starts and
+ * signals its peers. */
+static const char *const core[] = {
+        "eventfd2", "ftruncate", "fallocate", "unlink",    "unlinkat", "flock",  "fchmod",  "fchown",
+        "rename",   "renameat",  "renameat2", "getrusage", "mlock",    "mlock2", "munlock", NULL,
+};
+
 /* Programs and what a general program does besides the base. */
 static const char *const programs[] = {
         "clone",
@@ -248,6 +257,7 @@ static const char *const *const lists[_SANDBOX_SYSCALLS_MAX][3] = {
         [SANDBOX_SYSCALLS_HTTP] = {base, net, NULL},
         [SANDBOX_SYSCALLS_EXEC] = {base, programs, NULL},
         [SANDBOX_SYSCALLS_API] = {base, serve, NULL},
+        [SANDBOX_SYSCALLS_CORE] = {base, core, NULL},
 };
 
 /* socket(): the families each role may open. */
@@ -256,6 +266,7 @@ static const int families[_SANDBOX_SYSCALLS_MAX][5] = {
         [SANDBOX_SYSCALLS_HTTP] = {AF_INET, AF_INET6, AF_UNIX, AF_NETLINK, -1},
         [SANDBOX_SYSCALLS_EXEC] = {AF_INET, AF_INET6, AF_UNIX, AF_NETLINK, -1},
         [SANDBOX_SYSCALLS_API] = {-1},
+        [SANDBOX_SYSCALLS_CORE] = {-1},
 };
 
 /* prctl(): options that cannot undo the confinement (not PR_SET_DUMPABLE,
@@ -276,6 +287,7 @@ typedef struct role_rules {
 static const role_rules rules[_SANDBOX_SYSCALLS_MAX] = {
         [SANDBOX_SYSCALLS_HTTP] = {.threads = true},
         [SANDBOX_SYSCALLS_API] = {.threads = true, .no_open = true},
+        [SANDBOX_SYSCALLS_CORE] = {.threads = true},
 };
 
 static bool is_open(const char *name) {

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import threading
+import time
 
 import pytest
 import requests
@@ -163,7 +164,7 @@ def test_each_worker_runs_as_its_own_uid_with_exactly_its_kinds_capabilities(mak
     status = d.get("/v1/status").json()
     procs = {p["process"]: p for p in status["processes"]}
     expected = {"fw": (60600, CAP_NET_ADMIN), "edr": (60601, 0), "prog": (60602, 0), "soc": (61100, 0)}
-    assert set(procs) == {"daemon", "api"} | {f"worker:{n}" for n in expected}, procs
+    assert set(procs) == {"parent", "core", "api"} | {f"worker:{n}" for n in expected}, procs
     workers = {p["integration"]: p for p in status["processes"] if p["role"] == "worker"}
     metrics = d.get("/metrics").text
     for name, (uid, caps) in expected.items():
@@ -182,7 +183,17 @@ def test_each_worker_runs_as_its_own_uid_with_exactly_its_kinds_capabilities(mak
         assert not sandbox["dumpable"], (name, sandbox)
         assert (f'bulwark_process_sandbox_info{{process="worker:{name}",confined="1",landlock="1",seccomp="1",'
                 f'uid="{uid}",caps="{"net_admin" if caps else "none"}",dumpable="0"}} 1') in metrics, metrics
-    assert procs["daemon"]["pid"] == d.proc.pid and not procs["daemon"]["sandbox"]["dumpable"]
+    assert procs["parent"]["pid"] == d.proc.pid and not procs["parent"]["sandbox"]["dumpable"]
+    # core: root's uid (the store's files are root's) and nothing else of
+    # root's: no capability, not even in its bounding set, no_new_privs,
+    # seccomp (SANDBOX_SYSCALLS_CORE), a child of the parent.
+    st = proc_status(procs["core"]["pid"])
+    assert st["PPid"] == [str(d.proc.pid)], st["PPid"]
+    assert all(int(st[f][0], 16) == 0 for f in ("CapEff", "CapPrm", "CapInh", "CapAmb", "CapBnd")), st
+    assert st["NoNewPrivs"] == ["1"] and st["Seccomp"] == ["2"], st
+    assert procs["core"]["sandbox"]["confined"] and procs["core"]["sandbox"]["landlock"], procs["core"]
+    assert ('bulwark_process_sandbox_info{process="core",confined="1",landlock="1",seccomp="1",uid="0",'
+            'caps="none",dumpable="0"} 1') in metrics, metrics
     # The api process: its own uid, nothing else (BW_API_UID).
     st = proc_status(procs["api"]["pid"])
     assert st["Uid"] == ["60590"] * 4 and st["Gid"] == ["60590"] * 4 and st["Groups"] == [], st["Uid"]
@@ -193,19 +204,23 @@ def test_each_worker_runs_as_its_own_uid_with_exactly_its_kinds_capabilities(mak
             'caps="none",dumpable="0"} 1') in metrics, metrics
     # Not for anyone: the probe says up or down, the confinement is an admin's.
     assert "sandbox" not in d.session.get(d.url + "/readyz", timeout=5).text
-    # The daemon: no core files (not dumpable: its status below, read by the
-    # daemon itself with PR_GET_DUMPABLE).
-    limits = open(f"/proc/{d.proc.pid}/limits").read()
-    assert any(line.startswith("Max core file size") and line.split()[4:6] == ["0", "0"]
-               for line in limits.splitlines()), limits
+    # The parent and core: no core files (not dumpable: their statuses above,
+    # read by each with PR_GET_DUMPABLE).
+    for pid in (d.proc.pid, procs["core"]["pid"]):
+        limits = open(f"/proc/{pid}/limits").read()
+        assert any(line.startswith("Max core file size") and line.split()[4:6] == ["0", "0"]
+                   for line in limits.splitlines()), limits
     log = d.log.read_text()
     for name in expected:
         assert f'"event":"worker.confined","pid":{workers[name]["pid"]},"integration":"{name}"' in log
     # At a stop the api process ends by itself, within its allow-list.
     daemon_pid = d.proc.pid
     d.stop()
-    assert (f'"event":"api.exited","pid":{daemon_pid},"api_pid":{procs["api"]["pid"]},"why":"stopped",'
-            '"exit_status":0') in d.log.read_text(), d.log.read_text()[-2000:]
+    log = d.log.read_text()
+    assert (f'"event":"process.exited","pid":{daemon_pid},"process":"api","api_pid":{procs["api"]["pid"]},'
+            '"exit_status":0') in log, log[-2000:]
+    assert f'"event":"api.ended","pid":{procs["core"]["pid"]},"api_pid":{procs["api"]["pid"]},"why":"stopped"' in log
+    assert f'"event":"process.exited","pid":{daemon_pid},"process":"core","core_pid":{procs["core"]["pid"]},"exit_status":0' in log
 
 
 def api_pid(d):
@@ -252,7 +267,9 @@ def test_kill_9_of_the_api_process_restarts_it_and_loses_nothing_acknowledged(ma
     assert second != first
     assert len(acked) >= 100, len(acked)
     log = d.log.read_text()
-    assert f'"event":"api.exited","pid":{d.proc.pid},"api_pid":{first},"why":"died","signal":9' in log, log[-3000:]
+    # The parent reaped it (and says how it ended), core says why it was restarted.
+    assert f'"event":"process.exited","pid":{d.proc.pid},"process":"api","api_pid":{first},"signal":9' in log, log[-3000:]
+    assert f'"api_pid":{first},"why":"died"' in log, log[-3000:]
     for alert_id in acked:
         ex = d.execution_of(alert_id)
         assert [a["state"] for a in ex["actions"]] == ["applied"], ex
@@ -269,3 +286,73 @@ def api_pid_or_none(d):
         return api_pid(d)
     except (requests.RequestException, StopIteration, ValueError):
         return None
+
+
+def core_and_children(d):
+    procs = d.get("/v1/status").json()["processes"]
+    return {p["process"]: p["pid"] for p in procs}
+
+
+@pytest.mark.skipif(SANITIZED, reason="the sanitizer run has no sandbox (--no-sandbox)")
+def test_kill_9_of_core_restarts_it_with_new_children_and_loses_nothing_acknowledged(make_daemon):
+    """core killed with SIGKILL while alerts flow: the parent ends the old
+    core's api process and workers (nothing of it survives to act), starts a
+    new core that starts new ones, and every alert answered 202 is acted on
+    exactly once."""
+    d = make_daemon().start()
+    before = core_and_children(d)
+    assert before["parent"] == d.proc.pid
+    acked, lock = {}, threading.Lock()
+
+    def client(k):
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {d.token}"
+        for i in range(150):
+            ip = f"198.19.{k}.{i % 250 + 1}"
+            try:
+                r = s.post(d.url + "/v1/alerts", json=ssh_alert(ip), timeout=5)
+            except requests.RequestException:
+                time.sleep(0.05)
+                continue
+            if r.status_code == 202:
+                with lock:
+                    acked[r.json()["id"]] = ip
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    wait_for(lambda: len(acked) >= 40, timeout=30)
+    os.kill(before["core"], signal.SIGKILL)
+
+    def restarted():
+        try:
+            now = core_and_children(d)
+        except (requests.RequestException, ValueError, KeyError):  # 503 while core is away
+            return None
+        return now if now["core"] != before["core"] else None
+
+    try:
+        after = wait_for(restarted, timeout=30)
+    except AssertionError:
+        raise AssertionError("no new core: " + d.log.read_text()[-3000:])
+    for t in threads:
+        t.join(timeout=60)
+    # The old core's children are gone, the new ones are the new core's peers
+    # and the parent's children.
+    for name in ("api", "worker:fw"):
+        assert after[name] != before[name], name
+        assert not os.path.exists(f"/proc/{before[name]}"), name
+        assert proc_status(after[name])["PPid"] == [str(d.proc.pid)], name
+    assert after["parent"] == d.proc.pid
+    log = d.log.read_text()
+    assert (f'"event":"process.exited","pid":{d.proc.pid},"process":"core","core_pid":{before["core"]},'
+            '"signal":9') in log, log[-3000:]
+    assert '"event":"core.restarting"' in log
+    assert len(acked) >= 100, len(acked)
+    for alert_id in acked:
+        d.wait_alert_done(alert_id, timeout=60)
+        ex = d.execution_of(alert_id)
+        assert [a["state"] for a in ex["actions"]] == ["applied"], ex
+    assert set(acked.values()) <= nft_set()
+    execs = d.get("/v1/executions?limit=1000").json()["executions"]
+    assert len(execs) == len({e["alert_id"] for e in execs}), "an alert ran twice"

@@ -117,7 +117,7 @@ static void test_reserved_actor_names_are_refused(void **state) {
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
                 api_actor actor = {
                         .name = names[i], .token = "0123456789abcdef0123456789abcdef", .roles = 0};
-                api_options o = {.address = "127.0.0.1", .port = 1, .actors = &actor, .n_actors = 1};
+                api_options o = {.actors = &actor, .n_actors = 1};
                 api_deps deps = {0};
                 api *a = NULL;
                 assert_int_equal(api_start(&o, &deps, &a), -EINVAL);

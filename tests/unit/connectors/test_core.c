@@ -68,6 +68,28 @@ static void test_registry_kinds_and_verbs(void **state) {
 }
 
 /* Configuration validates against these tables alone: every entry must be complete. */
+/* core's copy of an http integration's settings loses its headers (the
+ * bytes overwritten, the key gone) and keeps what it answers from. */
+static void test_core_forgets_the_secret_settings(void **state) {
+        const connector_kind *k = connector_kind_find("http");
+        json_t *settings = json_pack("{ss s[ss]}", "url", "https://edr.example/api", "headers",
+                                     "X-Api-Key: s3cr3t-value", "X-Other: two");
+        json_t *headers = json_incref(json_object_get(settings, "headers"));
+        connector_settings_forget_secrets(k, settings);
+        assert_null(json_object_get(settings, "headers"));
+        assert_string_equal(json_string_value(json_object_get(settings, "url")), "https://edr.example/api");
+        const char *first = json_string_value(json_array_get(headers, 0));
+        for (size_t i = 0; i < strlen("X-Api-Key: s3cr3t-value"); i++)
+                assert_int_equal(first[i], 0);
+        json_decref(headers);
+        /* A kind without secrets keeps everything. */
+        json_t *nft = json_pack("{ss}", "table", "t");
+        connector_settings_forget_secrets(connector_kind_find("nft"), nft);
+        assert_int_equal(json_object_size(nft), 1);
+        json_decref(nft);
+        json_decref(settings);
+}
+
 static void test_settings_tables_are_complete(void **state) {
         for (const connector_kind *const *k = connector_kinds(); *k; k++) {
                 for (const setting_spec *s = (*k)->settings; s->name; s++) {
@@ -857,6 +879,7 @@ static void test_ipc_batch_reply(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_registry_kinds_and_verbs),
+                cmocka_unit_test(test_core_forgets_the_secret_settings),
                 cmocka_unit_test(test_settings_tables_are_complete),
                 cmocka_unit_test(test_params_tables_are_complete),
                 cmocka_unit_test(test_params_check_names_the_param),

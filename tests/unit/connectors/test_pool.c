@@ -20,10 +20,12 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conn_test.h"
 #include "connectors/pool.h"
+#include "parent/parent.h"
 #include "core/limits.h"
 #include "util/strutil.h"
 
@@ -39,6 +41,63 @@ static int setup(void **state) {
 static int teardown(void **state) {
         test_tmpdir_remove(dir);
         return 0;
+}
+
+/* Each pool's parent (parent/parent.c), forked for it: it starts the workers
+ * the pool asks for, sending each its INIT, and ends them when the pool's
+ * link closes. */
+typedef struct test_parent {
+        connector_pool *pool;
+        spawn_link *link;
+        pid_t pid;
+} test_parent;
+static test_parent parents[4];
+
+static pid_t parent_pid_of(connector_pool *p) {
+        for (size_t i = 0; i < 4; i++)
+                if (parents[i].pool == p)
+                        return parents[i].pid;
+        fail_msg("no parent for this pool");
+        return 0;
+}
+
+static void parent_end(spawn_link *link, pid_t pid) {
+        spawn_link_free(link);
+        int status;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static int test_pool_start(const integration_config *ints, size_t n, const char *exe, pool_confinement c,
+                           connector_pool **ret) {
+        parent_options o = {
+                .ints = ints, .n_ints = n, .exe = exe, .confine = c == POOL_CONFINED, .listen_fd = -1};
+        int fd;
+        pid_t pid = parent_fork_server(&o, &fd);
+        assert_true(pid > 0);
+        spawn_link *link = NULL;
+        assert_int_equal(spawn_link_new(fd, &link), 0);
+        int r = connector_pool_start(ints, n, link, c, ret);
+        if (r < 0) {
+                parent_end(link, pid);
+                return r;
+        }
+        for (size_t i = 0; i < 4; i++)
+                if (!parents[i].pool) {
+                        parents[i] = (test_parent){*ret, link, pid};
+                        return r;
+                }
+        fail_msg("more than 4 pools at once");
+        return r;
+}
+
+static void test_pool_stop(connector_pool *p) {
+        connector_pool_stop(p);
+        for (size_t i = 0; p && i < 4; i++)
+                if (parents[i].pool == p) {
+                        parent_end(parents[i].link, parents[i].pid);
+                        parents[i] = (test_parent){0};
+                }
 }
 
 static integration_config integration(const char *name, const char *kind, const char *settings) {
@@ -151,13 +210,13 @@ static void test_pool_runs_calls_in_worker_processes(void **state) {
                 integration("runner", "exec", settings),
         };
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(ints, 2, worker_exe, POOL_UNCONFINED, &p), 0);
+        assert_int_equal(test_pool_start(ints, 2, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(ints, 2);
         assert_true(connector_pool_all_up(p));
 
         pid_t fw = pid_of(p, "fw"), runner = pid_of(p, "runner");
         assert_true(fw > 0 && runner > 0 && fw != runner && fw != getpid());
-        assert_int_equal(parent_of(fw), getpid());
+        assert_int_equal(parent_of(fw), parent_pid_of(p)); /* the parent's child, not core's */
         char path[64], cmdline[4096];
         snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)fw);
         int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -256,7 +315,7 @@ static void test_pool_runs_calls_in_worker_processes(void **state) {
         assert_int_equal(pid_of(p, "runner"), runner);
         assert_int_equal(restarts_of(p, "runner"), 0);
 
-        connector_pool_stop(p);
+        test_pool_stop(p);
         /* Stopped workers are reaped: not even a zombie is left. */
         assert_int_equal(kill(fw, 0), -1);
         assert_int_equal(errno, ESRCH);
@@ -270,7 +329,7 @@ static void test_pool_restarts_a_killed_worker(void **state) {
         char *settings = exec_settings(prog);
         integration_config c = integration("runner", "exec", settings);
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
+        assert_int_equal(test_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         pid_t old = pid_of(p, "runner");
         assert_int_equal(kill(old, SIGKILL), 0);
@@ -280,7 +339,7 @@ static void test_pool_restarts_a_killed_worker(void **state) {
         assert_true(res.ok);
         connector_result_clear(&res);
         assert_replaced(p, "runner", old);
-        connector_pool_stop(p);
+        test_pool_stop(p);
         free(settings);
         free(prog);
 }
@@ -297,7 +356,7 @@ static connector_pool *slow_pool(unsigned program_timeout_ms, char **ret_prog) {
                  program_timeout_ms);
         integration_config c = integration("slow", "exec", settings);
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
+        assert_int_equal(test_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         *ret_prog = prog;
         return p;
@@ -334,7 +393,7 @@ static void test_pool_times_out_a_hung_worker(void **state) {
         connector_pool *p = slow_call(60000, &prog, &old);
         assert_replaced(p, "slow", old);
         assert_fast_call_works(p);
-        connector_pool_stop(p);
+        test_pool_stop(p);
         free(prog);
 }
 
@@ -349,7 +408,7 @@ static void test_pool_deadline_leaves_the_connector_its_own_timeout(void **state
         assert_int_equal(restarts_of(p, "slow"), 0);
         assert_fast_call_works(p);
         assert_int_equal(pid_of(p, "slow"), pid);
-        connector_pool_stop(p);
+        test_pool_stop(p);
         free(prog);
 }
 
@@ -390,7 +449,7 @@ static void test_pool_cancellable_call_gives_up_when_told(void **state) {
         close(c.fd);
         assert_program_exited("sleeper");
         assert_fast_call_works(p);
-        connector_pool_stop(p);
+        test_pool_stop(p);
         free(prog);
 }
 
@@ -438,7 +497,7 @@ static void test_pool_worker_holds_only_its_own_settings(void **state) {
         snprintf(sb, sizeof(sb), "{\"program\":\"%s\",\"args\":[\"--token=%s\"]}", prog, marker_b);
         integration_config ints[2] = {integration("alpha", "exec", sa), integration("beta", "exec", sb)};
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(ints, 2, worker_exe, POOL_UNCONFINED, &p), 0);
+        assert_int_equal(test_pool_start(ints, 2, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(ints, 2);
         pid_t a = pid_of(p, "alpha"), b = pid_of(p, "beta");
         assert_true(memory_contains(a, marker_a));
@@ -455,7 +514,7 @@ static void test_pool_worker_holds_only_its_own_settings(void **state) {
         assert_null(memmem(env, (size_t)n, marker_a, strlen(marker_a)));
         assert_non_null(memmem(env, (size_t)n, "PATH=", 5));
         assert_null(memmem(env, (size_t)n, "HOME=", 5));
-        connector_pool_stop(p);
+        test_pool_stop(p);
         free(prog);
 }
 
@@ -465,7 +524,7 @@ static void test_pool_malformed_reply_is_fatal_to_the_worker(void **state) {
         for (size_t i = 0; i < 4; i++)
                 ints[i] = integration(faults[i], "nft", "{}");
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(ints, 4, bad_worker_exe, POOL_UNCONFINED, &p), 0);
+        assert_int_equal(test_pool_start(ints, 4, bad_worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(ints, 4);
         for (size_t i = 0; i < 4; i++) {
                 pid_t old = pid_of(p, faults[i]);
@@ -478,7 +537,7 @@ static void test_pool_malformed_reply_is_fatal_to_the_worker(void **state) {
                 assert_int_equal(restarts_of(p, faults[i]), 1);
                 assert_false(kill(old, 0) == 0);
         }
-        connector_pool_stop(p);
+        test_pool_stop(p);
 }
 
 /* A worker killed by seccomp (SIGSYS) for a system call outside its
@@ -486,18 +545,18 @@ static void test_pool_malformed_reply_is_fatal_to_the_worker(void **state) {
 static void test_pool_restarts_a_worker_killed_by_seccomp(void **state) {
         integration_config c = integration("seccomp", "nft", "{}");
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, bad_worker_exe, POOL_UNCONFINED, &p), 0);
+        assert_int_equal(test_pool_start(&c, 1, bad_worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         pid_t old = pid_of(p, "seccomp");
         connector_result res;
         const char *ip[] = {"192.0.2.1", NULL};
         int r = call(p, "seccomp", CONNECTOR_OP_VALIDATE, "block", TARGET_IP, ip, 5000, &res);
         assert_true(r == -ECONNRESET || r == -EPIPE);
-        assert_false(kill(old, 0) == 0); /* killed and reaped */
+        assert_true(test_wait_exit(old)); /* killed; the parent reaps it */
         pid_t now = pid_of(p, "seccomp");
         assert_true(now > 0 && now != old);
         assert_int_equal(restarts_of(p, "seccomp"), 1);
-        connector_pool_stop(p);
+        test_pool_stop(p);
 }
 
 static const char *state_of(connector_pool *p, const char *name, json_int_t *ret_backoff_ms) {
@@ -531,7 +590,7 @@ static void test_pool_a_crashing_worker_comes_back_after_the_backoff(void **stat
         char *settings = exec_settings(prog);
         integration_config c = integration("flaky", "exec", settings);
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
+        assert_int_equal(test_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         connector_result res;
         json_int_t backoff;
@@ -573,7 +632,7 @@ static void test_pool_a_crashing_worker_comes_back_after_the_backoff(void **stat
         assert_int_equal(call(p, "flaky", CONNECTOR_OP_APPLY, "run", TARGET_NONE, NULL, 5000, &res),
                          -EHOSTDOWN);
         assert_false(connector_pool_all_up(p));
-        connector_pool_stop(p);
+        test_pool_stop(p);
         free(crash);
         free(settings);
         free(prog);
@@ -585,20 +644,20 @@ static void test_pool_start_refuses_bad_integrations(void **state) {
         connector_pool *p = NULL;
         /* The worker's open fails: start fails with its error, nothing is left running. */
         integration_config c = integration("runner", "exec", settings);
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), -EPERM);
+        assert_int_equal(test_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), -EPERM);
         assert_null(p);
         integrations_free(&c, 1);
         c = integration("x", "ldap", "{}");
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), -EINVAL);
+        assert_int_equal(test_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), -EINVAL);
         integrations_free(&c, 1);
         integration_config two[2] = {integration("same", "nft", "{}"), integration("same", "nft", "{}")};
-        assert_int_equal(connector_pool_start(two, 2, worker_exe, POOL_UNCONFINED, &p), -EINVAL);
+        assert_int_equal(test_pool_start(two, 2, worker_exe, POOL_UNCONFINED, &p), -EINVAL);
         integrations_free(two, 2);
         assert_null(p);
-        connector_pool_stop(NULL);
-        assert_int_equal(connector_pool_start(NULL, 0, worker_exe, POOL_UNCONFINED, &p), 0);
+        test_pool_stop(NULL);
+        assert_int_equal(test_pool_start(NULL, 0, worker_exe, POOL_UNCONFINED, &p), 0);
         assert_true(connector_pool_all_up(p));
-        connector_pool_stop(p);
+        test_pool_stop(p);
         free(settings);
         free(loose);
 }
@@ -612,7 +671,7 @@ static void test_pool_oversized_reply_keeps_the_outcome(void **state) {
         char *settings = exec_settings(prog);
         integration_config c = integration("runner", "exec", settings);
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
+        assert_int_equal(test_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         pid_t pid = pid_of(p, "runner");
         const char *ok[] = {"ok", NULL}, *fail[] = {"fail", NULL};
@@ -633,7 +692,7 @@ static void test_pool_oversized_reply_keeps_the_outcome(void **state) {
         }
         assert_int_equal(pid_of(p, "runner"), pid);
         assert_int_equal(restarts_of(p, "runner"), 0);
-        connector_pool_stop(p);
+        test_pool_stop(p);
         free(settings);
         free(prog);
 }
@@ -671,7 +730,7 @@ static void test_pool_concurrent_calls(void **state) {
         char *settings = exec_settings(prog);
         integration_config c = integration("runner", "exec", settings);
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
+        assert_int_equal(test_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         pthread_t threads[4];
         caller callers[4];
@@ -684,7 +743,7 @@ static void test_pool_concurrent_calls(void **state) {
                 assert_int_equal(callers[i].failures, 0);
         }
         assert_int_equal(restarts_of(p, "runner"), 0);
-        connector_pool_stop(p);
+        test_pool_stop(p);
         free(settings);
         free(prog);
 }
@@ -772,7 +831,7 @@ static connector_pool *nft_pool(const char *table) {
         snprintf(settings, sizeof(settings), "{\"table\":\"%s\"}", table);
         integration_config c = integration("fw", "nft", settings);
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
+        assert_int_equal(test_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         return p;
 }
@@ -820,7 +879,7 @@ static void test_pool_batch_apply_is_one_nft_transaction(void **state) {
         batch_free(&b);
         assert_int_equal(pid_of(p, "fw"), pid);
         assert_int_equal(restarts_of(p, "fw"), 0);
-        connector_pool_stop(p);
+        test_pool_stop(p);
 }
 
 static void test_pool_batch_needs_each_actions_own_permit(void **state) {
@@ -869,7 +928,7 @@ static void test_pool_batch_needs_each_actions_own_permit(void **state) {
         assert_int_equal(batch_call(p, "fw", CONNECTOR_OP_APPLY, &b), 0);
         assert_pool_set("pb2", "blocklist_v4", "{\"192.0.2.30\":0,\"192.0.2.31\":0,\"192.0.2.32\":0}");
         batch_free(&b);
-        connector_pool_stop(p);
+        test_pool_stop(p);
 }
 
 static void test_pool_batch_reports_an_invalid_action_alone(void **state) {
@@ -892,7 +951,7 @@ static void test_pool_batch_reports_an_invalid_action_alone(void **state) {
         assert_pool_set("pb3", "blocklist_v4", "{\"192.0.2.40\":0,\"192.0.2.42\":120}");
         assert_pool_set("pb3", "blocknets_v4", "{\"203.0.113.0/24\":120}");
         batch_free(&b);
-        connector_pool_stop(p);
+        test_pool_stop(p);
 }
 
 static void test_pool_batch_snapshot_verify_rollback_in_order(void **state) {
@@ -965,7 +1024,7 @@ static void test_pool_batch_snapshot_verify_rollback_in_order(void **state) {
         assert_null(b.res[1].data);
         assert_batch_result(&b, 2, true, "recorded 1 target(s)");
         batch_free(&b);
-        connector_pool_stop(p);
+        test_pool_stop(p);
 }
 
 /* A kind without apply_batch (exec) runs the actions of a batch one after the
@@ -975,7 +1034,7 @@ static void test_pool_batch_without_apply_batch_and_refusals(void **state) {
         char *settings = exec_settings(prog);
         integration_config c = integration("runner", "exec", settings);
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
+        assert_int_equal(test_pool_start(&c, 1, worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(&c, 1);
         pid_t pid = pid_of(p, "runner");
         const char *alice[] = {"alice", NULL}, *bob[] = {"bob", NULL}, *opt[] = {"-x", NULL};
@@ -1043,7 +1102,7 @@ static void test_pool_batch_without_apply_batch_and_refusals(void **state) {
         batch_free(&b);
         assert_int_equal(pid_of(p, "runner"), pid);
         assert_int_equal(restarts_of(p, "runner"), 0);
-        connector_pool_stop(p);
+        test_pool_stop(p);
         free(settings);
         free(prog);
 }
@@ -1055,10 +1114,10 @@ static void test_pool_batch_without_apply_batch_and_refusals(void **state) {
 static void test_pool_refuses_an_unconfined_worker(void **state) {
         integration_config c = integration("unconfined", "nft", "{}");
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(&c, 1, bad_worker_exe, POOL_CONFINED, &p), -EPERM);
+        assert_int_equal(test_pool_start(&c, 1, bad_worker_exe, POOL_CONFINED, &p), -EPERM);
         assert_null(p);
-        assert_int_equal(connector_pool_start(&c, 1, bad_worker_exe, POOL_UNCONFINED, &p), 0);
-        connector_pool_stop(p);
+        assert_int_equal(test_pool_start(&c, 1, bad_worker_exe, POOL_UNCONFINED, &p), 0);
+        test_pool_stop(p);
         integrations_free(&c, 1);
 }
 
@@ -1068,7 +1127,7 @@ static void test_pool_malformed_batch_reply_is_fatal(void **state) {
         for (size_t i = 0; i < 2; i++)
                 ints[i] = integration(faults[i], "nft", "{}");
         connector_pool *p = NULL;
-        assert_int_equal(connector_pool_start(ints, 2, bad_worker_exe, POOL_UNCONFINED, &p), 0);
+        assert_int_equal(test_pool_start(ints, 2, bad_worker_exe, POOL_UNCONFINED, &p), 0);
         integrations_free(ints, 2);
         const char *ip[] = {"192.0.2.1", NULL};
         batch b = {.integration = NULL};
@@ -1082,7 +1141,7 @@ static void test_pool_malformed_batch_reply_is_fatal(void **state) {
                 assert_true(test_wait_exit(old));
         }
         batch_free(&b);
-        connector_pool_stop(p);
+        test_pool_stop(p);
 }
 
 static void test_pool_batch_times_out_a_hung_worker(void **state) {
@@ -1104,7 +1163,7 @@ static void test_pool_batch_times_out_a_hung_worker(void **state) {
         assert_int_equal(batch_call(p, "slow", CONNECTOR_OP_APPLY, &b), 0);
         assert_string_equal(json_string_value(json_object_get(b.res[0].data, "output")), "fast\n");
         batch_free(&b);
-        connector_pool_stop(p);
+        test_pool_stop(p);
         free(prog);
 }
 

@@ -51,16 +51,6 @@ static int teardown(void **state) {
         return 0;
 }
 
-/* 13 (EACCES) when the open is refused, 0 when it worked. */
-static int open_errno(const char *path) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-                close(fd);
-                return 0;
-        }
-        return errno;
-}
-
 /* Runs fn in a child confined as the api process; its wait status (100: the
  * confinement failed). */
 static int as_api(child_fn fn) {
@@ -69,21 +59,8 @@ static int as_api(child_fn fn) {
         return confined(&p, fn, NULL);
 }
 
-static int try_shadow(void *arg) {
-        return open_errno("/etc/shadow");
-}
-
 static int try_store(void *arg) {
         return open_errno(store_file);
-}
-
-static int try_passwd(void *arg) {
-        return open_errno("/etc/passwd"); /* world-readable: Landlock alone refuses it */
-}
-
-static int try_ptrace(void *arg) {
-        ptrace(PTRACE_ATTACH, getppid(), NULL, NULL);
-        return 0;
 }
 
 static int try_process_vm_readv(void *arg) {
@@ -91,31 +68,6 @@ static int try_process_vm_readv(void *arg) {
         struct iovec local = {b, sizeof(b)}, remote = {b, sizeof(b)};
         process_vm_readv(getppid(), &local, 1, &remote, 1, 0);
         return 0;
-}
-
-static int try_socket(void *arg) {
-        socket(AF_INET, SOCK_STREAM, 0);
-        return 0;
-}
-
-/* A process of its own would outlive a kill of the api process's leader. */
-static int try_fork(void *arg) {
-        pid_t pid = fork();
-        if (pid == 0)
-                _exit(0);
-        return pid > 0 ? 0 : 1;
-}
-
-static void *thread_main(void *arg) {
-        return arg;
-}
-
-static int try_thread(void *arg) {
-        pthread_t t;
-        void *got = NULL;
-        if (pthread_create(&t, NULL, thread_main, (void *)1) != 0 || pthread_join(t, &got) != 0)
-                return 1;
-        return got == (void *)1 ? 0 : 2;
 }
 
 static int try_uid(void *arg) {

@@ -133,11 +133,6 @@ static int try_netlink_socket(void *arg) {
         return socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, 0) >= 0 ? 0 : 1;
 }
 
-static int try_ptrace(void *arg) {
-        ptrace(PTRACE_ATTACH, getppid(), NULL, NULL);
-        return 0;
-}
-
 static int try_process_vm_readv(void *arg) {
         char buf[8];
         struct iovec local = {buf, sizeof(buf)}, remote = {buf, sizeof(buf)};

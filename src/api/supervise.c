@@ -53,14 +53,13 @@ static int api_spawn(api *a) {
         json_t *init = api_init_message(a);
         r = init ? wire_json_send(a->child.fd, WIRE_INIT, init) : -ENOMEM;
         json_decref(init);
-        if (r == 0)
+        if (r == 0) {
                 r = api_link_start(a->child.fd, &a->shared, BW_API_DISPATCH_THREADS, a->opts.confine,
                                    &a->link);
-        if (r == 0)
-                a->child.fd = -1; /* the link's now */
+                a->child.fd = -1; /* the link's now, closed by it if it failed */
+        }
         if (r < 0) {
-                spawn_signal(a->parent, &a->child, SIGKILL, true);
-                spawned_wait(&a->child, -1);
+                spawn_end(a->parent, &a->child, 0, true);
                 spawned_close(&a->child);
                 return r;
         }
@@ -89,10 +88,7 @@ static void api_reap(api *a, int grace_ms, const char *why) {
         api_link_end_reading(a->link);
         api_link_stop(a->link);
         a->link = NULL;
-        if (spawned_wait(&a->child, grace_ms > 0 ? grace_ms : 1000) < 0) {
-                spawn_signal(a->parent, &a->child, SIGKILL, true);
-                spawned_wait(&a->child, -1);
-        }
+        spawn_end(a->parent, &a->child, grace_ms > 0 ? grace_ms : 1000, true);
         log_json(strcmp(why, "stopped") == 0 ? LOG_LEVEL_INFO : LOG_LEVEL_ERROR, "api", "api.ended",
                  json_pack("{si ss}", "api_pid", (int)a->child.pid, "why", why));
         spawned_close(&a->child);

@@ -428,10 +428,7 @@ int main(int argc, char **argv) {
          * sigwait); every thread started later inherits the mask. A dead peer
          * is an error, not a signal. */
         sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGINT);
-        sigaddset(&set, SIGCHLD);
+        parent_signals(&set);
         pthread_sigmask(SIG_BLOCK, &set, NULL);
         signal(SIGPIPE, SIG_IGN);
 

@@ -72,9 +72,7 @@ static void pool_reap(connector_pool *p, pool_worker *w, log_level level, const 
                 pool_forget(w);
                 return;
         }
-        if (spawned_wait(&w->child, 0) < 0)
-                spawn_signal(p->parent, &w->child, SIGKILL, false);
-        spawned_wait(&w->child, -1);
+        spawn_end(p->parent, &w->child, 0, false);
         log_json(level, "connectors", "worker.ended",
                  json_pack("{ss si ss}", "integration", w->cfg.name, "worker_pid", (int)w->child.pid, "why",
                            why));

@@ -168,6 +168,13 @@ int spawned_wait(const spawned *c, int timeout_ms) {
         }
 }
 
+void spawn_end(spawn_link *l, const spawned *c, int grace_ms, bool group) {
+        if (spawned_wait(c, grace_ms) == 0)
+                return;
+        spawn_signal(l, c, SIGKILL, group);
+        spawned_wait(c, -1); /* SIGKILL, or the parent's end (PR_SET_PDEATHSIG), ends it */
+}
+
 void spawned_close(spawned *c) {
         if (c->fd >= 0)
                 close(c->fd);

@@ -72,6 +72,10 @@ int spawn_signal(spawn_link *l, const spawned *c, int sig, bool group);
  * -ETIMEDOUT. */
 int spawned_wait(const spawned *c, int timeout_ms);
 
+/* Ends a child: waits up to grace_ms for it to exit, then has the parent
+ * SIGKILL it (its process group too when group) and waits for its end. */
+void spawn_end(spawn_link *l, const spawned *c, int grace_ms, bool group);
+
 /* Closes what core holds of a child (after it exited): *c is SPAWNED_NONE. */
 void spawned_close(spawned *c);
 

@@ -23,11 +23,6 @@
 #include "util/clock.h"
 #include "util/log.h"
 
-/* The descriptors a child finds its sockets on (worker.c, front.c). */
-#define WORKER_FD 3
-#define API_LISTEN_FD 3
-#define API_LINK_FD 4
-
 typedef enum { CHILD_WORKER, CHILD_API } child_role;
 
 typedef struct child {
@@ -54,7 +49,9 @@ static const char *role_name(child_role r) {
 }
 
 /* In the child between fork and exec: async-signal-safe calls only. Its
- * sockets are moved above everything it will have, then into place; it
+ * sockets are moved above everything it will have, then into place — fds[i]
+ * on 3 + i: a worker's socket on 3 (worker.c), the api process's listening
+ * socket on 3 and its link on 4 (front.c); it
  * leads its own session (a terminal's ^C reaches the daemon, which stops it
  * in order; the api process's group is killed as one). */
 static _Noreturn void exec_child(const char *exe, char *const argv[], const int *fds, int n_fds) {
@@ -257,6 +254,17 @@ static int serve_one(parent *p, int link) {
         return r;
 }
 
+/* Takes the pending signals and reaps: true when SIGTERM or SIGINT was
+ * among them (SIGCHLD alone is not a stop). */
+static bool take_signals(parent *p) {
+        bool stop = false;
+        struct signalfd_siginfo si;
+        while (read(p->sigfd, &si, sizeof(si)) == sizeof(si))
+                stop |= si.ssi_signo != SIGCHLD;
+        reap(p);
+        return stop;
+}
+
 /* Serves core until it ends (or, without a core, until the link closes).
  * Returns 0, or -EBADMSG when core sent a malformed request. */
 static int serve(parent *p, int link) {
@@ -269,17 +277,11 @@ static int serve(parent *p, int link) {
                                 continue;
                         return -errno;
                 }
-                if (fds[1].revents) {
-                        struct signalfd_siginfo si;
-                        while (read(p->sigfd, &si, sizeof(si)) == sizeof(si)) {
-                                if (si.ssi_signo == SIGCHLD)
-                                        continue;
-                                p->stopping = true;
-                                if (!p->core_pid)
-                                        return 0;
-                                kill(p->core_pid, SIGTERM);
-                        }
-                        reap(p);
+                if (fds[1].revents && take_signals(p)) {
+                        p->stopping = true;
+                        if (!p->core_pid)
+                                return 0;
+                        kill(p->core_pid, SIGTERM); /* it stops its peers, then itself */
                 }
                 if (fds[0].revents && link >= 0) {
                         int r = serve_one(p, link);
@@ -322,14 +324,18 @@ static void end_children(parent *p, bool kill_core) {
         }
 }
 
+void parent_signals(sigset_t *ret) {
+        sigemptyset(ret);
+        sigaddset(ret, SIGCHLD);
+        sigaddset(ret, SIGTERM);
+        sigaddset(ret, SIGINT);
+}
+
 static int parent_init(parent *p, const parent_options *o) {
         *p = (parent){.o = o, .n_children = o->n_ints + 1, .sigfd = -1};
         p->children = calloc(p->n_children, sizeof(child));
         sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGCHLD);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGINT);
+        parent_signals(&set);
         p->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
         if (!p->children || p->sigfd < 0) {
                 free(p->children);
@@ -357,10 +363,7 @@ pid_t parent_fork_server(const parent_options *o, int *ret_fd) {
         if (pid == 0) {
                 close(sv[0]);
                 sigset_t set;
-                sigemptyset(&set);
-                sigaddset(&set, SIGCHLD);
-                sigaddset(&set, SIGTERM);
-                sigaddset(&set, SIGINT);
+                parent_signals(&set);
                 sigprocmask(SIG_BLOCK, &set, NULL);
                 prctl(PR_SET_PDEATHSIG, SIGKILL);
                 parent p;
@@ -375,17 +378,18 @@ pid_t parent_fork_server(const parent_options *o, int *ret_fd) {
         return pid;
 }
 
-/* A core killed by a signal is restarted, BW_CORE_RESTARTS_PER_MIN a minute at most. */
-static bool may_restart(int64_t *starts, size_t *n) {
+/* A core killed by a signal is restarted, BW_CORE_RESTARTS_PER_MIN times in
+ * BW_CORE_RESTART_WINDOW_MS at most: restarts[0..*n) are the recent ones. */
+static bool may_restart(int64_t *restarts, size_t *n) {
         int64_t now = clock_mono_ms();
         size_t kept = 0;
         for (size_t i = 0; i < *n; i++)
-                if (now - starts[i] < BW_CORE_RESTART_WINDOW_MS)
-                        starts[kept++] = starts[i];
+                if (now - restarts[i] < BW_CORE_RESTART_WINDOW_MS)
+                        restarts[kept++] = restarts[i];
         *n = kept;
         if (kept >= BW_CORE_RESTARTS_PER_MIN)
                 return false;
-        starts[(*n)++] = now;
+        restarts[(*n)++] = now;
         return true;
 }
 
@@ -395,15 +399,10 @@ static bool restart_delay(parent *p) {
         int64_t deadline = clock_mono_ms() + BW_CORE_RESTART_DELAY_MS;
         for (int64_t left; (left = deadline - clock_mono_ms()) > 0;) {
                 struct pollfd s = {.fd = p->sigfd, .events = POLLIN};
-                if (poll(&s, 1, (int)left) <= 0)
-                        continue;
-                struct signalfd_siginfo si;
-                while (read(p->sigfd, &si, sizeof(si)) == sizeof(si))
-                        if (si.ssi_signo != SIGCHLD)
-                                p->stopping = true;
-                reap(p);
-                if (p->stopping)
+                if (poll(&s, 1, (int)left) > 0 && take_signals(p)) {
+                        p->stopping = true;
                         return true;
+                }
         }
         return false;
 }
@@ -412,10 +411,10 @@ int parent_run(const parent_options *o, parent_core_fn core, void *arg) {
         parent p;
         if (parent_init(&p, o) < 0)
                 return 1;
-        int64_t starts[BW_CORE_RESTARTS_PER_MIN];
-        size_t n_starts = 0;
+        int64_t restarts[BW_CORE_RESTARTS_PER_MIN];
+        size_t n_restarts = 0;
         int code = 1;
-        while (may_restart(starts, &n_starts)) {
+        for (;;) {
                 int sv[2];
                 if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                         break;
@@ -454,12 +453,14 @@ int parent_run(const parent_options *o, parent_core_fn core, void *arg) {
                          json_pack("{ss}", "msg",
                                    "core ended abnormally: its children were ended and it is "
                                    "started again"));
+                if (!may_restart(restarts, &n_restarts)) {
+                        log_json(LOG_LEVEL_ERROR, "parent", "core.given_up",
+                                 json_pack("{si}", "restarts_per_min", (int)BW_CORE_RESTARTS_PER_MIN));
+                        break;
+                }
                 if (restart_delay(&p))
                         break; /* a stop while waiting */
         }
-        if (!p.stopping && n_starts >= BW_CORE_RESTARTS_PER_MIN)
-                log_json(LOG_LEVEL_ERROR, "parent", "core.given_up",
-                         json_pack("{si}", "restarts_per_min", (int)BW_CORE_RESTARTS_PER_MIN));
         parent_fini(&p);
         return code;
 }

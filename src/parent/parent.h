@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -26,14 +27,18 @@ typedef struct parent_options {
         int listen_fd;   /* the api process's socket; -1: no api process (tests) */
 } parent_options;
 
+/* The signals the parent takes through a signalfd (SIGCHLD, SIGTERM,
+ * SIGINT): blocked in every thread before parent_run. */
+void parent_signals(sigset_t *ret);
+
 /* Core's entry: runs core on its end of the link (fd), returns its exit code. */
 typedef int (*parent_core_fn)(int link_fd, void *arg);
 
 /* The daemon: starts core (a fork running core(link, arg)) and serves it
  * until it ends. A core that exits ends the daemon with its code; one killed
  * by a signal (a crash, SIGSYS) is restarted after its children are ended, at
- * most BW_CORE_RESTARTS_PER_MIN a minute. The caller blocks SIGTERM, SIGINT
- * and SIGCHLD in every thread (it has one) before calling. Returns the exit
+ * most BW_CORE_RESTARTS_PER_MIN a minute. The caller blocks parent_signals in
+ * every thread (it has one) before calling. Returns the exit
  * code. */
 int parent_run(const parent_options *o, parent_core_fn core, void *arg);
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -593,6 +594,7 @@ int config_load(const char *path, bw_config **ret, bw_error *err) {
                 return r;
         bw_config *cfg = NULL;
         r = config_parse(data, len, path, &cfg, err);
+        sodium_memzero(data, len); /* the text holds the integrations' secrets (yamldoc.c) */
         free(data);
         if (r < 0)
                 return r;

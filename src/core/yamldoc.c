@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "core/actor.h"
@@ -22,9 +23,24 @@ struct yamldoc {
         char file[256];
 };
 
+/* A document may hold secrets (the configuration's http headers), so every
+ * copy of its text libyaml made is overwritten before it is freed: the
+ * parser's buffers, each scalar event, each scalar node. A process forked
+ * later (core) then finds none of it in its heap. */
+static void parser_close(yaml_parser_t *p) {
+        if (p->buffer.start)
+                sodium_memzero(p->buffer.start, (size_t)(p->buffer.end - p->buffer.start));
+        if (p->raw_buffer.start)
+                sodium_memzero(p->raw_buffer.start, (size_t)(p->raw_buffer.end - p->raw_buffer.start));
+        yaml_parser_delete(p);
+}
+
 void yamldoc_free(yamldoc *d) {
         if (!d)
                 return;
+        for (yaml_node_t *n = d->doc.nodes.start; n && n < d->doc.nodes.top; n++)
+                if (n->type == YAML_SCALAR_NODE && n->data.scalar.value)
+                        sodium_memzero(n->data.scalar.value, n->data.scalar.length);
         yaml_document_delete(&d->doc);
         free(d);
 }
@@ -164,9 +180,11 @@ static int yamldoc_prescan(const char *data, size_t len, const char *file, bw_er
                 if (r == 0 && nodes > BW_YAML_MAX_NODES)
                         r = bw_error_set_at(err, file, line, col, "too_large", NULL,
                                             "more than %u YAML nodes", BW_YAML_MAX_NODES);
+                if (ev.type == YAML_SCALAR_EVENT && ev.data.scalar.value)
+                        sodium_memzero(ev.data.scalar.value, ev.data.scalar.length);
                 yaml_event_delete(&ev);
         }
-        yaml_parser_delete(&p);
+        parser_close(&p);
         return r;
 }
 
@@ -192,11 +210,11 @@ int yamldoc_load(const char *data, size_t len, const char *file, yamldoc **ret, 
         if (!yaml_parser_load(&p, &d->doc)) {
                 /* libyaml has already released the partial document. */
                 r = parser_error(&p, data, len, fname, err);
-                yaml_parser_delete(&p);
+                parser_close(&p);
                 free(d);
                 return r;
         }
-        yaml_parser_delete(&p);
+        parser_close(&p);
         if (!yamldoc_root(d)) {
                 yamldoc_free(d);
                 return bw_error_set_at(err, fname, 1, 1, "invalid", NULL, "the document is empty");

@@ -8,6 +8,7 @@ file on disk, the daemon's and the other workers' memory through
 nothing, from the action's recorded output."""
 import json
 import os
+import re
 import signal
 import threading
 import time
@@ -356,3 +357,37 @@ def test_kill_9_of_core_restarts_it_with_new_children_and_loses_nothing_acknowle
     assert set(acked.values()) <= nft_set()
     execs = d.get("/v1/executions?limit=1000").json()["executions"]
     assert len(execs) == len({e["alert_id"] for e in execs}), "an alert ran twice"
+
+
+def memory_holds(pid, needle):
+    """Whether a readable mapping of pid holds needle (the test is root, with
+    CAP_SYS_PTRACE: a non-dumpable process's memory is readable to it)."""
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) r", line)
+            if not m:
+                continue
+            start, end = int(m.group(1), 16), int(m.group(2), 16)
+            try:
+                mem.seek(start)
+                if needle in mem.read(end - start):
+                    return True
+            except (OSError, ValueError, OverflowError):
+                continue
+    return False
+
+
+@pytest.mark.skipif(SANITIZED, reason="the sanitizer run has no sandbox (--no-sandbox)")
+def test_core_holds_no_integrations_secret(make_daemon, tmp_path):
+    """An http integration's header secret is in the parent's memory (it sends
+    the worker its INIT) and in the worker's, never in core's: core forgets it
+    once forked (connector_settings_forget_secrets). The token file is read by
+    the worker alone."""
+    _, edr = http_integration(tmp_path)
+    d = make_daemon(integrations=INTEGRATION_NFT + edr).start()
+    procs = {p["process"]: p["pid"] for p in d.get("/v1/status").json()["processes"]}
+    header = HEADER_SECRET.encode()
+    assert memory_holds(d.proc.pid, header)  # the scan finds it where it is
+    assert memory_holds(procs["worker:edr"], header)
+    assert not memory_holds(procs["core"], header), "the header secret is in core's memory"
+    assert not memory_holds(procs["core"], TOKEN.encode()), "the token is in core's memory"

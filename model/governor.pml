@@ -34,9 +34,9 @@
 #ifndef WLEN
 #define WLEN 2          /* a rate window lasts WLEN ticks */
 #endif
-#define NWIN (TMAX / WLEN + 1) /* windows the clock reaches */
+#define NSLICE (TMAX + 1) /* budget slices the clock reaches: one a tick */
 #ifndef LIMIT
-#define LIMIT 1         /* the rate budget: actions per window */
+#define LIMIT 1         /* the rate budget: actions in any window */
 #endif
 #ifndef CEIL
 #define CEIL 2          /* the target ceiling of the actions' kind (BW_CEILING_*) */
@@ -97,7 +97,7 @@ mtype appr[NA];         /* approvals.state */
 byte req_exp[NA];       /* approvals.expires_at */
 byte gr_at[NA];         /* approvals.decided_at of a grant */
 byte apv[NA];           /* approvals.approved_by */
-byte used[NWIN];        /* budgets.used, one row per window */
+byte used[NSLICE];      /* budgets.used, one row per slice (BW_RATE_SLICES; a slice is a tick) */
 bool breaker;           /* breaker.open */
 
 /* --- the world: the systems connectors act on ---------------------------------- */
@@ -105,12 +105,33 @@ byte live[NA];          /* applies of the action in effect (not undone): 0 absen
 
 /* --- time ---------------------------------------------------------------------- */
 byte now;               /* util/clock.h: clock_wall_ms, in ticks (gate_txn.now_ms of a batch) */
-#define WIN (now / WLEN)
+/* store/sqlite.c: sq_budget_used — the slices that overlap the window ending
+ * now: a window of WLEN ticks that ends within tick now starts within tick
+ * now - WLEN, so WLEN + 1 slices, the oldest counted whole. */
+#define SLICE(k) (now >= (k) -> used[now - (k)] : 0)
+#ifdef MUTANT_FIXED_WINDOW
+/* The budget of a window fixed on the clock: only the slices since the
+ * window's start. */
+#define FIXED(k) (now % WLEN >= (k) -> used[now - (k)] : 0)
+#define USED (FIXED(0) + FIXED(1) + FIXED(2))
+#elif WLEN == 1
+#define USED (SLICE(0) + SLICE(1))
+#elif WLEN == 2
+#define USED (SLICE(0) + SLICE(1) + SLICE(2))
+#elif WLEN == 3
+#define USED (SLICE(0) + SLICE(1) + SLICE(2) + SLICE(3))
+#else
+#error "the budget is written for windows of 1 to 3 ticks"
+#endif
 
 /* --- ghosts: written only to state the properties ------------------------------ */
 bool ea[NA];            /* the action was applied at least once */
-byte chw[NA];           /* the window its budget was charged in */
-byte wapp[NWIN];        /* distinct actions applied, by the window they were charged in */
+byte chw[NA];           /* the slice its budget was charged in */
+/* Distinct actions applied, by the slice they were charged in: slice t at
+ * wapp[WPAD + t]. The WPAD zeros before slice 0 and the slices beyond TMAX let
+ * P2 sum any window without a bounds test (an LTL formula has no ?:). */
+#define WPAD 3
+byte wapp[WPAD + 8];
 byte apt[NA];           /* when the governor let its (last) apply start */
 byte crashes;
 
@@ -153,19 +174,26 @@ byte crashes;
 #define P3ALL (P3A(0) && P3A(1))
 #define P4ALL (P4A(0) && P4A(1))
 #define P5ALL (P5A(0) && P5A(1))
-#if NWIN == 2
-#define P2ALL (wapp[0] <= LIMIT && wapp[1] <= LIMIT)
-#elif NWIN == 3
-#define P2ALL (wapp[0] <= LIMIT && wapp[1] <= LIMIT && wapp[2] <= LIMIT)
-#elif NWIN == 4
-#define P2ALL (wapp[0] <= LIMIT && wapp[1] <= LIMIT && wapp[2] <= LIMIT && wapp[3] <= LIMIT)
+/* Applied actions charged in the WLEN + 1 slices up to slice t: what any
+ * window of the budget's length that ends within slice t can hold. */
+#define WA(t, k) wapp[WPAD + (t) - (k)]
+#if WLEN == 1
+#define WAPP_IN(t) (WA(t, 0) + WA(t, 1))
+#elif WLEN == 2
+#define WAPP_IN(t) (WA(t, 0) + WA(t, 1) + WA(t, 2))
 #else
-#error "P2 is written for 2 to 4 rate windows"
+#define WAPP_IN(t) (WA(t, 0) + WA(t, 1) + WA(t, 2) + WA(t, 3))
 #endif
+#define P2W(t) (WAPP_IN(t) <= LIMIT)
+#if TMAX > 7
+#error "P2 is written for clocks of up to 8 ticks"
+#endif
+#define P2ALL (P2W(0) && P2W(1) && P2W(2) && P2W(3) && P2W(4) && P2W(5) && P2W(6) && P2W(7))
 
 /* P1: no action applied over its ceiling. */
 ltl p1 { [] P1ALL }
-/* P2: applied actions charged in a window never exceed the window's budget. */
+/* P2: the applied actions charged within any window of the budget's length,
+ * wherever it starts, never exceed the budget. */
 ltl p2 { [] P2ALL }
 /* P3: no level-4, irreversible or high-risk apply without a granted approval,
  * given before its request expired, still valid when the apply was let start,
@@ -235,7 +263,7 @@ inline governor_decide(i, in_doubt, v, spent) {
                                         :: breaker -> v = recommend
                                         :: else ->
                                                 if
-                                                :: !in_doubt && used[WIN] >= LIMIT -> v = recommend; spent = true
+                                                :: !in_doubt && USED >= LIMIT -> v = recommend; spent = true
                                                 :: else -> v = allow
                                                 fi
                                         fi
@@ -251,7 +279,7 @@ inline print_decision(i, v) {
         printf("DECIDE level=%d reversible=%d highrisk=%d n_targets=%d ceiling=%d ", lvl[i], rev[i], hr[i],
                ntg[i], CEIL);
         printf("budget_used=%d budget_limit=%d breaker=%d approval=%e approver_is_requester=%d ",
-               used[WIN], LIMIT, breaker, appr[i],
+               USED, LIMIT, breaker, appr[i],
                appr[i] == granted && (apv[i] == AUTHOR || apv[i] == REQUESTER));
         printf("now=%d expires=%d covered=%d -> verdict=%e\n", now,
                (appr[i] == granted -> gr_at[i] + GRANT_VALID : (appr[i] == none -> 0 : req_exp[i])),
@@ -310,7 +338,7 @@ inline record_not_run(i, v, spent) {
  * charge (written by gate_txn_flush -> store_tx_budget_charge at the end of the
  * same transaction, engine/engine.c: job_begin), mint_action
  * (governor_permit_mint), store_tx_action_set(INTENT). */
-#define CHARGE(i) used[WIN]++; chw[i] = WIN; st[i] = INTENT; pt = now
+#define CHARGE(i) used[now]++; chw[i] = now; st[i] = INTENT; pt = now
 
 /* engine/engine.c: engine_worker -> engine_process -> run_job (claim a batch,
  * journal it, run it, record it). */
@@ -462,7 +490,7 @@ fresh:  /* engine/execute.c: run_fresh (or execute_group for a batched call) —
          * the connector's change takes effect. */
         atomic {
                 if
-                :: !ea[a] -> wapp[chw[a]]++
+                :: !ea[a] -> wapp[WPAD + chw[a]]++
                 :: else -> skip
                 fi;
                 ea[a] = true; apt[a] = pt; live[a]++

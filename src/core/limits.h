@@ -75,6 +75,12 @@
 /* A rate limit's value: a million actions a day is far beyond any response
  * workload; more is a typo. */
 #define BW_RATE_LIMIT_MAX 1000000u
+/* A rate window slides in slices of 1/BW_RATE_SLICES of its length (a second
+ * of a minute, a minute of an hour, 24 minutes of a day): a budget counts the
+ * charges of every slice that overlaps the last window, so no window of that
+ * length, wherever it starts, holds more than the limit, and a charge counts
+ * at most one slice longer than the window. */
+#define BW_RATE_SLICES 60
 
 /* --- Queue and store ------------------------------------------------------- */
 

@@ -16,7 +16,7 @@
 typedef struct gate_budget {
         const char *key;
         rate_window window;
-        uint64_t used;    /* in the window of now_ms, as read plus charged so far */
+        uint64_t used;    /* in the window that ends at now_ms, as read plus charged so far */
         uint64_t charged; /* by this transaction, written by gate_txn_flush */
 } gate_budget;
 

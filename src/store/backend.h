@@ -188,7 +188,7 @@ typedef struct store_backend {
          * when another claim took it. now_ms on the claims' clock. */
         int (*claims_renew)(struct store_backend_db *db, store_claimed *claims, size_t n, int64_t now_ms,
                             bool *lost);
-        /* The budget's use in the window of now_ms (0 for a window not started). */
+        /* The budget's use in the window that ends at now_ms (store.h). */
         int (*budget_used_tx)(struct store_backend_db *db, const store_budget *b, int64_t now_ms,
                               uint64_t *ret);
         int (*budget_charge)(struct store_backend_db *db, const store_budget *b, int64_t now_ms, uint64_t n);

@@ -231,7 +231,14 @@ static const char *const sq_migrations[] = {
         "CREATE TRIGGER outbox_gone AFTER DELETE ON outbox WHEN old.state = 'pending'"
         " BEGIN UPDATE outbox_pending SET n = n - 1 WHERE id = 1; END;"
         "PRAGMA user_version = 5;",
+        /* 6: budgets slide (BW_RATE_SLICES): a row is one slice of its window.
+         * A row of a fixed window moves to that window's last slice, so that
+         * its charges count as long as any of them could. */
+        "UPDATE budgets"
+        " SET window_start = window_start + window_ms - window_ms / 60;"
+        "PRAGMA user_version = 6;",
 };
+_Static_assert(BW_RATE_SLICES == 60, "migration 6 slices windows in 60");
 
 #define SQ_SCHEMA_LATEST ((int)(sizeof(sq_migrations) / sizeof(sq_migrations[0])))
 
@@ -280,21 +287,22 @@ const char *const sq_sql_core[_SQ_MAX] = {
         /* Fenced: only the holder of this claim (its stamp) renews it. */
         [SQ_CLAIM_RENEW] = "UPDATE alerts SET claimed_at = ?2 WHERE id = ?1 AND state = 'claimed'"
                            " AND claimed_at = ?3",
-        [SQ_BUDGET_USED] =
-                "SELECT used FROM budgets WHERE key = ?1 AND window_ms = ?2 AND window_start = ?3",
+        /* The slices after ?3 (sq_budget_horizon), in the primary key's order. */
+        [SQ_BUDGET_USED] = "SELECT coalesce(sum(used), 0) FROM budgets"
+                           " WHERE key = ?1 AND window_ms = ?2 AND window_start > ?3",
         /* One statement per budget and transaction: the gates add up what a
          * batch charged (the limit is the governor's, checked before). */
         [SQ_BUDGET_CHARGE] =
                 "INSERT INTO budgets (key, window_ms, window_start, used) VALUES (?1, ?2, ?3, ?4)"
                 " ON CONFLICT (key, window_ms, window_start) DO UPDATE SET used = used + ?4",
-        /* Windows that ended (the longest is a day) go with the sweeper's prune. */
-        [SQ_BUDGET_PRUNE] = "DELETE FROM budgets WHERE window_start + window_ms < ?1",
+        /* Slices no window counts any more (sq_budget_horizon) go with the
+         * sweeper's prune. */
+        [SQ_BUDGET_PRUNE] = "DELETE FROM budgets WHERE window_start + window_ms + window_ms / ?2 <= ?1",
         [SQ_BREAKER_STATE] = "SELECT open FROM breaker WHERE id = 1",
         [SQ_BREAKER_OPEN] =
                 "UPDATE breaker SET open = 1, reason = ?1, opened_at = ?2 WHERE id = 1 AND open = 0",
         [SQ_BREAKER_RESET] = "UPDATE breaker SET open = 0, reset_by = ?1, reset_reason = ?2, reset_at = ?3"
                              " WHERE id = 1 AND open = 1",
-        [SQ_BUDGET_GET] = "SELECT used FROM budgets WHERE key = ?1 AND window_ms = ?2 AND window_start = ?3",
         [SQ_BREAKER_GET] =
                 "SELECT open, reason, opened_at, reset_by, reset_reason, reset_at FROM breaker WHERE id = 1",
         [SQ_PING] = "INSERT INTO meta (key, value) VALUES ('ping', ?1)"
@@ -1245,31 +1253,39 @@ static int sq_claims_renew(struct store_backend_db *db, store_claimed *claims, s
 
 /* --- rate budgets and the circuit breaker -------------------------------------- */
 
-static int sq_budget_used(sq_conn *c, const store_budget *b, int64_t start, uint64_t *ret) {
+/* Sliding windows (BW_RATE_SLICES): a charge is added to the row of its slice,
+ * which starts at now - now % slice. */
+static int64_t sq_slice_start(const store_budget *b, int64_t now_ms) {
+        int64_t slice = b->window_ms / BW_RATE_SLICES;
+        return now_ms - now_ms % slice;
+}
+
+/* The budget's use is the sum of every slice that overlaps the window
+ * (now - window_ms, now]: the slices that start after this. Counting the
+ * oldest slice whole errs on the strict side by at most one slice. */
+static int64_t sq_budget_horizon(const store_budget *b, int64_t now_ms) {
+        return now_ms - b->window_ms - b->window_ms / BW_RATE_SLICES;
+}
+
+static int sq_budget_used(sq_conn *c, const store_budget *b, int64_t now_ms, uint64_t *ret) {
         sqlite3_stmt *st = NULL;
-        int r = sq_prep(c, SQ_BUDGET_USED, &st, "tii", b->key, b->window_ms, start);
+        int r = sq_prep(c, SQ_BUDGET_USED, &st, "tii", b->key, b->window_ms, sq_budget_horizon(b, now_ms));
         if (r < 0)
                 return r;
         int rc = sqlite3_step(st);
         *ret = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
         sqlite3_reset(st);
-        return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_errno(rc);
-}
-
-/* Fixed windows aligned on the epoch: the window of now starts at
- * now - now % window_ms. Ended windows are pruned by store_prune, off this path. */
-static int64_t sq_window_start(const store_budget *b, int64_t now_ms) {
-        return now_ms - now_ms % b->window_ms;
+        return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? -EBADMSG : sq_errno(rc);
 }
 
 static int sq_budget_used_tx(struct store_backend_db *db, const store_budget *b, int64_t now_ms,
                              uint64_t *ret) {
-        return sq_budget_used(&db->writer, b, sq_window_start(b, now_ms), ret);
+        return sq_budget_used(&db->writer, b, now_ms, ret);
 }
 
 static int sq_budget_charge(struct store_backend_db *db, const store_budget *b, int64_t now_ms, uint64_t n) {
-        return sq_run(&db->writer, SQ_BUDGET_CHARGE, "tiii", b->key, b->window_ms,
-                      sq_window_start(b, now_ms), (int64_t)n);
+        return sq_run(&db->writer, SQ_BUDGET_CHARGE, "tiii", b->key, b->window_ms, sq_slice_start(b, now_ms),
+                      (int64_t)n);
 }
 
 int sq_one_int(sq_conn *c, sq_stmt_id id, int64_t *ret) {
@@ -1348,19 +1364,9 @@ static int sq_budget_used_now(struct store_backend_db *db, const store_budget *b
         int r = sq_read_begin(db, &c);
         if (r < 0)
                 return r;
-        sqlite3_stmt *st = NULL;
-        r = sq_prep(c, SQ_BUDGET_GET, &st, "tii", b->key, b->window_ms, sq_window_start(b, now_ms));
-        int rc = r < 0 ? SQLITE_ERROR : sqlite3_step(st);
-        uint64_t used = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
-        if (st)
-                sqlite3_reset(st);
+        r = sq_budget_used(c, b, now_ms, ret);
         sq_read_end(db, c);
-        if (r < 0)
-                return r;
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-                return sq_errno(rc);
-        *ret = used;
-        return 0;
+        return r;
 }
 
 const store_backend store_backend_sqlite = {

@@ -57,7 +57,6 @@ typedef enum {
         SQ_BREAKER_OPEN,
         SQ_BREAKER_RESET,
         SQ_BREAKER_GET,
-        SQ_BUDGET_GET,
         /* sqlite_response.c */
         SQ_APPROVAL_INSERT,
         SQ_APPROVAL_OF_EXEC,

@@ -535,7 +535,7 @@ static int sq_exec_exists(struct store_backend_db *db, int64_t alert_id, const c
 static int sq_prune(struct store_backend_db *db, int64_t now_ms) {
         int r = sq_run(&db->writer, SQ_EFFECTS_PRUNE, "i", now_ms);
         if (r >= 0)
-                r = sq_run(&db->writer, SQ_BUDGET_PRUNE, "i", now_ms);
+                r = sq_run(&db->writer, SQ_BUDGET_PRUNE, "ii", now_ms, (int64_t)BW_RATE_SLICES);
         return r < 0 ? r : sq_run(&db->writer, SQ_THRESHOLD_PRUNE, "i", now_ms - SQ_THRESHOLD_KEEP_MS);
 }
 

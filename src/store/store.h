@@ -200,21 +200,22 @@ int store_recommendation_execute(store *s, int64_t action_id, const char *actor,
 
 /* --- rate budgets and the circuit breaker ----------------------------------- */
 
-/* One rate budget: at most limit actions per fixed window of window_ms. */
+/* One rate budget: at most limit actions in any window of window_ms, wherever
+ * it starts (sliding, in BW_RATE_SLICES slices: core/limits.h). */
 typedef struct store_budget {
         const char *key;   /* "global" or an action kind such as "nft.block" */
         int64_t window_ms; /* 60000, 3600000 or 86400000 */
         uint64_t limit;    /* >= 1 */
 } store_budget;
 
-/* Inside a write job: how much of budget b is used in the window containing
- * now_ms. The writer's transaction holds the budget from this read to the
- * charge, so that concurrent workers (or instances) never overspend: the
- * governor decides between the two (engine/gate.c). A backend with several
- * writers must lock the row here (SELECT ... FOR UPDATE). */
+/* Inside a write job: how much of budget b is used in the window that ends at
+ * now_ms (every slice that overlaps it, the oldest counted whole). The writer's transaction holds the budget
+ * from this read to the charge, so that concurrent workers (or instances) never overspend: the governor
+ * decides between the two (engine/gate.c). A backend with several writers must lock the row here (SELECT ...
+ * FOR UPDATE). */
 int store_tx_budget_used(store_tx *tx, const store_budget *b, int64_t now_ms, uint64_t *ret);
 
-/* Inside a write job: adds n actions to budget b's window containing now_ms. */
+/* Inside a write job: adds n actions to budget b's slice of now_ms. */
 int store_tx_budget_charge(store_tx *tx, const store_budget *b, int64_t now_ms, uint64_t n);
 
 /* Inside a write job: the breaker's state. */
@@ -228,7 +229,7 @@ int store_tx_breaker_open(store_tx *tx, const char *reason);
  * -EALREADY if it was not open, -EINVAL for an empty actor or reason. */
 int store_breaker_reset(store *s, const char *actor, const char *reason);
 
-/* How much of budget b is used in the window containing now (a read: it may be
+/* How much of budget b is used in the window that ends now (a read: it may be
  * stale by the time it is returned). */
 int store_budget_used(store *s, const store_budget *b, uint64_t *ret);
 

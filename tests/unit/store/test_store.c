@@ -1119,25 +1119,54 @@ static uint64_t charge(store *s, const store_budget *b, int64_t now_ms, uint64_t
         return j.used;
 }
 
-/* Budgets count per window of now, add up what a transaction charged, and
- * survive a restart (the limit is the governor's: core/governor.c). */
+/* Budgets count what was charged within the last window of now, add up what
+ * a transaction charged, and survive a restart (the limit is the governor's:
+ * core/governor.c). */
 static void test_budgets_count_per_window_and_are_durable(void **state) {
         fixture *f = *state;
         store *s = open_store(f, 10);
         store_budget minute = {.key = "global", .window_ms = 60000, .limit = 3};
-        int64_t t0 = 1800000000000; /* a window boundary: a multiple of a minute */
+        int64_t t0 = 1800000000000; /* a multiple of a minute */
         assert_int_equal(charge(s, &minute, t0, 2), 2);
         assert_int_equal(charge(s, &minute, t0 + 59999, 1), 3);
-        assert_int_equal(charge(s, &minute, t0 + 60000, 1), 1); /* the next window */
+        /* t0's two count for a window and a slice (BW_RATE_SLICES). */
+        assert_int_equal(charge(s, &minute, t0 + 60999, 0), 3);
+        assert_int_equal(charge(s, &minute, t0 + 61000, 0), 1);
         store_budget other = {.key = "nft.block", .window_ms = 60000, .limit = 3};
         assert_int_equal(charge(s, &other, t0, 5), 5);
         s = reopen_store(f, 10);
-        budget_job j = {.b = &minute, .now_ms = t0};
+        budget_job j = {.b = &minute, .now_ms = t0 + 59999};
         assert_int_equal(store_write(s, job_budget, &j), 0);
         assert_int_equal(j.used, 3); /* still there after a restart */
         store_budget zero = {.key = "", .window_ms = 60000};
         budget_job bad = {.b = &zero, .now_ms = t0, .charge = 1};
         assert_int_equal(store_write(s, job_budget, &bad), -EINVAL);
+}
+
+/* A window slides: a burst at the end of one minute still counts at the start
+ * of the next (a window fixed on the clock let twice the limit through within
+ * a second), and a charge is counted for at least a whole window and at most
+ * a window and one slice (BW_RATE_SLICES) after it was made. */
+static void test_budgets_slide_across_the_clocks_minute(void **state) {
+        fixture *f = *state;
+        store *s = open_store(f, 10);
+        store_budget minute = {.key = "nft.block", .window_ms = 60000, .limit = 3};
+        int64_t t0 = 1800000000000 + 59999; /* a millisecond before a minute of the clock */
+        assert_int_equal(charge(s, &minute, t0, 3), 3);
+        assert_int_equal(charge(s, &minute, t0 + 1, 0), 3);
+        assert_int_equal(charge(s, &minute, t0 + 30000, 0), 3);
+        assert_int_equal(charge(s, &minute, t0 + minute.window_ms, 0), 3);
+        /* t0's slice starts at t0 + 1 - slice: gone once it is a window and a slice old. */
+        assert_int_equal(charge(s, &minute, t0 + 1 + minute.window_ms - 1, 0), 3);
+        assert_int_equal(charge(s, &minute, t0 + 1 + minute.window_ms, 0), 0);
+        /* Slices add up across the window. */
+        for (int64_t t = 0; t < minute.window_ms; t += 7000)
+                charge(s, &minute, t0 + 2 * minute.window_ms + t, 1);
+        assert_int_equal(charge(s, &minute, t0 + 3 * minute.window_ms - 1, 0), 9);
+        /* The sweeper's prune keeps every slice a window still counts. */
+        int64_t now = t0 + 3 * minute.window_ms - 1;
+        assert_int_equal(store_prune(s, now), 0);
+        assert_int_equal(charge(s, &minute, now, 0), 9);
 }
 
 typedef struct breaker_job {
@@ -1413,14 +1442,34 @@ static void test_migration_5_keeps_a_schema_4_store(void **state) {
         f->s = NULL;
         raw_exec(f->path, "DROP TABLE outbox; DROP TABLE outbox_pending; PRAGMA user_version = 4;");
         s = open_store(f, 10);
-        assert_int_equal(store_migrations_applied(s), 1);
-        assert_int_equal(store_schema_version(s), 5);
+        assert_int_equal(store_migrations_applied(s), 2);
+        assert_int_equal(store_schema_version(s), 6);
         json_t *a = NULL;
         assert_int_equal(store_alert_get(s, id, &a), 0);
         json_decref(a);
         store_notification n = note("k1", 0);
         assert_int_equal(store_outbox_add(s, &n, 1, 10), 0);
         assert_int_equal(outbox_count(s, OUTBOX_PENDING), 1);
+}
+
+/* Migration 6 on a store of schema 5: a fixed window's row moves to the
+ * window's last slice, so its charges count as long as the latest of them
+ * could have, and no longer than a window after that. */
+static void test_migration_6_slides_the_fixed_windows(void **state) {
+        fixture *f = *state;
+        store *s = open_store(f, 10);
+        store_close(s);
+        f->s = NULL;
+        int64_t t0 = 1800000000000; /* a multiple of a minute */
+        raw_exec(f->path, "INSERT INTO budgets (key, window_ms, window_start, used)"
+                          " VALUES ('global', 60000, 1800000000000, 3); PRAGMA user_version = 5;");
+        s = open_store(f, 10);
+        assert_int_equal(store_migrations_applied(s), 1);
+        assert_int_equal(store_schema_version(s), 6);
+        store_budget minute = {.key = "global", .window_ms = 60000, .limit = 3};
+        assert_int_equal(charge(s, &minute, t0, 0), 3);
+        assert_int_equal(charge(s, &minute, t0 + 59999 + 60000, 0), 3);
+        assert_int_equal(charge(s, &minute, t0 + 60000 + 60000, 0), 0);
 }
 
 static void test_names(void **state) {
@@ -1501,6 +1550,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_reads_have_documented_shape, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reads_of_missing_ids, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_denied_action_keeps_its_reason, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_budgets_slide_across_the_clocks_minute, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_budgets_count_per_window_and_are_durable, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_breaker_opens_once_and_resets_with_a_reason, setup,
@@ -1518,6 +1569,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_outbox_backlog_drops_the_oldest, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_outbox_refuses_malformed_notes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_migration_5_keeps_a_schema_4_store, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_migration_6_slides_the_fixed_windows, setup, teardown),
                 cmocka_unit_test(test_names),
                 cmocka_unit_test_setup_teardown(test_descriptors_are_cloexec, setup, teardown),
         };

@@ -159,34 +159,42 @@ static void take_field(cursor *c, void *out, size_t n) {
                 memset(out, 0, n);
 }
 
-int wire_request_send(int fd, uint32_t seq, const wire_request *r) {
+int wire_request_append(buf *out, uint32_t seq, const wire_request *r) {
         if (r->n_args > BW_WIRE_ARGS_MAX || r->credential_len > BW_TOKEN_MAX_LEN)
                 return -EINVAL;
-        uint16_t route = r->route, n_args = (uint16_t)r->n_args;
-        uint32_t cred = (uint32_t)r->credential_len, body = (uint32_t)r->body_len;
-        char fixed[20], args[BW_WIRE_ARGS_MAX * (4 + BW_WIRE_ARG_KEY_MAX + BW_WIRE_ARG_VALUE_MAX)];
-        memcpy(fixed, &route, 2);
-        memcpy(fixed + 2, &n_args, 2);
-        memcpy(fixed + 4, &cred, 4);
-        memcpy(fixed + 8, &r->path_id, 8);
-        memcpy(fixed + 16, &body, 4);
-        size_t n = 0;
+        size_t total = 20 + r->credential_len + r->body_len;
         for (size_t i = 0; i < r->n_args; i++) {
                 const wire_arg *a = &r->args[i];
                 if (a->key_len > BW_WIRE_ARG_KEY_MAX || a->value_len > BW_WIRE_ARG_VALUE_MAX)
                         return -EINVAL;
-                uint16_t k = (uint16_t)a->key_len, v = (uint16_t)a->value_len;
-                memcpy(args + n, &k, 2);
-                memcpy(args + n + 2, &v, 2);
-                memcpy(args + n + 4, a->key, a->key_len);
-                memcpy(args + n + 4 + a->key_len, a->value, a->value_len);
-                n += 4 + a->key_len + a->value_len;
+                total += 4 + a->key_len + a->value_len;
         }
-        wire_part parts[] = {{fixed, sizeof(fixed)},
-                             {r->credential, r->credential_len},
-                             {args, n},
-                             {r->body, r->body_len}};
-        return wire_send(fd, WIRE_REQUEST, seq, parts, 4);
+        if (total > BW_WIRE_PAYLOAD_MAX)
+                return -EMSGSIZE;
+        wire_header h = {.magic = WIRE_MAGIC, .type = WIRE_REQUEST, .seq = seq, .length = (uint32_t)total};
+        int e = buf_reserve(out, sizeof(h) + total);
+        if (e < 0)
+                return e;
+        /* Room is reserved: the appends below cannot fail. */
+        uint16_t route = r->route, n_args = (uint16_t)r->n_args;
+        uint32_t cred = (uint32_t)r->credential_len, body = (uint32_t)r->body_len;
+        buf_append(out, &h, sizeof(h));
+        buf_append(out, &route, 2);
+        buf_append(out, &n_args, 2);
+        buf_append(out, &cred, 4);
+        buf_append(out, &r->path_id, 8);
+        buf_append(out, &body, 4);
+        buf_append(out, r->credential, r->credential_len);
+        for (size_t i = 0; i < r->n_args; i++) {
+                const wire_arg *a = &r->args[i];
+                uint16_t k = (uint16_t)a->key_len, v = (uint16_t)a->value_len;
+                buf_append(out, &k, 2);
+                buf_append(out, &v, 2);
+                buf_append(out, a->key, a->key_len);
+                buf_append(out, a->value, a->value_len);
+        }
+        buf_append(out, r->body, r->body_len);
+        return 0;
 }
 
 int wire_request_decode(const char *p, size_t len, wire_request *ret) {

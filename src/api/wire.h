@@ -103,8 +103,10 @@ typedef struct wire_reader {
 void wire_reader_init(wire_reader *r, int fd);
 int wire_read(wire_reader *r, wire_header *ret, buf *payload);
 
-/* REQUEST. pack sends it; decode checks every length and bound. */
-int wire_request_send(int fd, uint32_t seq, const wire_request *r);
+/* REQUEST. append encodes it (header included) at the end of out, for
+ * wire_write to send several at once: 0, -EINVAL, -EMSGSIZE or -ENOMEM, and
+ * out unchanged unless 0. decode checks every length and bound. */
+int wire_request_append(buf *out, uint32_t seq, const wire_request *r);
 int wire_request_decode(const char *p, size_t len, wire_request *ret);
 
 /* REPLY. append encodes it (header included) at the end of out, for

@@ -5,15 +5,29 @@
  * accepted, the body bounded; then the request goes to core (api/wire.h) and
  * its connection is suspended until core's REPLY comes back — for an alert,
  * after its commit reached the disk. Request bytes are untrusted; this process
- * holds no store, no key and no token (only their hashes). */
+ * holds no store, no key and no token (only their hashes).
+ *
+ * Each HTTP thread runs a loop of its own around one MHD daemon (epoll, no
+ * internal thread; all share the listening socket): it waits on MHD's epoll
+ * descriptor and on an eventfd, runs MHD, then sends core every REQUEST its
+ * handlers wrote in that round with one write. The eventfd is what a reply
+ * rings after resuming a connection, so a resumed connection is served in
+ * the next round whatever MHD's own wakeup does: with MHD's internal epoll
+ * threads (0.9.75), a resume was now and then not acted on until the 30 s
+ * connection timeout (bench: one thread's 127 connections stalled). */
 #include "front/front.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "api/http.h"
@@ -24,10 +38,17 @@
 /* Requests sent to core and not yet answered, by seq: slots of a table twice
  * the connection limit, so that one free slot is always near. */
 #define FRONT_SLOTS (2u * BW_HTTP_MAX_CONNECTIONS)
+/* HTTP threads (front_options.threads is at most this). */
+#define FRONT_LOOPS_MAX 16u
+/* A round's REQUESTs are sent once they reach this many bytes, and at its end. */
+#define FRONT_OUT_FLUSH (256u * 1024u)
+
+typedef struct front_loop front_loop;
 
 typedef struct front_request {
         struct MHD_Connection *conn;
         front *f;
+        front_loop *loop;
         /* The target as MHD first showed it (see on_target). */
         const char *target;
         size_t target_len;
@@ -48,14 +69,31 @@ typedef struct front_request {
         size_t reply_len;
 } front_request;
 
-struct front {
+/* One HTTP thread. Its daemon, out and sent are the thread's own; wake_fd
+ * is rung by any thread. */
+struct front_loop {
+        front *f;
         struct MHD_Daemon *mhd;
+        int epfd;    /* MHD's epoll descriptor and wake_fd */
+        int wake_fd; /* eventfd: a connection was resumed, or drain / stop */
+        pthread_t thread;
+        bool started, quiesced;
+        atomic_bool rung;                       /* wake_fd was written since the loop last woke */
+        buf out;                                /* this round's REQUESTs, holding credentials */
+        uint32_t sent[BW_HTTP_MAX_CONNECTIONS]; /* their seqs */
+        size_t n_sent;
+};
+
+struct front {
+        front_loop loops[FRONT_LOOPS_MAX];
+        size_t n_loops;
+        atomic_bool draining, stopping;
         int link;
         unsigned alert_body_max;
         api_identity identities[BW_ACTORS_MAX + 1];
         size_t n_identities;
-        pthread_mutex_t send_lock;
-        pthread_mutex_t lock; /* slots, next_seq, waiting */
+        pthread_mutex_t send_lock; /* writes to link */
+        pthread_mutex_t lock;      /* slots, next_seq, waiting */
         front_request *slots[FRONT_SLOTS];
         uint32_t next_seq;
         unsigned waiting; /* requests sent and not answered or ended */
@@ -190,6 +228,34 @@ static enum MHD_Result request_start(front *f, front_request *req, const char *u
         return MHD_YES;
 }
 
+/* Sends core the round's REQUESTs in one write, then overwrites them (they
+ * hold bearer tokens). If core is gone each is answered 503, unless
+ * front_abandon answered it first. On the loop's thread. */
+static void loop_flush(front_loop *l) {
+        if (l->out.len == 0)
+                return;
+        front *f = l->f;
+        pthread_mutex_lock(&f->send_lock);
+        int r = wire_write(f->link, l->out.data, l->out.len);
+        pthread_mutex_unlock(&f->send_lock);
+        sodium_memzero(l->out.data, l->out.len);
+        buf_reset(&l->out);
+        if (l->out.cap > 4 * FRONT_OUT_FLUSH)
+                buf_free(&l->out); /* a batch's body: do not keep megabytes idle */
+        for (size_t i = 0; r < 0 && i < l->n_sent; i++)
+                front_reply(f, l->sent[i], &core_gone);
+        l->n_sent = 0;
+}
+
+/* Many replies arrive per round: one write wakes the loop for all of them. */
+static void loop_ring(front_loop *l) {
+        if (atomic_exchange(&l->rung, true))
+                return;
+        uint64_t one = 1;
+        while (write(l->wake_fd, &one, sizeof(one)) < 0 && errno == EINTR)
+                ;
+}
+
 /* The decoded query arguments, for core. */
 typedef struct front_args {
         wire_request *w;
@@ -223,6 +289,9 @@ static enum MHD_Result request_forward(front *f, front_request *req) {
                 return front_error(req, MHD_HTTP_BAD_REQUEST, "invalid", "query",
                                    "at most %u query arguments, names of 1..%u bytes, values of at most %u",
                                    BW_WIRE_ARGS_MAX, BW_WIRE_ARG_KEY_MAX, BW_WIRE_ARG_VALUE_MAX);
+        front_loop *l = req->loop;
+        if (l->out.len >= FRONT_OUT_FLUSH || l->n_sent == BW_HTTP_MAX_CONNECTIONS)
+                loop_flush(l);
         pthread_mutex_lock(&f->lock);
         uint32_t seq = f->next_seq;
         while (f->slots[seq % FRONT_SLOTS])
@@ -234,12 +303,12 @@ static enum MHD_Result request_forward(front *f, front_request *req) {
         f->waiting++;
         MHD_suspend_connection(req->conn);
         pthread_mutex_unlock(&f->lock);
-        pthread_mutex_lock(&f->send_lock);
-        int r = wire_request_send(f->link, seq, &w);
-        pthread_mutex_unlock(&f->send_lock);
+        int r = wire_request_append(&l->out, seq, &w);
         sodium_memzero(req->credential, sizeof(req->credential));
         if (r < 0)
                 front_reply(f, seq, &core_gone); /* unless front_abandon answered it first */
+        else
+                l->sent[l->n_sent++] = seq;
         return MHD_YES;
 }
 
@@ -257,7 +326,8 @@ static void request_unslot(front *f, front_request *req) {
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload_data, size_t *upload_data_size,
                                   void **con_cls) {
-        front *f = cls;
+        front_loop *l = cls;
+        front *f = l->f;
         front_request *req = *con_cls;
         if (!req)
                 return MHD_NO; /* on_target could not allocate it */
@@ -296,10 +366,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
  * request's *con_cls. The raw target is checked here, while it is still raw;
  * later only its address is used (MHD rewrites the bytes). */
 static void *on_target(void *cls, const char *uri, struct MHD_Connection *c) {
+        front_loop *l = cls;
         front_request *req = calloc(1, sizeof(*req));
         if (req) {
                 req->conn = c;
-                req->f = cls;
+                req->f = l->f;
+                req->loop = l;
                 req->target = uri;
                 req->target_len = strlen(uri);
                 req->target_control = routes_target_control(uri, req->target_len);
@@ -313,7 +385,7 @@ static void *on_target(void *cls, const char *uri, struct MHD_Connection *c) {
  * answer is dropped. */
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
-        front *f = cls;
+        front *f = ((front_loop *)cls)->f;
         front_request *req = *con_cls;
         if (req) {
                 pthread_mutex_lock(&f->lock);
@@ -336,6 +408,7 @@ int front_reply(front *f, uint32_t seq, const wire_reply *w) {
         pthread_mutex_lock(&f->lock);
         front_request *req = f->slots[seq % FRONT_SLOTS];
         bool found = req && req->sent && req->seq == seq && !req->answered;
+        front_loop *l = found ? req->loop : NULL;
         if (found) {
                 req->answered = true;
                 req->status = w->status;
@@ -345,15 +418,111 @@ int front_reply(front *f, uint32_t seq, const wire_reply *w) {
         }
         pthread_mutex_unlock(&f->lock);
         /* A suspended connection is never ended by MHD, and only the one who
-         * set answered resumes it: req is alive until then. */
-        if (found)
+         * set answered resumes it: req is alive until then (not after). Its
+         * loop is rung so that it runs MHD on it in the next round. */
+        if (found) {
                 MHD_resume_connection(req->conn);
-        else
+                loop_ring(l);
+        } else {
                 free(copy); /* its client hung up */
+        }
         return 0;
 }
 
+/* One HTTP thread: waits for MHD's descriptor or a ring, runs MHD, sends what
+ * the round's handlers wrote. */
+static void *loop_main(void *arg) {
+        front_loop *l = arg;
+        front *f = l->f;
+        while (!atomic_load(&f->stopping)) {
+                MHD_UNSIGNED_LONG_LONG t = 0;
+                int timeout = MHD_get_timeout(l->mhd, &t) == MHD_YES ? (t > INT_MAX ? INT_MAX : (int)t) : -1;
+                struct epoll_event ev[2];
+                int n = epoll_wait(l->epfd, ev, 2, timeout);
+                for (int i = 0; i < n; i++)
+                        if (ev[i].data.fd == l->wake_fd) {
+                                uint64_t count;
+                                while (read(l->wake_fd, &count, sizeof(count)) < 0 && errno == EINTR)
+                                        ;
+                                /* Drained, then cleared, then MHD runs: a ring after the
+                                 * read either set the flag after this (and writes again)
+                                 * or resumed before this (and MHD sees it below). */
+                                atomic_store(&l->rung, false);
+                        }
+                if (atomic_load(&f->draining) && !l->quiesced) {
+                        MHD_quiesce_daemon(l->mhd); /* the socket stays the parent's */
+                        l->quiesced = true;
+                }
+                MHD_run(l->mhd);
+                loop_flush(l);
+        }
+        return NULL;
+}
+
+static int loop_start(front *f, front_loop *l, const front_options *o, unsigned connections) {
+        *l = (front_loop){.f = f, .epfd = -1, .wake_fd = -1};
+        buf_init(&l->out, BW_WIRE_PAYLOAD_MAX + FRONT_OUT_FLUSH);
+        l->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL, on_request, l,
+                                  MHD_OPTION_LISTEN_SOCKET, o->listen_fd, MHD_OPTION_CONNECTION_LIMIT,
+                                  connections, MHD_OPTION_CONNECTION_TIMEOUT,
+                                  (unsigned)BW_HTTP_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                  (size_t)BW_HTTP_CONN_MEMORY, MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+                                  MHD_OPTION_URI_LOG_CALLBACK, on_target, l, MHD_OPTION_END);
+        if (!l->mhd)
+                return -EADDRNOTAVAIL;
+        const union MHD_DaemonInfo *info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+        l->epfd = epoll_create1(EPOLL_CLOEXEC);
+        l->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (!info)
+                return -EINVAL;
+        if (l->epfd < 0 || l->wake_fd < 0)
+                return -errno;
+        struct epoll_event mhd_ev = {.events = EPOLLIN, .data.fd = info->epoll_fd};
+        struct epoll_event wake_ev = {.events = EPOLLIN, .data.fd = l->wake_fd};
+        if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, info->epoll_fd, &mhd_ev) < 0 ||
+            epoll_ctl(l->epfd, EPOLL_CTL_ADD, l->wake_fd, &wake_ev) < 0)
+                return -errno;
+        int e = pthread_create(&l->thread, NULL, loop_main, l);
+        if (e != 0)
+                return -e;
+        l->started = true;
+        return 0;
+}
+
+/* After its thread ended (or never started). */
+static void loop_free(front_loop *l) {
+        if (l->mhd)
+                MHD_stop_daemon(l->mhd);
+        if (l->epfd >= 0)
+                close(l->epfd);
+        if (l->wake_fd >= 0)
+                close(l->wake_fd);
+        if (l->out.data)
+                sodium_memzero(l->out.data, l->out.cap);
+        buf_free(&l->out);
+}
+
+/* Ends every loop's thread and frees the loops. */
+static void loops_stop(front *f) {
+        atomic_store(&f->stopping, true);
+        for (size_t i = 0; i < f->n_loops; i++)
+                if (f->loops[i].started) {
+                        loop_ring(&f->loops[i]);
+                        pthread_join(f->loops[i].thread, NULL);
+                }
+        for (size_t i = 0; i < f->n_loops; i++)
+                loop_free(&f->loops[i]);
+        f->n_loops = 0;
+}
+
 int front_start(const front_options *o, front **ret) {
+        unsigned threads = o->threads ? o->threads : 1;
+        if (threads > FRONT_LOOPS_MAX)
+                return -EINVAL;
+        /* MHD accepts on a socket it was given only if it does not block. */
+        int fl = fcntl(o->listen_fd, F_GETFL);
+        if (fl < 0 || fcntl(o->listen_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+                return -errno;
         front *f = calloc(1, sizeof(*f));
         if (!f)
                 return -ENOMEM;
@@ -364,25 +533,26 @@ int front_start(const front_options *o, front **ret) {
         pthread_mutex_init(&f->send_lock, NULL);
         pthread_mutex_init(&f->lock, NULL);
         pthread_cond_init(&f->idle, NULL);
-        f->mhd = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
-                                  on_request, f, MHD_OPTION_LISTEN_SOCKET, o->listen_fd,
-                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 1),
-                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)BW_HTTP_MAX_CONNECTIONS,
-                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)BW_HTTP_CONN_TIMEOUT_S,
-                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)BW_HTTP_CONN_MEMORY,
-                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, f, MHD_OPTION_URI_LOG_CALLBACK,
-                                  on_target, f, MHD_OPTION_END);
-        if (!f->mhd) {
+        /* The connection limit is the process's: shared between the loops. */
+        int r = 0;
+        for (unsigned i = 0; i < threads && r == 0; i++) {
+                r = loop_start(f, &f->loops[i], o, BW_HTTP_MAX_CONNECTIONS / threads);
+                f->n_loops = i + 1;
+        }
+        if (r < 0) {
+                loops_stop(f);
                 sodium_memzero(f->identities, sizeof(f->identities));
                 free(f);
-                return -EADDRNOTAVAIL;
+                return r;
         }
         *ret = f;
         return 0;
 }
 
 void front_drain(front *f) {
-        MHD_quiesce_daemon(f->mhd);
+        atomic_store(&f->draining, true);
+        for (size_t i = 0; i < f->n_loops; i++)
+                loop_ring(&f->loops[i]);
         /* Suspended connections wait for core's answer, which comes (core
          * answers every request it received) or never will (core is gone:
          * the reader then ends them with front_abandon). MHD must not be
@@ -396,7 +566,7 @@ void front_drain(front *f) {
 void front_free(front *f) {
         if (!f)
                 return;
-        MHD_stop_daemon(f->mhd);
+        loops_stop(f);
         sodium_memzero(f->identities, sizeof(f->identities));
         free(f);
 }

@@ -44,6 +44,15 @@ static void hello(int peer) {
         json_decref(v);
 }
 
+/* One REQUEST, as the api process sends it. */
+static void send_message(int peer, const wire_request *w) {
+        buf out;
+        buf_init(&out, BW_WIRE_PAYLOAD_MAX + 64);
+        assert_int_equal(wire_request_append(&out, 1, w), 0);
+        assert_int_equal(wire_write(peer, out.data, out.len), 0);
+        buf_free(&out);
+}
+
 /* GET /v1/alerts/{id} (BODY_NONE) with a body of n bytes. */
 static void send_request(int peer, size_t n) {
         static char body[BW_SMALL_BODY_MAX + 2];
@@ -55,7 +64,7 @@ static void send_request(int peer, size_t n) {
                         break;
         assert_non_null(r);
         wire_request w = {.route = (uint16_t)index, .path_id = 1, .body = body, .body_len = n};
-        assert_int_equal(wire_request_send(peer, 1, &w), 0);
+        send_message(peer, &w);
 }
 
 static void test_a_request_before_hello_ends_the_link(void **state) {
@@ -90,7 +99,7 @@ static void test_an_unknown_route_ends_the_link(void **state) {
         api_link *l = link_up(&peer, &shared);
         hello(peer);
         wire_request w = {.route = 999};
-        assert_int_equal(wire_request_send(peer, 1, &w), 0);
+        send_message(peer, &w);
         assert_dies(l, peer);
 }
 

@@ -89,11 +89,15 @@ static void test_the_api_process_reaches_nothing(void **state) {
 
 /* --- messages ---------------------------------------------------------------------- */
 
-/* A REQUEST as wire_request_send writes it, captured from a socketpair. */
+/* A REQUEST as wire_request_append encodes it, captured from a socketpair. */
 static size_t capture_request(const wire_request *w, char *out, size_t cap) {
         int sv[2];
         assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-        assert_int_equal(wire_request_send(sv[0], 7, w), 0);
+        buf msg;
+        buf_init(&msg, BW_WIRE_PAYLOAD_MAX + 64);
+        assert_int_equal(wire_request_append(&msg, 7, w), 0);
+        assert_int_equal(wire_write(sv[0], msg.data, msg.len), 0);
+        buf_free(&msg);
         buf payload;
         buf_init(&payload, BW_WIRE_PAYLOAD_MAX);
         wire_header h;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Health routes: GET /healthz (liveness), GET /readyz (store writable, queue
- * below capacity, every connector worker up), GET /metrics (Prometheus text)
- * and GET /v1/status (each process and its confinement, for admins). Runs in
+/* Health routes: GET /healthz (liveness), GET /readyz (ready or not: store
+ * writable, queue below capacity, every connector worker up), GET /metrics
+ * (Prometheus text) and GET /v1/status (readiness with its checks, each
+ * process and its confinement, for admins). Runs in
  * core's dispatch threads. */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,8 +16,10 @@ enum MHD_Result handle_healthz(request *req) {
         return reply_json(req, MHD_HTTP_OK, json_pack("{ss}", "status", "ok"));
 }
 
-enum MHD_Result handle_readyz(request *req) {
-        api_shared *s = req->api;
+/* Whether the daemon takes and acts on alerts (store writable, queue below
+ * capacity, every connector worker up), and, if checks is not NULL, why:
+ * {"store", "queue": {ok, free, capacity}, "integrations": {ok, workers}}. */
+static bool readiness(api_shared *s, json_t **checks) {
         int64_t now = clock_mono_ms(), last = atomic_load(&s->ping_at_ms);
         int ping_r;
         if (last != 0 && now - last < 1000) {
@@ -27,22 +30,30 @@ enum MHD_Result handle_readyz(request *req) {
                 atomic_store(&s->ping_at_ms, now);
         }
         bool store_ok = ping_r == 0;
-        json_t *workers = connector_pool_status(s->pool);
-        /* Confinement details are for GET /v1/status (an admin's), not for anyone. */
-        const char *name;
-        json_t *w;
-        json_object_foreach(workers, name, w) json_object_del(w, "sandbox");
         size_t free_slots = store_queue_free(s->store);
         bool workers_ok = connector_pool_all_up(s->pool);
-        bool ready = store_ok && free_slots > 0 && workers_ok;
-        json_t *body = json_pack("{sb s{ss s{sb sI sI} s{sb so}}}", "ready", ready, "checks", "store",
-                                 store_ok            ? "writable"
-                                 : ping_r == -EDQUOT ? "NOT WRITABLE: the disk is full"
-                                                     : "NOT WRITABLE",
-                                 "queue", "ok", free_slots > 0, "free", (json_int_t)free_slots, "capacity",
-                                 (json_int_t)s->queue_capacity, "integrations", "ok", workers_ok, "workers",
-                                 workers ? workers : json_object());
-        return reply_json(req, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE, body);
+        if (checks) {
+                json_t *workers = connector_pool_status(s->pool);
+                /* Confinement is GET /v1/status's "processes". */
+                const char *name;
+                json_t *w;
+                json_object_foreach(workers, name, w) json_object_del(w, "sandbox");
+                *checks = json_pack("{ss s{sb sI sI} s{sb so}}", "store",
+                                    store_ok            ? "writable"
+                                    : ping_r == -EDQUOT ? "NOT WRITABLE: the disk is full"
+                                                        : "NOT WRITABLE",
+                                    "queue", "ok", free_slots > 0, "free", (json_int_t)free_slots,
+                                    "capacity", (json_int_t)s->queue_capacity, "integrations", "ok",
+                                    workers_ok, "workers", workers ? workers : json_object());
+        }
+        return store_ok && free_slots > 0 && workers_ok;
+}
+
+/* Anyone may ask (a load balancer, systemd): up or down, nothing more. */
+enum MHD_Result handle_readyz(request *req) {
+        bool ready = readiness(req->api, NULL);
+        return reply_json(req, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
+                          json_pack("{sb}", "ready", ready));
 }
 
 /* Every process of the daemon, the parent and core first: role, pid, and
@@ -90,11 +101,16 @@ enum MHD_Result handle_status(request *req) {
         json_t *workers = connector_pool_status(req->api->pool);
         json_t *all = processes(req->api, workers);
         json_decref(workers);
-        if (!all)
+        json_t *checks = NULL;
+        bool ready = readiness(req->api, &checks);
+        if (!all || !checks) {
+                json_decref(all);
+                json_decref(checks);
                 return reply_error(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "", "out of memory");
-        return reply_json(
-                req, MHD_HTTP_OK,
-                json_pack("{si so}", "landlock_abi", req->api->core_sandbox.landlock_abi, "processes", all));
+        }
+        return reply_json(req, MHD_HTTP_OK,
+                          json_pack("{sb so si so}", "ready", ready, "checks", checks, "landlock_abi",
+                                    req->api->core_sandbox.landlock_abi, "processes", all));
 }
 
 /* One info line per process: its confinement as labels. */

@@ -251,7 +251,7 @@ def test_full_disk_is_store_unavailable_not_queue_full(small_disk, make_daemon):
     first = d.post_alert(ssh_alert("192.0.2.30"))
     assert first.status_code == 202, first.text
     ready = requests.get(d.url + "/readyz", timeout=5)
-    assert ready.status_code == 200 and ready.json()["checks"]["store"] == "writable", ready.text
+    assert ready.status_code == 200 and d.get("/v1/status").json()["checks"]["store"] == "writable", ready.text
 
     # Full but for 64 KiB: the ping's one row still fits, a 60 kB alert does not.
     filler = small_disk / "filler"
@@ -270,13 +270,14 @@ def test_full_disk_is_store_unavailable_not_queue_full(small_disk, make_daemon):
     # (the ping is cached for a second).
     time.sleep(1.1)
     ready = requests.get(d.url + "/readyz", timeout=5)
-    assert ready.status_code == 503 and ready.json()["checks"]["store"] != "writable", ready.text
+    assert ready.status_code == 503 and ready.json() == {"ready": False}, ready.text
+    assert d.get("/v1/status").json()["checks"]["store"] == "NOT WRITABLE: the disk is full"
 
     # Room again: ready, and alerts are stored; what was acknowledged is there.
     filler.unlink()
     time.sleep(1.1)
     ready = requests.get(d.url + "/readyz", timeout=5)
-    assert ready.status_code == 200 and ready.json()["checks"]["store"] == "writable", ready.text
+    assert ready.status_code == 200 and d.get("/v1/status").json()["checks"]["store"] == "writable", ready.text
     again = d.post_alert(ssh_alert("192.0.2.32"))
     assert again.status_code == 202, again.text
     for r in [first, again] + [r for r in answers if r.status_code == 202]:

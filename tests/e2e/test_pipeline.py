@@ -4,6 +4,8 @@ connector worker processes, a real nftables set, a real HTTP receiver, a real
 program."""
 import json
 
+import requests
+
 from conftest import PLAYBOOK_LOCK_ACCOUNTS, PLAYBOOK_BLOCK, INTEGRATION_NFT, nft_set, ssh_alert, write_program, reversible_exec
 
 
@@ -207,9 +209,22 @@ def test_read_routes_and_metrics(make_daemon):
     assert "bulwark_alert_to_action_seconds_count 1" in m
     h = d.get("/healthz")
     assert h.status_code == 200 and h.json()["status"] == "ok"
-    ready = d.get("/readyz").json()
-    assert ready["ready"] is True and ready["checks"]["store"] == "writable"
-    assert ready["checks"]["integrations"]["workers"]["fw"]["up"] is True
+    status = d.get("/v1/status").json()
+    assert status["ready"] is True and status["checks"]["store"] == "writable"
+    assert status["checks"]["integrations"]["workers"]["fw"]["up"] is True
+
+
+def test_readiness_tells_anyone_only_up_or_down(make_daemon):
+    # Unauthenticated: ready or not, and nothing about what runs (integration
+    # names, kinds, worker pids, the queue's size are an admin's to read).
+    d = make_daemon().start()
+    anonymous = requests.get(d.url + "/readyz", timeout=5)
+    assert anonymous.status_code == 200 and anonymous.json() == {"ready": True}, anonymous.text
+    for word in ("fw", "nft", "pid", "capacity", "workers"):
+        assert word not in anonymous.text
+    assert requests.get(d.url + "/v1/status", timeout=5).status_code == 401
+    status = d.get("/v1/status").json()
+    assert status["checks"]["integrations"]["workers"]["fw"]["kind"] == "nft"
 
 
 def test_logs_are_json_lines_with_ids(make_daemon):

@@ -201,6 +201,11 @@ static int api_setup(cli_api *a, const char *url, const char *method, const char
                   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, api_on_header) == CURLE_OK &&
                   curl_easy_setopt(c, CURLOPT_HEADERDATA, reply) == CURLE_OK &&
                   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK;
+        /* The bearer token must never reach a proxy in clear: plain HTTP goes
+         * straight to the daemon whatever http_proxy says. Through a proxy,
+         * HTTPS is a CONNECT tunnel, and the token stays inside TLS. */
+        if (ok && strncasecmp(url, "https://", 8) != 0)
+                ok = curl_easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK;
         if (!ok)
                 return -ENOMEM;
         if (strcmp(method, "GET") == 0)

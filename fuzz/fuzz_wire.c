@@ -56,10 +56,23 @@ static void fuzz_reply(const char *p, size_t len) {
 }
 
 static void fuzz_count(const char *p, size_t len) {
+        wire_count_kind kind;
         unsigned reason;
-        int r = wire_count_decode(p, len, &reason);
+        int r = wire_count_decode(p, len, &kind, &reason);
         fuzz_check(r == 0 || r == -EBADMSG, "wire_count_decode returns 0 or -EBADMSG");
-        fuzz_check(r < 0 || reason < _REJECT_REASON_MAX, "a decoded count names a known reason");
+        fuzz_check(r < 0 || (kind == WIRE_COUNT_ALERT_REJECTED && reason < _REJECT_REASON_MAX) ||
+                           (kind == WIRE_COUNT_HTTP_REFUSED && reason < _REFUSE_REASON_MAX) ||
+                           (kind == WIRE_COUNT_LOG_SUPPRESSED && reason == 0),
+                   "a decoded count names a known kind and one of its reasons");
+        if (r == 0) {
+                buf out;
+                buf_init(&out, 64);
+                fuzz_check(wire_count_append(&out, kind, reason) == 0 &&
+                                   out.len == sizeof(wire_header) + len &&
+                                   memcmp(out.data + sizeof(wire_header), p, len) == 0,
+                           "a decoded count encodes back to the same bytes");
+                buf_free(&out);
+        }
 }
 
 static void fuzz_identities(const char *p, size_t len) {

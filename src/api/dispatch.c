@@ -312,6 +312,20 @@ static int link_hello(api_link *l, const buf *payload) {
         return 0;
 }
 
+/* Something the api process counted for core's metrics. */
+static int link_count(api_link *l, const buf *payload) {
+        wire_count_kind kind;
+        unsigned reason;
+        if (wire_count_decode(payload->data, payload->len, &kind, &reason) < 0)
+                return -EBADMSG;
+        bw_metrics *m = l->shared->metrics;
+        _Atomic uint64_t *counter = kind == WIRE_COUNT_ALERT_REJECTED ? &m->alerts_rejected[reason]
+                                    : kind == WIRE_COUNT_HTTP_REFUSED ? &m->http_refused[reason]
+                                                                      : &m->log_lines_suppressed;
+        atomic_fetch_add_explicit(counter, 1, memory_order_relaxed);
+        return 0;
+}
+
 static void *link_reader(void *arg) {
         api_link *l = arg;
         buf payload;
@@ -325,15 +339,12 @@ static void *link_reader(void *arg) {
                 r = wire_read(in, &h, &payload);
                 if (r < 0)
                         break;
-                unsigned reason;
                 if (h.type == WIRE_REQUEST)
                         r = link_request(l, h.seq, &payload);
                 else if (h.type == WIRE_HELLO)
                         r = link_hello(l, &payload);
-                else if (h.type == WIRE_COUNT &&
-                         (r = wire_count_decode(payload.data, payload.len, &reason)) == 0)
-                        atomic_fetch_add_explicit(&l->shared->metrics->alerts_rejected[reason], 1,
-                                                  memory_order_relaxed);
+                else if (h.type == WIRE_COUNT)
+                        r = link_count(l, &payload);
                 else
                         r = -EBADMSG;
         }

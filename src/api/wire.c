@@ -277,20 +277,45 @@ int wire_reply_decode(const char *p, size_t len, wire_reply *ret) {
         return 0;
 }
 
-int wire_count_send(int fd, unsigned reason) {
-        uint32_t v = reason;
-        wire_part part = {&v, sizeof(v)};
-        return wire_send(fd, WIRE_COUNT, 0, &part, 1);
+/* The reasons each kind of count can have. */
+static unsigned count_reasons(wire_count_kind kind) {
+        switch (kind) {
+        case WIRE_COUNT_ALERT_REJECTED:
+                return _REJECT_REASON_MAX;
+        case WIRE_COUNT_HTTP_REFUSED:
+                return _REFUSE_REASON_MAX;
+        case WIRE_COUNT_LOG_SUPPRESSED:
+                return 1;
+        default:
+                return 0;
+        }
 }
 
-int wire_count_decode(const char *p, size_t len, unsigned *ret_reason) {
-        uint32_t v;
+int wire_count_append(buf *out, wire_count_kind kind, unsigned reason) {
+        if (reason >= count_reasons(kind))
+                return -EINVAL;
+        uint32_t v[2] = {(uint32_t)kind, reason};
+        wire_header h = {.magic = WIRE_MAGIC, .type = WIRE_COUNT, .length = sizeof(v)};
+        size_t before = out->len;
+        int e = buf_append(out, &h, sizeof(h));
+        if (e == 0)
+                e = buf_append(out, v, sizeof(v));
+        if (e < 0 && out->data) {
+                out->len = before;
+                out->data[before] = '\0';
+        }
+        return e;
+}
+
+int wire_count_decode(const char *p, size_t len, wire_count_kind *ret_kind, unsigned *ret_reason) {
+        uint32_t v[2];
         if (len != sizeof(v))
                 return -EBADMSG;
-        memcpy(&v, p, sizeof(v));
-        if (v >= _REJECT_REASON_MAX)
+        memcpy(v, p, sizeof(v));
+        if (v[0] >= _WIRE_COUNT_KIND_MAX || v[1] >= count_reasons((wire_count_kind)v[0]))
                 return -EBADMSG;
-        *ret_reason = v;
+        *ret_kind = (wire_count_kind)v[0];
+        *ret_reason = v[1];
         return 0;
 }
 

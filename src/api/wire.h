@@ -13,8 +13,10 @@
  *   REQUEST  api -> core   one complete request: route index, path id, query
  *                          arguments, the bearer credential, the body.
  *   REPLY    core -> api   the answer to REQUEST seq: status, content type, body.
- *   COUNT    api -> core   a request the api process refused before its body
- *                          (401, 413), for core's metrics.
+ *   COUNT    api -> core   what the api process counts for core's metrics: an
+ *                          alert refused before its body (401, 413), a
+ *                          request refused (401, 403, a bad target), a log
+ *                          line it left out.
  *   HELLO    api -> core   once, confined: what it runs with, as the kernel
  *                          says (connectors/ipc.h: ipc_init_ok_pack). JSON. */
 #pragma once
@@ -117,9 +119,15 @@ int wire_reply_append(buf *out, uint32_t seq, const wire_reply *r);
 int wire_write(int fd, const void *p, size_t n);
 int wire_reply_decode(const char *p, size_t len, wire_reply *ret);
 
-/* COUNT: one reject reason (core/metrics.h: reject_reason). */
-int wire_count_send(int fd, unsigned reason);
-int wire_count_decode(const char *p, size_t len, unsigned *ret_reason);
+/* COUNT: u32 kind, u32 reason. */
+typedef enum {
+        WIRE_COUNT_ALERT_REJECTED, /* reason: core/metrics.h reject_reason */
+        WIRE_COUNT_HTTP_REFUSED,   /* reason: core/metrics.h refuse_reason */
+        WIRE_COUNT_LOG_SUPPRESSED, /* reason: 0 */
+        _WIRE_COUNT_KIND_MAX,
+} wire_count_kind;
+int wire_count_append(buf *out, wire_count_kind kind, unsigned reason);
+int wire_count_decode(const char *p, size_t len, wire_count_kind *ret_kind, unsigned *ret_reason);
 
 /* INIT and HELLO: a JSON object. decode parses it into *ret. */
 int wire_json_send(int fd, wire_type type, const json_t *v);

@@ -30,6 +30,10 @@
 #define BW_HTTP_MAX_CONNECTIONS 1024u
 /* Idle or slow connections are dropped after this many seconds. */
 #define BW_HTTP_CONN_TIMEOUT_S 30u
+/* Log lines a second for each kind of refused request (401, 403, a bad
+ * target): a client sending bad tokens as fast as it can must not fill the
+ * disk or drown the journal. Every refusal is still counted in /metrics. */
+#define BW_LOG_REFUSED_PER_S 10u
 
 /* The bearer token file: a token is 32-128 printable characters. */
 #define BW_TOKEN_FILE_MAX 4096u

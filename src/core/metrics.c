@@ -10,6 +10,12 @@ static const uint64_t bucket_bounds_us[METRICS_HISTOGRAM_BUCKETS] = {
         50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 5000000,
 };
 
+static const char *const refuse_names[_REFUSE_REASON_MAX] = {
+        [REFUSE_UNAUTHORIZED] = "unauthorized",
+        [REFUSE_FORBIDDEN] = "forbidden",
+        [REFUSE_BAD_TARGET] = "bad_target",
+};
+
 static const char *const reject_names[_REJECT_REASON_MAX] = {
         [REJECT_INVALID] = "invalid",         [REJECT_TOO_LARGE] = "too_large",
         [REJECT_QUEUE_FULL] = "queue_full",   [REJECT_UNAUTHORIZED] = "unauthorized",
@@ -113,6 +119,21 @@ int metrics_render(const bw_metrics *m, const metrics_gauges *g, buf *out) {
         for (size_t i = 0; r == 0 && i < _REJECT_REASON_MAX; i++)
                 r = buf_printf(out, "bulwark_alerts_rejected_total{reason=\"%s\"} %llu\n", reject_names[i],
                                (unsigned long long)load(&m->alerts_rejected[i]));
+        if (r == 0)
+                r = buf_printf(out,
+                               "# HELP bulwark_http_refused_total Requests refused before their body, by "
+                               "reason.\n# TYPE bulwark_http_refused_total counter\n");
+        for (size_t i = 0; r == 0 && i < _REFUSE_REASON_MAX; i++)
+                r = buf_printf(out, "bulwark_http_refused_total{reason=\"%s\"} %llu\n", refuse_names[i],
+                               (unsigned long long)load(&m->http_refused[i]));
+        if (r == 0)
+                r = buf_printf(
+                        out,
+                        "# HELP bulwark_log_lines_suppressed_total Log lines of refused requests left out "
+                        "(at most BW_LOG_REFUSED_PER_S a second).\n"
+                        "# TYPE bulwark_log_lines_suppressed_total counter\n"
+                        "bulwark_log_lines_suppressed_total %llu\n",
+                        (unsigned long long)load(&m->log_lines_suppressed));
         if (r == 0)
                 r = buf_printf(out, "# HELP bulwark_actions_total Actions by connector and outcome.\n"
                                     "# TYPE bulwark_actions_total counter\n");

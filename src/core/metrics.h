@@ -21,6 +21,15 @@ typedef enum {
         _REJECT_REASON_MAX,
 } reject_reason;
 
+/* Why the api process refused a request before its body (label "reason" of
+ * bulwark_http_refused_total), on any route. */
+typedef enum {
+        REFUSE_UNAUTHORIZED, /* 401 */
+        REFUSE_FORBIDDEN,    /* 403 */
+        REFUSE_BAD_TARGET,   /* 400: a NUL or a control character in the target */
+        _REFUSE_REASON_MAX,
+} refuse_reason;
+
 /* Outcome label of bulwark_actions_total. */
 typedef enum {
         OUTCOME_APPLIED,
@@ -65,6 +74,8 @@ typedef struct histogram {
 typedef struct bw_metrics {
         _Atomic uint64_t alerts_accepted;
         _Atomic uint64_t alerts_rejected[_REJECT_REASON_MAX];
+        _Atomic uint64_t http_refused[_REFUSE_REASON_MAX];
+        _Atomic uint64_t log_lines_suppressed; /* refusals' lines left out (BW_LOG_REFUSED_PER_S) */
         _Atomic uint64_t alerts_processed;
         _Atomic uint64_t executions;
         _Atomic uint64_t actions[_METRIC_CONNECTOR_MAX][_OUTCOME_MAX];

@@ -148,11 +148,28 @@ static const wire_reply core_gone = {.status = MHD_HTTP_SERVICE_UNAVAILABLE,
                                      .body = core_gone_body,
                                      .body_len = sizeof(core_gone_body) - 1};
 
-/* Counted by core (its metrics). */
-static void front_count(front *f, reject_reason why) {
-        pthread_mutex_lock(&f->send_lock);
-        wire_count_send(f->link, why);
-        pthread_mutex_unlock(&f->send_lock);
+/* Counted by core (its metrics): sent with the round's REQUESTs. */
+static void front_count(front_request *req, wire_count_kind kind, unsigned reason) {
+        if (wire_count_append(&req->loop->out, kind, reason) < 0)
+                log_msg(LOG_LEVEL_WARN, "api", "count.lost", "out of memory");
+}
+
+/* A request refused before its body: counted, and true if it may be logged
+ * (at most BW_LOG_REFUSED_PER_S lines a second for each reason), with
+ * *ret_suppressed the lines left out before it, which the line says. */
+static bool front_refused(front_request *req, refuse_reason why, json_int_t *ret_suppressed) {
+        static log_limit lines[_REFUSE_REASON_MAX] = {
+                [REFUSE_UNAUTHORIZED] = LOG_LIMIT_INIT(BW_LOG_REFUSED_PER_S),
+                [REFUSE_FORBIDDEN] = LOG_LIMIT_INIT(BW_LOG_REFUSED_PER_S),
+                [REFUSE_BAD_TARGET] = LOG_LIMIT_INIT(BW_LOG_REFUSED_PER_S),
+        };
+        front_count(req, WIRE_COUNT_HTTP_REFUSED, why);
+        uint64_t dropped = 0;
+        bool log = log_enabled(LOG_LEVEL_WARN) && log_limit_take(&lines[why], &dropped);
+        if (!log)
+                front_count(req, WIRE_COUNT_LOG_SUPPRESSED, 0);
+        *ret_suppressed = (json_int_t)dropped;
+        return log;
 }
 
 /* The identity of the request's bearer token, or NULL. The token is kept to
@@ -184,9 +201,12 @@ static enum MHD_Result request_start(front *f, front_request *req, const char *u
         const char *control = req->target_control;
         if (!control && version != req->target + req->target_len + 1)
                 control = req->target_query ? "query" : "path";
+        json_int_t suppressed;
         if (control) {
-                log_json(LOG_LEVEL_WARN, "api", "request.bad_target",
-                         json_pack("{ss ss}", "method", method, "field", control));
+                if (front_refused(req, REFUSE_BAD_TARGET, &suppressed))
+                        log_json(LOG_LEVEL_WARN, "api", "request.bad_target",
+                                 json_pack("{ss ss sI}", "method", method, "field", control, "suppressed",
+                                           suppressed));
                 return front_error(req, MHD_HTTP_BAD_REQUEST, "invalid", control,
                                    "the request %s holds a NUL or a control character", control);
         }
@@ -201,17 +221,21 @@ static enum MHD_Result request_start(front *f, front_request *req, const char *u
         const api_identity *who = req->route->perm == PERM_PUBLIC ? NULL : front_identify(req);
         if (req->route->perm != PERM_PUBLIC && !who) {
                 if (req->route->perm == PERM_ALERTS_WRITE)
-                        front_count(f, REJECT_UNAUTHORIZED);
-                log_json(LOG_LEVEL_WARN, "api", "request.unauthorized",
-                         json_pack("{ss ss}", "method", method, "path", url));
+                        front_count(req, WIRE_COUNT_ALERT_REJECTED, REJECT_UNAUTHORIZED);
+                if (front_refused(req, REFUSE_UNAUTHORIZED, &suppressed))
+                        log_json(LOG_LEVEL_WARN, "api", "request.unauthorized",
+                                 json_pack("{ss ss sI}", "method", method, "path", url, "suppressed",
+                                           suppressed));
                 return front_error(req, MHD_HTTP_UNAUTHORIZED, "unauthorized", "",
                                    "a valid bearer token is required");
         }
         actor_role need = permission_role(req->route->perm);
         if (who && need < _ROLE_MAX && !(who->roles & (1u << need))) {
-                log_json(LOG_LEVEL_WARN, "api", "request.forbidden",
-                         json_pack("{ss ss ss ss}", "method", method, "path", url, "actor", who->name,
-                                   "needs", actor_role_names[need]));
+                if (front_refused(req, REFUSE_FORBIDDEN, &suppressed))
+                        log_json(LOG_LEVEL_WARN, "api", "request.forbidden",
+                                 json_pack("{ss ss ss ss sI}", "method", method, "path", url, "actor",
+                                           who->name, "needs", actor_role_names[need], "suppressed",
+                                           suppressed));
                 return front_error(req, MHD_HTTP_FORBIDDEN, "forbidden", "actor", "%s lacks the %s role",
                                    who->name, actor_role_names[need]);
         }
@@ -220,7 +244,7 @@ static enum MHD_Result request_start(front *f, front_request *req, const char *u
                 MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
         int64_t announced;
         if (cl && parse_int64(cl, 0, INT64_MAX, &announced) == 0 && (uint64_t)announced > max) {
-                front_count(f, REJECT_TOO_LARGE);
+                front_count(req, WIRE_COUNT_ALERT_REJECTED, REJECT_TOO_LARGE);
                 return front_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "body",
                                    "body of %lld bytes exceeds the limit of %zu", (long long)announced, max);
         }
@@ -354,7 +378,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return front_respond(req, req->status, req->content, req->reply ? req->reply : "",
                                      req->reply_len);
         if (req->too_large) {
-                front_count(f, REJECT_TOO_LARGE);
+                front_count(req, WIRE_COUNT_ALERT_REJECTED, REJECT_TOO_LARGE);
                 return front_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "body",
                                    "body exceeds the limit of %zu bytes", req->body.max);
         }

@@ -2,6 +2,8 @@
 /* JSON-lines logger (see log.h). */
 #include "util/log.h"
 
+#include "util/clock.h"
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,6 +29,25 @@ void log_set_min_level(log_level level) {
 
 bool log_enabled(log_level level) {
         return level >= min_level && level < _LOG_LEVEL_MAX;
+}
+
+bool log_limit_take(log_limit *l, uint64_t *ret_dropped) {
+        int64_t second = clock_mono_ms() / 1000;
+        pthread_mutex_lock(&l->lock);
+        if (second != l->second) {
+                l->second = second;
+                l->lines = 0;
+        }
+        bool take = l->lines < l->per_s;
+        if (take) {
+                l->lines++;
+                *ret_dropped = l->dropped;
+                l->dropped = 0;
+        } else {
+                l->dropped++;
+        }
+        pthread_mutex_unlock(&l->lock);
+        return take;
 }
 
 void log_json(log_level level, const char *component, const char *event, json_t *fields) {

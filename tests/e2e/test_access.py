@@ -5,6 +5,9 @@ import os
 import socket
 import subprocess
 import threading
+import time
+
+import requests
 
 from conftest import BULWARK
 
@@ -59,3 +62,40 @@ def test_the_cli_never_sends_its_token_through_a_proxy_in_clear(make_daemon):
         proxy.close()
     assert proxy.seen == [], proxy.seen
     assert all(d.token.encode() not in seen for seen in proxy.seen)
+
+
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return int(float(line.split()[1]))
+    raise AssertionError(f"no {name} in /metrics")
+
+
+def test_refused_requests_do_not_flood_the_log_and_are_counted(make_daemon):
+    # One connection sending bad tokens as fast as it can: every refusal is
+    # counted, but the log takes a few lines a second (BW_LOG_REFUSED_PER_S),
+    # the next one saying how many it left out.
+    d = make_daemon().start()
+    before = len([e for e in d.log_lines() if e.get("event") == "request.unauthorized"])
+    s = requests.Session()
+    start = time.monotonic()
+    n = 3000
+    for i in range(n):
+        r = s.post(d.url + "/v1/alerts", data=b"{}", headers={"Authorization": f"Bearer wrong-{i:040d}"}, timeout=5)
+        assert r.status_code == 401
+    for i in range(500):
+        r = s.get(d.url + "/v1/status", headers={"Authorization": f"Bearer wrong-{i:040d}"}, timeout=5)
+        assert r.status_code == 401
+    elapsed = time.monotonic() - start
+    time.sleep(1.1)
+    # One more after a quiet second is logged, with what was left out before it.
+    assert s.get(d.url + "/v1/status", timeout=5).status_code == 401
+    lines = [e for e in d.log_lines() if e.get("event") == "request.unauthorized"][before:]
+    assert len(lines) <= (elapsed + 3) * 10, (len(lines), elapsed)
+    assert 3 <= len(lines) < n / 4
+    left_out = sum(e.get("suppressed", 0) for e in lines)
+    assert left_out + len(lines) == n + 500 + 1, (left_out, len(lines))
+    m = d.get("/metrics").text
+    assert metric(m, 'bulwark_http_refused_total{reason="unauthorized"}') == n + 500 + 1
+    assert metric(m, 'bulwark_log_lines_suppressed_total') == left_out
+    assert metric(m, 'bulwark_alerts_rejected_total{reason="unauthorized"}') == n

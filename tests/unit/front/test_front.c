@@ -177,12 +177,35 @@ static void test_a_reply_and_a_count_are_checked(void **state) {
         status = 42; /* not an HTTP status */
         memcpy(p, &status, 2);
         assert_int_equal(wire_reply_decode(p, 10, &r), -EBADMSG);
+        /* COUNT: a kind and a reason that kind has, nothing else. */
+        wire_count_kind kind;
         unsigned reason;
-        uint32_t v = REJECT_UNAUTHORIZED;
-        assert_int_equal(wire_count_decode((char *)&v, 4, &reason), 0);
-        assert_int_equal(reason, REJECT_UNAUTHORIZED);
-        v = _REJECT_REASON_MAX;
-        assert_int_equal(wire_count_decode((char *)&v, 4, &reason), -EBADMSG);
+        uint32_t v[3] = {WIRE_COUNT_HTTP_REFUSED, REFUSE_FORBIDDEN, 0};
+        assert_int_equal(wire_count_decode((char *)v, 8, &kind, &reason), 0);
+        assert_int_equal(kind, WIRE_COUNT_HTTP_REFUSED);
+        assert_int_equal(reason, REFUSE_FORBIDDEN);
+        assert_int_equal(wire_count_decode((char *)v, 4, &kind, &reason), -EBADMSG);
+        assert_int_equal(wire_count_decode((char *)v, 12, &kind, &reason), -EBADMSG);
+        v[1] = _REFUSE_REASON_MAX;
+        assert_int_equal(wire_count_decode((char *)v, 8, &kind, &reason), -EBADMSG);
+        v[0] = WIRE_COUNT_ALERT_REJECTED;
+        v[1] = _REJECT_REASON_MAX - 1;
+        assert_int_equal(wire_count_decode((char *)v, 8, &kind, &reason), 0);
+        v[1] = _REJECT_REASON_MAX;
+        assert_int_equal(wire_count_decode((char *)v, 8, &kind, &reason), -EBADMSG);
+        v[0] = WIRE_COUNT_LOG_SUPPRESSED;
+        v[1] = 1;
+        assert_int_equal(wire_count_decode((char *)v, 8, &kind, &reason), -EBADMSG);
+        v[0] = _WIRE_COUNT_KIND_MAX;
+        v[1] = 0;
+        assert_int_equal(wire_count_decode((char *)v, 8, &kind, &reason), -EBADMSG);
+        buf out;
+        buf_init(&out, 64);
+        assert_int_equal(wire_count_append(&out, WIRE_COUNT_HTTP_REFUSED, _REFUSE_REASON_MAX), -EINVAL);
+        assert_int_equal(out.len, 0);
+        assert_int_equal(wire_count_append(&out, WIRE_COUNT_LOG_SUPPRESSED, 0), 0);
+        assert_int_equal(out.len, sizeof(wire_header) + 8);
+        buf_free(&out);
 }
 
 /* What wire_read makes of bytes written on a fresh stream, then closed. */

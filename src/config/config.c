@@ -151,8 +151,18 @@ static int get_path(yamldoc *d, const yaml_node_t *node, const char *path, const
 
 /* --- Scalars --------------------------------------------------------------- */
 
+/* 127.0.0.0/8, ::1, or ::ffff:127.0.0.0/104. */
+static bool address_is_loopback(int family, const unsigned char *a) {
+        static const unsigned char v6_loopback[16] = {[15] = 1};
+        static const unsigned char v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+        if (family == AF_INET)
+                return a[0] == 127;
+        return memcmp(a, v6_loopback, 16) == 0 || (memcmp(a, v4_mapped, 12) == 0 && a[12] == 127);
+}
+
 /* "127.0.0.1:8080" or "[::1]:8080"; names are refused so the daemon never
- * resolves anything at start-up. */
+ * resolves anything at start-up. -EINVAL for anything else, -EPERM for an
+ * address beyond loopback (plain HTTP there would carry tokens in clear). */
 static int parse_listen(const char *s, char *ret_addr, size_t addrlen, uint16_t *ret_port) {
         char host[INET6_ADDRSTRLEN];
         const char *port;
@@ -180,7 +190,7 @@ static int parse_listen(const char *s, char *ret_addr, size_t addrlen, uint16_t 
             parse_int64(port, 1, 65535, &p) < 0 || !inet_ntop(family, bin, ret_addr, (socklen_t)addrlen))
                 return -EINVAL;
         *ret_port = (uint16_t)p;
-        return 0;
+        return address_is_loopback(family, bin) ? 0 : -EPERM;
 }
 
 static int get_unsigned(yamldoc *d, const yaml_node_t *node, const char *path, int64_t min, int64_t max,
@@ -508,8 +518,14 @@ static int config_from_doc(yamldoc *d, config_ctx *c, bw_error *err) {
                                      sizeof(listen), err);
                 if (r < 0)
                         return r;
-                if (parse_listen(listen, cfg->listen_address, sizeof(cfg->listen_address),
-                                 &cfg->listen_port) < 0)
+                r = parse_listen(listen, cfg->listen_address, sizeof(cfg->listen_address), &cfg->listen_port);
+                if (r == -EPERM)
+                        return yamldoc_error(d, v[CK_LISTEN], err, "insecure", "listen",
+                                             "%s is not loopback and the API speaks plain HTTP (tokens in "
+                                             "clear): listen on 127.0.0.1 or [::1], behind a TLS proxy on "
+                                             "this host for remote clients",
+                                             cfg->listen_address);
+                if (r < 0)
                         return yamldoc_error(
                                 d, v[CK_LISTEN], err, "invalid", "listen",
                                 "expected <IPv4>:<port> or [<IPv6>]:<port>, numeric, port 1..65535");

@@ -29,7 +29,8 @@ def test_unknown_key_wrong_type_and_range_name_file_line_col(tmp_path):
     for bad, line, field in [("workers: 0\n", 1, "workers"), ("workers: two\n", 1, "workers"),
                              ("wrokers: 2\n", 1, "wrokers"),
                              ("queue:\n  capacity: 99999999999\n", 2, "queue.capacity"),
-                             ("listen: 127.0.0.1:99999\n", 1, "listen"), ("listen: localhost:8080\n", 1, "listen")]:
+                             ("listen: 127.0.0.1:99999\n", 1, "listen"), ("listen: localhost:8080\n", 1, "listen"),
+                             ("listen: 0.0.0.0:8080\n", 1, "listen")]:
         d.config.write_text(bad + text)
         r = check(d.config)
         assert r.returncode == 2, (bad, r.stdout)

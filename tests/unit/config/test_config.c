@@ -267,13 +267,23 @@ static void test_listen_errors(void **state) {
                 snprintf(yaml, sizeof(yaml), REQUIRED "listen: \"%s\"\n", bad[i]);
                 config_expect_error(yaml, 3, 9, "invalid", "listen");
         }
-        bw_config *c = config_parse_ok(REQUIRED "listen: 0.0.0.0:443\n");
-        assert_string_equal(c->listen_address, "0.0.0.0");
+        /* Plain HTTP beyond loopback would carry bearer tokens in clear. */
+        static const char *const exposed[] = {"0.0.0.0:443", "192.0.2.1:8080", "[::]:8080",
+                                              "[2001:DB8::0:1]:65535", "[::ffff:192.0.2.1]:80"};
+        for (size_t i = 0; i < sizeof(exposed) / sizeof(exposed[0]); i++) {
+                char yaml[256];
+                snprintf(yaml, sizeof(yaml), REQUIRED "listen: \"%s\"\n", exposed[i]);
+                config_expect_error(yaml, 3, 9, "insecure", "listen");
+        }
+        bw_config *c = config_parse_ok(REQUIRED "listen: 127.0.0.2:443\n");
+        assert_string_equal(c->listen_address, "127.0.0.2");
         assert_int_equal(c->listen_port, 443);
         config_free(c);
-        c = config_parse_ok(REQUIRED "listen: \"[2001:DB8::0:1]:65535\"\n");
-        assert_string_equal(c->listen_address, "2001:db8::1");
+        c = config_parse_ok(REQUIRED "listen: \"[0::1]:65535\"\n");
+        assert_string_equal(c->listen_address, "::1");
         assert_int_equal(c->listen_port, 65535);
+        config_free(c);
+        c = config_parse_ok(REQUIRED "listen: \"[::ffff:127.0.0.1]:8080\"\n");
         config_free(c);
 }
 

@@ -14,10 +14,10 @@
 int cli_token_read(const char *path, char *ret, size_t retlen, bw_error *err) {
         char *data = NULL;
         size_t len = 0;
-        int r = file_read_secret(path, BW_TOKEN_FILE_MAX, &data, &len);
+        const char *why = NULL;
+        int r = file_read_secret(path, BW_TOKEN_FILE_MAX, &data, &len, &why);
         if (r == -EPERM)
-                bw_error_set(err, "insecure", "token_file",
-                             "%s is accessible by group or others: chmod 600 it", path);
+                bw_error_set(err, "insecure", "token_file", "%s: %s", path, why);
         else if (r == -EFBIG)
                 bw_error_set(err, "too_large", "token_file", "%s is larger than %u bytes", path,
                              BW_TOKEN_FILE_MAX);

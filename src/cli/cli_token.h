@@ -8,7 +8,8 @@
 #include "util/error.h"
 
 /* Reads the token: the first line of path (a trailing "\r" dropped), which must
- * not be accessible by group or others (file_read_secret) and must be
+ * pass file_read_secret (0600, owned by the reader or root, in directories no
+ * other user may write) and must be
  * BW_TOKEN_MIN_LEN..BW_TOKEN_MAX_LEN printable ASCII characters without spaces,
  * since it goes into an HTTP header. ret (retlen >= BW_TOKEN_MAX_LEN + 1)
  * receives it NUL-terminated; the caller wipes it with sodium_memzero. Returns 0,

@@ -58,11 +58,12 @@ static void log_sandbox(const char *role, const sandbox_status *st) {
                                               "capabilities and seccomp confinement only"));
 }
 
-/* Reads the bearer token (first line of a 0600 file) into a sodium-guarded buffer. */
-static int token_load(const char *path, char **ret) {
+/* Reads the bearer token (first line of a 0600 file, file_read_secret) into a
+ * sodium-guarded buffer. On -EPERM *ret_why says which rule the file breaks. */
+static int token_load(const char *path, char **ret, const char **ret_why) {
         char *data = NULL;
         size_t len = 0;
-        int r = file_read_secret(path, BW_TOKEN_FILE_MAX, &data, &len);
+        int r = file_read_secret(path, BW_TOKEN_FILE_MAX, &data, &len, ret_why);
         if (r < 0)
                 return r;
         size_t n = strcspn(data, "\r\n");
@@ -153,9 +154,13 @@ static int actor_tokens_load(const bw_config *cfg, actor_tokens *t) {
                 unsigned roles = i == 0 ? (1u << _ROLE_MAX) - 1 : cfg->actors[i - 1].roles;
                 const char *file = i == 0 ? cfg->token_file : cfg->actors[i - 1].token_file;
                 char *token = NULL;
-                int r = token_load(file, &token);
+                const char *why = NULL;
+                int r = token_load(file, &token, &why);
                 if (r < 0) {
                         actor_tokens_free(t);
+                        if (r == -EPERM)
+                                return log_errno(r, "daemon", "token.unusable", "%s: refused: %s", file,
+                                                 why);
                         return log_errno(r, "daemon", "token.unusable",
                                          "%s: the token file must be mode 0600 and hold %u-%u printable "
                                          "characters",

@@ -251,10 +251,14 @@ static void http_client_wipe_headers(struct curl_slist *l) {
 static int http_client_add_token(http_client *c, const char *path, bw_error *err) {
         char *data = NULL;
         size_t len = 0;
-        int r = file_read_secret(path, BW_TOKEN_FILE_MAX, &data, &len);
+        const char *why = NULL;
+        int r = file_read_secret(path, BW_TOKEN_FILE_MAX, &data, &len, &why);
+        if (r == -EPERM) {
+                bw_error_set(err, "insecure", "token_file", "%s", why);
+                return r;
+        }
         if (r < 0) {
-                bw_error_set(err, "unreadable", "token_file", "%s (a regular file of mode 0600 is required)",
-                             strerror(-r));
+                bw_error_set(err, "unreadable", "token_file", "%s", strerror(-r));
                 return r;
         }
         size_t n = strcspn(data, "\r\n");

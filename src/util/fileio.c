@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,14 +58,57 @@ int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len) {
         return r;
 }
 
-int file_read_secret(const char *path, size_t max, char **ret, size_t *ret_len) {
+/* Owned by root or uid, and writable by no one else (unless sticky, for a
+ * directory: then no one else may rename or remove what is in it). */
+static bool only_theirs(const struct stat *st, uid_t uid) {
+        bool others_write = st->st_mode & (S_IWGRP | S_IWOTH);
+        return (st->st_uid == 0 || st->st_uid == uid) && (!others_write || (st->st_mode & S_ISVTX));
+}
+
+/* Every directory from path's own up to /. */
+static int secret_dirs_check(const char *path, uid_t uid, const char **ret_why) {
+        char dir[PATH_MAX];
+        if (!realpath(path, dir))
+                return -errno;
+        for (char *slash; (slash = strrchr(dir, '/'));) {
+                slash[slash == dir] = '\0'; /* "/a/b" -> "/a", "/a" -> "/" */
+                struct stat st;
+                if (stat(dir, &st) < 0)
+                        return -errno;
+                if (!only_theirs(&st, uid)) {
+                        *ret_why =
+                                "it lies in a directory that another user owns or may write (and so could "
+                                "swap the file)";
+                        return -EPERM;
+                }
+                if (slash == dir)
+                        return 0;
+        }
+        return -EINVAL;
+}
+
+int file_read_secret(const char *path, size_t max, char **ret, size_t *ret_len, const char **ret_why) {
+        static const char *ignored;
+        if (!ret_why)
+                ret_why = &ignored;
         int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
         struct stat st;
+        uid_t uid = geteuid();
         int r = fstat(fd, &st) < 0 ? -errno : 0;
-        if (r == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)))
+        if (r == 0 && !S_ISREG(st.st_mode)) {
+                *ret_why = "it is not a regular file";
                 r = -EPERM;
+        } else if (r == 0 && (st.st_mode & (S_IRWXG | S_IRWXO))) {
+                *ret_why = "group or others may read or write it (chmod 600)";
+                r = -EPERM;
+        } else if (r == 0 && st.st_uid != 0 && st.st_uid != uid) {
+                *ret_why = "it is owned by another user (neither root nor this process's)";
+                r = -EPERM;
+        }
+        if (r == 0)
+                r = secret_dirs_check(path, uid, ret_why);
         if (r == 0)
                 r = file_read_fd(fd, max, ret, ret_len);
         close(fd);

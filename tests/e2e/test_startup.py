@@ -68,6 +68,43 @@ def test_token_file_readable_by_others_is_refused(netns, tmp_path):
     assert "token" in d.log.read_text()
 
 
+def test_a_token_file_others_could_swap_is_refused(netns, tmp_path):
+    """Mode 0600 is not enough: a token file owned by another user, or in a
+    directory another user may write (who could replace it), is refused too;
+    one in a sticky world-writable directory that the daemon's user owns is
+    not."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o777)
+    for case in ("other_owner", "writable_dir", "sticky_dir"):
+        (tmp_path / case).mkdir()
+        d = Daemon(tmp_path / case)
+        token = shared / f"{case}.token" if case != "other_owner" else d.token_file
+        token.write_text(d.token + "\n")
+        os.chmod(token, 0o600)
+        if case == "other_owner":
+            os.chown(token, 65534, 65534)
+        if case == "sticky_dir":
+            os.chmod(shared, 0o1777)
+        d.config.write_text(d.config.read_text().replace(f"token_file: {d.token_file}", f"token_file: {token}"))
+        d.start(wait=case == "sticky_dir")
+        if case == "sticky_dir":
+            assert d.get("/v1/breaker").status_code == 200
+            d.stop()
+            continue
+        try:
+            code = d.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            d.stop()
+            raise AssertionError(f"{case}: the daemon started with {token}")
+        assert code != 0, case
+        d.logf.close()
+        d.proc = None
+        log = d.log.read_text()
+        assert "token.unusable" in log and str(token) in log, (case, log)
+        assert ("owned" in log) if case == "other_owner" else ("directory" in log), (case, log)
+
+
 def test_reserved_actor_name_is_refused_at_its_line(tmp_path):
     """An actor named like the engine would pass for it in approval records."""
     token = tmp_path / "other.token"

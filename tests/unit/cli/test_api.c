@@ -158,7 +158,7 @@ static void test_client_refusals(void **state) {
         capture_open(&c, f->server.url, loose);
         assert_int_equal(cli_exec_main(&c.ctx, 3, argv), CLI_EXIT_FAIL);
         capture_close(&c);
-        assert_non_null(strstr(c.err, "accessible by group or others: chmod 600 it"));
+        assert_non_null(strstr(c.err, "group or others may read or write it (chmod 600)"));
         capture_free(&c);
 
         capture_open(&c, f->server.url, shortt);

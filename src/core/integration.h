@@ -15,7 +15,7 @@ typedef struct integration_config {
         /* The user (and group) its worker runs as: integration isolation
          * (docs/security.md). Default BW_WORKER_UID_BASE + its index; never 0. */
         unsigned uid;
-        unsigned line, col;         /* where it was declared */
+        unsigned line, col; /* where it was declared */
         /* A staging integration (staging: {verb, targets}): `bulwark rollback-test`
          * applies staging_verb to staging_targets and rolls it back. NULL otherwise. */
         json_t *staging_targets;

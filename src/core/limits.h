@@ -18,6 +18,12 @@
 #define BW_BATCH_MAX_ALERTS 1000u
 #define BW_BATCH_BODY_MAX (8u * 1024u * 1024u)
 
+/* Request bodies in flight in the api process, together: a body's announced
+ * size (or, chunked, what arrived) is reserved before its first byte is
+ * accepted and released when its request ends; what does not fit is answered
+ * 503 with Retry-After. Eight maximal batches. */
+#define BW_HTTP_BODY_BUDGET (8u * BW_BATCH_BODY_MAX)
+
 /* Bodies of the read-only and control routes: they carry no data. */
 #define BW_SMALL_BODY_MAX (4u * 1024u)
 

@@ -14,6 +14,7 @@ static const char *const refuse_names[_REFUSE_REASON_MAX] = {
         [REFUSE_UNAUTHORIZED] = "unauthorized",
         [REFUSE_FORBIDDEN] = "forbidden",
         [REFUSE_BAD_TARGET] = "bad_target",
+        [REFUSE_BUSY] = "busy",
 };
 
 static const char *const reject_names[_REJECT_REASON_MAX] = {

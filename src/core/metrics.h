@@ -27,6 +27,7 @@ typedef enum {
         REFUSE_UNAUTHORIZED, /* 401 */
         REFUSE_FORBIDDEN,    /* 403 */
         REFUSE_BAD_TARGET,   /* 400: a NUL or a control character in the target */
+        REFUSE_BUSY,         /* 503: its body does not fit the bodies in flight (BW_HTTP_BODY_BUDGET) */
         _REFUSE_REASON_MAX,
 } refuse_reason;
 

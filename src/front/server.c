@@ -54,7 +54,8 @@ typedef struct front_request {
         size_t target_len;
         const char *target_control;
         bool target_query;
-        bool started, handled, too_large, sent;
+        bool started, handled, too_large, over_budget, sent;
+        size_t reserved; /* of f->body_reserved (BW_HTTP_BODY_BUDGET) */
         const route *route;
         int64_t path_id;
         char credential[BW_TOKEN_MAX_LEN + 1];
@@ -88,6 +89,7 @@ struct front {
         front_loop loops[FRONT_LOOPS_MAX];
         size_t n_loops;
         atomic_bool draining, stopping;
+        atomic_size_t body_reserved; /* bytes of request bodies in flight, reserved */
         int link;
         unsigned alert_body_max;
         api_identity identities[BW_ACTORS_MAX + 1];
@@ -162,6 +164,7 @@ static bool front_refused(front_request *req, refuse_reason why, json_int_t *ret
                 [REFUSE_UNAUTHORIZED] = LOG_LIMIT_INIT(BW_LOG_REFUSED_PER_S),
                 [REFUSE_FORBIDDEN] = LOG_LIMIT_INIT(BW_LOG_REFUSED_PER_S),
                 [REFUSE_BAD_TARGET] = LOG_LIMIT_INIT(BW_LOG_REFUSED_PER_S),
+                [REFUSE_BUSY] = LOG_LIMIT_INIT(BW_LOG_REFUSED_PER_S),
         };
         front_count(req, WIRE_COUNT_HTTP_REFUSED, why);
         uint64_t dropped = 0;
@@ -170,6 +173,30 @@ static bool front_refused(front_request *req, refuse_reason why, json_int_t *ret
                 front_count(req, WIRE_COUNT_LOG_SUPPRESSED, 0);
         *ret_suppressed = (json_int_t)dropped;
         return log;
+}
+
+/* Reserves n more bytes of the budget of bodies in flight for req: false
+ * (nothing reserved) when they do not fit. */
+static bool body_reserve(front_request *req, size_t n) {
+        front *f = req->f;
+        size_t was = atomic_fetch_add(&f->body_reserved, n);
+        if (was + n > BW_HTTP_BODY_BUDGET) {
+                atomic_fetch_sub(&f->body_reserved, n);
+                return false;
+        }
+        req->reserved += n;
+        return true;
+}
+
+/* 503 for a body the budget has no room for. */
+static enum MHD_Result refuse_busy(front_request *req, const char *method, const char *url) {
+        json_int_t suppressed;
+        if (front_refused(req, REFUSE_BUSY, &suppressed))
+                log_json(LOG_LEVEL_WARN, "api", "request.busy",
+                         json_pack("{ss ss sI}", "method", method, "path", url, "suppressed", suppressed));
+        return front_error(req, MHD_HTTP_SERVICE_UNAVAILABLE, "busy", "body",
+                           "too many request bodies in flight (%u MiB together): try again",
+                           BW_HTTP_BODY_BUDGET >> 20);
 }
 
 /* The identity of the request's bearer token, or NULL. The token is kept to
@@ -248,6 +275,9 @@ static enum MHD_Result request_start(front *f, front_request *req, const char *u
                 return front_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "body",
                                    "body of %lld bytes exceeds the limit of %zu", (long long)announced, max);
         }
+        /* Its whole announced body, before a byte of it is accepted. */
+        if (cl && announced > 0 && !body_reserve(req, (size_t)announced))
+                return refuse_busy(req, method, url);
         buf_init(&req->body, max);
         return MHD_YES;
 }
@@ -364,7 +394,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return MHD_YES;
         }
         if (*upload_data_size > 0) {
-                if (!req->too_large && buf_append(&req->body, upload_data, *upload_data_size) < 0)
+                size_t n = *upload_data_size, after = req->body.len + n;
+                if (!req->too_large && !req->over_budget && after > req->reserved &&
+                    !body_reserve(req, after - req->reserved))
+                        req->over_budget = true; /* chunked, or more than announced */
+                if (!req->too_large && !req->over_budget && buf_append(&req->body, upload_data, n) < 0)
                         req->too_large = true; /* chunked body beyond the limit */
                 *upload_data_size = 0;
                 return MHD_YES;
@@ -377,6 +411,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (answered)
                 return front_respond(req, req->status, req->content, req->reply ? req->reply : "",
                                      req->reply_len);
+        if (req->over_budget && !req->too_large)
+                return refuse_busy(req, method, url);
         if (req->too_large) {
                 front_count(req, WIRE_COUNT_ALERT_REJECTED, REJECT_TOO_LARGE);
                 return front_error(req, MHD_HTTP_CONTENT_TOO_LARGE, "too_large", "body",
@@ -415,6 +451,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                 pthread_mutex_lock(&f->lock);
                 request_unslot(f, req);
                 pthread_mutex_unlock(&f->lock);
+                atomic_fetch_sub(&f->body_reserved, req->reserved);
                 buf_free(&req->body);
                 free(req->reply);
                 sodium_memzero(req->credential, sizeof(req->credential));

@@ -552,6 +552,10 @@ static int loop_start(front *f, front_loop *l, const front_options *o, unsigned 
 
 /* After its thread ended (or never started). */
 static void loop_free(front_loop *l) {
+        /* Quiesced first, so that no daemon closes the listening socket the
+         * others share. */
+        if (l->mhd && !l->quiesced)
+                MHD_quiesce_daemon(l->mhd);
         if (l->mhd)
                 MHD_stop_daemon(l->mhd);
         if (l->epfd >= 0)

@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from conftest import BULWARK
+from conftest import BULWARK, SANITIZED
 
 
 class Proxy:
@@ -142,7 +142,10 @@ def test_unfinished_uploads_stay_within_the_memory_budget(make_daemon):
             assert answer == b"", answer[:200]
             held.append(s)
     assert len(held) == 8 and refused == 16, (len(held), refused)
-    assert rss_mib(pid) - base < 64 + 48, (base, rss_mib(pid))
+    # ASan's shadow memory and quarantine double what a held body costs: the
+    # counts above are the budget's proof there, the memory is measured here.
+    if not SANITIZED:
+        assert rss_mib(pid) - base < 64 + 48, (base, rss_mib(pid))
     m = d.get("/metrics").text
     assert metric(m, 'bulwark_http_refused_total{reason="busy"}') == 16
     for s in held:

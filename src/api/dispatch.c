@@ -123,13 +123,11 @@ static void request_encode(request *req, buf *out) {
                                  .content = req->content,
                                  .body = req->reply_body,
                                  .body_len = req->reply_len};
-        size_t before = out->len;
+        /* A failed append leaves out as it was: the replies gathered before it stay. */
         if (wire_reply_append(out, req->seq, &w) == 0)
                 return;
-        out->len = before; /* the replies gathered before it stay */
         log_errno(-ENOMEM, "api", "reply.encode_failed", "reply %u: answered 500", req->seq);
-        if (wire_reply_append(out, req->seq, &fallback) < 0)
-                out->len = before;
+        wire_reply_append(out, req->seq, &fallback);
 }
 
 static void request_answer(request *req) {

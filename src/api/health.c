@@ -18,8 +18,10 @@ enum MHD_Result handle_healthz(request *req) {
 
 /* Whether the daemon takes and acts on alerts (store writable, queue below
  * capacity, every connector worker up), and, if checks is not NULL, why:
- * {"store", "queue": {ok, free, capacity}, "integrations": {ok, workers}}. */
-static bool readiness(api_shared *s, json_t **checks) {
+ * {"store", "queue": {ok, free, capacity}, "integrations": {ok, workers}},
+ * workers being connector_pool_status's (borrowed; its "sandbox" entries are
+ * removed: confinement is GET /v1/status's "processes"). */
+static bool readiness(api_shared *s, json_t *workers, json_t **checks) {
         int64_t now = clock_mono_ms(), last = atomic_load(&s->ping_at_ms);
         int ping_r;
         if (last != 0 && now - last < 1000) {
@@ -33,25 +35,23 @@ static bool readiness(api_shared *s, json_t **checks) {
         size_t free_slots = store_queue_free(s->store);
         bool workers_ok = connector_pool_all_up(s->pool);
         if (checks) {
-                json_t *workers = connector_pool_status(s->pool);
-                /* Confinement is GET /v1/status's "processes". */
                 const char *name;
                 json_t *w;
                 json_object_foreach(workers, name, w) json_object_del(w, "sandbox");
-                *checks = json_pack("{ss s{sb sI sI} s{sb so}}", "store",
+                *checks = json_pack("{ss s{sb sI sI} s{sb sO}}", "store",
                                     store_ok            ? "writable"
                                     : ping_r == -EDQUOT ? "NOT WRITABLE: the disk is full"
                                                         : "NOT WRITABLE",
                                     "queue", "ok", free_slots > 0, "free", (json_int_t)free_slots,
                                     "capacity", (json_int_t)s->queue_capacity, "integrations", "ok",
-                                    workers_ok, "workers", workers ? workers : json_object());
+                                    workers_ok, "workers", workers);
         }
         return store_ok && free_slots > 0 && workers_ok;
 }
 
 /* Anyone may ask (a load balancer, systemd): up or down, nothing more. */
 enum MHD_Result handle_readyz(request *req) {
-        bool ready = readiness(req->api, NULL);
+        bool ready = readiness(req->api, NULL, NULL);
         return reply_json(req, ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
                           json_pack("{sb}", "ready", ready));
 }
@@ -99,10 +99,10 @@ static json_t *processes(api_shared *s, json_t *workers) {
 
 enum MHD_Result handle_status(request *req) {
         json_t *workers = connector_pool_status(req->api->pool);
-        json_t *all = processes(req->api, workers);
-        json_decref(workers);
+        json_t *all = processes(req->api, workers); /* before readiness drops the sandboxes */
         json_t *checks = NULL;
-        bool ready = readiness(req->api, &checks);
+        bool ready = workers && readiness(req->api, workers, &checks);
+        json_decref(workers);
         if (!all || !checks) {
                 json_decref(all);
                 json_decref(checks);

@@ -159,6 +159,22 @@ static void take_field(cursor *c, void *out, size_t n) {
                 memset(out, 0, n);
 }
 
+/* Starts one message of payload bytes at the end of out: room for all of it
+ * is reserved and its header written, so that the caller's appends of the
+ * payload cannot fail. -EMSGSIZE beyond BW_WIRE_PAYLOAD_MAX (or out's max),
+ * -ENOMEM; out unchanged then. */
+static int message_begin(buf *out, wire_type type, uint32_t seq, size_t payload) {
+        if (payload > BW_WIRE_PAYLOAD_MAX)
+                return -EMSGSIZE;
+        int e = buf_reserve(out, sizeof(wire_header) + payload);
+        if (e < 0)
+                return e;
+        wire_header h = {
+                .magic = WIRE_MAGIC, .type = (uint32_t)type, .seq = seq, .length = (uint32_t)payload};
+        buf_append(out, &h, sizeof(h));
+        return 0;
+}
+
 int wire_request_append(buf *out, uint32_t seq, const wire_request *r) {
         if (r->n_args > BW_WIRE_ARGS_MAX || r->credential_len > BW_TOKEN_MAX_LEN)
                 return -EINVAL;
@@ -169,16 +185,11 @@ int wire_request_append(buf *out, uint32_t seq, const wire_request *r) {
                         return -EINVAL;
                 total += 4 + a->key_len + a->value_len;
         }
-        if (total > BW_WIRE_PAYLOAD_MAX)
-                return -EMSGSIZE;
-        wire_header h = {.magic = WIRE_MAGIC, .type = WIRE_REQUEST, .seq = seq, .length = (uint32_t)total};
-        int e = buf_reserve(out, sizeof(h) + total);
+        int e = message_begin(out, WIRE_REQUEST, seq, total);
         if (e < 0)
                 return e;
-        /* Room is reserved: the appends below cannot fail. */
         uint16_t route = r->route, n_args = (uint16_t)r->n_args;
         uint32_t cred = (uint32_t)r->credential_len, body = (uint32_t)r->body_len;
-        buf_append(out, &h, sizeof(h));
         buf_append(out, &route, 2);
         buf_append(out, &n_args, 2);
         buf_append(out, &cred, 4);
@@ -232,19 +243,16 @@ int wire_request_decode(const char *p, size_t len, wire_request *ret) {
 int wire_reply_append(buf *out, uint32_t seq, const wire_reply *r) {
         uint16_t status = r->status, content = (uint16_t)r->content;
         uint32_t body = (uint32_t)r->body_len;
-        wire_header h = {.magic = WIRE_MAGIC, .type = WIRE_REPLY, .seq = seq, .length = 8 + body};
         if (r->body_len > BW_WIRE_PAYLOAD_MAX - 8)
                 return -EMSGSIZE;
-        int e = buf_append(out, &h, sizeof(h));
-        if (e == 0)
-                e = buf_append(out, &status, 2);
-        if (e == 0)
-                e = buf_append(out, &content, 2);
-        if (e == 0)
-                e = buf_append(out, &body, 4);
-        if (e == 0)
-                e = buf_append(out, r->body, r->body_len);
-        return e;
+        int e = message_begin(out, WIRE_REPLY, seq, 8 + r->body_len);
+        if (e < 0)
+                return e;
+        buf_append(out, &status, 2);
+        buf_append(out, &content, 2);
+        buf_append(out, &body, 4);
+        buf_append(out, r->body, r->body_len);
+        return 0;
 }
 
 int wire_write(int fd, const void *p, size_t n) {
@@ -295,15 +303,9 @@ int wire_count_append(buf *out, wire_count_kind kind, unsigned reason) {
         if (reason >= count_reasons(kind))
                 return -EINVAL;
         uint32_t v[2] = {(uint32_t)kind, reason};
-        wire_header h = {.magic = WIRE_MAGIC, .type = WIRE_COUNT, .length = sizeof(v)};
-        size_t before = out->len;
-        int e = buf_append(out, &h, sizeof(h));
+        int e = message_begin(out, WIRE_COUNT, 0, sizeof(v));
         if (e == 0)
-                e = buf_append(out, v, sizeof(v));
-        if (e < 0 && out->data) {
-                out->len = before;
-                out->data[before] = '\0';
-        }
+                buf_append(out, v, sizeof(v));
         return e;
 }
 

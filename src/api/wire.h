@@ -112,7 +112,8 @@ int wire_request_append(buf *out, uint32_t seq, const wire_request *r);
 int wire_request_decode(const char *p, size_t len, wire_request *ret);
 
 /* REPLY. append encodes it (header included) at the end of out, for
- * wire_write to send several at once. */
+ * wire_write to send several at once: 0, -EMSGSIZE or -ENOMEM, and out
+ * unchanged unless 0. */
 int wire_reply_append(buf *out, uint32_t seq, const wire_reply *r);
 
 /* Writes n encoded bytes whole. 0 or -errno. */
@@ -126,6 +127,8 @@ typedef enum {
         WIRE_COUNT_LOG_SUPPRESSED, /* reason: 0 */
         _WIRE_COUNT_KIND_MAX,
 } wire_count_kind;
+/* 0, -EINVAL for a reason its kind does not have, -EMSGSIZE or -ENOMEM; out
+ * unchanged unless 0. */
 int wire_count_append(buf *out, wire_count_kind kind, unsigned reason);
 int wire_count_decode(const char *p, size_t len, wire_count_kind *ret_kind, unsigned *ret_reason);
 

@@ -88,7 +88,7 @@ static int secret_dirs_check(const char *path, uid_t uid, const char **ret_why) 
 }
 
 int file_read_secret(const char *path, size_t max, char **ret, size_t *ret_len, const char **ret_why) {
-        static const char *ignored;
+        const char *ignored;
         if (!ret_why)
                 ret_why = &ignored;
         int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
